@@ -1,0 +1,241 @@
+import uuid
+from io import BytesIO
+from pathlib import Path
+
+from django.core.files.base import ContentFile
+from django.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from PIL import Image
+
+from restaurant.money import MoneyField
+
+THUMBNAIL_SIZE = (480, 360)
+
+
+class Localized:
+    """`obj.local("name")` gives the English field when the page is in English and it is set."""
+
+    def local(self, field):
+        if (get_language() or "").startswith("en"):
+            english = getattr(self, f"{field}_en", "")
+            if english:
+                return english
+        return getattr(self, field)
+
+    @property
+    def local_name(self):
+        return self.local("name")
+
+
+class Station(models.Model):
+    """A kitchen station (热菜, 凉菜, 吧台 …): where a dish is made and whose screen shows it."""
+
+    name = models.CharField(_("name"), max_length=40)
+    name_en = models.CharField(_("English name"), max_length=40, blank=True)
+    slug = models.SlugField(_("slug"), unique=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("kitchen station")
+        verbose_name_plural = _("kitchen stations")
+
+    def __str__(self):
+        return self.name
+
+
+class Category(Localized, models.Model):
+    name = models.CharField(_("name"), max_length=40)
+    name_en = models.CharField(_("English name"), max_length=60, blank=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+
+    def __str__(self):
+        return self.name
+
+
+class Tag(Localized, models.Model):
+    """A short label on a dish: 辣, 素, 招牌 …"""
+
+    name = models.CharField(_("name"), max_length=20, unique=True)
+    name_en = models.CharField(_("English name"), max_length=30, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+
+    def __str__(self):
+        return self.name
+
+
+def photo_path(instance, filename):
+    return f"dishes/{uuid.uuid4().hex}{Path(filename).suffix.lower() or '.jpg'}"
+
+
+class Dish(Localized, models.Model):
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="dishes", verbose_name=_("category")
+    )
+    name = models.CharField(_("name"), max_length=60)
+    name_en = models.CharField(_("English name"), max_length=100, blank=True)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    description_en = models.CharField(_("English description"), max_length=400, blank=True)
+    price = MoneyField(_("price"))
+    photo = models.ImageField(_("photo"), upload_to=photo_path, blank=True)
+    thumbnail = models.ImageField(_("thumbnail"), upload_to="dishes/thumbs/", blank=True, editable=False)
+    tags = models.ManyToManyField(Tag, blank=True, verbose_name=_("tags"))
+    station = models.ForeignKey(
+        Station,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="dishes",
+        verbose_name=_("kitchen station"),
+    )
+    active = models.BooleanField(_("on the menu"), default=True)
+    stock = models.PositiveIntegerField(
+        _("portions left"), null=True, blank=True, help_text=_("Blank means unlimited.")
+    )
+    sold_out = models.BooleanField(_("sold out (估清)"), default=False)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["category__position", "position", "id"]
+        verbose_name = _("dish")
+        verbose_name_plural = _("dishes")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(price__gte=0), name="dish_price_not_negative")
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def available(self):
+        return self.active and not self.sold_out and (self.stock is None or self.stock > 0)
+
+    @property
+    def local_description(self):
+        return self.local("description")
+
+    def save(self, *args, **kwargs):
+        if self.photo and not self.thumbnail:
+            self.thumbnail.save(f"{uuid.uuid4().hex}.jpg", make_thumbnail(self.photo), save=False)
+        elif not self.photo and self.thumbnail:
+            self.thumbnail = ""
+        super().save(*args, **kwargs)
+
+
+def make_thumbnail(photo):
+    """A phone-sized JPEG of the photo, cropped to 4:3."""
+    photo.open("rb")
+    with Image.open(photo) as image:
+        image = image.convert("RGB")
+        width, height = image.size
+        target = THUMBNAIL_SIZE[0] / THUMBNAIL_SIZE[1]
+        if width / height > target:
+            new_width = int(height * target)
+            left = (width - new_width) // 2
+            image = image.crop((left, 0, left + new_width, height))
+        else:
+            new_height = int(width / target)
+            top = (height - new_height) // 2
+            image = image.crop((0, top, width, top + new_height))
+        image.thumbnail(THUMBNAIL_SIZE)
+        out = BytesIO()
+        image.save(out, "JPEG", quality=78, optimize=True, progressive=True)
+    return ContentFile(out.getvalue())
+
+
+class OptionGroup(Localized, models.Model):
+    """Specs and flavours of a dish: 辣度 (choose one), 加料 (choose up to three) …"""
+
+    dish = models.ForeignKey(
+        Dish, on_delete=models.CASCADE, related_name="option_groups", verbose_name=_("dish")
+    )
+    name = models.CharField(_("name"), max_length=40)
+    name_en = models.CharField(_("English name"), max_length=60, blank=True)
+    min_choices = models.PositiveSmallIntegerField(
+        _("at least"), default=0, help_text=_("1 or more makes the choice required.")
+    )
+    max_choices = models.PositiveSmallIntegerField(
+        _("at most"), default=1, help_text=_("1 means a single choice.")
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("option group")
+        verbose_name_plural = _("option groups")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(max_choices__gte=1)
+                & models.Q(max_choices__gte=models.F("min_choices")),
+                name="option_group_min_max",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.dish} · {self.name}"
+
+    @property
+    def required(self):
+        return self.min_choices > 0
+
+    @property
+    def single(self):
+        return self.max_choices == 1
+
+
+class Option(Localized, models.Model):
+    group = models.ForeignKey(
+        OptionGroup, on_delete=models.CASCADE, related_name="options", verbose_name=_("group")
+    )
+    name = models.CharField(_("name"), max_length=40)
+    name_en = models.CharField(_("English name"), max_length=60, blank=True)
+    price = MoneyField(_("surcharge"), default=0)
+    active = models.BooleanField(_("available"), default=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("option")
+        verbose_name_plural = _("options")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(price__gte=0), name="option_price_not_negative")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+def new_version():
+    return uuid.uuid4().hex
+
+
+class MenuState(models.Model):
+    """One row whose version changes with every change a diner's menu shows.
+
+    The rendered menu is cached under this version, so every process sees an edit at once. A
+    random version (not a counter) stays unique even when the table is emptied and refilled.
+    """
+
+    version = models.CharField(max_length=32, default=new_version)
+
+    @classmethod
+    def current(cls):
+        state, _ = cls.objects.get_or_create(pk=1)
+        return state.version
+
+    @classmethod
+    def bump(cls):
+        if not cls.objects.filter(pk=1).update(version=new_version()):
+            cls.objects.get_or_create(pk=1)

@@ -1,0 +1,23 @@
+"""Reads of the menu that pages and the API share; the query count does not grow with dishes."""
+
+from django.db.models import Prefetch
+
+from .models import Category, Dish, MenuState, Option, OptionGroup
+
+
+def menu_version():
+    return MenuState.current()
+
+
+def menu_categories():
+    """Active categories with their active dishes, tags, option groups and options: 5 queries."""
+    groups = OptionGroup.objects.prefetch_related(
+        Prefetch("options", queryset=Option.objects.filter(active=True))
+    )
+    dishes = (
+        Dish.objects.filter(active=True)
+        .select_related("station")
+        .prefetch_related("tags", Prefetch("option_groups", queryset=groups))
+    )
+    categories = Category.objects.filter(active=True).prefetch_related(Prefetch("dishes", queryset=dishes))
+    return [category for category in categories if category.dishes.all()]

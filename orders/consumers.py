@@ -1,0 +1,93 @@
+"""WebSockets of the ordering side. Each checks who may join, joins, then sends the current state,
+so a screen that (re)connects is whole again whatever it missed."""
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.http import Http404
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from restaurant.roles import KITCHEN, has_role
+
+from . import realtime, selectors, services
+
+DENIED = 4403
+NOT_FOUND = 4404
+
+
+def scope_language(scope):
+    query = dict(
+        part.split("=", 1) for part in scope.get("query_string", b"").decode().split("&") if "=" in part
+    )
+    language = query.get("lang", settings.LANGUAGE_CODE)
+    known = dict(settings.LANGUAGES)
+    return language if language in known else settings.LANGUAGE_CODE
+
+
+class HtmlPushConsumer(AsyncWebsocketConsumer):
+    """Joins one group in the page's language and forwards its HTML pushes. Receives nothing."""
+
+    group = None
+
+    async def connect(self):
+        self.language = scope_language(self.scope)
+        group = await self.authorize()
+        if group is None:
+            await self.close(code=self.refuse_code)
+            return
+        self.group = realtime.lang_group(group, self.language)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        html = await self.current_state()
+        await self.send(text_data=html)
+
+    async def disconnect(self, code):
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        """Screens act over HTTP; anything sent here is ignored."""
+
+    async def html_push(self, event):
+        await self.send(text_data=event["html"])
+
+    @database_sync_to_async
+    def current_state(self):
+        with translation.override(self.language):
+            return self.render_state()
+
+
+class TableConsumer(HtmlPushConsumer):
+    """`/ws/t/<token>/`: the phones at one table; they see only their own tab."""
+
+    refuse_code = NOT_FOUND
+
+    @database_sync_to_async
+    def authorize(self):
+        try:
+            table = selectors.table_by_token(self.scope["url_route"]["kwargs"]["token"])
+        except Http404:
+            return None
+        self.tab = services.tab_for_table(table)
+        return realtime.tab_group(self.tab.pk)
+
+    def render_state(self):
+        return render_to_string("orders/diner.html#cart", selectors.cart_view(self.tab.pk)) + render_to_string(
+            "orders/diner.html#tab", selectors.tab_view(self.tab.pk)
+        )
+
+
+class KitchenConsumer(HtmlPushConsumer):
+    """`/ws/kitchen/`: staff with the kitchen (or manager) role only."""
+
+    refuse_code = DENIED
+
+    @database_sync_to_async
+    def authorize(self):
+        if not has_role(self.scope.get("user"), KITCHEN):
+            return None
+        return realtime.KITCHEN
+
+    def render_state(self):
+        return render_to_string("orders/kitchen.html#board", {"orders": selectors.open_tickets()})

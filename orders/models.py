@@ -1,0 +1,250 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from restaurant.money import MoneyField
+
+CHINESE_NUMBERS = "一二三四五六七八九十"
+
+
+def new_token():
+    return secrets.token_urlsafe(16)
+
+
+class Table(models.Model):
+    code = models.CharField(_("code"), max_length=10, unique=True, help_text=_("What people read: A12"))
+    name = models.CharField(_("name"), max_length=40, blank=True)
+    area = models.CharField(_("area"), max_length=30, blank=True)
+    seats = models.PositiveSmallIntegerField(_("seats"), default=4)
+    token = models.CharField(_("QR token"), max_length=40, unique=True, default=new_token, editable=False)
+    active = models.BooleanField(_("in use"), default=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "code"]
+        verbose_name = _("table")
+        verbose_name_plural = _("tables")
+
+    def __str__(self):
+        return self.display_name
+
+    @property
+    def display_name(self):
+        return self.name or f"{self.area} {self.code}".strip()
+
+    def rotate_token(self):
+        """A new token: QR codes printed before stop working at once."""
+        self.token = new_token()
+        self.save(update_fields=["token"])
+
+    @property
+    def diner_path(self):
+        return f"/t/{self.token}/"
+
+    @property
+    def diner_url(self):
+        return settings.PUBLIC_URL + self.diner_path
+
+
+class Tab(models.Model):
+    """One dining visit at a table: its diners, cart, orders and, later, its bill."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        SETTLING = "settling", _("settling")
+        SETTLED = "settled", _("settled")
+        CLOSED = "closed", _("closed")
+
+    TRANSITIONS = {
+        Status.OPEN: {Status.SETTLING, Status.SETTLED, Status.CLOSED},
+        Status.SETTLING: {Status.OPEN, Status.SETTLED},
+        Status.SETTLED: {Status.OPEN, Status.CLOSED},
+        Status.CLOSED: set(),
+    }
+
+    table = models.ForeignKey(Table, on_delete=models.PROTECT, related_name="tabs", verbose_name=_("table"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    guests = models.PositiveSmallIntegerField(_("guests"), null=True, blank=True)
+    opened_at = models.DateTimeField(_("opened"), default=timezone.now)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # Grows with every change of what the tab owes (the settlement version).
+    version = models.PositiveIntegerField(default=1)
+    # Grows with every change of the shared cart; a cart is submitted at the version it showed.
+    cart_version = models.PositiveIntegerField(default=1)
+    diner_count = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("tab")
+        verbose_name_plural = _("tabs")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["table"],
+                condition=~models.Q(status="closed"),
+                name="one_current_tab_per_table",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.table.code} #{self.pk}"
+
+    @property
+    def group(self):
+        return f"tab.{self.pk}"
+
+    @property
+    def is_open(self):
+        return self.status == self.Status.OPEN
+
+
+class Diner(models.Model):
+    """A phone at a tab. Nothing personal: a random browser key and a nickname."""
+
+    tab = models.ForeignKey(Tab, on_delete=models.CASCADE, related_name="diners")
+    key = models.CharField(max_length=40)
+    number = models.PositiveSmallIntegerField()
+    nickname = models.CharField(_("nickname"), max_length=12, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tab", "key"], name="one_diner_per_browser_per_tab"),
+        ]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def label(self):
+        if self.nickname:
+            return self.nickname
+        if (get_language() or "").startswith("en"):
+            return f"Guest {self.number}"
+        if self.number <= len(CHINESE_NUMBERS):
+            return f"{CHINESE_NUMBERS[self.number - 1]}号"
+        return f"{self.number}号"
+
+
+class CartItem(models.Model):
+    """A dish in the table's shared cart, not yet sent to the kitchen."""
+
+    tab = models.ForeignKey(Tab, on_delete=models.CASCADE, related_name="cart_items")
+    diner = models.ForeignKey(Diner, null=True, blank=True, on_delete=models.SET_NULL)
+    dish = models.ForeignKey("menu.Dish", on_delete=models.CASCADE, related_name="+")
+    options = models.ManyToManyField("menu.Option", blank=True, related_name="+")
+    quantity = models.PositiveSmallIntegerField(default=1)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class Order(models.Model):
+    """One submission round of a tab (下单, then each 加菜)."""
+
+    tab = models.ForeignKey(Tab, on_delete=models.PROTECT, related_name="orders")
+    number = models.PositiveSmallIntegerField(_("round"))
+    key = models.CharField(max_length=64, help_text="The client's idempotency key.")
+    diner = models.ForeignKey(Diner, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("ordered at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        constraints = [
+            models.UniqueConstraint(fields=["tab", "key"], name="order_key_once_per_tab"),
+            models.UniqueConstraint(fields=["tab", "number"], name="order_number_once_per_tab"),
+        ]
+
+    def __str__(self):
+        return f"{self.tab.table.code} · {self.number}"
+
+
+class OrderLine(models.Model):
+    """A dish as ordered: a snapshot that later menu edits never change."""
+
+    class Status(models.TextChoices):
+        HELD = "held", _("held")
+        QUEUED = "queued", _("waiting")
+        COOKING = "cooking", _("cooking")
+        READY = "ready", _("ready")
+        SERVED = "served", _("served")
+        VOIDED = "voided", _("voided")
+
+    # The explicit table of allowed moves; backward moves are a kitchen's recall.
+    TRANSITIONS = {
+        Status.HELD: {Status.QUEUED, Status.VOIDED},
+        Status.QUEUED: {Status.COOKING, Status.READY, Status.HELD, Status.VOIDED},
+        Status.COOKING: {Status.READY, Status.QUEUED, Status.VOIDED},
+        Status.READY: {Status.SERVED, Status.COOKING, Status.VOIDED},
+        Status.SERVED: {Status.READY, Status.VOIDED},
+        Status.VOIDED: set(),
+    }
+    KITCHEN_OPEN = (Status.QUEUED, Status.COOKING)
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lines")
+    dish = models.ForeignKey("menu.Dish", null=True, on_delete=models.SET_NULL, related_name="+")
+    station = models.ForeignKey("menu.Station", null=True, on_delete=models.SET_NULL, related_name="+")
+    diner = models.ForeignKey(Diner, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    name = models.CharField(max_length=60)
+    name_en = models.CharField(max_length=100, blank=True)
+    options = models.JSONField(default=list, help_text="Option names as ordered.")
+    options_en = models.JSONField(default=list)
+    option_ids = models.JSONField(default=list)
+    note = models.CharField(max_length=200, blank=True)
+    quantity = models.PositiveSmallIntegerField()
+    unit_price = MoneyField()
+    discount = MoneyField(default=0)
+    amount = MoneyField()
+    reserved_stock = models.BooleanField(default=False, help_text="Stock was taken; a void returns it.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    status_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["status"], name="orderline_status")]
+
+    def __str__(self):
+        return f"{self.quantity} × {self.name}"
+
+    @property
+    def local_name(self):
+        if (get_language() or "").startswith("en") and self.name_en:
+            return self.name_en
+        return self.name
+
+    @property
+    def local_options(self):
+        if (get_language() or "").startswith("en") and self.options_en:
+            return self.options_en
+        return self.options
+
+    def can_move_to(self, status):
+        return status in self.TRANSITIONS[self.Status(self.status)]
+
+
+class TabEvent(models.Model):
+    """The audit trail of a tab: every submission and every status change, who, when and why."""
+
+    tab = models.ForeignKey(Tab, on_delete=models.CASCADE, related_name="events")
+    line = models.ForeignKey(OrderLine, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=30)
+    from_status = models.CharField(max_length=10, blank=True)
+    to_status = models.CharField(max_length=10, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    diner = models.ForeignKey(Diner, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]

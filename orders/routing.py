@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import consumers
+
+websocket_urlpatterns = [
+    path("ws/t/<str:token>/", consumers.TableConsumer.as_asgi()),
+    path("ws/kitchen/", consumers.KitchenConsumer.as_asgi()),
+]

@@ -1,0 +1,438 @@
+"""Writes of the ordering side. Every rule of ordering lives here; pages and API call these."""
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from menu.models import Dish, MenuState
+from restaurant.money import money
+
+from . import realtime
+from .models import CartItem, Diner, Order, OrderLine, Tab, TabEvent
+
+
+class OrderError(Exception):
+    """Bad input or a refused request; `code` is stable for API clients, `message` for people."""
+
+    status = 400
+
+    def __init__(self, code, message, **extra):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.extra = extra
+
+    def as_dict(self):
+        return {"error": self.code, "message": self.message, **self.extra}
+
+
+class OutOfStock(OrderError):
+    status = 409
+
+    def __init__(self, dishes):
+        names = "、".join(f"{d['name']}" + _("(%(left)s left)") % {"left": d["left"]} for d in dishes)
+        super().__init__(
+            "out_of_stock",
+            _("Not enough left of: %(names)s. Nothing was ordered; please change the order.")
+            % {"names": names},
+            dishes=dishes,
+        )
+
+
+class Conflict(OrderError):
+    status = 409
+
+
+class NotFound(OrderError):
+    status = 404
+
+
+class IllegalTransition(Conflict):
+    """A move the transition table does not allow; nothing was changed."""
+
+
+@dataclass
+class LineRequest:
+    dish: int
+    quantity: int = 1
+    options: list = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass
+class PricedLine:
+    dish: Dish
+    options: list
+    quantity: int
+    note: str
+
+    @property
+    def unit_price(self):
+        return money(self.dish.price + sum((o.price for o in self.options), start=money(0)))
+
+
+# Tabs and diners ------------------------------------------------------------------------------
+
+
+def tab_for_table(table, *, create=True):
+    """The table's current (not closed) tab, opened now if there is none and `create` is set."""
+    tab = Tab.objects.filter(table=table).exclude(status=Tab.Status.CLOSED).first()
+    if tab or not create:
+        return tab
+    try:
+        with transaction.atomic():
+            tab = Tab.objects.create(table=table)
+    except IntegrityError:
+        # Another phone opened it a moment ago; the unique constraint keeps one current tab.
+        tab = Tab.objects.exclude(status=Tab.Status.CLOSED).get(table=table)
+    tab.table = table
+    return tab
+
+
+def diner_for_tab(*, tab, key):
+    """The diner of this browser at this tab, numbered 一号, 二号 … in order of arrival."""
+    diner = Diner.objects.filter(tab=tab, key=key).first()
+    if diner:
+        return diner
+    with transaction.atomic():
+        # The tab row lock makes numbers unique when two phones arrive at once.
+        locked = Tab.objects.select_for_update().get(pk=tab.pk)
+        diner, created = Diner.objects.get_or_create(
+            tab=locked, key=key, defaults={"number": locked.diner_count + 1}
+        )
+        if created:
+            Tab.objects.filter(pk=tab.pk).update(diner_count=F("diner_count") + 1)
+    return diner
+
+
+def diner_rename(*, diner, nickname):
+    nickname = (nickname or "").strip()
+    if len(nickname) > 12:
+        raise OrderError("bad_nickname", _("A nickname has at most 12 characters."))
+    diner.nickname = nickname
+    diner.save(update_fields=["nickname"])
+    realtime.push_cart(diner.tab_id)
+
+
+# Validation and pricing -----------------------------------------------------------------------
+
+
+def _positive_int(value, name, maximum):
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            value = int(str(value).strip())
+        except (TypeError, ValueError):
+            raise OrderError("bad_" + name, _("%(name)s must be a whole number.") % {"name": name}) from None
+    if value < 1 or value > maximum:
+        raise OrderError(
+            "bad_" + name,
+            _("%(name)s must be between 1 and %(max)s.") % {"name": name, "max": maximum},
+        )
+    return value
+
+
+def price_lines(requests):
+    """Check every requested line against the menu and price it from the database.
+
+    Raises OrderError for anything a kitchen could not make: an unknown or inactive dish, a bad
+    quantity, a missing required option, an option of another dish, an over-long note; and
+    OutOfStock for a dish that is sold out.
+    """
+    if not requests:
+        raise OrderError("empty", _("Nothing to order."))
+    if len(requests) > settings.MAX_ORDER_LINES:
+        raise OrderError("too_many_lines", _("An order has at most %(n)s lines.") % {"n": settings.MAX_ORDER_LINES})
+    dish_ids = set()
+    for request in requests:
+        if isinstance(request.dish, bool) or not isinstance(request.dish, int):
+            raise OrderError("unknown_dish", _("Unknown dish %(dish)s.") % {"dish": request.dish})
+        dish_ids.add(request.dish)
+    dishes = {
+        dish.pk: dish
+        for dish in Dish.objects.filter(pk__in=dish_ids)
+        .select_related("category")
+        .prefetch_related("option_groups__options")
+    }
+    priced, sold_out = [], []
+    for request in requests:
+        dish = dishes.get(request.dish)
+        if dish is None or not dish.active or not dish.category.active:
+            raise OrderError("unknown_dish", _("Dish %(dish)s is not on the menu.") % {"dish": request.dish})
+        quantity = _positive_int(request.quantity, "quantity", settings.MAX_LINE_QUANTITY)
+        note = request.note or ""
+        if not isinstance(note, str) or len(note) > settings.MAX_NOTE_LENGTH:
+            raise OrderError(
+                "bad_note", _("A note has at most %(n)s characters.") % {"n": settings.MAX_NOTE_LENGTH}
+            )
+        options = _check_options(dish, request.options or [])
+        if dish.sold_out or dish.stock == 0:
+            sold_out.append({"dish": dish.pk, "name": dish.name, "left": 0})
+        priced.append(PricedLine(dish=dish, options=options, quantity=quantity, note=note.strip()))
+    if sold_out:
+        raise OutOfStock(sold_out)
+    return priced
+
+
+def _check_options(dish, option_ids):
+    if not isinstance(option_ids, list | tuple):
+        raise OrderError("bad_options", _("Options must be a list."))
+    ids = []
+    for option_id in option_ids:
+        try:
+            ids.append(int(option_id))
+        except (TypeError, ValueError):
+            raise OrderError("bad_options", _("Unknown option %(option)s.") % {"option": option_id}) from None
+    if len(set(ids)) != len(ids):
+        raise OrderError("bad_options", _("An option was chosen twice."))
+    by_id = {}
+    for group in dish.option_groups.all():
+        for option in group.options.all():
+            if option.active:
+                by_id[option.pk] = (group, option)
+    chosen = []
+    for option_id in ids:
+        if option_id not in by_id:
+            raise OrderError(
+                "bad_options",
+                _("Option %(option)s is not available for %(dish)s.") % {"option": option_id, "dish": dish.name},
+            )
+        chosen.append(by_id[option_id])
+    counts = Counter(group.pk for group, _option in chosen)
+    for group in dish.option_groups.all():
+        count = counts.get(group.pk, 0)
+        if count < group.min_choices:
+            raise OrderError(
+                "missing_option",
+                _("Please choose %(group)s for %(dish)s.") % {"group": group.name, "dish": dish.name},
+            )
+        if count > group.max_choices:
+            raise OrderError(
+                "too_many_options",
+                _("Choose at most %(n)s of %(group)s.") % {"n": group.max_choices, "group": group.name},
+            )
+    return [option for _group, option in chosen]
+
+
+# The shared cart ------------------------------------------------------------------------------
+
+
+def _require_open(tab):
+    if tab.status != Tab.Status.OPEN:
+        raise OrderError("tab_closed", _("This bill is closed. Please scan the table's code again."))
+
+
+@transaction.atomic
+def cart_add(*, tab, diner, request):
+    """Put a dish in the table's cart; the same dish, options and note by the same phone add up."""
+    _require_open(tab)
+    (line,) = price_lines([request])
+    option_ids = sorted(o.pk for o in line.options)
+    for item in CartItem.objects.filter(tab=tab, diner=diner, dish=line.dish, note=line.note).prefetch_related(
+        "options"
+    ):
+        if sorted(o.pk for o in item.options.all()) == option_ids:
+            quantity = _positive_int(item.quantity + line.quantity, "quantity", settings.MAX_LINE_QUANTITY)
+            CartItem.objects.filter(pk=item.pk).update(quantity=quantity)
+            break
+    else:
+        item = CartItem.objects.create(
+            tab=tab, diner=diner, dish=line.dish, quantity=line.quantity, note=line.note
+        )
+        item.options.set(line.options)
+    _cart_changed(tab)
+    return item
+
+
+@transaction.atomic
+def cart_set_quantity(*, tab, item_id, quantity):
+    """Any phone at the table may change any line of the cart; 0 takes it out."""
+    _require_open(tab)
+    try:
+        quantity = int(quantity)
+    except (TypeError, ValueError):
+        raise OrderError("bad_quantity", _("quantity must be a whole number.")) from None
+    items = CartItem.objects.filter(tab=tab, pk=item_id)
+    if quantity <= 0:
+        changed = items.delete()[0]
+    else:
+        changed = items.update(quantity=_positive_int(quantity, "quantity", settings.MAX_LINE_QUANTITY))
+    if not changed:
+        raise OrderError("not_in_cart", _("That dish is no longer in the cart."))
+    _cart_changed(tab)
+
+
+def _cart_changed(tab):
+    Tab.objects.filter(pk=tab.pk).update(cart_version=F("cart_version") + 1)
+    realtime.push_cart(tab.pk)
+
+
+def cart_key(tab, cart_version):
+    """Submitting one version of the cart is one order, however many phones or taps send it."""
+    return f"cart-{cart_version}"
+
+
+def cart_submit(*, tab, cart_version, guests=None, diner=None, user=None):
+    """Send the table's cart to the kitchen as one order, and empty it for everyone."""
+    key = cart_key(tab, cart_version)
+
+    def take_cart(locked_tab):
+        if str(locked_tab.cart_version) != str(cart_version):
+            raise Conflict("cart_changed", _("The cart changed a moment ago; please check it and order again."))
+        items = list(
+            CartItem.objects.filter(tab=locked_tab).select_related("diner").prefetch_related("options")
+        )
+        requests = [
+            LineRequest(dish=i.dish_id, quantity=i.quantity, options=[o.pk for o in i.options.all()], note=i.note)
+            for i in items
+        ]
+        return requests, [i.diner for i in items], [i.pk for i in items]
+
+    return _submit(tab=tab, key=key, guests=guests, take=take_cart, diner=diner, user=user)
+
+
+def order_submit(*, tab, key, lines, guests=None, diner=None, user=None):
+    """Submit an order with explicit lines (the API). The same key again returns the same order."""
+    if not isinstance(key, str) or not key.strip() or len(key) > 64:
+        raise OrderError("bad_key", _("key must be a string of 1 to 64 characters."))
+
+    def take_lines(locked_tab):
+        return lines, [diner] * len(lines), []
+
+    return _submit(tab=tab, key=key.strip(), guests=guests, take=take_lines, diner=diner, user=user)
+
+
+def _submit(*, tab, key, guests, take, diner, user):
+    """Returns (order, created). All or nothing: a refused order leaves cart and stock as they were."""
+    shortfall = None
+    with transaction.atomic():
+        # Locking the tab serializes submissions at one table, so a repeated key always finds
+        # the first order instead of racing it, and round numbers never collide.
+        locked = Tab.objects.select_for_update().select_related("table").get(pk=tab.pk)
+        existing = Order.objects.filter(tab=locked, key=key).first()
+        if existing:
+            return existing, False
+        _require_open(locked)
+        requests, diners, cart_ids = take(locked)
+        priced = price_lines(requests)
+        if locked.guests is None:
+            if guests in (None, ""):
+                raise OrderError("guests_required", _("How many guests? Please say with the first order."))
+            locked.guests = _positive_int(guests, "guests", settings.MAX_GUESTS)
+        shortfall = _reserve_stock(priced)
+        if not shortfall:
+            order = _create_order(locked, key, priced, diners, diner, user)
+            if cart_ids:
+                CartItem.objects.filter(pk__in=cart_ids).delete()
+                locked.cart_version += 1
+            locked.version += 1
+            locked.save(update_fields=["guests", "version", "cart_version"])
+            realtime.push_new_order(order.pk, locked.pk)
+            if cart_ids:
+                realtime.push_cart(locked.pk)
+            return order, True
+        transaction.set_rollback(True)
+    # Outside the rolled-back transaction: report what is really left now.
+    left = dict(Dish.objects.filter(pk__in=[d.pk for d in shortfall]).values_list("pk", "stock"))
+    raise OutOfStock([{"dish": d.pk, "name": d.name, "left": left.get(d.pk) or 0} for d in shortfall])
+
+
+def _reserve_stock(priced):
+    """Take stock for counted dishes; returns the dishes that had too little (then roll back).
+
+    A conditional UPDATE (stock >= wanted) is the compare-and-set that keeps hundreds of phones
+    racing for the last portion from overselling it: the database re-checks the row after
+    waiting for the other writer. Dishes are taken in id order so two orders never deadlock.
+    """
+    wanted = Counter()
+    dishes = {}
+    for line in priced:
+        if line.dish.stock is not None:
+            wanted[line.dish.pk] += line.quantity
+            dishes[line.dish.pk] = line.dish
+    shortfall, emptied = [], False
+    for dish_id in sorted(wanted):
+        taken = Dish.objects.filter(pk=dish_id, stock__gte=wanted[dish_id], sold_out=False).update(
+            stock=F("stock") - wanted[dish_id]
+        )
+        if not taken:
+            shortfall.append(dishes[dish_id])
+        elif Dish.objects.filter(pk=dish_id, stock=0).exists():
+            emptied = True
+    if emptied and not shortfall:
+        MenuState.bump()  # the last portion went: every menu shows it sold out
+    return shortfall
+
+
+def _create_order(tab, key, priced, diners, diner, user):
+    number = (Order.objects.filter(tab=tab).order_by("-number").values_list("number", flat=True).first() or 0) + 1
+    order = Order.objects.create(tab=tab, number=number, key=key, diner=diner, user=user)
+    now = timezone.now()
+    lines = []
+    for line, line_diner in zip(priced, diners, strict=True):
+        unit_price = line.unit_price
+        lines.append(
+            OrderLine(
+                order=order,
+                dish=line.dish,
+                station_id=line.dish.station_id,
+                diner=line_diner,
+                name=line.dish.name,
+                name_en=line.dish.name_en,
+                options=[o.name for o in line.options],
+                options_en=[o.name_en or o.name for o in line.options],
+                option_ids=[o.pk for o in line.options],
+                note=line.note,
+                quantity=line.quantity,
+                unit_price=unit_price,
+                amount=money(unit_price * line.quantity),
+                reserved_stock=line.dish.stock is not None,
+                status_at=now,
+            )
+        )
+    OrderLine.objects.bulk_create(lines)
+    TabEvent.objects.create(tab=tab, kind="order.submitted", diner=diner, user=user, reason=f"#{number}")
+    return order
+
+
+# The kitchen lifecycle ------------------------------------------------------------------------
+
+
+def line_set_status(*, line_id, status, user=None, reason=""):
+    """Move a line along its lifecycle. Illegal moves raise; a lost race raises Conflict."""
+    with transaction.atomic():
+        line = OrderLine.objects.select_related("order").filter(pk=line_id).first()
+        if line is None:
+            raise NotFound("unknown_line", _("No such dish line."))
+        try:
+            status = OrderLine.Status(status)
+        except ValueError:
+            raise OrderError("bad_status", _("Unknown status %(s)s.") % {"s": status}) from None
+        if not line.can_move_to(status):
+            raise IllegalTransition(
+                "illegal_transition",
+                _("A dish cannot go from %(old)s to %(new)s.")
+                % {"old": line.get_status_display(), "new": status.label},
+            )
+        # Compare-and-set: when two screens bump the same line at once, only one move counts.
+        moved = OrderLine.objects.filter(pk=line.pk, status=line.status).update(
+            status=status, status_at=timezone.now()
+        )
+        if not moved:
+            raise Conflict("line_moved", _("Someone else changed this dish a moment ago."))
+        TabEvent.objects.create(
+            tab_id=line.order.tab_id,
+            line=line,
+            kind="line.status",
+            from_status=line.status,
+            to_status=status,
+            user=user,
+            reason=reason,
+        )
+        realtime.push_order_changed(line.order_id, line.order.tab_id)
+    line.status = status
+    return line
