@@ -5,7 +5,6 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.http import Http404
-from django.template.loader import render_to_string
 from django.utils import translation
 
 from restaurant.roles import KITCHEN, has_role
@@ -73,9 +72,7 @@ class TableConsumer(HtmlPushConsumer):
         return realtime.tab_group(self.tab.pk)
 
     def render_state(self):
-        return render_to_string("orders/diner.html#cart", selectors.cart_view(self.tab.pk)) + render_to_string(
-            "orders/diner.html#tab", selectors.tab_view(self.tab.pk)
-        )
+        return realtime.render_cart(self.tab.pk) + realtime.render_tab(self.tab.pk)
 
 
 class KitchenConsumer(HtmlPushConsumer):
@@ -90,4 +87,4 @@ class KitchenConsumer(HtmlPushConsumer):
         return realtime.KITCHEN
 
     def render_state(self):
-        return render_to_string("orders/kitchen.html#board", {"orders": selectors.open_tickets()})
+        return realtime.render_board()

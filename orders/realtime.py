@@ -50,11 +50,18 @@ def after_commit(group, render):
 
 
 def render_cart(tab_id):
-    return render_to_string("orders/diner.html#cart", selectors.cart_view(tab_id))
+    context = selectors.cart_view(tab_id)
+    return render_to_string("orders/diner.html#cart-bar", context) + render_to_string(
+        "orders/diner.html#cart", context
+    )
 
 
 def render_tab(tab_id):
     return render_to_string("orders/diner.html#tab", selectors.tab_view(tab_id))
+
+
+def render_board():
+    return render_to_string("orders/kitchen.html#board", {"orders": selectors.open_tickets()})
 
 
 def render_ticket_added(order_id):

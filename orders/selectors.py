@@ -3,6 +3,8 @@
 from django.db.models import Exists, OuterRef, Prefetch
 from django.http import Http404
 
+from restaurant.money import money
+
 from .models import CartItem, Order, OrderLine, Tab, Table
 
 
@@ -14,18 +16,18 @@ def table_by_token(token):
 
 
 def cart_items(tab):
-    return list(
+    """The cart's items, each priced from the menu as it is now (`unit_price`, `amount`)."""
+    items = list(
         CartItem.objects.filter(tab=tab).select_related("dish", "diner").prefetch_related("options")
     )
+    for item in items:
+        item.unit_price = money(item.dish.price + sum((o.price for o in item.options.all()), start=0))
+        item.amount = money(item.unit_price * item.quantity)
+    return items
 
 
 def cart_summary(items):
-    count = sum(item.quantity for item in items)
-    total = sum(
-        (item.quantity * (item.dish.price + sum(o.price for o in item.options.all())) for item in items),
-        start=0,
-    )
-    return count, total
+    return sum(item.quantity for item in items), sum((item.amount for item in items), start=money(0))
 
 
 def tab_orders(tab):
@@ -38,7 +40,7 @@ def tab_orders(tab):
 def tab_total(orders):
     return sum(
         (line.amount for order in orders for line in order.lines.all() if line.status != OrderLine.Status.VOIDED),
-        start=0,
+        start=money(0),
     )
 
 

@@ -27,10 +27,21 @@ ONE_YEAR = 365 * 24 * 3600
 
 
 def _diner_key(request):
+    """This browser's random diner key, from its cookie or made now (and set on the answer)."""
     key = request.COOKIES.get(DINER_COOKIE, "")
     if len(key) == 32 and key.isalnum():
-        return key, False
-    return secrets.token_hex(16), True
+        return key
+    if not hasattr(request, "new_diner_key"):
+        request.new_diner_key = secrets.token_hex(16)
+    return request.new_diner_key
+
+
+def _remember_diner(request, response):
+    if hasattr(request, "new_diner_key"):
+        response.set_cookie(
+            DINER_COOKIE, request.new_diner_key, max_age=ONE_YEAR, httponly=True, samesite="Lax"
+        )
+    return response
 
 
 def _get_tab_for_diner(request, token):
@@ -46,8 +57,7 @@ def _get_tab_for_diner(request, token):
             raise services.OrderError(
                 "tab_closed", _("This bill is closed. Please scan the table's code again.")
             )
-    key, _new = _diner_key(request)
-    diner = services.diner_for_tab(tab=tab, key=key)
+    diner = services.diner_for_tab(tab=tab, key=_diner_key(request))
     return table, tab, diner
 
 
@@ -74,11 +84,7 @@ def diner_page(request, token):
         **selectors.cart_view(tab.pk),
         **selectors.tab_view(tab.pk),
     }
-    response = render(request, "orders/diner.html", context)
-    key, new = _diner_key(request)
-    if new:
-        response.set_cookie(DINER_COOKIE, diner.key, max_age=ONE_YEAR, httponly=True, samesite="Lax")
-    return response
+    return _remember_diner(request, render(request, "orders/diner.html", context))
 
 
 def _diner_action(view):
@@ -86,7 +92,7 @@ def _diner_action(view):
 
     def wrapper(request, token, *args, **kwargs):
         try:
-            return view(request, token, *args, **kwargs)
+            return _remember_diner(request, view(request, token, *args, **kwargs))
         except services.OrderError as error:
             if request.htmx:
                 response = render(request, "orders/diner.html#flash", {"error": error.message})
@@ -94,13 +100,15 @@ def _diner_action(view):
                 response["HX-Retarget"] = "#flash"
                 response["HX-Reswap"] = "outerHTML"
                 return response
-            return render(request, "orders/error.html", {"error": error.message}, status=error.status)
+            return render(
+                request, "orders/error.html", {"error": error.message, "token": token}, status=error.status
+            )
 
     wrapper.__name__ = view.__name__
     return csrf_exempt(require_POST(wrapper))
 
 
-def _back_to_table(request, token, **context):
+def _back_to_table(request, token, context):
     """htmx gets the refreshed cart (and tab); a browser without script goes back to the page."""
     if not request.htmx:
         return redirect("orders:diner", token=token)
@@ -113,18 +121,20 @@ def cart_add(request, token):
     request_line = services.LineRequest(
         dish=_int(request.POST.get("dish")),
         quantity=request.POST.get("quantity", 1),
-        options=request.POST.getlist("options"),
+        # Single choices come as option-<group> radios, multiple ones as options checkboxes.
+        options=request.POST.getlist("options")
+        + [value for name in request.POST if name.startswith("option-") for value in request.POST.getlist(name)],
         note=request.POST.get("note", ""),
     )
     services.cart_add(tab=tab, diner=diner, request=request_line)
-    return _back_to_table(request, token, **selectors.cart_view(tab.pk), message=_("Added to the cart."))
+    return _back_to_table(request, token, {**selectors.cart_view(tab.pk), "message": _("Added to the cart.")})
 
 
 @_diner_action
 def cart_update(request, token, item):
     table, tab, diner = _get_tab_for_diner(request, token)
     services.cart_set_quantity(tab=tab, item_id=item, quantity=request.POST.get("quantity"))
-    return _back_to_table(request, token, **selectors.cart_view(tab.pk))
+    return _back_to_table(request, token, selectors.cart_view(tab.pk))
 
 
 @_diner_action
@@ -134,9 +144,8 @@ def cart_submit(request, token):
         tab=tab, cart_version=request.POST.get("cart_version"), guests=request.POST.get("guests"), diner=diner
     )
     message = _("Ordered! The kitchen has your order (round %(n)s).") % {"n": order.number}
-    return _back_to_table(
-        request, token, **selectors.cart_view(tab.pk), **selectors.tab_view(tab.pk), message=message
-    )
+    context = {**selectors.cart_view(tab.pk), **selectors.tab_view(tab.pk), "message": message}
+    return _back_to_table(request, token, context)
 
 
 @_diner_action

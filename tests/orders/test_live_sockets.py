@@ -1,0 +1,120 @@
+"""WebSockets through the real ASGI application: who may join, the state on connect, and pushes."""
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from orders import services
+from restaurant.asgi import application
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+ORIGIN = (b"origin", b"http://localhost")
+
+
+def session_cookie(user):
+    client = Client()
+    client.force_login(user)
+    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+
+
+async def connect(path, *headers):
+    communicator = WebsocketCommunicator(application, path, headers=[ORIGIN, *headers])
+    connected, code = await communicator.connect(timeout=5)
+    return communicator, connected, code
+
+
+@sync_to_async
+def add_to_cart(table, dish, quantity=1):
+    tab = services.tab_for_table(table)
+    services.cart_add(tab=tab, diner=None, request=services.LineRequest(dish=dish.pk, quantity=quantity))
+
+
+@sync_to_async
+def submit(table, dish, key="k"):
+    tab = services.tab_for_table(table)
+    return services.order_submit(tab=tab, key=key, guests=2, lines=[services.LineRequest(dish=dish.pk)])[0]
+
+
+@sync_to_async
+def bump(line_id, user):
+    services.line_set_status(line_id=line_id, status="ready", user=user)
+
+
+async def test_a_phone_gets_its_cart_on_connect_and_every_change_after(table, menu):
+    await add_to_cart(table, menu["cucumber"])
+    phone, connected, _ = await connect(f"/ws/t/{table.token}/")
+    assert connected
+    first = await phone.receive_from(timeout=5)
+    assert 'id="cart"' in first and "拍黄瓜" in first and 'id="tab"' in first
+    await add_to_cart(table, menu["fish"], 2)
+    pushed = await phone.receive_from(timeout=5)
+    assert "清蒸鲈鱼" in pushed and 'id="cart-bar"' in pushed
+    await phone.disconnect()
+
+
+async def test_a_table_socket_never_receives_another_tables_cart(table, other_table, menu):
+    phone, connected, _ = await connect(f"/ws/t/{table.token}/")
+    assert connected
+    await phone.receive_from(timeout=5)  # its own state
+    await add_to_cart(other_table, menu["cucumber"])
+    await submit(other_table, menu["cucumber"])
+    assert await phone.receive_nothing(timeout=0.5)
+    await phone.disconnect()
+
+
+async def test_a_phone_in_english_gets_english_pushes(table, menu):
+    phone, connected, _ = await connect(f"/ws/t/{table.token}/?lang=en")
+    assert connected
+    await phone.receive_from(timeout=5)
+    await add_to_cart(table, menu["cucumber"])
+    pushed = await phone.receive_from(timeout=5)
+    assert "Smashed cucumber" in pushed
+    await phone.disconnect()
+
+
+async def test_an_unknown_token_is_refused(db):
+    _phone, connected, code = await connect("/ws/t/nope/")
+    assert not connected and code == 4404
+
+
+async def test_the_kitchen_socket_refuses_anonymous_visitors_and_other_staff(outsider, cashier):
+    cookies = [await sync_to_async(session_cookie)(user) for user in (outsider, cashier)]
+    for headers in ((), *((cookie,) for cookie in cookies)):
+        _screen, connected, code = await connect("/ws/kitchen/", *headers)
+        assert not connected and code == 4403
+
+
+async def test_the_kitchen_screen_gets_the_board_then_each_new_ticket_and_bump(cook, table, menu):
+    existing = await submit(table, menu["cucumber"], key="first")
+    screen, connected, _ = await connect("/ws/kitchen/", await sync_to_async(session_cookie)(cook))
+    assert connected
+    board = await screen.receive_from(timeout=5)
+    assert f'id="ticket-{existing.pk}"' in board and 'id="board"' in board
+
+    placed = await submit(table, menu["fish"], key="second")
+    added = await screen.receive_from(timeout=5)
+    assert 'hx-swap-oob="beforeend:#tickets"' in added and f'id="ticket-{placed.pk}"' in added
+    assert "清蒸鲈鱼" in added
+
+    line = await sync_to_async(lambda: placed.lines.get())()
+    await bump(line.pk, cook)
+    gone = await screen.receive_from(timeout=5)
+    assert f'id="ticket-{placed.pk}"' in gone and 'hx-swap-oob="delete"' in gone
+    await screen.disconnect()
+
+
+async def test_a_reconnecting_kitchen_screen_gets_every_open_ticket_again(cook, table, other_table, menu):
+    cookie = await sync_to_async(session_cookie)(cook)
+    screen, _, _ = await connect("/ws/kitchen/", cookie)
+    await screen.receive_from(timeout=5)
+    await screen.disconnect()
+    # Orders keep coming while the screen is away.
+    missed = [await submit(table, menu["cucumber"], key="m1"), await submit(other_table, menu["fish"], key="m2")]
+    screen, connected, _ = await connect("/ws/kitchen/", cookie)
+    assert connected
+    board = await screen.receive_from(timeout=5)
+    for order in missed:
+        assert board.count(f'id="ticket-{order.pk}"') == 1
+    await screen.disconnect()
