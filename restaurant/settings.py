@@ -60,7 +60,8 @@ def database_from_url(url):
             # IMMEDIATE takes the write lock at BEGIN, so racing writers queue instead of
             # failing with "database is locked" halfway through a transaction.
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
-            "TEST": {"NAME": str(BASE_DIR / "test-db.sqlite3")},
+            # A file, not memory, so that a daphne started by a test can open it too.
+            "TEST": {"NAME": str(BASE_DIR / f"test-db-{os.getpid()}.sqlite3")},
         }
     if parts.scheme in ("postgres", "postgresql"):
         options = dict(parse_qsl(parts.query))

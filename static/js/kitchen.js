@@ -1,17 +1,7 @@
-// Kitchen screen: connection banner, ticket ages, and one copy of each ticket.
+// Kitchen screen: ticket ages and one copy of each ticket (live.js shows the connection).
 (function () {
   "use strict";
   var socket = document.getElementById("kitchen-socket");
-  var banner = document.getElementById("connection");
-
-  function setConnection(live) {
-    banner.textContent = live ? banner.dataset.back : banner.dataset.lost;
-    banner.classList.toggle("is-lost", !live);
-    document.body.classList.toggle("offline", !live);
-  }
-  socket.addEventListener("htmx:wsOpen", function () { setConnection(true); });
-  socket.addEventListener("htmx:wsClose", function () { setConnection(false); });
-  socket.addEventListener("htmx:wsError", function () { setConnection(false); });
 
   // A ticket pushed while the board was being sent on (re)connect can arrive twice: keep the first.
   function dedupe() {
