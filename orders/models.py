@@ -76,6 +76,10 @@ class Tab(models.Model):
     # Grows with every change of the shared cart; a cart is submitted at the version it showed.
     cart_version = models.PositiveIntegerField(default=1)
     diner_count = models.PositiveSmallIntegerField(default=0)
+    # The bill: a discount on the whole tab, and when the diners asked for the bill.
+    discount = MoneyField(_("bill discount"), default=0)
+    discount_reason = models.CharField(_("discount reason"), max_length=200, blank=True)
+    bill_requested_at = models.DateTimeField(_("bill asked at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("tab")
@@ -154,6 +158,9 @@ class Order(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(_("ordered at"), default=timezone.now, db_index=True)
+    # Pay first (先付后吃): the order waits for its payment before the kitchen sees it.
+    awaiting_payment = models.BooleanField(default=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -203,10 +210,13 @@ class OrderLine(models.Model):
     quantity = models.PositiveSmallIntegerField()
     unit_price = MoneyField()
     discount = MoneyField(default=0)
+    discount_reason = models.CharField(max_length=200, blank=True)
     amount = MoneyField()
     reserved_stock = models.BooleanField(default=False, help_text="Stock was taken; a void returns it.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     status_at = models.DateTimeField(default=timezone.now)
+    urged_at = models.DateTimeField(null=True, blank=True)
+    urge_count = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["id"]

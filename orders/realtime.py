@@ -82,6 +82,10 @@ def push_cart(tab_id):
     after_commit(tab_group(tab_id), lambda: render_cart(tab_id))
 
 
+def push_tab(tab_id):
+    after_commit(tab_group(tab_id), lambda: render_tab(tab_id))
+
+
 def push_new_order(order_id, tab_id):
     after_commit(KITCHEN, lambda: render_ticket_added(order_id))
     after_commit(tab_group(tab_id), lambda: render_tab(tab_id))

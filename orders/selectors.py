@@ -47,7 +47,7 @@ def tab_total(orders):
 def _tickets():
     open_lines = OrderLine.objects.filter(order=OuterRef("pk"), status__in=OrderLine.KITCHEN_OPEN)
     return (
-        Order.objects.filter(Exists(open_lines))
+        Order.objects.filter(Exists(open_lines), awaiting_payment=False)
         .select_related("tab__table")
         .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")))
         .order_by("created_at", "id")

@@ -2,6 +2,7 @@
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -12,7 +13,7 @@ from django.utils.translation import gettext as _
 from menu.models import Dish, MenuState
 from restaurant.money import money
 
-from . import realtime
+from . import realtime, signals
 from .models import CartItem, Diner, Order, OrderLine, Tab, TabEvent
 
 
@@ -149,7 +150,12 @@ def price_lines(requests):
         raise OrderError("too_many_lines", _("An order has at most %(n)s lines.") % {"n": settings.MAX_ORDER_LINES})
     dish_ids = set()
     for request in requests:
-        if isinstance(request.dish, bool) or not isinstance(request.dish, int):
+        # An id beyond a 64-bit key cannot be a dish, and would overflow the query.
+        if (
+            isinstance(request.dish, bool)
+            or not isinstance(request.dish, int)
+            or not 0 < request.dish < 2**63
+        ):
             raise OrderError("unknown_dish", _("Unknown dish %(dish)s.") % {"dish": request.dish})
         dish_ids.add(request.dish)
     dishes = {
@@ -331,7 +337,10 @@ def _submit(*, tab, key, guests, take, diner, user):
                 locked.cart_version += 1
             locked.version += 1
             locked.save(update_fields=["guests", "version", "cart_version"])
-            realtime.push_new_order(order.pk, locked.pk)
+            if order.awaiting_payment:
+                realtime.push_tab(locked.pk)  # the kitchen sees it once it is paid
+            else:
+                realtime.push_new_order(order.pk, locked.pk)
             if cart_ids:
                 realtime.push_cart(locked.pk)
             return order, True
@@ -370,8 +379,17 @@ def _reserve_stock(priced):
 
 def _create_order(tab, key, priced, diners, diner, user):
     number = (Order.objects.filter(tab=tab).order_by("-number").values_list("number", flat=True).first() or 0) + 1
-    order = Order.objects.create(tab=tab, number=number, key=key, diner=diner, user=user)
     now = timezone.now()
+    pay_first = settings.SERVICE_FLOW == "pay_first"
+    order = Order.objects.create(
+        tab=tab,
+        number=number,
+        key=key,
+        diner=diner,
+        user=user,
+        awaiting_payment=pay_first,
+        expires_at=now + timedelta(minutes=settings.PAY_FIRST_EXPIRY_MINUTES) if pay_first else None,
+    )
     lines = []
     for line, line_diner in zip(priced, diners, strict=True):
         unit_price = line.unit_price
@@ -436,3 +454,37 @@ def line_set_status(*, line_id, status, user=None, reason=""):
         realtime.push_order_changed(line.order_id, line.order.tab_id)
     line.status = status
     return line
+
+
+# Tabs -----------------------------------------------------------------------------------------
+
+
+def tab_set_status(*, tab_id, status, user=None, reason=""):
+    """Move a tab along open → settling → settled → closed (and back where the table allows)."""
+    with transaction.atomic():
+        tab = Tab.objects.select_for_update().filter(pk=tab_id).first()
+        if tab is None:
+            raise NotFound("unknown_tab", _("No such tab."))
+        old, new = Tab.Status(tab.status), Tab.Status(status)
+        if old == new:
+            return tab
+        if new not in Tab.TRANSITIONS[old]:
+            raise IllegalTransition(
+                "illegal_transition",
+                _("A bill cannot go from %(old)s to %(new)s.") % {"old": old.label, "new": new.label},
+            )
+        tab.status = new
+        fields = ["status"]
+        if new == Tab.Status.CLOSED:
+            tab.closed_at = timezone.now()
+            fields.append("closed_at")
+        tab.save(update_fields=fields)
+        TabEvent.objects.create(
+            tab=tab, kind="tab.status", from_status=old, to_status=new, user=user, reason=reason
+        )
+        realtime.push_tab(tab.pk)
+        transaction.on_commit(
+            lambda: signals.tab_status_changed.send(sender=None, tab_id=tab.pk, old=old, new=new),
+            robust=True,
+        )
+    return tab

@@ -225,6 +225,13 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
+# Service flow: "pay_later" (先吃后付: order → kitchen → pay) or "pay_first" (先付后吃: order →
+# pay → kitchen; an unpaid order expires and gives its stock back).
+SERVICE_FLOW = env_str("SERVICE_FLOW", "pay_later")
+if SERVICE_FLOW not in ("pay_later", "pay_first"):
+    raise ImproperlyConfigured(f"SERVICE_FLOW must be pay_later or pay_first, not {SERVICE_FLOW!r}")
+PAY_FIRST_EXPIRY_MINUTES = env_int("PAY_FIRST_EXPIRY_MINUTES", 15)
+
 # Ordering limits: anything beyond is refused as bad input.
 MAX_LINE_QUANTITY = env_int("MAX_LINE_QUANTITY", 99)
 MAX_ORDER_LINES = env_int("MAX_ORDER_LINES", 100)

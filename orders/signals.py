@@ -1,0 +1,13 @@
+"""What the ordering side tells other apps, always after the transaction has committed.
+
+`orders` never imports `payments`; payments listen here instead.
+"""
+
+from django.dispatch import Signal
+
+# A tab's total changed after the fact (a line voided, a discount set): sender is None,
+# with `tab_id`. Payments refund the difference of a paid tab, newest payment first.
+tab_total_changed = Signal()
+
+# A tab's status changed: `tab_id`, `old`, `new`.
+tab_status_changed = Signal()
