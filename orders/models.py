@@ -258,3 +258,23 @@ class TabEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+
+class TabPayment(models.Model):
+    """A payment as the payment side reported it back; the settlement lists these.
+
+    `payments` owns the payment itself; orders keeps only what a settlement shows, so that
+    ordering never has to read another app's tables.
+    """
+
+    tab = models.ForeignKey(Tab, on_delete=models.CASCADE, related_name="payments")
+    payment = models.CharField(max_length=40, unique=True, help_text="The payment side's id.")
+    method = models.CharField(max_length=20)
+    amount = MoneyField()
+    refunded = MoneyField(default=0)
+    status = models.CharField(max_length=20)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]

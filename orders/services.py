@@ -456,6 +456,47 @@ def line_set_status(*, line_id, status, user=None, reason=""):
     return line
 
 
+def line_void(*, line_id, reason, user=None):
+    """退菜: take a line off the tab with a reason. A line not yet cooking gives its stock back.
+
+    The tab's total goes down, so the payment side is told (after commit) to refund a paid tab.
+    """
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 200:
+        raise OrderError("reason_required", _("Say why the dish is taken off (at most 200 characters)."))
+    with transaction.atomic():
+        line = OrderLine.objects.select_related("order").filter(pk=line_id).first()
+        if line is None:
+            raise NotFound("unknown_line", _("No such dish line."))
+        if not line.can_move_to(OrderLine.Status.VOIDED):
+            raise IllegalTransition("illegal_transition", _("This dish is already taken off."))
+        # Compare-and-set, as for every line move: a void racing a bump is told, not lost.
+        if not OrderLine.objects.filter(pk=line.pk, status=line.status).update(
+            status=OrderLine.Status.VOIDED, status_at=timezone.now()
+        ):
+            raise Conflict("line_moved", _("Someone else changed this dish a moment ago."))
+        tab_id = line.order.tab_id
+        if line.reserved_stock and line.dish_id and line.status in (OrderLine.Status.HELD, OrderLine.Status.QUEUED):
+            Dish.objects.filter(pk=line.dish_id, stock__isnull=False).update(stock=F("stock") + line.quantity)
+            MenuState.bump()
+        Tab.objects.filter(pk=tab_id).update(version=F("version") + 1)
+        TabEvent.objects.create(
+            tab_id=tab_id,
+            line=line,
+            kind="line.voided",
+            from_status=line.status,
+            to_status=OrderLine.Status.VOIDED,
+            user=user,
+            reason=reason,
+        )
+        realtime.push_order_changed(line.order_id, tab_id)
+        transaction.on_commit(
+            lambda: signals.tab_total_changed.send(sender=None, tab_id=tab_id), robust=True
+        )
+    line.status = OrderLine.Status.VOIDED
+    return line
+
+
 # Tabs -----------------------------------------------------------------------------------------
 
 

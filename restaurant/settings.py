@@ -245,3 +245,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+
+# The bill: a service charge in percent of the bill after line discounts, and rounding of the
+# total: "none", or "jiao" (抹零: down to 0.1 yuan) or "yuan" (down to a whole yuan).
+SERVICE_CHARGE_PERCENT = env_str("SERVICE_CHARGE_PERCENT", "0")
+BILL_ROUNDING = env_str("BILL_ROUNDING", "none")
+if BILL_ROUNDING not in ("none", "jiao", "yuan"):
+    raise ImproperlyConfigured(f"BILL_ROUNDING must be none, jiao or yuan, not {BILL_ROUNDING!r}")

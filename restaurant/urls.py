@@ -9,6 +9,7 @@ from .api import api
 
 urlpatterns = [
     path("", include("orders.urls")),
+    path("", include("payments.urls")),
     path("api/v1/", api.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
