@@ -89,7 +89,9 @@ class Dish(Localized, models.Model):
     description_en = models.CharField(_("English description"), max_length=400, blank=True)
     price = MoneyField(_("price"))
     photo = models.ImageField(_("photo"), upload_to=photo_path, blank=True)
-    thumbnail = models.ImageField(_("thumbnail"), upload_to="dishes/thumbs/", blank=True, editable=False)
+    thumbnail = models.ImageField(
+        _("thumbnail"), upload_to="dishes/thumbs/", blank=True, editable=False
+    )
     tags = models.ManyToManyField(Tag, blank=True, verbose_name=_("tags"))
     station = models.ForeignKey(
         Station,
@@ -127,11 +129,16 @@ class Dish(Localized, models.Model):
         return self.local("description")
 
     def save(self, *args, **kwargs):
-        if self.photo and not self.thumbnail:
-            self.thumbnail.save(f"{uuid.uuid4().hex}.jpg", make_thumbnail(self.photo), save=False)
+        super().save(*args, **kwargs)
+        # A new or replaced photo gets a new thumbnail, named after the photo's stored name.
+        stem = Path(self.photo.name).stem if self.photo else ""
+        current = Path(self.thumbnail.name).stem if self.thumbnail else ""
+        if self.photo and not current.startswith(f"{stem}-thumb"):
+            self.thumbnail.save(f"{stem}-thumb.jpg", make_thumbnail(self.photo), save=False)
+            super().save(update_fields=["thumbnail"])
         elif not self.photo and self.thumbnail:
             self.thumbnail = ""
-        super().save(*args, **kwargs)
+            super().save(update_fields=["thumbnail"])
 
 
 def make_thumbnail(photo):
@@ -210,7 +217,9 @@ class Option(Localized, models.Model):
         verbose_name = _("option")
         verbose_name_plural = _("options")
         constraints = [
-            models.CheckConstraint(condition=models.Q(price__gte=0), name="option_price_not_negative")
+            models.CheckConstraint(
+                condition=models.Q(price__gte=0), name="option_price_not_negative"
+            )
         ]
 
     def __str__(self):

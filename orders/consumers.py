@@ -17,7 +17,9 @@ NOT_FOUND = 4404
 
 def scope_language(scope):
     query = dict(
-        part.split("=", 1) for part in scope.get("query_string", b"").decode().split("&") if "=" in part
+        part.split("=", 1)
+        for part in scope.get("query_string", b"").decode().split("&")
+        if "=" in part
     )
     language = query.get("lang", settings.LANGUAGE_CODE)
     known = dict(settings.LANGUAGES)

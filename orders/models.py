@@ -16,11 +16,15 @@ def new_token():
 
 
 class Table(models.Model):
-    code = models.CharField(_("code"), max_length=10, unique=True, help_text=_("What people read: A12"))
+    code = models.CharField(
+        _("code"), max_length=10, unique=True, help_text=_("What people read: A12")
+    )
     name = models.CharField(_("name"), max_length=40, blank=True)
     area = models.CharField(_("area"), max_length=30, blank=True)
     seats = models.PositiveSmallIntegerField(_("seats"), default=4)
-    token = models.CharField(_("QR token"), max_length=40, unique=True, default=new_token, editable=False)
+    token = models.CharField(
+        _("QR token"), max_length=40, unique=True, default=new_token, editable=False
+    )
     active = models.BooleanField(_("in use"), default=True)
     position = models.PositiveIntegerField(_("position"), default=0)
 
@@ -66,8 +70,12 @@ class Tab(models.Model):
         Status.CLOSED: set(),
     }
 
-    table = models.ForeignKey(Table, on_delete=models.PROTECT, related_name="tabs", verbose_name=_("table"))
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    table = models.ForeignKey(
+        Table, on_delete=models.PROTECT, related_name="tabs", verbose_name=_("table")
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
     guests = models.PositiveSmallIntegerField(_("guests"), null=True, blank=True)
     opened_at = models.DateTimeField(_("opened"), default=timezone.now)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
@@ -153,7 +161,9 @@ class Order(models.Model):
     tab = models.ForeignKey(Tab, on_delete=models.PROTECT, related_name="orders")
     number = models.PositiveSmallIntegerField(_("round"))
     key = models.CharField(max_length=64, help_text="The client's idempotency key.")
-    diner = models.ForeignKey(Diner, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    diner = models.ForeignKey(
+        Diner, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -199,8 +209,12 @@ class OrderLine(models.Model):
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lines")
     dish = models.ForeignKey("menu.Dish", null=True, on_delete=models.SET_NULL, related_name="+")
-    station = models.ForeignKey("menu.Station", null=True, on_delete=models.SET_NULL, related_name="+")
-    diner = models.ForeignKey(Diner, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    station = models.ForeignKey(
+        "menu.Station", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    diner = models.ForeignKey(
+        Diner, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     name = models.CharField(max_length=60)
     name_en = models.CharField(max_length=100, blank=True)
     options = models.JSONField(default=list, help_text="Option names as ordered.")
@@ -212,7 +226,9 @@ class OrderLine(models.Model):
     discount = MoneyField(default=0)
     discount_reason = models.CharField(max_length=200, blank=True)
     amount = MoneyField()
-    reserved_stock = models.BooleanField(default=False, help_text="Stock was taken; a void returns it.")
+    reserved_stock = models.BooleanField(
+        default=False, help_text="Stock was taken; a void returns it."
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     status_at = models.DateTimeField(default=timezone.now)
     urged_at = models.DateTimeField(null=True, blank=True)
@@ -245,14 +261,18 @@ class TabEvent(models.Model):
     """The audit trail of a tab: every submission and every status change, who, when and why."""
 
     tab = models.ForeignKey(Tab, on_delete=models.CASCADE, related_name="events")
-    line = models.ForeignKey(OrderLine, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    line = models.ForeignKey(
+        OrderLine, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
     kind = models.CharField(max_length=30)
     from_status = models.CharField(max_length=10, blank=True)
     to_status = models.CharField(max_length=10, blank=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    diner = models.ForeignKey(Diner, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    diner = models.ForeignKey(
+        Diner, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -10,8 +10,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
-from django.utils import translation
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from . import selectors
 

@@ -21,25 +21,36 @@ def cart_items(tab):
         CartItem.objects.filter(tab=tab).select_related("dish", "diner").prefetch_related("options")
     )
     for item in items:
-        item.unit_price = money(item.dish.price + sum((o.price for o in item.options.all()), start=0))
+        item.unit_price = money(
+            item.dish.price + sum((o.price for o in item.options.all()), start=0)
+        )
         item.amount = money(item.unit_price * item.quantity)
     return items
 
 
 def cart_summary(items):
-    return sum(item.quantity for item in items), sum((item.amount for item in items), start=money(0))
+    return sum(item.quantity for item in items), sum(
+        (item.amount for item in items), start=money(0)
+    )
 
 
 def tab_orders(tab):
     """The tab's orders, each with its lines, oldest first."""
     return list(
-        Order.objects.filter(tab=tab).prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")))
+        Order.objects.filter(tab=tab).prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.order_by("id"))
+        )
     )
 
 
 def tab_total(orders):
     return sum(
-        (line.amount for order in orders for line in order.lines.all() if line.status != OrderLine.Status.VOIDED),
+        (
+            line.amount
+            for order in orders
+            for line in order.lines.all()
+            if line.status != OrderLine.Status.VOIDED
+        ),
         start=money(0),
     )
 

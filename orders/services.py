@@ -36,7 +36,9 @@ class OutOfStock(OrderError):
     status = 409
 
     def __init__(self, dishes):
-        names = "、".join(f"{d['name']}" + _("(%(left)s left)") % {"left": d["left"]} for d in dishes)
+        names = "、".join(
+            f"{d['name']}" + _("(%(left)s left)") % {"left": d["left"]} for d in dishes
+        )
         super().__init__(
             "out_of_stock",
             _("Not enough left of: %(names)s. Nothing was ordered; please change the order.")
@@ -128,7 +130,9 @@ def _positive_int(value, name, maximum):
         try:
             value = int(str(value).strip())
         except (TypeError, ValueError):
-            raise OrderError("bad_" + name, _("%(name)s must be a whole number.") % {"name": name}) from None
+            raise OrderError(
+                "bad_" + name, _("%(name)s must be a whole number.") % {"name": name}
+            ) from None
     if value < 1 or value > maximum:
         raise OrderError(
             "bad_" + name,
@@ -147,7 +151,10 @@ def price_lines(requests):
     if not requests:
         raise OrderError("empty", _("Nothing to order."))
     if len(requests) > settings.MAX_ORDER_LINES:
-        raise OrderError("too_many_lines", _("An order has at most %(n)s lines.") % {"n": settings.MAX_ORDER_LINES})
+        raise OrderError(
+            "too_many_lines",
+            _("An order has at most %(n)s lines.") % {"n": settings.MAX_ORDER_LINES},
+        )
     dish_ids = set()
     for request in requests:
         # An id beyond a 64-bit key cannot be a dish, and would overflow the query.
@@ -168,12 +175,15 @@ def price_lines(requests):
     for request in requests:
         dish = dishes.get(request.dish)
         if dish is None or not dish.active or not dish.category.active:
-            raise OrderError("unknown_dish", _("Dish %(dish)s is not on the menu.") % {"dish": request.dish})
+            raise OrderError(
+                "unknown_dish", _("Dish %(dish)s is not on the menu.") % {"dish": request.dish}
+            )
         quantity = _positive_int(request.quantity, "quantity", settings.MAX_LINE_QUANTITY)
         note = request.note or ""
         if not isinstance(note, str) or len(note) > settings.MAX_NOTE_LENGTH:
             raise OrderError(
-                "bad_note", _("A note has at most %(n)s characters.") % {"n": settings.MAX_NOTE_LENGTH}
+                "bad_note",
+                _("A note has at most %(n)s characters.") % {"n": settings.MAX_NOTE_LENGTH},
             )
         options = _check_options(dish, request.options or [])
         if dish.sold_out or dish.stock == 0:
@@ -189,10 +199,11 @@ def _check_options(dish, option_ids):
         raise OrderError("bad_options", _("Options must be a list."))
     ids = []
     for option_id in option_ids:
-        try:
-            ids.append(int(option_id))
-        except (TypeError, ValueError):
-            raise OrderError("bad_options", _("Unknown option %(option)s.") % {"option": option_id}) from None
+        if isinstance(option_id, str) and option_id.strip().isdigit():
+            option_id = int(option_id)
+        if isinstance(option_id, bool) or not isinstance(option_id, int):
+            raise OrderError("bad_options", _("Unknown option %(option)s.") % {"option": option_id})
+        ids.append(option_id)
     if len(set(ids)) != len(ids):
         raise OrderError("bad_options", _("An option was chosen twice."))
     by_id = {}
@@ -205,7 +216,8 @@ def _check_options(dish, option_ids):
         if option_id not in by_id:
             raise OrderError(
                 "bad_options",
-                _("Option %(option)s is not available for %(dish)s.") % {"option": option_id, "dish": dish.name},
+                _("Option %(option)s is not available for %(dish)s.")
+                % {"option": option_id, "dish": dish.name},
             )
         chosen.append(by_id[option_id])
     counts = Counter(group.pk for group, _option in chosen)
@@ -214,12 +226,14 @@ def _check_options(dish, option_ids):
         if count < group.min_choices:
             raise OrderError(
                 "missing_option",
-                _("Please choose %(group)s for %(dish)s.") % {"group": group.name, "dish": dish.name},
+                _("Please choose %(group)s for %(dish)s.")
+                % {"group": group.name, "dish": dish.name},
             )
         if count > group.max_choices:
             raise OrderError(
                 "too_many_options",
-                _("Choose at most %(n)s of %(group)s.") % {"n": group.max_choices, "group": group.name},
+                _("Choose at most %(n)s of %(group)s.")
+                % {"n": group.max_choices, "group": group.name},
             )
     return [option for _group, option in chosen]
 
@@ -229,7 +243,9 @@ def _check_options(dish, option_ids):
 
 def _require_open(tab):
     if tab.status != Tab.Status.OPEN:
-        raise OrderError("tab_closed", _("This bill is closed. Please scan the table's code again."))
+        raise OrderError(
+            "tab_closed", _("This bill is closed. Please scan the table's code again.")
+        )
 
 
 @transaction.atomic
@@ -238,11 +254,13 @@ def cart_add(*, tab, diner, request):
     _require_open(tab)
     (line,) = price_lines([request])
     option_ids = sorted(o.pk for o in line.options)
-    for item in CartItem.objects.filter(tab=tab, diner=diner, dish=line.dish, note=line.note).prefetch_related(
-        "options"
-    ):
+    for item in CartItem.objects.filter(
+        tab=tab, diner=diner, dish=line.dish, note=line.note
+    ).prefetch_related("options"):
         if sorted(o.pk for o in item.options.all()) == option_ids:
-            quantity = _positive_int(item.quantity + line.quantity, "quantity", settings.MAX_LINE_QUANTITY)
+            quantity = _positive_int(
+                item.quantity + line.quantity, "quantity", settings.MAX_LINE_QUANTITY
+            )
             CartItem.objects.filter(pk=item.pk).update(quantity=quantity)
             break
     else:
@@ -266,7 +284,9 @@ def cart_set_quantity(*, tab, item_id, quantity):
     if quantity <= 0:
         changed = items.delete()[0]
     else:
-        changed = items.update(quantity=_positive_int(quantity, "quantity", settings.MAX_LINE_QUANTITY))
+        changed = items.update(
+            quantity=_positive_int(quantity, "quantity", settings.MAX_LINE_QUANTITY)
+        )
     if not changed:
         raise OrderError("not_in_cart", _("That dish is no longer in the cart."))
     _cart_changed(tab)
@@ -288,12 +308,21 @@ def cart_submit(*, tab, cart_version, guests=None, diner=None, user=None):
 
     def take_cart(locked_tab):
         if str(locked_tab.cart_version) != str(cart_version):
-            raise Conflict("cart_changed", _("The cart changed a moment ago; please check it and order again."))
+            raise Conflict(
+                "cart_changed", _("The cart changed a moment ago; please check it and order again.")
+            )
         items = list(
-            CartItem.objects.filter(tab=locked_tab).select_related("diner").prefetch_related("options")
+            CartItem.objects.filter(tab=locked_tab)
+            .select_related("diner")
+            .prefetch_related("options")
         )
         requests = [
-            LineRequest(dish=i.dish_id, quantity=i.quantity, options=[o.pk for o in i.options.all()], note=i.note)
+            LineRequest(
+                dish=i.dish_id,
+                quantity=i.quantity,
+                options=[o.pk for o in i.options.all()],
+                note=i.note,
+            )
             for i in items
         ]
         return requests, [i.diner for i in items], [i.pk for i in items]
@@ -327,7 +356,9 @@ def _submit(*, tab, key, guests, take, diner, user):
         priced = price_lines(requests)
         if locked.guests is None:
             if guests in (None, ""):
-                raise OrderError("guests_required", _("How many guests? Please say with the first order."))
+                raise OrderError(
+                    "guests_required", _("How many guests? Please say with the first order.")
+                )
             locked.guests = _positive_int(guests, "guests", settings.MAX_GUESTS)
         shortfall = _reserve_stock(priced)
         if not shortfall:
@@ -347,7 +378,9 @@ def _submit(*, tab, key, guests, take, diner, user):
         transaction.set_rollback(True)
     # Outside the rolled-back transaction: report what is really left now.
     left = dict(Dish.objects.filter(pk__in=[d.pk for d in shortfall]).values_list("pk", "stock"))
-    raise OutOfStock([{"dish": d.pk, "name": d.name, "left": left.get(d.pk) or 0} for d in shortfall])
+    raise OutOfStock(
+        [{"dish": d.pk, "name": d.name, "left": left.get(d.pk) or 0} for d in shortfall]
+    )
 
 
 def _reserve_stock(priced):
@@ -378,7 +411,10 @@ def _reserve_stock(priced):
 
 
 def _create_order(tab, key, priced, diners, diner, user):
-    number = (Order.objects.filter(tab=tab).order_by("-number").values_list("number", flat=True).first() or 0) + 1
+    number = (
+        Order.objects.filter(tab=tab).order_by("-number").values_list("number", flat=True).first()
+        or 0
+    ) + 1
     now = timezone.now()
     pay_first = settings.SERVICE_FLOW == "pay_first"
     order = Order.objects.create(
@@ -388,7 +424,9 @@ def _create_order(tab, key, priced, diners, diner, user):
         diner=diner,
         user=user,
         awaiting_payment=pay_first,
-        expires_at=now + timedelta(minutes=settings.PAY_FIRST_EXPIRY_MINUTES) if pay_first else None,
+        expires_at=now + timedelta(minutes=settings.PAY_FIRST_EXPIRY_MINUTES)
+        if pay_first
+        else None,
     )
     lines = []
     for line, line_diner in zip(priced, diners, strict=True):
@@ -413,7 +451,9 @@ def _create_order(tab, key, priced, diners, diner, user):
             )
         )
     OrderLine.objects.bulk_create(lines)
-    TabEvent.objects.create(tab=tab, kind="order.submitted", diner=diner, user=user, reason=f"#{number}")
+    TabEvent.objects.create(
+        tab=tab, kind="order.submitted", diner=diner, user=user, reason=f"#{number}"
+    )
     return order
 
 
@@ -430,6 +470,8 @@ def line_set_status(*, line_id, status, user=None, reason=""):
             status = OrderLine.Status(status)
         except ValueError:
             raise OrderError("bad_status", _("Unknown status %(s)s.") % {"s": status}) from None
+        if status == OrderLine.Status.VOIDED:
+            raise OrderError("use_void", _("Taking a dish off needs a reason: void it instead."))
         if not line.can_move_to(status):
             raise IllegalTransition(
                 "illegal_transition",
@@ -463,7 +505,9 @@ def line_void(*, line_id, reason, user=None):
     """
     reason = (reason or "").strip()
     if not reason or len(reason) > 200:
-        raise OrderError("reason_required", _("Say why the dish is taken off (at most 200 characters)."))
+        raise OrderError(
+            "reason_required", _("Say why the dish is taken off (at most 200 characters).")
+        )
     with transaction.atomic():
         line = OrderLine.objects.select_related("order").filter(pk=line_id).first()
         if line is None:
@@ -476,8 +520,14 @@ def line_void(*, line_id, reason, user=None):
         ):
             raise Conflict("line_moved", _("Someone else changed this dish a moment ago."))
         tab_id = line.order.tab_id
-        if line.reserved_stock and line.dish_id and line.status in (OrderLine.Status.HELD, OrderLine.Status.QUEUED):
-            Dish.objects.filter(pk=line.dish_id, stock__isnull=False).update(stock=F("stock") + line.quantity)
+        if (
+            line.reserved_stock
+            and line.dish_id
+            and line.status in (OrderLine.Status.HELD, OrderLine.Status.QUEUED)
+        ):
+            Dish.objects.filter(pk=line.dish_id, stock__isnull=False).update(
+                stock=F("stock") + line.quantity
+            )
             MenuState.bump()
         Tab.objects.filter(pk=tab_id).update(version=F("version") + 1)
         TabEvent.objects.create(
@@ -512,7 +562,8 @@ def tab_set_status(*, tab_id, status, user=None, reason=""):
         if new not in Tab.TRANSITIONS[old]:
             raise IllegalTransition(
                 "illegal_transition",
-                _("A bill cannot go from %(old)s to %(new)s.") % {"old": old.label, "new": new.label},
+                _("A bill cannot go from %(old)s to %(new)s.")
+                % {"old": old.label, "new": new.label},
             )
         tab.status = new
         fields = ["status"]

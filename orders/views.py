@@ -101,7 +101,10 @@ def _diner_action(view):
                 response["HX-Reswap"] = "outerHTML"
                 return response
             return render(
-                request, "orders/error.html", {"error": error.message, "token": token}, status=error.status
+                request,
+                "orders/error.html",
+                {"error": error.message, "token": token},
+                status=error.status,
             )
 
     wrapper.__name__ = view.__name__
@@ -123,11 +126,18 @@ def cart_add(request, token):
         quantity=request.POST.get("quantity", 1),
         # Single choices come as option-<group> radios, multiple ones as options checkboxes.
         options=request.POST.getlist("options")
-        + [value for name in request.POST if name.startswith("option-") for value in request.POST.getlist(name)],
+        + [
+            value
+            for name in request.POST
+            if name.startswith("option-")
+            for value in request.POST.getlist(name)
+        ],
         note=request.POST.get("note", ""),
     )
     services.cart_add(tab=tab, diner=diner, request=request_line)
-    return _back_to_table(request, token, {**selectors.cart_view(tab.pk), "message": _("Added to the cart.")})
+    return _back_to_table(
+        request, token, {**selectors.cart_view(tab.pk), "message": _("Added to the cart.")}
+    )
 
 
 @_diner_action
@@ -141,7 +151,10 @@ def cart_update(request, token, item):
 def cart_submit(request, token):
     table, tab, diner = _get_tab_for_diner(request, token)
     order, created = services.cart_submit(
-        tab=tab, cart_version=request.POST.get("cart_version"), guests=request.POST.get("guests"), diner=diner
+        tab=tab,
+        cart_version=request.POST.get("cart_version"),
+        guests=request.POST.get("guests"),
+        diner=diner,
     )
     message = _("Ordered! The kitchen has your order (round %(n)s).") % {"n": order.number}
     context = {**selectors.cart_view(tab.pk), **selectors.tab_view(tab.pk), "message": message}
@@ -177,7 +190,9 @@ def kitchen(request):
 @role_required(KITCHEN)
 def kitchen_line_status(request, line):
     try:
-        moved = services.line_set_status(line_id=line, status=request.POST.get("status"), user=request.user)
+        moved = services.line_set_status(
+            line_id=line, status=request.POST.get("status"), user=request.user
+        )
     except services.OrderError as error:
         response = render(request, "orders/kitchen.html#flash", {"error": error.message})
         response.status_code = error.status

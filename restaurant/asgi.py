@@ -15,6 +15,8 @@ from payments.routing import websocket_urlpatterns as payments_sockets  # noqa: 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(orders_sockets + payments_sockets))),
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(orders_sockets + payments_sockets))
+        ),
     }
 )

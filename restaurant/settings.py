@@ -94,7 +94,9 @@ if not DEBUG:
             "(make run sets DEBUG=true for local use)."
         )
     if not ALLOWED_HOSTS:
-        raise ImproperlyConfigured("ALLOWED_HOSTS must list this site's host names when DEBUG is off.")
+        raise ImproperlyConfigured(
+            "ALLOWED_HOSTS must list this site's host names when DEBUG is off."
+        )
 else:
     SECRET_KEY = SECRET_KEY or "dev-insecure-key-only-for-local-use"
     ALLOWED_HOSTS = ALLOWED_HOSTS or ["localhost", "127.0.0.1", "[::1]"]

@@ -44,7 +44,10 @@ def _fresh_cache():
 
 @pytest.fixture
 def roles(db):
-    return {name: Group.objects.get_or_create(name=name)[0] for name in ("kitchen", "cashier", "manager")}
+    return {
+        name: Group.objects.get_or_create(name=name)[0]
+        for name in ("kitchen", "cashier", "manager")
+    }
 
 
 def _staff(username, group=None):
@@ -83,20 +86,39 @@ def menu(db):
     mains = Category.objects.create(name="热菜", name_en="Hot dishes", position=2)
     spicy = Tag.objects.create(name="辣", name_en="Spicy")
     cucumber = Dish.objects.create(
-        category=starters, name="拍黄瓜", name_en="Smashed cucumber", price=Decimal("12.00"), station=cold
+        category=starters,
+        name="拍黄瓜",
+        name_en="Smashed cucumber",
+        price=Decimal("12.00"),
+        station=cold,
     )
     chicken = Dish.objects.create(
-        category=mains, name="宫保鸡丁", name_en="Kung Pao chicken", price=Decimal("38.00"), station=hot
+        category=mains,
+        name="宫保鸡丁",
+        name_en="Kung Pao chicken",
+        price=Decimal("38.00"),
+        station=hot,
     )
     chicken.tags.add(spicy)
-    heat = OptionGroup.objects.create(dish=chicken, name="辣度", name_en="Spice", min_choices=1, max_choices=1)
+    heat = OptionGroup.objects.create(
+        dish=chicken, name="辣度", name_en="Spice", min_choices=1, max_choices=1
+    )
     mild = Option.objects.create(group=heat, name="微辣", name_en="Mild", position=1)
     hot_option = Option.objects.create(group=heat, name="特辣", name_en="Hot", position=2)
-    extras = OptionGroup.objects.create(dish=chicken, name="加料", name_en="Extras", min_choices=0, max_choices=2)
-    peanuts = Option.objects.create(group=extras, name="加花生", name_en="Peanuts", price=Decimal("3.00"))
+    extras = OptionGroup.objects.create(
+        dish=chicken, name="加料", name_en="Extras", min_choices=0, max_choices=2
+    )
+    peanuts = Option.objects.create(
+        group=extras, name="加花生", name_en="Peanuts", price=Decimal("3.00")
+    )
     rice = Option.objects.create(group=extras, name="加饭", name_en="Rice", price=Decimal("2.00"))
     fish = Dish.objects.create(
-        category=mains, name="清蒸鲈鱼", name_en="Steamed bass", price=Decimal("88.00"), station=hot, stock=5
+        category=mains,
+        name="清蒸鲈鱼",
+        name_en="Steamed bass",
+        price=Decimal("88.00"),
+        station=hot,
+        stock=5,
     )
     return {
         "cucumber": cucumber,

@@ -24,8 +24,8 @@ def test_the_menu_page_shows_dishes_prices_and_sold_out_state(table, menu):
     html = page.content.decode()
     assert page.status_code == 200
     assert "宫保鸡丁" in html and "¥38" in html and "微辣" in html
-    assert 'id="dish-%d"' % menu["cucumber"].pk in html
-    sold_out_card = html.split('id="dish-%d"' % menu["cucumber"].pk)[1].split("</article>")[0]
+    assert f'id="dish-{menu["cucumber"].pk}"' in html
+    sold_out_card = html.split(f'id="dish-{menu["cucumber"].pk}"')[1].split("</article>")[0]
     assert "cart/" not in sold_out_card  # no way to add a sold-out dish
 
 
@@ -39,7 +39,12 @@ def test_two_phones_share_one_cart_and_see_who_added_what(table, menu):
     a.get(f"/t/{table.token}/")
     b.get(f"/t/{table.token}/")
     add(a, table, menu["cucumber"])
-    add(b, table, menu["chicken"], **{f"option-{menu['heat'].pk}": menu["mild"].pk, "options": [menu["peanuts"].pk]})
+    add(
+        b,
+        table,
+        menu["chicken"],
+        **{f"option-{menu['heat'].pk}": menu["mild"].pk, "options": [menu["peanuts"].pk]},
+    )
     html = b.get(f"/t/{table.token}/").content.decode()
     assert "拍黄瓜" in html and "一号" in html and "二号" in html
     cart = html.split('id="cart"')[1]
@@ -79,7 +84,9 @@ def test_submitting_sends_the_cart_to_the_kitchen_and_empties_it(table, menu):
     add(b, table, menu["fish"])
     tab = Tab.objects.get()
     response = b.post(
-        f"/t/{table.token}/submit/", {"cart_version": tab.cart_version, "guests": 3}, HTTP_HX_REQUEST="true"
+        f"/t/{table.token}/submit/",
+        {"cart_version": tab.cart_version, "guests": 3},
+        HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200
     order = Order.objects.get()
@@ -101,7 +108,11 @@ def test_a_double_tap_on_submit_makes_one_order(table, menu):
     add(a, table, menu["fish"], quantity=2)
     version = Tab.objects.get().cart_version
     for _ in range(3):
-        a.post(f"/t/{table.token}/submit/", {"cart_version": version, "guests": 2}, HTTP_HX_REQUEST="true")
+        a.post(
+            f"/t/{table.token}/submit/",
+            {"cart_version": version, "guests": 2},
+            HTTP_HX_REQUEST="true",
+        )
     assert Order.objects.count() == 1
     menu["fish"].refresh_from_db()
     assert menu["fish"].stock == 3
@@ -112,7 +123,9 @@ def test_a_cart_changed_by_another_phone_is_not_submitted_unseen(table, menu):
     add(a, table, menu["cucumber"])
     seen = Tab.objects.get().cart_version
     add(b, table, menu["fish"])
-    response = a.post(f"/t/{table.token}/submit/", {"cart_version": seen, "guests": 2}, HTTP_HX_REQUEST="true")
+    response = a.post(
+        f"/t/{table.token}/submit/", {"cart_version": seen, "guests": 2}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 409
     assert not Order.objects.exists()
     assert CartItem.objects.count() == 2
@@ -124,7 +137,9 @@ def test_not_enough_stock_refuses_the_whole_order_and_keeps_the_cart(table, menu
     add(a, table, menu["fish"], quantity=6)
     tab = Tab.objects.get()
     response = a.post(
-        f"/t/{table.token}/submit/", {"cart_version": tab.cart_version, "guests": 2}, HTTP_HX_REQUEST="true"
+        f"/t/{table.token}/submit/",
+        {"cart_version": tab.cart_version, "guests": 2},
+        HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 409
     text = response.content.decode()
@@ -139,17 +154,23 @@ def test_the_first_order_asks_for_the_number_of_guests(table, menu):
     a = phone()
     add(a, table, menu["cucumber"])
     tab = Tab.objects.get()
-    response = a.post(f"/t/{table.token}/submit/", {"cart_version": tab.cart_version}, HTTP_HX_REQUEST="true")
+    response = a.post(
+        f"/t/{table.token}/submit/", {"cart_version": tab.cart_version}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 400
     assert not Order.objects.exists()
 
 
 def test_more_can_be_ordered_later_on_the_same_tab(table, menu):
     a = phone()
-    for round_number in (1, 2):
+    for _round in (1, 2):
         add(a, table, menu["cucumber"])
         tab = Tab.objects.get()
-        a.post(f"/t/{table.token}/submit/", {"cart_version": tab.cart_version, "guests": 2}, HTTP_HX_REQUEST="true")
+        a.post(
+            f"/t/{table.token}/submit/",
+            {"cart_version": tab.cart_version, "guests": 2},
+            HTTP_HX_REQUEST="true",
+        )
     assert list(Order.objects.values_list("number", flat=True)) == [1, 2]
     assert Tab.objects.count() == 1
 
@@ -159,7 +180,11 @@ def test_a_page_of_a_closed_tab_cannot_add_to_the_next_guests_cart(table, menu):
     a.get(f"/t/{table.token}/")
     old = Tab.objects.get()
     Tab.objects.filter(pk=old.pk).update(status=Tab.Status.CLOSED)
-    response = a.post(f"/t/{table.token}/cart/", {"dish": menu["cucumber"].pk, "tab": old.pk}, HTTP_HX_REQUEST="true")
+    response = a.post(
+        f"/t/{table.token}/cart/",
+        {"dish": menu["cucumber"].pk, "tab": old.pk},
+        HTTP_HX_REQUEST="true",
+    )
     assert response.status_code == 400
     assert not CartItem.objects.exists()
 

@@ -40,8 +40,12 @@ def test_a_diner_with_a_table_cookie_is_refused(table, menu):
     assert phone.get("/kitchen/").status_code == 302
 
 
-def test_the_board_shows_open_tickets_oldest_first_with_options_and_notes(cook, manager, table, other_table, menu):
-    order(table, services.LineRequest(dish=menu["cucumber"].pk, quantity=2, note="不要香菜"), key="a")
+def test_the_board_shows_open_tickets_oldest_first_with_options_and_notes(
+    cook, manager, table, other_table, menu
+):
+    order(
+        table, services.LineRequest(dish=menu["cucumber"].pk, quantity=2, note="不要香菜"), key="a"
+    )
     order(
         other_table,
         services.LineRequest(dish=menu["chicken"].pk, options=[menu["hot"].pk, menu["rice"].pk]),
@@ -54,11 +58,15 @@ def test_the_board_shows_open_tickets_oldest_first_with_options_and_notes(cook, 
         assert ">A1<" in html and ">A2<" in html
 
 
-def test_marking_a_line_done_records_who_and_takes_the_ticket_off_when_all_are_done(cook, table, menu):
+def test_marking_a_line_done_records_who_and_takes_the_ticket_off_when_all_are_done(
+    cook, table, menu
+):
     placed = order(table, services.LineRequest(dish=menu["cucumber"].pk))
     line = placed.lines.get()
     client = logged_in(cook)
-    response = client.post(f"/kitchen/lines/{line.pk}/status/", {"status": "ready"}, HTTP_HX_REQUEST="true")
+    response = client.post(
+        f"/kitchen/lines/{line.pk}/status/", {"status": "ready"}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 200
     assert 'hx-swap-oob="delete"' in response.content.decode()
     line.refresh_from_db()
@@ -71,7 +79,9 @@ def test_marking_a_line_done_records_who_and_takes_the_ticket_off_when_all_are_d
 def test_an_illegal_move_is_refused_and_changes_nothing(cook, table, menu):
     line = order(table, services.LineRequest(dish=menu["cucumber"].pk)).lines.get()
     client = logged_in(cook)
-    response = client.post(f"/kitchen/lines/{line.pk}/status/", {"status": "served"}, HTTP_HX_REQUEST="true")
+    response = client.post(
+        f"/kitchen/lines/{line.pk}/status/", {"status": "served"}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 409
     line.refresh_from_db()
     assert line.status == OrderLine.Status.QUEUED
@@ -99,11 +109,16 @@ def test_two_screens_bumping_the_same_line_at_once_move_it_once(cook, table, men
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(outcomes)[0] in ("illegal_transition", "line_moved") and sorted(outcomes)[1] == "moved"
+    assert (
+        sorted(outcomes)[0] in ("illegal_transition", "line_moved")
+        and sorted(outcomes)[1] == "moved"
+    )
     assert TabEvent.objects.filter(line=line, kind="line.status").count() == 1
 
 
 def test_a_line_of_an_unknown_status_is_a_clear_error(cook, table, menu):
     line = order(table, services.LineRequest(dish=menu["cucumber"].pk)).lines.get()
-    response = logged_in(cook).post(f"/kitchen/lines/{line.pk}/status/", {"status": "eaten"}, HTTP_HX_REQUEST="true")
+    response = logged_in(cook).post(
+        f"/kitchen/lines/{line.pk}/status/", {"status": "eaten"}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 400

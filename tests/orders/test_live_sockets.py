@@ -28,13 +28,17 @@ async def connect(path, *headers):
 @sync_to_async
 def add_to_cart(table, dish, quantity=1):
     tab = services.tab_for_table(table)
-    services.cart_add(tab=tab, diner=None, request=services.LineRequest(dish=dish.pk, quantity=quantity))
+    services.cart_add(
+        tab=tab, diner=None, request=services.LineRequest(dish=dish.pk, quantity=quantity)
+    )
 
 
 @sync_to_async
 def submit(table, dish, key="k"):
     tab = services.tab_for_table(table)
-    return services.order_submit(tab=tab, key=key, guests=2, lines=[services.LineRequest(dish=dish.pk)])[0]
+    return services.order_submit(
+        tab=tab, key=key, guests=2, lines=[services.LineRequest(dish=dish.pk)]
+    )[0]
 
 
 @sync_to_async
@@ -105,13 +109,18 @@ async def test_the_kitchen_screen_gets_the_board_then_each_new_ticket_and_bump(c
     await screen.disconnect()
 
 
-async def test_a_reconnecting_kitchen_screen_gets_every_open_ticket_again(cook, table, other_table, menu):
+async def test_a_reconnecting_kitchen_screen_gets_every_open_ticket_again(
+    cook, table, other_table, menu
+):
     cookie = await sync_to_async(session_cookie)(cook)
     screen, _, _ = await connect("/ws/kitchen/", cookie)
     await screen.receive_from(timeout=5)
     await screen.disconnect()
     # Orders keep coming while the screen is away.
-    missed = [await submit(table, menu["cucumber"], key="m1"), await submit(other_table, menu["fish"], key="m2")]
+    missed = [
+        await submit(table, menu["cucumber"], key="m1"),
+        await submit(other_table, menu["fish"], key="m2"),
+    ]
     screen, connected, _ = await connect("/ws/kitchen/", cookie)
     assert connected
     board = await screen.receive_from(timeout=5)

@@ -1,0 +1,50 @@
+"""A dish photo is stored as a real upload with a phone-sized thumbnail that follows the photo."""
+
+from io import BytesIO
+
+import pytest
+from django.core.files.base import ContentFile
+from PIL import Image
+
+pytestmark = pytest.mark.django_db
+
+
+def jpeg(colour, size=(1200, 900)):
+    out = BytesIO()
+    Image.new("RGB", size, colour).save(out, "JPEG")
+    return ContentFile(out.getvalue())
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+def test_a_photo_gets_a_small_thumbnail(menu):
+    dish = menu["cucumber"]
+    dish.photo.save("cucumber.jpg", jpeg("green"))
+    dish.refresh_from_db()
+    with Image.open(dish.thumbnail.path) as thumb:
+        assert thumb.size == (480, 360)
+    assert dish.thumbnail.size < dish.photo.size
+
+
+def test_a_replaced_photo_gets_a_new_thumbnail(menu):
+    dish = menu["cucumber"]
+    dish.photo.save("green.jpg", jpeg("green"))
+    first = dish.thumbnail.name
+    dish.photo.save("red.jpg", jpeg("red"))
+    dish.refresh_from_db()
+    assert dish.thumbnail.name != first
+    with Image.open(dish.thumbnail.path) as thumb:
+        red, green, _blue = thumb.convert("RGB").getpixel((10, 10))
+    assert red > 200 and green < 50
+
+
+def test_saving_without_a_new_photo_keeps_the_thumbnail(menu):
+    dish = menu["cucumber"]
+    dish.photo.save("green.jpg", jpeg("green"))
+    thumb = dish.thumbnail.name
+    dish.price = 13
+    dish.save()
+    assert dish.thumbnail.name == thumb
