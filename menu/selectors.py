@@ -19,5 +19,7 @@ def menu_categories():
         .select_related("station")
         .prefetch_related("tags", Prefetch("option_groups", queryset=groups))
     )
-    categories = Category.objects.filter(active=True).prefetch_related(Prefetch("dishes", queryset=dishes))
+    categories = Category.objects.filter(active=True).prefetch_related(
+        Prefetch("dishes", queryset=dishes)
+    )
     return [category for category in categories if category.dishes.all()]

@@ -47,7 +47,16 @@ class Daphne:
         }
         self.log = open(Path(log_dir or "/tmp") / f"daphne-{self.port}.log", "w+")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "restaurant.asgi:application"],
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "restaurant.asgi:application",
+            ],
             cwd=ROOT,
             env=env,
             stdout=self.log,

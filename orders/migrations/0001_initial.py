@@ -2,172 +2,400 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import orders.models
-import restaurant.money
 from django.conf import settings
 from django.db import migrations, models
 
+import orders.models
+import restaurant.money
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('menu', '0001_initial'),
+        ("menu", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Diner',
+            name="Diner",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=40)),
-                ('number', models.PositiveSmallIntegerField()),
-                ('nickname', models.CharField(blank=True, max_length=12, verbose_name='nickname')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=40)),
+                ("number", models.PositiveSmallIntegerField()),
+                ("nickname", models.CharField(blank=True, max_length=12, verbose_name="nickname")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.CreateModel(
-            name='Tab',
+            name="Tab",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('open', 'open'), ('settling', 'settling'), ('settled', 'settled'), ('closed', 'closed')], default='open', max_length=10, verbose_name='status')),
-                ('guests', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='guests')),
-                ('opened_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='opened')),
-                ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='closed')),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('cart_version', models.PositiveIntegerField(default=1)),
-                ('diner_count', models.PositiveSmallIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "open"),
+                            ("settling", "settling"),
+                            ("settled", "settled"),
+                            ("closed", "closed"),
+                        ],
+                        default="open",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "guests",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="guests"),
+                ),
+                (
+                    "opened_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="opened"),
+                ),
+                ("closed_at", models.DateTimeField(blank=True, null=True, verbose_name="closed")),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("cart_version", models.PositiveIntegerField(default=1)),
+                ("diner_count", models.PositiveSmallIntegerField(default=0)),
             ],
             options={
-                'verbose_name': 'tab',
-                'verbose_name_plural': 'tabs',
+                "verbose_name": "tab",
+                "verbose_name_plural": "tabs",
             },
         ),
         migrations.CreateModel(
-            name='Table',
+            name="Table",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(help_text='What people read: A12', max_length=10, unique=True, verbose_name='code')),
-                ('name', models.CharField(blank=True, max_length=40, verbose_name='name')),
-                ('area', models.CharField(blank=True, max_length=30, verbose_name='area')),
-                ('seats', models.PositiveSmallIntegerField(default=4, verbose_name='seats')),
-                ('token', models.CharField(default=orders.models.new_token, editable=False, max_length=40, unique=True, verbose_name='QR token')),
-                ('active', models.BooleanField(default=True, verbose_name='in use')),
-                ('position', models.PositiveIntegerField(default=0, verbose_name='position')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        help_text="What people read: A12",
+                        max_length=10,
+                        unique=True,
+                        verbose_name="code",
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=40, verbose_name="name")),
+                ("area", models.CharField(blank=True, max_length=30, verbose_name="area")),
+                ("seats", models.PositiveSmallIntegerField(default=4, verbose_name="seats")),
+                (
+                    "token",
+                    models.CharField(
+                        default=orders.models.new_token,
+                        editable=False,
+                        max_length=40,
+                        unique=True,
+                        verbose_name="QR token",
+                    ),
+                ),
+                ("active", models.BooleanField(default=True, verbose_name="in use")),
+                ("position", models.PositiveIntegerField(default=0, verbose_name="position")),
             ],
             options={
-                'verbose_name': 'table',
-                'verbose_name_plural': 'tables',
-                'ordering': ['position', 'code'],
+                "verbose_name": "table",
+                "verbose_name_plural": "tables",
+                "ordering": ["position", "code"],
             },
         ),
         migrations.CreateModel(
-            name='Order',
+            name="Order",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveSmallIntegerField(verbose_name='round')),
-                ('key', models.CharField(help_text="The client's idempotency key.", max_length=64)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='ordered at')),
-                ('diner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='orders.diner')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('tab', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='orders.tab')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveSmallIntegerField(verbose_name="round")),
+                ("key", models.CharField(help_text="The client's idempotency key.", max_length=64)),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, verbose_name="ordered at"
+                    ),
+                ),
+                (
+                    "diner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="orders.diner",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "tab",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="orders",
+                        to="orders.tab",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'order',
-                'verbose_name_plural': 'orders',
-                'ordering': ['created_at', 'id'],
+                "verbose_name": "order",
+                "verbose_name_plural": "orders",
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='OrderLine',
+            name="OrderLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=60)),
-                ('name_en', models.CharField(blank=True, max_length=100)),
-                ('options', models.JSONField(default=list, help_text='Option names as ordered.')),
-                ('options_en', models.JSONField(default=list)),
-                ('option_ids', models.JSONField(default=list)),
-                ('note', models.CharField(blank=True, max_length=200)),
-                ('quantity', models.PositiveSmallIntegerField()),
-                ('unit_price', restaurant.money.MoneyField(decimal_places=2, max_digits=12)),
-                ('discount', restaurant.money.MoneyField(decimal_places=2, default=0, max_digits=12)),
-                ('amount', restaurant.money.MoneyField(decimal_places=2, max_digits=12)),
-                ('reserved_stock', models.BooleanField(default=False, help_text='Stock was taken; a void returns it.')),
-                ('status', models.CharField(choices=[('held', 'held'), ('queued', 'waiting'), ('cooking', 'cooking'), ('ready', 'ready'), ('served', 'served'), ('voided', 'voided')], default='queued', max_length=10)),
-                ('status_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('diner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='orders.diner')),
-                ('dish', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='menu.dish')),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='orders.order')),
-                ('station', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='menu.station')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=60)),
+                ("name_en", models.CharField(blank=True, max_length=100)),
+                ("options", models.JSONField(default=list, help_text="Option names as ordered.")),
+                ("options_en", models.JSONField(default=list)),
+                ("option_ids", models.JSONField(default=list)),
+                ("note", models.CharField(blank=True, max_length=200)),
+                ("quantity", models.PositiveSmallIntegerField()),
+                ("unit_price", restaurant.money.MoneyField(decimal_places=2, max_digits=12)),
+                (
+                    "discount",
+                    restaurant.money.MoneyField(decimal_places=2, default=0, max_digits=12),
+                ),
+                ("amount", restaurant.money.MoneyField(decimal_places=2, max_digits=12)),
+                (
+                    "reserved_stock",
+                    models.BooleanField(
+                        default=False, help_text="Stock was taken; a void returns it."
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("held", "held"),
+                            ("queued", "waiting"),
+                            ("cooking", "cooking"),
+                            ("ready", "ready"),
+                            ("served", "served"),
+                            ("voided", "voided"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("status_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "diner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="orders.diner",
+                    ),
+                ),
+                (
+                    "dish",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="menu.dish",
+                    ),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lines",
+                        to="orders.order",
+                    ),
+                ),
+                (
+                    "station",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="menu.station",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.AddField(
-            model_name='diner',
-            name='tab',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='diners', to='orders.tab'),
+            model_name="diner",
+            name="tab",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="diners", to="orders.tab"
+            ),
         ),
         migrations.CreateModel(
-            name='CartItem',
+            name="CartItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('quantity', models.PositiveSmallIntegerField(default=1)),
-                ('note', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('dish', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='menu.dish')),
-                ('options', models.ManyToManyField(blank=True, related_name='+', to='menu.option')),
-                ('diner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='orders.diner')),
-                ('tab', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='cart_items', to='orders.tab')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("quantity", models.PositiveSmallIntegerField(default=1)),
+                ("note", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "dish",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="menu.dish",
+                    ),
+                ),
+                ("options", models.ManyToManyField(blank=True, related_name="+", to="menu.option")),
+                (
+                    "diner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="orders.diner",
+                    ),
+                ),
+                (
+                    "tab",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="cart_items",
+                        to="orders.tab",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='TabEvent',
+            name="TabEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=30)),
-                ('from_status', models.CharField(blank=True, max_length=10)),
-                ('to_status', models.CharField(blank=True, max_length=10)),
-                ('reason', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('diner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='orders.diner')),
-                ('line', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='events', to='orders.orderline')),
-                ('tab', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='orders.tab')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=30)),
+                ("from_status", models.CharField(blank=True, max_length=10)),
+                ("to_status", models.CharField(blank=True, max_length=10)),
+                ("reason", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "diner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="orders.diner",
+                    ),
+                ),
+                (
+                    "line",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="orders.orderline",
+                    ),
+                ),
+                (
+                    "tab",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="orders.tab",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.AddField(
-            model_name='tab',
-            name='table',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='tabs', to='orders.table', verbose_name='table'),
+            model_name="tab",
+            name="table",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="tabs",
+                to="orders.table",
+                verbose_name="table",
+            ),
         ),
         migrations.AddIndex(
-            model_name='orderline',
-            index=models.Index(fields=['status'], name='orderline_status'),
+            model_name="orderline",
+            index=models.Index(fields=["status"], name="orderline_status"),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.UniqueConstraint(fields=('tab', 'key'), name='order_key_once_per_tab'),
+            model_name="order",
+            constraint=models.UniqueConstraint(
+                fields=("tab", "key"), name="order_key_once_per_tab"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.UniqueConstraint(fields=('tab', 'number'), name='order_number_once_per_tab'),
+            model_name="order",
+            constraint=models.UniqueConstraint(
+                fields=("tab", "number"), name="order_number_once_per_tab"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='diner',
-            constraint=models.UniqueConstraint(fields=('tab', 'key'), name='one_diner_per_browser_per_tab'),
+            model_name="diner",
+            constraint=models.UniqueConstraint(
+                fields=("tab", "key"), name="one_diner_per_browser_per_tab"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tab',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'closed'), _negated=True), fields=('table',), name='one_current_tab_per_table'),
+            model_name="tab",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "closed"), _negated=True),
+                fields=("table",),
+                name="one_current_tab_per_table",
+            ),
         ),
     ]

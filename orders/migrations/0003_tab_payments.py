@@ -2,32 +2,52 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import restaurant.money
 from django.db import migrations, models
+
+import restaurant.money
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0002_bill_urge_and_pay_first'),
+        ("orders", "0002_bill_urge_and_pay_first"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TabPayment',
+            name="TabPayment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('payment', models.CharField(help_text="The payment side's id.", max_length=40, unique=True)),
-                ('method', models.CharField(max_length=20)),
-                ('amount', restaurant.money.MoneyField(decimal_places=2, max_digits=12)),
-                ('refunded', restaurant.money.MoneyField(decimal_places=2, default=0, max_digits=12)),
-                ('status', models.CharField(max_length=20)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('tab', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='payments', to='orders.tab')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "payment",
+                    models.CharField(
+                        help_text="The payment side's id.", max_length=40, unique=True
+                    ),
+                ),
+                ("method", models.CharField(max_length=20)),
+                ("amount", restaurant.money.MoneyField(decimal_places=2, max_digits=12)),
+                (
+                    "refunded",
+                    restaurant.money.MoneyField(decimal_places=2, default=0, max_digits=12),
+                ),
+                ("status", models.CharField(max_length=20)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "tab",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="payments",
+                        to="orders.tab",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
     ]

@@ -34,7 +34,9 @@ def browser(monkeypatch):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
         yield browser
         browser.close()
 
@@ -45,7 +47,9 @@ def phone(browser):
     contexts = []
 
     def make(locale="zh-CN"):
-        context = browser.new_context(viewport={"width": 390, "height": 800}, locale=locale, is_mobile=True)
+        context = browser.new_context(
+            viewport={"width": 390, "height": 800}, locale=locale, is_mobile=True
+        )
         context.set_default_timeout(10_000)
         contexts.append(context)
         return context.new_page()

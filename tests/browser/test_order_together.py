@@ -11,7 +11,9 @@ def live(page):
     page.evaluate("window.__notReloaded = true")
 
 
-def test_two_phones_fill_one_cart_and_the_kitchen_sees_the_order(server, phone, staff_screen, cook, table, menu):
+def test_two_phones_fill_one_cart_and_the_kitchen_sees_the_order(
+    server, phone, staff_screen, cook, table, menu
+):
     kitchen = staff_screen(server, "cook", "pw-cook", "/kitchen/")
     a, b = phone(), phone()
     for page in (a, b):
