@@ -143,8 +143,7 @@ class Dish(Localized, models.Model):
 
 def make_thumbnail(photo):
     """A phone-sized JPEG of the photo, cropped to 4:3."""
-    photo.open("rb")
-    with Image.open(photo) as image:
+    with photo.open("rb"), Image.open(photo) as image:
         image = image.convert("RGB")
         width, height = image.size
         target = THUMBNAIL_SIZE[0] / THUMBNAIL_SIZE[1]

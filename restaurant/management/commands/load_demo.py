@@ -1,0 +1,186 @@
+"""`python manage.py load_demo`: the demo restaurant, with a menu, photos, tables and staff.
+
+Safe to run again. Rows are matched by their natural keys (station slug; category, tag and dish
+name; option group name within its dish, option name within its group; table code; username).
+What is missing is created and what exists is left as it is, so a manager's edits survive and a
+second run writes nothing. A demo dish without a photo (or whose photo file is gone) gets one
+drawn. `--if-empty` does nothing when the menu already has a dish; `make run` uses it.
+"""
+
+import time
+from collections import Counter
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.core.files.base import ContentFile
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from menu.models import Category, Dish, Option, OptionGroup, Station, Tag
+from orders.models import Table
+from restaurant import demo
+
+# The demo manager gets every model permission of these apps in the admin.
+MANAGER_APPS = ("menu", "orders", "payments")
+
+
+class Command(BaseCommand):
+    help = "Load the demo restaurant (menu with photos, tables, staff logins). Safe to run again."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Do nothing when the menu already has a dish.",
+        )
+
+    def handle(self, *args, if_empty=False, **options):
+        if if_empty and Dish.objects.exists():
+            self.stdout.write(
+                "菜单已有菜品，未加载演示数据。The menu has dishes already; demo not loaded."
+            )
+            return
+        started = time.monotonic()
+        loader = DemoLoader()
+        # One transaction: a failed load leaves no half menu (only orphan photo files).
+        with transaction.atomic():
+            loader.load()
+        seconds = time.monotonic() - started
+        created = ", ".join(f"{n} {what}" for what, n in loader.created.items()) or "nothing"
+        self.stdout.write(
+            self.style.SUCCESS(f"演示餐厅已就绪 The demo restaurant is ready ({seconds:.1f} s).")
+        )
+        self.stdout.write(f"  新建 created: {created}")
+        self.stdout.write(f"  照片 photos drawn: {loader.photos}")
+        self.stdout.write(
+            "  桌台链接和员工账号 Table links and staff logins: python manage.py demo_info"
+        )
+
+
+class DemoLoader:
+    """Creates what is missing of `restaurant.demo`; call `load()` inside a transaction."""
+
+    def __init__(self):
+        self.created = Counter()
+        self.photos = 0
+
+    def load(self):
+        stations = {entry["slug"]: self.station(entry) for entry in demo.STATIONS}
+        tags = {
+            entry["name"]: self.get_or_create(Tag, "tags", name=entry["name"], defaults=entry)
+            for entry in demo.TAGS
+        }
+        for position, entry in enumerate(demo.CATEGORIES, start=1):
+            category = self.get_or_create(
+                Category,
+                "categories",
+                name=entry["name"],
+                defaults={"name_en": entry["name_en"], "position": position},
+            )
+            for dish_position, dish_entry in enumerate(entry["dishes"], start=1):
+                station = stations[dish_entry.get("station", entry["station"])]
+                self.dish(category, station, tags, dish_position, dish_entry)
+        for position, entry in enumerate(demo.TABLES, start=1):
+            self.get_or_create(
+                Table, "tables", code=entry["code"], defaults={**entry, "position": position}
+            )
+        self.staff()
+
+    def get_or_create(self, model, label, defaults=None, **lookup):
+        """The oldest row that matches, or a new one (names need not be unique in the menu)."""
+        found = model.objects.filter(**lookup).order_by("pk").first()
+        if found is not None:
+            return found
+        values = {**(defaults or {}), **lookup}
+        self.created[label] += 1
+        return model.objects.create(**values)
+
+    def station(self, entry):
+        position = demo.STATIONS.index(entry) + 1
+        return self.get_or_create(
+            Station, "stations", slug=entry["slug"], defaults={**entry, "position": position}
+        )
+
+    def dish(self, category, station, tags, position, entry):
+        dish = Dish.objects.filter(name=entry["name"]).order_by("pk").first()
+        if dish is None:
+            dish = Dish(
+                category=category,
+                station=station,
+                position=position,
+                name=entry["name"],
+                name_en=entry["name_en"],
+                description=entry["description"],
+                description_en=entry["description_en"],
+                price=Decimal(entry["price"]),
+                stock=entry.get("stock"),
+                sold_out=entry.get("sold_out", False),
+            )
+            self.created["dishes"] += 1
+        self.photo(dish, entry)  # saves a new dish together with its photo and thumbnail
+        have = set(dish.tags.values_list("name", flat=True))
+        missing = [tags[name] for name in entry["tags"] if name not in have]
+        if missing:
+            dish.tags.add(*missing)
+        for group_position, group_entry in enumerate(entry["options"], start=1):
+            group = self.get_or_create(
+                OptionGroup,
+                "option groups",
+                dish=dish,
+                name=group_entry["name"],
+                defaults={
+                    "name_en": group_entry["name_en"],
+                    "min_choices": group_entry["min_choices"],
+                    "max_choices": group_entry["max_choices"],
+                    "position": group_position,
+                },
+            )
+            for option_position, option in enumerate(group_entry["options"], start=1):
+                self.get_or_create(
+                    Option,
+                    "options",
+                    group=group,
+                    name=option["name"],
+                    defaults={
+                        "name_en": option["name_en"],
+                        "price": Decimal(option["price"]),
+                        "position": option_position,
+                    },
+                )
+
+    def photo(self, dish, entry):
+        """Draw a photo when the dish has none; Dish.save() makes the thumbnail from it."""
+        storage = dish.photo.storage
+        has_photo = bool(dish.photo) and storage.exists(dish.photo.name)
+        has_thumbnail = bool(dish.thumbnail) and storage.exists(dish.thumbnail.name)
+        if dish.pk and has_photo and has_thumbnail:
+            return
+        if not has_photo:
+            picture = demo.draw_photo(entry["name"], entry["art"])
+            dish.photo.save("dish.jpg", ContentFile(picture), save=False)
+            self.photos += 1
+        dish.thumbnail = ""
+        dish.save()
+
+    def staff(self):
+        User = get_user_model()
+        for username, password, role, _zh, _en in demo.STAFF:
+            group, _ = Group.objects.get_or_create(name=role)
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                # Only the manager may use /admin/; cooks and cashiers log in to their screens.
+                user = User.objects.create_user(
+                    username, password=password, is_staff=role == "manager"
+                )
+                self.created["staff"] += 1
+            if not user.groups.filter(pk=group.pk).exists():
+                user.groups.add(group)
+            if role == "manager":
+                # Model permissions rather than superuser: the demo manager runs the menu,
+                # tables, orders and payments in the admin, but a login that demo_info prints
+                # for anyone to read cannot edit users or grant itself more rights.
+                wanted = Permission.objects.filter(content_type__app_label__in=MANAGER_APPS)
+                missing = wanted.exclude(user=user)
+                if missing.exists():
+                    user.user_permissions.add(*missing)
