@@ -1,10 +1,13 @@
 """The menu as JSON for a mini-program or kiosk, read through the same selector as the page."""
 
 from ninja import Router, Schema
+from pydantic import StrictInt
 
+from restaurant.api_auth import StaffAuth
 from restaurant.money import money_str
+from restaurant.roles import KITCHEN
 
-from . import selectors
+from . import selectors, services
 
 router = Router(tags=["menu"])
 
@@ -80,3 +83,40 @@ def menu(request):
     """Active categories and dishes. `stock` is null when unlimited; `available` is false when a
     dish is sold out or has no portions left. Amounts are strings with two decimals."""
     return {"categories": selectors.menu_categories()}
+
+
+class AvailabilityIn(Schema):
+    sold_out: bool | None = None
+    stock: StrictInt | None = None
+    unlimited: bool = False
+
+
+class AvailabilityOut(Schema):
+    id: int
+    available: bool
+    sold_out: bool
+    stock: int | None
+
+
+class MenuErrorOut(Schema):
+    error: str
+    message: str
+
+
+@router.post(
+    "/kitchen/dishes/{dish}/availability",
+    response={200: AvailabilityOut, 400: MenuErrorOut, 401: MenuErrorOut},
+    auth=StaffAuth(KITCHEN),
+    summary="估清: mark a dish sold out or back, or set the portions left",
+)
+def dish_availability(request, dish: int, payload: AvailabilityIn):
+    """`stock` sets the portions left; `unlimited: true` clears the count. Every open menu and
+    every cart holding the dish hear of it at once."""
+    changes = {}
+    if payload.sold_out is not None:
+        changes["sold_out"] = payload.sold_out
+    if payload.unlimited:
+        changes["stock"] = None
+    elif payload.stock is not None:
+        changes["stock"] = payload.stock
+    return services.dish_set_availability(dish_id=dish, **changes)

@@ -23,3 +23,23 @@ def menu_categories():
         Prefetch("dishes", queryset=dishes)
     )
     return [category for category in categories if category.dishes.all()]
+
+
+def dish_card(dish_id):
+    """One dish as its menu card shows it (for a sold-out push), or None when it is off the menu."""
+    groups = OptionGroup.objects.prefetch_related(
+        Prefetch("options", queryset=Option.objects.filter(active=True))
+    )
+    return (
+        Dish.objects.filter(pk=dish_id, active=True)
+        .prefetch_related("tags", Prefetch("option_groups", queryset=groups))
+        .first()
+    )
+
+
+def stock_list(station=None):
+    """Dishes on the menu for the 估清 page, a station's only when one is given."""
+    dishes = Dish.objects.filter(active=True).select_related("category")
+    if station is not None:
+        dishes = dishes.filter(station=station)
+    return list(dishes)

@@ -4,7 +4,7 @@ Only the version is touched here; nothing is broadcast from a signal.
 """
 
 from django.db.models.signals import m2m_changed, post_delete, post_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from .models import Category, Dish, MenuState, Option, OptionGroup, Station, Tag
 
@@ -22,3 +22,8 @@ def menu_changed(sender, **kwargs):
 def dish_tags_changed(sender, action, **kwargs):
     if action in ("post_add", "post_remove", "post_clear"):
         MenuState.bump()
+
+
+# Sent after commit when a dish becomes available or not (估清, stock set, last portion sold),
+# with `dish_id`; the ordering side pushes it to every open menu and cart.
+dish_availability_changed = Signal()

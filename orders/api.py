@@ -10,9 +10,12 @@ from django.utils import timezone
 from ninja import Router, Schema, Status
 from pydantic import StrictInt
 
+from restaurant.api_auth import StaffAuth
 from restaurant.money import money_str
+from restaurant.roles import CASHIER, KITCHEN
 
 from . import selectors, services
+from .models import OrderLine
 
 router = Router(tags=["orders"])
 
@@ -47,6 +50,7 @@ class LineIn(Schema):
     quantity: StrictInt = 1
     options: list[StrictInt] = []
     note: str | None = ""
+    hold: bool = False
 
 
 class OrderIn(Schema):
@@ -153,7 +157,11 @@ def order_create(request, token: str, payload: OrderIn):
     table = selectors.table_by_token(token)
     lines = [
         services.LineRequest(
-            dish=line.dish, quantity=line.quantity, options=line.options, note=line.note
+            dish=line.dish,
+            quantity=line.quantity,
+            options=line.options,
+            note=line.note,
+            hold=line.hold,
         )
         for line in payload.lines
     ]
@@ -190,3 +198,119 @@ def tab_detail(request, token: str):
             "total": money_str(selectors.tab_total(orders)),
         },
     }
+
+
+# Staff: kitchen devices and cashiers ----------------------------------------------------------
+
+
+class StatusIn(Schema):
+    status: str
+    expect: str | None = None
+
+
+class VoidIn(Schema):
+    reason: str
+
+
+class TicketLineOut(Schema):
+    id: int
+    name: str
+    options: list[str]
+    note: str
+    quantity: int
+    status: str
+    station: str | None
+    urge_count: int
+
+
+class TicketOut(Schema):
+    order: int
+    table: str
+    round: int
+    created_at: datetime
+    lines: list[TicketLineOut]
+
+
+def _station_slugs():
+    return {station.pk: station.slug for station in selectors.stations()}
+
+
+def _line_out(line, slugs):
+    return {
+        "id": line.pk,
+        "name": line.name,
+        "options": line.options,
+        "note": line.note,
+        "quantity": line.quantity,
+        "status": line.status,
+        "station": slugs.get(line.station_id),
+        "urge_count": line.urge_count,
+    }
+
+
+def _ticket(order, slugs):
+    return {
+        "order": order.pk,
+        "table": order.tab.table.code,
+        "round": order.number,
+        "created_at": timezone.localtime(order.created_at),
+        "lines": [_line_out(line, slugs) for line in order.kitchen_lines],
+    }
+
+
+def _staff_user(request):
+    """The logged-in person, or None for a device token (the device is not a user)."""
+    return None if getattr(request, "device", None) else request.auth
+
+
+@router.get(
+    "/kitchen/tickets",
+    response={200: list[TicketOut], 401: Error, 404: Error},
+    auth=StaffAuth(KITCHEN),
+    summary="Open kitchen tickets, oldest first (optionally one station's)",
+)
+def kitchen_tickets(request, station: str | None = None):
+    board = selectors.station_by_slug(station) if station else None
+    slugs = _station_slugs()
+    return [_ticket(order, slugs) for order in selectors.open_tickets(board)]
+
+
+@router.post(
+    "/kitchen/lines/{line}/status",
+    response={200: TicketLineOut, 400: Error, 401: Error, 404: Error, 409: Error},
+    auth=StaffAuth(KITCHEN),
+    summary="Move a dish along its lifecycle (same rules as the kitchen screen)",
+)
+def kitchen_line_status(request, line: int, payload: StatusIn):
+    """`409` when the move is not allowed from the dish's status, or when `expect` (the status
+    the device showed) is no longer the dish's status."""
+    services.line_set_status(
+        line_id=line, status=payload.status, expect=payload.expect, user=_staff_user(request)
+    )
+    return _line_out(OrderLine.objects.get(pk=line), _station_slugs())
+
+
+@router.post(
+    "/lines/{line}/void",
+    response={200: TicketLineOut, 400: Error, 401: Error, 404: Error, 409: Error},
+    auth=StaffAuth(CASHIER),
+    summary="退菜: take a dish off its tab, with a reason (cashier or manager)",
+)
+def line_void(request, line: int, payload: VoidIn):
+    services.line_void(line_id=line, reason=payload.reason, user=_staff_user(request))
+    return _line_out(OrderLine.objects.get(pk=line), _station_slugs())
+
+
+@router.post(
+    "/tables/{token}/lines/{line}/urge",
+    response={200: TicketLineOut, 400: Error, 404: Error, 409: Error},
+    summary="催菜: hurry a dish that is still being made",
+)
+def line_urge(request, token: str, line: int):
+    """At most once per few minutes per dish (`400 urged_recently` otherwise)."""
+    table = selectors.table_by_token(token)
+    tab = services.tab_for_table(table, create=False)
+    if tab is None:
+        raise services.NotFound("unknown_line", "No such dish on this table.")
+    urged = services.line_urge(tab=tab, line_id=line)
+    return _line_out(OrderLine.objects.get(pk=urged.pk), _station_slugs())

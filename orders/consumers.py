@@ -7,6 +7,7 @@ from django.conf import settings
 from django.http import Http404
 from django.utils import translation
 
+from menu.models import Station
 from restaurant.roles import KITCHEN, has_role
 
 from . import realtime, selectors, services
@@ -29,23 +30,24 @@ def scope_language(scope):
 class HtmlPushConsumer(AsyncWebsocketConsumer):
     """Joins one group in the page's language and forwards its HTML pushes. Receives nothing."""
 
-    group = None
+    groups = ()
 
     async def connect(self):
         self.language = scope_language(self.scope)
-        group = await self.authorize()
-        if group is None:
+        groups = await self.authorize()
+        if not groups:
             await self.close(code=self.refuse_code)
             return
-        self.group = realtime.lang_group(group, self.language)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.groups = [realtime.lang_group(group, self.language) for group in groups]
+        for group in self.groups:
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
         html = await self.current_state()
         await self.send(text_data=html)
 
     async def disconnect(self, code):
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        for group in self.groups:
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None):
         """Screens act over HTTP; anything sent here is ignored."""
@@ -71,14 +73,14 @@ class TableConsumer(HtmlPushConsumer):
         except Http404:
             return None
         self.tab = services.tab_for_table(table)
-        return realtime.tab_group(self.tab.pk)
+        return [realtime.tab_group(self.tab.pk), realtime.MENU]
 
     def render_state(self):
         return realtime.render_cart(self.tab.pk) + realtime.render_tab(self.tab.pk)
 
 
 class KitchenConsumer(HtmlPushConsumer):
-    """`/ws/kitchen/`: staff with the kitchen (or manager) role only."""
+    """`/ws/kitchen/` and `/ws/kitchen/<station>/`: staff with the kitchen (or manager) role."""
 
     refuse_code = DENIED
 
@@ -86,7 +88,25 @@ class KitchenConsumer(HtmlPushConsumer):
     def authorize(self):
         if not has_role(self.scope.get("user"), KITCHEN):
             return None
-        return realtime.KITCHEN
+        slug = self.scope["url_route"]["kwargs"].get("station")
+        if slug is None:
+            self.station = None
+            return [realtime.KITCHEN]
+        self.station = Station.objects.filter(slug=slug).first()
+        return [realtime.station_group(slug)] if self.station else None
 
     def render_state(self):
-        return realtime.render_board()
+        return realtime.render_board(self.station)
+
+
+class PassConsumer(HtmlPushConsumer):
+    """`/ws/pass/`: the runners' screen of ready dishes; kitchen role."""
+
+    refuse_code = DENIED
+
+    @database_sync_to_async
+    def authorize(self):
+        return [realtime.PASS] if has_role(self.scope.get("user"), KITCHEN) else None
+
+    def render_state(self):
+        return realtime.render_pass()

@@ -149,6 +149,9 @@ class CartItem(models.Model):
     options = models.ManyToManyField("menu.Option", blank=True, related_name="+")
     quantity = models.PositiveSmallIntegerField(default=1)
     note = models.CharField(max_length=200, blank=True)
+    held = models.BooleanField(
+        default=False, help_text="叫起: the kitchen waits until staff fire it."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -205,7 +208,13 @@ class OrderLine(models.Model):
         Status.SERVED: {Status.READY, Status.VOIDED},
         Status.VOIDED: set(),
     }
-    KITCHEN_OPEN = (Status.QUEUED, Status.COOKING)
+    KITCHEN_OPEN = (Status.HELD, Status.QUEUED, Status.COOKING)
+    # Tapping a line moves it on one step.
+    NEXT = {
+        Status.QUEUED: Status.COOKING,
+        Status.COOKING: Status.READY,
+        Status.READY: Status.SERVED,
+    }
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lines")
     dish = models.ForeignKey("menu.Dish", null=True, on_delete=models.SET_NULL, related_name="+")

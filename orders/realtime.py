@@ -1,10 +1,11 @@
 """Pushes to screens, always after the transaction commits, as HTML fragments swapped by id.
 
-Groups: `kitchen` (every kitchen screen) and `tab.<id>` (the phones at one table's tab). The
-fragments are rendered once per event from the same template partials the pages use.
+Groups (each joined per language, `<group>.<language>`):
+- `kitchen`: the all-stations board; `kitchen.<station slug>`: one station's board;
+- `pass`: the runners' screen of ready dishes;
+- `tab.<id>`: the phones at one table's tab; `menu`: every open diner menu (sold-out news).
+Fragments are rendered once per event and language from the partials the pages use.
 """
-
-import logging
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -15,13 +16,17 @@ from django.utils import translation
 
 from . import selectors
 
-logger = logging.getLogger(__name__)
-
 KITCHEN = "kitchen"
+PASS = "pass"
+MENU = "menu"
 
 
 def tab_group(tab_id):
     return f"tab.{tab_id}"
+
+
+def station_group(slug):
+    return f"{KITCHEN}.{slug}"
 
 
 def lang_group(group, language):
@@ -33,17 +38,17 @@ def send_html(group, html):
     async_to_sync(get_channel_layer().group_send)(group, {"type": "html.push", "html": html})
 
 
+def send_rendered(group, render):
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            html = render()
+        if html:
+            send_html(lang_group(group, language), html)
+
+
 def after_commit(group, render):
     """Render and send once the surrounding transaction has committed (at once outside one)."""
-
-    def send():
-        for language, _name in settings.LANGUAGES:
-            with translation.override(language):
-                html = render()
-            if html:
-                send_html(lang_group(group, language), html)
-
-    transaction.on_commit(send, robust=True)
+    transaction.on_commit(lambda: send_rendered(group, render), robust=True)
 
 
 # What each event sends ------------------------------------------------------------------------
@@ -60,22 +65,47 @@ def render_tab(tab_id):
     return render_to_string("orders/diner.html#tab", selectors.tab_view(tab_id))
 
 
-def render_board():
-    return render_to_string("orders/kitchen.html#board", {"orders": selectors.open_tickets()})
+def render_board(station=None):
+    return render_to_string("orders/kitchen.html#board", selectors.board_view(station))
 
 
-def render_ticket_added(order_id):
-    order = selectors.ticket(order_id)
+def render_stats():
+    return render_to_string("orders/kitchen.html#stats", {"stats": selectors.kitchen_stats()})
+
+
+def render_ticket(order_id, station=None, added=False):
+    """A ticket for one board: appended when new, replaced when changed, removed when done."""
+    order = selectors.ticket(order_id, station)
     if order is None:
-        return ""
-    return render_to_string("orders/kitchen.html#ticket-added", {"order": order})
+        return (
+            ""
+            if added
+            else render_to_string("orders/kitchen.html#ticket-gone", {"order_id": order_id})
+        )
+    context = {"order": order, "station": station, **selectors.kitchen_thresholds()}
+    if added:
+        return render_to_string("orders/kitchen.html#ticket-added", context)
+    return render_to_string("orders/kitchen.html#ticket", {**context, "oob": True})
 
 
-def render_ticket_changed(order_id):
-    order = selectors.ticket(order_id)
-    if order is None:
-        return render_to_string("orders/kitchen.html#ticket-gone", {"order_id": order_id})
-    return render_to_string("orders/kitchen.html#ticket", {"order": order, "oob": True})
+def render_pass():
+    return render_to_string("orders/pass.html#pass-board", {"tables": selectors.pass_tables()})
+
+
+def render_dish(dish_id):
+    from menu.selectors import dish_card
+
+    dish = dish_card(dish_id)
+    return render_to_string("orders/diner.html#dish", {"dish": dish, "oob": True}) if dish else ""
+
+
+def _push_kitchen(order_id, added):
+    stations = selectors.order_stations(order_id)
+    for station in [None, *stations]:
+        group = station_group(station.slug) if station else KITCHEN
+        send_rendered(group, lambda station=station: render_ticket(order_id, station, added))
+    for group in [KITCHEN, *(station_group(s.slug) for s in selectors.stations())]:
+        send_rendered(group, render_stats)
 
 
 def push_cart(tab_id):
@@ -87,10 +117,18 @@ def push_tab(tab_id):
 
 
 def push_new_order(order_id, tab_id):
-    after_commit(KITCHEN, lambda: render_ticket_added(order_id))
-    after_commit(tab_group(tab_id), lambda: render_tab(tab_id))
+    transaction.on_commit(lambda: _push_kitchen(order_id, added=True), robust=True)
+    push_tab(tab_id)
 
 
 def push_order_changed(order_id, tab_id):
-    after_commit(KITCHEN, lambda: render_ticket_changed(order_id))
-    after_commit(tab_group(tab_id), lambda: render_tab(tab_id))
+    transaction.on_commit(lambda: _push_kitchen(order_id, added=False), robust=True)
+    after_commit(PASS, render_pass)
+    push_tab(tab_id)
+
+
+def push_dish(dish_id):
+    """A dish became available or not: every open menu, and the carts that hold it."""
+    send_rendered(MENU, lambda: render_dish(dish_id))
+    for tab_id in selectors.tabs_with_dish_in_cart(dish_id):
+        send_rendered(tab_group(tab_id), lambda tab_id=tab_id: render_cart(tab_id))

@@ -1,11 +1,16 @@
 """Reads that pages, sockets and the API share. Query counts stay constant in the data size."""
 
-from django.db.models import Exists, OuterRef, Prefetch
-from django.http import Http404
+from datetime import timedelta
 
+from django.conf import settings
+from django.db.models import Count, Exists, OuterRef, Prefetch
+from django.http import Http404
+from django.utils import timezone
+
+from menu.models import Station
 from restaurant.money import money
 
-from .models import CartItem, Order, OrderLine, Tab, Table
+from .models import CartItem, Order, OrderLine, Tab, TabEvent, Table
 
 
 def table_by_token(token):
@@ -55,24 +60,139 @@ def tab_total(orders):
     )
 
 
-def _tickets():
+def stations():
+    return list(Station.objects.all())
+
+
+def station_by_slug(slug):
+    station = Station.objects.filter(slug=slug).first()
+    if station is None:
+        raise Http404("No such station")
+    return station
+
+
+def kitchen_thresholds():
+    return {
+        "warn_minutes": settings.KITCHEN_WARN_MINUTES,
+        "late_minutes": settings.KITCHEN_LATE_MINUTES,
+    }
+
+
+def _tickets(station=None):
+    """Orders the kitchen (or one station) still has work on, oldest first, each with
+    `kitchen_lines`: its lines at that station. Three queries, whatever the number of tickets."""
     open_lines = OrderLine.objects.filter(order=OuterRef("pk"), status__in=OrderLine.KITCHEN_OPEN)
+    lines = OrderLine.objects.order_by("id")
+    if station is not None:
+        open_lines = open_lines.filter(station=station)
+        lines = lines.filter(station=station)
     return (
         Order.objects.filter(Exists(open_lines), awaiting_payment=False)
         .select_related("tab__table")
-        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")))
+        .prefetch_related(Prefetch("lines", queryset=lines, to_attr="kitchen_lines"))
         .order_by("created_at", "id")
     )
 
 
-def open_tickets():
-    """Every order the kitchen still has work on, oldest first."""
-    return list(_tickets())
+def open_tickets(station=None):
+    """Every order the kitchen (or one station) still has work on, oldest first."""
+    return list(_tickets(station))
 
 
-def ticket(order_id):
-    """One order as a kitchen ticket, or None when the kitchen has nothing left to do on it."""
-    return _tickets().filter(pk=order_id).first()
+def ticket(order_id, station=None):
+    """One order as a kitchen ticket, or None when that board has nothing left to do on it."""
+    return _tickets(station).filter(pk=order_id).first()
+
+
+def board_view(station=None):
+    return {
+        "orders": open_tickets(station),
+        "station": station,
+        "stats": kitchen_stats(),
+        **kitchen_thresholds(),
+    }
+
+
+def order_stations(order_id):
+    ids = OrderLine.objects.filter(order_id=order_id).exclude(station=None).values("station_id")
+    return list(Station.objects.filter(pk__in=ids))
+
+
+def kitchen_stats():
+    """Per station: lines waiting or cooking, and the average minutes from order to ready over
+    the last hour. Two queries."""
+    since = timezone.now() - timedelta(hours=1)
+    waiting = dict(
+        OrderLine.objects.filter(status__in=(OrderLine.Status.QUEUED, OrderLine.Status.COOKING))
+        .values_list("station_id")
+        .annotate(n=Count("id"))
+        .values_list("station_id", "n")
+    )
+    durations = {}
+    readied = TabEvent.objects.filter(
+        kind="line.status", to_status=OrderLine.Status.READY, created_at__gte=since
+    )
+    for station_id, at, ordered in readied.values_list(
+        "line__station_id", "created_at", "line__order__created_at"
+    ):
+        durations.setdefault(station_id, []).append((at - ordered).total_seconds())
+    rows = []
+    for station in stations():
+        times = durations.get(station.pk, [])
+        rows.append(
+            {
+                "station": station,
+                "waiting": waiting.get(station.pk, 0),
+                "average_minutes": round(sum(times) / len(times) / 60) if times else None,
+            }
+        )
+    return rows
+
+
+def done_tickets(station=None):
+    """Orders finished (at this station) in the last hour, newest first: to bring one back."""
+    since = timezone.now() - timedelta(hours=1)
+    open_lines = OrderLine.objects.filter(order=OuterRef("pk"), status__in=OrderLine.KITCHEN_OPEN)
+    done_lines = OrderLine.objects.filter(
+        order=OuterRef("pk"),
+        status__in=(OrderLine.Status.READY, OrderLine.Status.SERVED),
+        status_at__gte=since,
+    )
+    lines = OrderLine.objects.order_by("id")
+    if station is not None:
+        open_lines, done_lines, lines = (
+            q.filter(station=station) for q in (open_lines, done_lines, lines)
+        )
+    return list(
+        Order.objects.filter(Exists(done_lines), ~Exists(open_lines))
+        .select_related("tab__table")
+        .prefetch_related(Prefetch("lines", queryset=lines, to_attr="kitchen_lines"))
+        .order_by("-created_at")[:50]
+    )
+
+
+def pass_tables():
+    """Ready dishes grouped by table, the longest-waiting table first."""
+    ready = (
+        OrderLine.objects.filter(status=OrderLine.Status.READY)
+        .select_related("order__tab__table")
+        .order_by("status_at", "id")
+    )
+    tables = {}
+    for line in ready:
+        table = line.order.tab.table
+        tables.setdefault(table.pk, {"table": table, "lines": []})["lines"].append(line)
+    return list(tables.values())
+
+
+def tabs_with_dish_in_cart(dish_id):
+    return list(
+        CartItem.objects.filter(dish_id=dish_id).values_list("tab_id", flat=True).distinct()
+    )
+
+
+def active_tables():
+    return list(Table.objects.filter(active=True))
 
 
 def current_tab(table):

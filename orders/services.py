@@ -6,11 +6,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from menu.models import Dish, MenuState
+from menu.signals import dish_availability_changed
 from restaurant.money import money
 
 from . import realtime, signals
@@ -65,6 +66,7 @@ class LineRequest:
     quantity: int = 1
     options: list = field(default_factory=list)
     note: str = ""
+    hold: bool = False  # 叫起: the kitchen waits until staff fire it
 
 
 @dataclass
@@ -73,6 +75,7 @@ class PricedLine:
     options: list
     quantity: int
     note: str
+    hold: bool = False
 
     @property
     def unit_price(self):
@@ -188,7 +191,13 @@ def price_lines(requests):
         options = _check_options(dish, request.options or [])
         if dish.sold_out or dish.stock == 0:
             sold_out.append({"dish": dish.pk, "name": dish.name, "left": 0})
-        priced.append(PricedLine(dish=dish, options=options, quantity=quantity, note=note.strip()))
+        if not isinstance(request.hold, bool):
+            raise OrderError("bad_hold", _("hold must be true or false."))
+        priced.append(
+            PricedLine(
+                dish=dish, options=options, quantity=quantity, note=note.strip(), hold=request.hold
+            )
+        )
     if sold_out:
         raise OutOfStock(sold_out)
     return priced
@@ -255,7 +264,7 @@ def cart_add(*, tab, diner, request):
     (line,) = price_lines([request])
     option_ids = sorted(o.pk for o in line.options)
     for item in CartItem.objects.filter(
-        tab=tab, diner=diner, dish=line.dish, note=line.note
+        tab=tab, diner=diner, dish=line.dish, note=line.note, held=line.hold
     ).prefetch_related("options"):
         if sorted(o.pk for o in item.options.all()) == option_ids:
             quantity = _positive_int(
@@ -265,7 +274,12 @@ def cart_add(*, tab, diner, request):
             break
     else:
         item = CartItem.objects.create(
-            tab=tab, diner=diner, dish=line.dish, quantity=line.quantity, note=line.note
+            tab=tab,
+            diner=diner,
+            dish=line.dish,
+            quantity=line.quantity,
+            note=line.note,
+            held=line.hold,
         )
         item.options.set(line.options)
     _cart_changed(tab)
@@ -321,6 +335,7 @@ def cart_submit(*, tab, cart_version, guests=None, diner=None, user=None):
                 dish=i.dish_id,
                 quantity=i.quantity,
                 options=[o.pk for o in i.options.all()],
+                hold=i.held,
                 note=i.note,
             )
             for i in items
@@ -396,7 +411,7 @@ def _reserve_stock(priced):
         if line.dish.stock is not None:
             wanted[line.dish.pk] += line.quantity
             dishes[line.dish.pk] = line.dish
-    shortfall, emptied = [], False
+    shortfall, emptied = [], []
     for dish_id in sorted(wanted):
         taken = Dish.objects.filter(pk=dish_id, stock__gte=wanted[dish_id], sold_out=False).update(
             stock=F("stock") - wanted[dish_id]
@@ -404,10 +419,19 @@ def _reserve_stock(priced):
         if not taken:
             shortfall.append(dishes[dish_id])
         elif Dish.objects.filter(pk=dish_id, stock=0).exists():
-            emptied = True
+            emptied.append(dish_id)
     if emptied and not shortfall:
-        MenuState.bump()  # the last portion went: every menu shows it sold out
+        _availability_changed(emptied)  # the last portion went: every menu shows it sold out
     return shortfall
+
+
+def _availability_changed(dish_ids):
+    MenuState.bump()
+    for dish_id in dish_ids:
+        transaction.on_commit(
+            lambda dish_id=dish_id: dish_availability_changed.send(sender=Dish, dish_id=dish_id),
+            robust=True,
+        )
 
 
 def _create_order(tab, key, priced, diners, diner, user):
@@ -447,6 +471,7 @@ def _create_order(tab, key, priced, diners, diner, user):
                 unit_price=unit_price,
                 amount=money(unit_price * line.quantity),
                 reserved_stock=line.dish.stock is not None,
+                status=OrderLine.Status.HELD if line.hold else OrderLine.Status.QUEUED,
                 status_at=now,
             )
         )
@@ -460,8 +485,11 @@ def _create_order(tab, key, priced, diners, diner, user):
 # The kitchen lifecycle ------------------------------------------------------------------------
 
 
-def line_set_status(*, line_id, status, user=None, reason=""):
-    """Move a line along its lifecycle. Illegal moves raise; a lost race raises Conflict."""
+def line_set_status(*, line_id, status, user=None, reason="", expect=None):
+    """Move a line along its lifecycle. Illegal moves raise; a lost race raises Conflict.
+
+    `expect` is the status the screen showed: when the line has moved since, nothing changes.
+    """
     with transaction.atomic():
         line = OrderLine.objects.select_related("order").filter(pk=line_id).first()
         if line is None:
@@ -472,6 +500,8 @@ def line_set_status(*, line_id, status, user=None, reason=""):
             raise OrderError("bad_status", _("Unknown status %(s)s.") % {"s": status}) from None
         if status == OrderLine.Status.VOIDED:
             raise OrderError("use_void", _("Taking a dish off needs a reason: void it instead."))
+        if expect is not None and line.status != expect:
+            raise Conflict("line_moved", _("Someone else changed this dish a moment ago."))
         if not line.can_move_to(status):
             raise IllegalTransition(
                 "illegal_transition",
@@ -494,7 +524,60 @@ def line_set_status(*, line_id, status, user=None, reason=""):
             reason=reason,
         )
         realtime.push_order_changed(line.order_id, line.order.tab_id)
-    line.status = status
+    line.from_status, line.status = line.status, status
+    return line
+
+
+def line_bump(*, line_id, user=None):
+    """Tap a line: queued → cooking → ready → served. Returns the line with `from_status`."""
+    line = OrderLine.objects.filter(pk=line_id).only("status").first()
+    if line is None:
+        raise NotFound("unknown_line", _("No such dish line."))
+    following = OrderLine.NEXT.get(OrderLine.Status(line.status))
+    if following is None:
+        raise IllegalTransition("illegal_transition", _("This dish cannot move on from here."))
+    return line_set_status(line_id=line_id, status=following, user=user, expect=line.status)
+
+
+def ticket_bump(*, order_id, station=None, user=None):
+    """Tap a ticket's header: every waiting or cooking line of it (at this station) moves on."""
+    lines = OrderLine.objects.filter(
+        order_id=order_id, status__in=(OrderLine.Status.QUEUED, OrderLine.Status.COOKING)
+    )
+    if station is not None:
+        lines = lines.filter(station=station)
+    moved = []
+    for line in lines.order_by("id"):
+        try:
+            moved.append(line_bump(line_id=line.pk, user=user))
+        except Conflict:
+            continue  # another screen moved it first; the others still move
+    return moved
+
+
+def line_urge(*, tab, line_id, diner=None):
+    """催菜: a diner hurries a waiting dish; at most once per URGE_INTERVAL_MINUTES per line."""
+    now = timezone.now()
+    with transaction.atomic():
+        line = OrderLine.objects.filter(pk=line_id, order__tab=tab).first()
+        if line is None:
+            raise NotFound("unknown_line", _("No such dish on this table."))
+        if line.status not in (OrderLine.Status.QUEUED, OrderLine.Status.COOKING):
+            raise Conflict("not_waiting", _("Only a dish that is still being made can be hurried."))
+        calm_since = now - timedelta(minutes=settings.URGE_INTERVAL_MINUTES)
+        # Compare-and-set on the last urge: ten taps from five phones make one urge.
+        urged = (
+            OrderLine.objects.filter(pk=line.pk, status=line.status)
+            .filter(Q(urged_at__isnull=True) | Q(urged_at__lt=calm_since))
+            .update(urged_at=now, urge_count=F("urge_count") + 1)
+        )
+        if not urged:
+            raise OrderError(
+                "urged_recently",
+                _("The kitchen has just been asked; you can hurry it again in a few minutes."),
+            )
+        TabEvent.objects.create(tab=tab, line=line, kind="line.urged", diner=diner)
+        realtime.push_order_changed(line.order_id, tab.pk)
     return line
 
 
@@ -528,7 +611,7 @@ def line_void(*, line_id, reason, user=None):
             Dish.objects.filter(pk=line.dish_id, stock__isnull=False).update(
                 stock=F("stock") + line.quantity
             )
-            MenuState.bump()
+            _availability_changed([line.dish_id])
         Tab.objects.filter(pk=tab_id).update(version=F("version") + 1)
         TabEvent.objects.create(
             tab_id=tab_id,

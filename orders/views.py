@@ -7,12 +7,13 @@ from django.template.loader import render_to_string
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from menu import selectors as menu_selectors
-from restaurant.roles import KITCHEN, role_required
+from menu.services import MenuError, dish_set_availability
+from restaurant.roles import CASHIER, KITCHEN, has_role, role_required
 
-from . import realtime, selectors, services
+from . import selectors, services
 
 DINER_COOKIE = "diancan_diner"
 ONE_YEAR = 365 * 24 * 3600
@@ -81,6 +82,7 @@ def diner_page(request, token):
         "table": table,
         "diner": diner,
         "menu_html": menu_html(),
+        "staff": has_role(request.user, CASHIER),
         **selectors.cart_view(tab.pk),
         **selectors.tab_view(tab.pk),
     }
@@ -133,6 +135,7 @@ def cart_add(request, token):
             for value in request.POST.getlist(name)
         ],
         note=request.POST.get("note", ""),
+        hold=request.POST.get("hold") == "1",
     )
     services.cart_add(tab=tab, diner=diner, request=request_line)
     return _back_to_table(
@@ -151,6 +154,7 @@ def cart_update(request, token, item):
 def cart_submit(request, token):
     table, tab, diner = _get_tab_for_diner(request, token)
     order, created = services.cart_submit(
+        user=request.user if has_role(request.user, KITCHEN, CASHIER) else None,
         tab=tab,
         cart_version=request.POST.get("cart_version"),
         guests=request.POST.get("guests"),
@@ -177,28 +181,178 @@ def _int(value):
         return value
 
 
-# Kitchen screen -------------------------------------------------------------------------------
+@_diner_action
+def line_urge(request, token, line):
+    table, tab, diner = _get_tab_for_diner(request, token)
+    services.line_urge(tab=tab, line_id=line, diner=diner)
+    context = {**selectors.tab_view(tab.pk), "message": _("The kitchen has been asked to hurry.")}
+    if not request.htmx:
+        return redirect("orders:diner", token=token)
+    return render(request, "orders/diner_update.html", {**selectors.cart_view(tab.pk), **context})
 
 
-@require_GET
-@role_required(KITCHEN)
-def kitchen(request):
-    return render(request, "orders/kitchen.html", {"orders": selectors.open_tickets()})
+# Staff ----------------------------------------------------------------------------------------
 
 
-@require_POST
-@role_required(KITCHEN)
-def kitchen_line_status(request, line):
+def _staff_answer(request, view, *args, back="orders:kitchen", **kwargs):
+    """Run a staff action; a refusal answers with its message in the page's flash region."""
     try:
-        moved = services.line_set_status(
-            line_id=line, status=request.POST.get("status"), user=request.user
-        )
-    except services.OrderError as error:
-        response = render(request, "orders/kitchen.html#flash", {"error": error.message})
+        result = view(*args, **kwargs)
+    except (services.OrderError, MenuError) as error:
+        if not request.htmx:
+            return render(
+                request, "orders/staff_error.html", {"error": error.message}, status=error.status
+            )
+        response = render(request, "orders/_flash.html", {"error": error.message})
         response.status_code = error.status
         response["HX-Retarget"] = "#flash"
         response["HX-Reswap"] = "outerHTML"
         return response
     if not request.htmx:
-        return redirect("orders:kitchen")
-    return HttpResponse(realtime.render_ticket_changed(moved.order_id))
+        return redirect(request.POST.get("next") or back)
+    return result
+
+
+def _remember_bump(request, *lines):
+    """This screen's last bumps, newest last, for 'recall'."""
+    stack = request.session.get("kitchen_bumps", [])
+    stack.extend([line.pk, line.from_status, str(line.status)] for line in lines)
+    request.session["kitchen_bumps"] = stack[-20:]
+
+
+def _station(request):
+    slug = request.POST.get("station") or request.GET.get("station")
+    return selectors.station_by_slug(slug) if slug else None
+
+
+@require_GET
+@role_required(KITCHEN)
+def kitchen(request, station=None):
+    station = selectors.station_by_slug(station) if station else None
+    context = {**selectors.board_view(station), "stations": selectors.stations()}
+    return render(request, "orders/kitchen.html", context)
+
+
+@require_GET
+@role_required(KITCHEN)
+def kitchen_done(request):
+    station = _station(request)
+    context = {
+        "orders": selectors.done_tickets(station),
+        "station": station,
+        "stations": selectors.stations(),
+    }
+    return render(request, "orders/kitchen_done.html", context)
+
+
+@require_POST
+@role_required(KITCHEN)
+def kitchen_line_bump(request, line):
+    def bump():
+        moved = services.line_bump(line_id=line, user=request.user)
+        _remember_bump(request, moved)
+        return HttpResponse(status=204)
+
+    return _staff_answer(request, bump)
+
+
+@require_POST
+@role_required(KITCHEN)
+def kitchen_ticket_bump(request, order):
+    def bump():
+        moved = services.ticket_bump(order_id=order, station=_station(request), user=request.user)
+        _remember_bump(request, *moved)
+        return HttpResponse(status=204)
+
+    return _staff_answer(request, bump)
+
+
+@require_POST
+@role_required(KITCHEN)
+def kitchen_recall(request):
+    """Undo this screen's last bump: the line goes back where it was, if nobody moved it since."""
+
+    def recall():
+        stack = request.session.get("kitchen_bumps", [])
+        if not stack:
+            raise services.OrderError("nothing_to_recall", _("Nothing to recall."))
+        line_id, before, after = stack.pop()
+        request.session["kitchen_bumps"] = stack
+        services.line_set_status(
+            line_id=line_id, status=before, expect=after, user=request.user, reason="recall"
+        )
+        return HttpResponse(status=204)
+
+    return _staff_answer(request, recall)
+
+
+@require_POST
+@role_required(KITCHEN, CASHIER)
+def kitchen_line_status(request, line):
+    """A named move: fire a held dish, bring a done one back, mark one served (the pass)."""
+
+    def move():
+        services.line_set_status(
+            line_id=line,
+            status=request.POST.get("status"),
+            expect=request.POST.get("expect") or None,
+            user=request.user,
+        )
+        return HttpResponse(status=204)
+
+    return _staff_answer(request, move)
+
+
+@require_POST
+@role_required(CASHIER)
+def line_void(request, line):
+    def void():
+        services.line_void(line_id=line, reason=request.POST.get("reason", ""), user=request.user)
+        return HttpResponse(status=204)
+
+    return _staff_answer(request, void)
+
+
+@require_GET
+@role_required(KITCHEN)
+def pass_screen(request):
+    return render(request, "orders/pass.html", {"tables": selectors.pass_tables()})
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(KITCHEN)
+def kitchen_stock(request):
+    """估清: mark dishes sold out or set how many portions are left."""
+    station = _station(request)
+    if request.method == "POST":
+
+        def update():
+            raw = request.POST.get("stock", "").strip()
+            changes = {}
+            if "sold_out" in request.POST:
+                changes["sold_out"] = request.POST["sold_out"] == "1"
+            if "stock" in request.POST:
+                if raw and not raw.isdigit():
+                    raise MenuError(
+                        "bad_stock", _("Portions left must be a whole number, or blank.")
+                    )
+                changes["stock"] = int(raw) if raw else None
+            dish = dish_set_availability(dish_id=_int(request.POST.get("dish")), **changes)
+            return render(
+                request, "orders/kitchen_stock.html#dish-row", {"dish": dish, "oob": True}
+            )
+
+        return _staff_answer(request, update, back="orders:kitchen-stock")
+    context = {
+        "dishes": menu_selectors.stock_list(station),
+        "station": station,
+        "stations": selectors.stations(),
+    }
+    return render(request, "orders/kitchen_stock.html", context)
+
+
+@require_GET
+@role_required(KITCHEN, CASHIER)
+def staff_tables(request):
+    """Every table with a link to its ordering page, for staff ordering on a guest's behalf."""
+    return render(request, "orders/staff_tables.html", {"tables": selectors.active_tables()})

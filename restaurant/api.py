@@ -12,6 +12,7 @@ from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 
 from menu.api import router as menu_router
+from menu.services import MenuError
 from orders.api import router as orders_router
 from orders.services import OrderError
 
@@ -30,6 +31,11 @@ def _error(request, status, code, message, **extra):
 @api.exception_handler(OrderError)
 def order_error(request, exc):
     return api.create_response(request, exc.as_dict(), status=exc.status)
+
+
+@api.exception_handler(MenuError)
+def menu_error(request, exc):
+    return _error(request, exc.status, exc.code, exc.message)
 
 
 @api.exception_handler(ValidationError)

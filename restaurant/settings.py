@@ -234,6 +234,12 @@ if SERVICE_FLOW not in ("pay_later", "pay_first"):
     raise ImproperlyConfigured(f"SERVICE_FLOW must be pay_later or pay_first, not {SERVICE_FLOW!r}")
 PAY_FIRST_EXPIRY_MINUTES = env_int("PAY_FIRST_EXPIRY_MINUTES", 15)
 
+# The kitchen: a ticket turns amber, then red, after waiting this long; a diner may hurry
+# (催菜) a dish once per URGE_INTERVAL_MINUTES.
+KITCHEN_WARN_MINUTES = env_int("KITCHEN_WARN_MINUTES", 10)
+KITCHEN_LATE_MINUTES = env_int("KITCHEN_LATE_MINUTES", 20)
+URGE_INTERVAL_MINUTES = env_int("URGE_INTERVAL_MINUTES", 3)
+
 # Ordering limits: anything beyond is refused as bad input.
 MAX_LINE_QUANTITY = env_int("MAX_LINE_QUANTITY", 99)
 MAX_ORDER_LINES = env_int("MAX_ORDER_LINES", 100)

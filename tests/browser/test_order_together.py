@@ -50,8 +50,11 @@ def test_two_phones_fill_one_cart_and_the_kitchen_sees_the_order(
         expect(page.locator("#tab")).to_contain_text("宫保鸡丁")
         expect(page.locator("#cart")).not_to_contain_text("拍黄瓜")
 
-    # The kitchen marks a line done; the phones see its new status live.
-    kitchen.locator("#tickets .line", has_text="拍黄瓜").locator("button.bump").click()
+    # The kitchen starts the dish, then marks it ready; the phones see each step live.
+    line = kitchen.locator("#tickets .line", has_text="拍黄瓜")
+    line.locator("button.bump").click()
+    expect(a.locator("#tab .line", has_text="拍黄瓜")).to_have_class("line status-cooking")
+    line.locator("button.bump").click()
     expect(a.locator("#tab .line", has_text="拍黄瓜")).to_have_class("line status-ready")
 
     for page in (a, b, kitchen):

@@ -58,21 +58,17 @@ def test_the_board_shows_open_tickets_oldest_first_with_options_and_notes(
         assert ">A1<" in html and ">A2<" in html
 
 
-def test_marking_a_line_done_records_who_and_takes_the_ticket_off_when_all_are_done(
-    cook, table, menu
-):
+def test_tapping_a_line_moves_it_on_and_records_who_and_a_done_ticket_leaves(cook, table, menu):
     placed = order(table, services.LineRequest(dish=menu["cucumber"].pk))
     line = placed.lines.get()
     client = logged_in(cook)
-    response = client.post(
-        f"/kitchen/lines/{line.pk}/status/", {"status": "ready"}, HTTP_HX_REQUEST="true"
-    )
-    assert response.status_code == 200
-    assert 'hx-swap-oob="delete"' in response.content.decode()
-    line.refresh_from_db()
-    assert line.status == OrderLine.Status.READY
-    event = TabEvent.objects.get(line=line)
-    assert (event.from_status, event.to_status, event.user) == ("queued", "ready", cook)
+    for expected in ("cooking", "ready"):
+        response = client.post(f"/kitchen/lines/{line.pk}/bump/", HTTP_HX_REQUEST="true")
+        assert response.status_code == 204
+        line.refresh_from_db()
+        assert line.status == expected
+    moves = list(TabEvent.objects.filter(line=line).values_list("from_status", "to_status", "user"))
+    assert moves == [("queued", "cooking", cook.pk), ("cooking", "ready", cook.pk)]
     assert "拍黄瓜" not in client.get("/kitchen/").content.decode()
 
 
@@ -83,6 +79,7 @@ def test_an_illegal_move_is_refused_and_changes_nothing(cook, table, menu):
         f"/kitchen/lines/{line.pk}/status/", {"status": "served"}, HTTP_HX_REQUEST="true"
     )
     assert response.status_code == 409
+    assert "#flash" == response["HX-Retarget"]
     line.refresh_from_db()
     assert line.status == OrderLine.Status.QUEUED
     assert not TabEvent.objects.filter(line=line).exists()
