@@ -100,12 +100,20 @@ def render_dish(dish_id):
 
 
 def _push_kitchen(order_id, added):
-    stations = selectors.order_stations(order_id)
-    for station in [None, *stations]:
-        group = station_group(station.slug) if station else KITCHEN
-        send_rendered(group, lambda station=station: render_ticket(order_id, station, added))
-    for group in [KITCHEN, *(station_group(s.slug) for s in selectors.stations())]:
-        send_rendered(group, render_stats)
+    """One message per board: the ticket as that board shows it, and the new counts."""
+    touched = {station.pk for station in selectors.order_stations(order_id)}
+    boards = [None, *selectors.stations()]
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            stats = render_stats()
+            for station in boards:
+                ticket = (
+                    render_ticket(order_id, station, added)
+                    if station is None or station.pk in touched
+                    else ""
+                )
+                group = station_group(station.slug) if station else KITCHEN
+                send_html(lang_group(group, language), ticket + stats)
 
 
 def push_cart(tab_id):

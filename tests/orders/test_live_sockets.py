@@ -127,3 +127,58 @@ async def test_a_reconnecting_kitchen_screen_gets_every_open_ticket_again(
     for order in missed:
         assert board.count(f'id="ticket-{order.pk}"') == 1
     await screen.disconnect()
+
+
+@sync_to_async
+def set_sold_out(dish):
+    from menu.services import dish_set_availability
+
+    dish_set_availability(dish_id=dish.pk, sold_out=True)
+
+
+async def test_a_station_screen_gets_only_tickets_with_its_dishes(cook, table, other_table, menu):
+    cookie = await sync_to_async(session_cookie)(cook)
+    cold, connected, _ = await connect("/ws/kitchen/cold/", cookie)
+    assert connected
+    await cold.receive_from(timeout=5)  # the board
+    await submit(table, menu["fish"], key="hot-only")
+    stats = await cold.receive_from(timeout=5)
+    assert 'id="stats"' in stats and "ticket-" not in stats  # a hot dish: only the counts move
+    placed = await submit(other_table, menu["cucumber"], key="cold")
+    added = await cold.receive_from(timeout=5)
+    assert f'id="ticket-{placed.pk}"' in added and "拍黄瓜" in added
+    await cold.disconnect()
+    _screen, connected, code = await connect("/ws/kitchen/nowhere/", cookie)
+    assert not connected and code == 4403
+
+
+async def test_the_pass_screen_sees_a_dish_turn_ready(cook, table, menu):
+    cookie = await sync_to_async(session_cookie)(cook)
+    runner, connected, _ = await connect("/ws/pass/", cookie)
+    assert connected
+    assert "拍黄瓜" not in await runner.receive_from(timeout=5)
+    placed = await submit(table, menu["cucumber"])
+    line = await sync_to_async(lambda: placed.lines.get())()
+    await bump(line.pk, cook)
+    ready = await runner.receive_from(timeout=5)
+    assert 'id="pass-board"' in ready and "拍黄瓜" in ready and "A1" in ready
+    await runner.disconnect()
+
+
+async def test_every_open_menu_greys_out_a_dish_marked_sold_out(table, other_table, menu):
+    here, _, _ = await connect(f"/ws/t/{table.token}/")
+    there, _, _ = await connect(f"/ws/t/{other_table.token}/")
+    for phone in (here, there):
+        await phone.receive_from(timeout=5)
+    await add_to_cart(table, menu["cucumber"])
+    await here.receive_from(timeout=5)  # its cart
+    await set_sold_out(menu["cucumber"])
+    for phone in (here, there):
+        pushed = await phone.receive_from(timeout=5)
+        assert f'id="dish-{menu["cucumber"].pk}"' in pushed and "sold-out" in pushed
+        assert len(pushed) < 3000  # tiny: it reaches every open menu
+    cart = await here.receive_from(timeout=5)
+    assert 'class="warning"' in cart
+    assert await there.receive_nothing(timeout=0.3)
+    for phone in (here, there):
+        await phone.disconnect()
