@@ -199,16 +199,21 @@ def current_tab(table):
     return Tab.objects.filter(table=table).exclude(status=Tab.Status.CLOSED).first()
 
 
-def cart_view(tab_id):
+def _tab(tab):
+    """A Tab as given, or read by its id (pushes after commit read it fresh)."""
+    return tab if isinstance(tab, Tab) else Tab.objects.select_related("table").get(pk=tab)
+
+
+def cart_view(tab):
     """What the cart partial shows; the same for every phone at the table."""
-    tab = Tab.objects.select_related("table").get(pk=tab_id)
+    tab = _tab(tab)
     items = cart_items(tab)
     count, total = cart_summary(items)
     return {"tab": tab, "items": items, "cart_count": count, "cart_total": total}
 
 
-def tab_view(tab_id):
+def tab_view(tab):
     """What the tab partial shows: every round and each dish's status."""
-    tab = Tab.objects.select_related("table").get(pk=tab_id)
+    tab = _tab(tab)
     orders = tab_orders(tab)
     return {"tab": tab, "orders": orders, "tab_total": tab_total(orders)}

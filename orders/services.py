@@ -88,7 +88,10 @@ class PricedLine:
 def tab_for_table(table, *, create=True):
     """The table's current (not closed) tab, opened now if there is none and `create` is set."""
     tab = Tab.objects.filter(table=table).exclude(status=Tab.Status.CLOSED).first()
-    if tab or not create:
+    if tab is None and not create:
+        return None
+    if tab is not None:
+        tab.table = table
         return tab
     try:
         with transaction.atomic():

@@ -83,8 +83,8 @@ def diner_page(request, token):
         "diner": diner,
         "menu_html": menu_html(),
         "staff": has_role(request.user, CASHIER),
-        **selectors.cart_view(tab.pk),
-        **selectors.tab_view(tab.pk),
+        **selectors.cart_view(tab),
+        **selectors.tab_view(tab),
     }
     return _remember_diner(request, render(request, "orders/diner.html", context))
 
