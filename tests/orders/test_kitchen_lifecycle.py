@@ -382,3 +382,30 @@ def test_a_diner_hurries_a_dish_through_the_api(table, menu):
     assert response.status_code == 200 and response.json()["urge_count"] == 1
     again = Client().post(f"/api/v1/tables/{table.token}/lines/{dish.pk}/urge")
     assert again.status_code == 400 and again.json()["error"] == "urged_recently"
+
+
+def test_a_waiter_orders_for_a_table_from_a_tablet_with_the_same_rules(cashier, table, menu):
+    tablet = logged_in(cashier)
+    assert table.code in tablet.get("/staff/tables/").content.decode()
+    page = tablet.get(f"/t/{table.token}/").content.decode()
+    assert "is-staff" in page
+    tablet.post(
+        f"/t/{table.token}/cart/", {"dish": menu["fish"].pk, "quantity": 9}, HTTP_HX_REQUEST="true"
+    )
+    tab = Tab.objects.get()
+    refused = tablet.post(
+        f"/t/{table.token}/submit/",
+        {"cart_version": tab.cart_version, "guests": 2},
+        HTTP_HX_REQUEST="true",
+    )
+    assert refused.status_code == 409  # only 5 left: the same stock rule as for diners
+    CartItem.objects.update(quantity=2)
+    tab.refresh_from_db()
+    tablet.post(
+        f"/t/{table.token}/submit/",
+        {"cart_version": tab.cart_version, "guests": 2},
+        HTTP_HX_REQUEST="true",
+    )
+    placed = tab.orders.get()
+    assert placed.user == cashier
+    assert "is-staff" not in Client().get(f"/t/{table.token}/").content.decode()
