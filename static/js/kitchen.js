@@ -12,7 +12,7 @@
     var on = soundButton.getAttribute("aria-pressed") !== "true";
     if (on && !audio) audio = new (window.AudioContext || window.webkitAudioContext)();
     soundButton.setAttribute("aria-pressed", on ? "true" : "false");
-    soundButton.textContent = "🔔 " + (on ? soundButton.dataset.on : soundButton.dataset.off);
+    soundButton.textContent = on ? soundButton.dataset.on : soundButton.dataset.off;
   });
 
   function beep() {
