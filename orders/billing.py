@@ -5,13 +5,16 @@ ordering and payment (DESIGN.md). The payment side reads it here and reports pay
 from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
-from django.db.models import F, Prefetch
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Prefetch
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from restaurant.money import money, money_str
 
-from . import realtime
-from .models import Order, OrderLine, Tab, TabPayment
+from . import realtime, services, signals
+from .models import Order, OrderLine, Tab, TabEvent, Table, TabPayment
+from .services import Conflict, NotFound, OrderError
 
 SCHEMA = "settlement/v1"
 SUCCEEDED = "succeeded"
@@ -32,7 +35,9 @@ def settlement_figures(tab, lines, payments):
     discount_total = money(min(subtotal, line_discounts + tab.discount))
     after_discount = subtotal - discount_total
     service_charge = money(
-        (subtotal - line_discounts) * Decimal(settings.SERVICE_CHARGE_PERCENT) / 100 if counted else 0
+        (subtotal - line_discounts) * Decimal(settings.SERVICE_CHARGE_PERCENT) / 100
+        if counted
+        else 0
     )
     before_rounding = after_discount + service_charge
     rounding = _rounding(before_rounding)
@@ -104,7 +109,13 @@ def record_payment(*, tab_id, payment, method, amount, status, refunded=Decimal(
     """
     TabPayment.objects.update_or_create(
         payment=str(payment),
-        defaults={"tab_id": tab_id, "method": method, "amount": amount, "status": status, "refunded": refunded},
+        defaults={
+            "tab_id": tab_id,
+            "method": method,
+            "amount": amount,
+            "status": status,
+            "refunded": refunded,
+        },
     )
     Tab.objects.filter(pk=tab_id).update(version=F("version") + 1)
     realtime.push_tab(tab_id)
@@ -113,3 +124,190 @@ def record_payment(*, tab_id, payment, method, amount, status, refunded=Decimal(
 def lock_tab(tab_id):
     """The tab row, locked until the caller's transaction ends (call inside one)."""
     return Tab.objects.select_for_update().select_related("table").get(pk=tab_id)
+
+
+# Writes of the ordering side that billing needs (the payment side calls these) ----------------
+
+
+def _reason(reason, *, required):
+    reason = (reason or "").strip() if isinstance(reason, str) else ""
+    if len(reason) > 200 or (required and not reason):
+        raise OrderError("reason_required", _("Give a reason (at most 200 characters)."))
+    return reason
+
+
+def _total_changed(tab_id):
+    """The payment side refunds a paid tab whose total went down (after commit)."""
+    transaction.on_commit(
+        lambda: signals.tab_total_changed.send(sender=None, tab_id=tab_id), robust=True
+    )
+
+
+def _require_billable(tab):
+    if tab.status == Tab.Status.CLOSED:
+        raise Conflict("tab_closed", _("This bill is closed."))
+
+
+def _discount(amount, maximum):
+    amount = money(amount)
+    if amount < 0 or amount > maximum:
+        raise OrderError(
+            "bad_discount",
+            _("A discount must be between ¥0 and %(max)s.") % {"max": money_str(maximum)},
+        )
+    return amount
+
+
+@transaction.atomic
+def line_discount_set(*, line_id, amount, reason, user=None):
+    """A discount on one line in yuan (0 takes it off), with a reason; the line keeps its price."""
+    line = OrderLine.objects.select_related("order").filter(pk=line_id).first()
+    if line is None:
+        raise NotFound("unknown_line", _("No such dish line."))
+    tab = lock_tab(line.order.tab_id)
+    _require_billable(tab)
+    if line.status == OrderLine.Status.VOIDED:
+        raise Conflict("line_voided", _("This dish is already taken off the bill."))
+    gross = money(line.unit_price * line.quantity)
+    amount = _discount(amount, gross)
+    reason = _reason(reason, required=amount > 0)
+    # `amount` is what the line costs after its discount, as in the settlement.
+    OrderLine.objects.filter(pk=line.pk).update(
+        discount=amount, discount_reason=reason, amount=gross - amount
+    )
+    Tab.objects.filter(pk=tab.pk).update(version=F("version") + 1)
+    TabEvent.objects.create(
+        tab=tab, line=line, kind="line.discount", user=user, reason=f"{money_str(amount)} {reason}"
+    )
+    realtime.push_tab(tab.pk)
+    _total_changed(tab.pk)
+    return tab
+
+
+@transaction.atomic
+def tab_discount_set(*, tab_id, amount, reason, user=None):
+    """A discount on the whole bill in yuan (0 takes it off), with a reason."""
+    tab = lock_tab(tab_id)
+    _require_billable(tab)
+    lines = list(OrderLine.objects.filter(order__tab=tab))
+    figures = settlement_figures(tab, lines, [])
+    line_discounts = sum(
+        (line.discount for line in lines if line.status != OrderLine.Status.VOIDED),
+        start=Decimal(0),
+    )
+    amount = _discount(amount, figures["subtotal"] - line_discounts)
+    reason = _reason(reason, required=amount > 0)
+    Tab.objects.filter(pk=tab.pk).update(
+        discount=amount, discount_reason=reason, version=F("version") + 1
+    )
+    TabEvent.objects.create(
+        tab=tab, kind="tab.discount", user=user, reason=f"{money_str(amount)} {reason}"
+    )
+    realtime.push_tab(tab.pk)
+    _total_changed(tab.pk)
+    return tab
+
+
+@transaction.atomic
+def bill_request(*, tab_id, diner=None):
+    """买单 / "pay at the counter": the diners ask for the bill; the first ask counts."""
+    tab = lock_tab(tab_id)
+    _require_billable(tab)
+    if tab.bill_requested_at is None:
+        tab.bill_requested_at = timezone.now()
+        tab.save(update_fields=["bill_requested_at"])
+        TabEvent.objects.create(tab=tab, kind="bill.requested", diner=diner)
+        realtime.push_tab(tab.pk)
+    return tab
+
+
+def _unpaid_orders(tab_id):
+    live_lines = OrderLine.objects.filter(order=OuterRef("pk")).exclude(
+        status=OrderLine.Status.VOIDED
+    )
+    return Order.objects.filter(tab_id=tab_id, awaiting_payment=True).filter(Exists(live_lines))
+
+
+@transaction.atomic
+def orders_release(*, tab_id, user=None):
+    """Pay first (先付后吃): the tab is paid, so its waiting orders go to the kitchen now."""
+    lock_tab(tab_id)
+    released = list(_unpaid_orders(tab_id))
+    if not released:
+        return []
+    Order.objects.filter(pk__in=[o.pk for o in released]).update(
+        awaiting_payment=False, expires_at=None
+    )
+    for order in released:
+        TabEvent.objects.create(
+            tab_id=tab_id, kind="order.released", user=user, reason=f"#{order.number}"
+        )
+        realtime.push_new_order(order.pk, tab_id)
+    return released
+
+
+def unpaid_order_count(tab_id):
+    return _unpaid_orders(tab_id).count()
+
+
+def orders_expire_unpaid(*, now=None):
+    """Pay first: orders not paid in time are taken off (their stock goes back). Returns tab ids."""
+    now = now or timezone.now()
+    due = Order.objects.filter(awaiting_payment=True, expires_at__lt=now).filter(
+        Exists(
+            OrderLine.objects.filter(order=OuterRef("pk")).exclude(status=OrderLine.Status.VOIDED)
+        )
+    )
+    tab_ids = []
+    for order_id, tab_id in due.values_list("pk", "tab_id"):
+        with transaction.atomic():
+            lock_tab(tab_id)
+            # Under the tab lock: a payment that released it a moment ago wins.
+            if not Order.objects.filter(
+                pk=order_id, awaiting_payment=True, expires_at__lt=now
+            ).exists():
+                continue
+            for line_id in (
+                OrderLine.objects.filter(order_id=order_id)
+                .exclude(status=OrderLine.Status.VOIDED)
+                .values_list("pk", flat=True)
+            ):
+                services.line_void(line_id=line_id, reason=_("Not paid in time"))
+        tab_ids.append(tab_id)
+    return tab_ids
+
+
+@transaction.atomic
+def tab_close(*, tab_id, user=None, rotate_token=False, reason=""):
+    """Close the tab (the table is free again); optionally give the table a new QR token, so an
+    old photo of its code cannot order."""
+    tab = services.tab_set_status(tab_id=tab_id, status=Tab.Status.CLOSED, user=user, reason=reason)
+    if rotate_token:
+        table = Table.objects.select_for_update().get(pk=tab.table_id)
+        table.rotate_token()
+        TabEvent.objects.create(tab=tab, kind="table.token_rotated", user=user)
+    return tab
+
+
+def diner_share(tab_id, diner_key):
+    """What the lines this phone ordered come to, with the bill's discount and service charge
+    spread over the lines in proportion. Zero for a phone that ordered nothing."""
+    tab = Tab.objects.get(pk=tab_id)
+    lines = [
+        line
+        for line in OrderLine.objects.filter(order__tab=tab).select_related("diner")
+        if line.status != OrderLine.Status.VOIDED
+    ]
+    figures = settlement_figures(tab, lines, [])
+    net = sum((line.unit_price * line.quantity - line.discount for line in lines), start=Decimal(0))
+    mine = sum(
+        (
+            line.unit_price * line.quantity - line.discount
+            for line in lines
+            if line.diner is not None and line.diner.key == diner_key
+        ),
+        start=Decimal(0),
+    )
+    if net <= 0 or mine <= 0:
+        return money(0)
+    return money(mine * figures["total"] / net)

@@ -1,5 +1,27 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "payments"
 
-urlpatterns = []
+urlpatterns = [
+    path("t/<str:token>/pay/", views.pay_page, name="pay"),
+    path("t/<str:token>/pay/start/", views.pay_start, name="pay-start"),
+    path("t/<str:token>/pay/counter/", views.pay_at_counter, name="pay-counter"),
+    path("t/<str:token>/pay/<int:payment>/cancel/", views.pay_cancel, name="pay-cancel"),
+    path("receipt/<str:reference>/", views.receipt, name="receipt"),
+    path("cashier/", views.cashier, name="cashier"),
+    path("cashier/find/", views.cashier_find, name="find"),
+    path("cashier/tabs/<int:tab>/", views.cashier_bill, name="bill"),
+    path("cashier/tabs/<int:tab>/pay/", views.cashier_pay, name="take"),
+    path("cashier/tabs/<int:tab>/discount/", views.cashier_tab_discount, name="tab-discount"),
+    path("cashier/tabs/<int:tab>/close/", views.cashier_close, name="close"),
+    path("cashier/tabs/<int:tab>/reopen/", views.cashier_reopen, name="reopen"),
+    path("cashier/tabs/<int:tab>/receipt/", views.cashier_receipt, name="print"),
+    path("cashier/lines/<int:line>/discount/", views.cashier_line_discount, name="line-discount"),
+    path("cashier/lines/<int:line>/void/", views.cashier_line_void, name="line-void"),
+    path("cashier/payments/<int:payment>/refund/", views.cashier_refund, name="refund"),
+    path("cashier/payments/<int:payment>/cancel/", views.cashier_payment_cancel, name="cancel"),
+    path("sandbox/pay/<str:charge>/", views.sandbox_page, name="sandbox"),
+    path("sandbox/pay/<str:charge>/decide/", views.sandbox_decide, name="sandbox-decide"),
+]

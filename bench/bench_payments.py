@@ -1,0 +1,460 @@
+"""Benchmark of payments: payments per second through API v1 on PostgreSQL with 32 concurrent
+clients on distinct tables, and the sandbox gateway's notify handling p50/p99. It prints
+figures; it is not a test and asserts nothing.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/7 \
+        .venv/bin/python bench/bench_payments.py
+
+What it does, on loopback only, bounded in time, stopping by itself:
+
+1. Creates the database `diancan_bench_pay` beside DATABASE_URL's (dropped at the end), runs
+   migrate, load_demo and collectstatic with DEBUG off, a random SECRET_KEY, the sandbox gateway
+   on with a random secret and its own delivery off (this script plays the gateway).
+2. Seats 32 × 8 tables, each with one large order, and issues a cashier device token.
+3. Starts one daphne process (REDIS_URL passes through: channels-redis and the Redis cache).
+4. Payments/s: 32 clients, each with its own 8 tables (no two clients share one) and its own
+   keep-alive connection, POST `/api/v1/tabs/<tab>/payments` (cash, ¥1.00, the version of the
+   previous answer, a new key) back to back, table after table, for 10 s after a 2 s warm-up. Every payment pushes to the cashier's groups and
+   the table's phones, as in production.
+5. Notify: 32 clients each start 20 QR payments of ¥1.00 through `/api/v1/tables/<token>/
+   payments`; the script approves them at the sandbox gateway and POSTs each signed
+   notification to `/api/v1/payments/notify/sandbox` (32 at a time): first deliveries, then
+   the same notifications again (replays), each timed from the POST to the answer.
+
+Progress goes to stderr, the report to stdout.
+"""
+
+import asyncio
+import os
+import platform
+import secrets
+import socket
+import string
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+PYTHON = sys.executable
+DATABASE = "diancan_bench_pay"
+CLIENTS = 32
+WARMUP_SECONDS = 2
+DURATION_SECONDS = 10
+QR_PER_CLIENT = 20
+# Each client pays in turn at its own few tables, so that a tab collects a realistic handful of
+# payments rather than hundreds (each push renders the tab's whole bill).
+TABLES_PER_CLIENT = 8
+
+
+def log(message):
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+ADMIN_DATABASE_URL = os.environ.get("DATABASE_URL", "")  # before this script points it elsewhere
+
+
+def admin_url():
+    parts = urlsplit(ADMIN_DATABASE_URL)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise SystemExit("Set DATABASE_URL=postgres://… : this benchmark measures PostgreSQL.")
+    return parts, urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, ""))
+
+
+def create_database():
+    import psycopg
+
+    parts, admin = admin_url()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DATABASE}")
+    return urlunsplit((parts.scheme, parts.netloc, f"/{DATABASE}", parts.query, ""))
+
+
+def drop_database():
+    import psycopg
+
+    _parts, admin = admin_url()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+
+
+def environment(port, database_url):
+    alphabet = string.ascii_letters + string.digits
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "restaurant.settings",
+            "DEBUG": "false",
+            "SECRET_KEY": "".join(secrets.choice(alphabet) for _ in range(50)),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DATABASE_URL": database_url,
+            "PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "MEDIA_ROOT": str(OUT / "media-pay"),
+            "CHANNEL_PREFIX": f"diancan-benchpay-{uuid.uuid4().hex[:8]}",
+            "SANDBOX_GATEWAY": "true",
+            "SANDBOX_GATEWAY_SECRET": secrets.token_hex(32),
+            "SANDBOX_DELIVERY": "off",
+            "LOG_LEVEL": "ERROR",
+            # Every one of the 32 clients' requests holds a connection while it waits for the CPU.
+            "DB_POOL_SIZE": str(CLIENTS + 8),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def manage(env, *args):
+    log("manage.py " + " ".join(args))
+    result = subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+
+
+def seat_tables(env):
+    """32 tables with one large order each; a cashier device token."""
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.db import connections
+    from django.db.models import Exists, OuterRef
+
+    from menu.models import Dish, OptionGroup
+    from orders import services
+    from orders.models import Table
+    from restaurant.models import DeviceToken
+
+    required = OptionGroup.objects.filter(dish=OuterRef("pk"), min_choices__gt=0)
+    dishes = list(
+        Dish.objects.filter(active=True, category__active=True, sold_out=False, stock__isnull=True)
+        .exclude(Exists(required))
+        .order_by("pk")[:5]
+    )
+    seated = []
+    for number in range(1, CLIENTS * TABLES_PER_CLIENT + 1):
+        table = Table.objects.create(code=f"PB{number:03d}", area="bench")
+        tab = services.tab_for_table(table)
+        services.order_submit(
+            tab=tab,
+            key="bench",
+            guests=4,
+            lines=[services.LineRequest(dish=dish.pk, quantity=99) for dish in dishes],
+        )
+        tab.refresh_from_db()
+        seated.append({"token": table.token, "tab": tab.pk, "version": tab.version})
+    _device, token = DeviceToken.issue(name="bench", role="cashier")
+    connections.close_all()
+    return seated, token
+
+
+class Daphne:
+    def __init__(self, env, port):
+        self.port = port
+        OUT.mkdir(parents=True, exist_ok=True)
+        self.log = open(OUT / "daphne-pay.log", "w")  # noqa: SIM115 (closed in stop())
+        self.process = subprocess.Popen(
+            [
+                PYTHON,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "restaurant.asgi:application",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit("daphne exited at start; see bench/out/daphne-pay.log")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise SystemExit("daphne did not start")
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.log.close()
+
+
+class Http:
+    """One keep-alive HTTP/1.1 connection, enough for daphne's answers (Content-Length)."""
+
+    def __init__(self, port):
+        self.port = port
+        self.reader = self.writer = None
+
+    async def request(self, method, path, body=b"", headers=()):
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        head = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}"]
+        head += [f"{name}: {value}" for name, value in headers]
+        head += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        status_line, *lines = (
+            (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        )
+        fields = {}
+        for line in lines:
+            if ":" in line:
+                name, value = line.split(":", 1)
+                fields[name.strip().lower()] = value.strip()
+        answer = await self.reader.readexactly(int(fields.get("content-length", "0")))
+        if fields.get("connection", "").lower() == "close":
+            self.close()
+        return int(status_line.split()[1]), answer
+
+    def close(self):
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+def percentile(values, fraction):
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    return values[min(len(values), max(1, int(-(-fraction * len(values) // 1)))) - 1]
+
+
+async def pay_load(port, seated, token):
+    """CLIENTS clients, each paying ¥1 cash on its own table, back to back."""
+    import json
+
+    counted, latencies, errors = [0], [], [0]
+    start = time.perf_counter()
+    measure_from = start + WARMUP_SECONDS
+    stop = measure_from + DURATION_SECONDS
+    auth = [("Authorization", f"Bearer {token}")]
+
+    async def client(tables):
+        http = Http(port)
+        turn = 0
+        try:
+            while (now := time.perf_counter()) < stop:
+                table = tables[turn % len(tables)]
+                turn += 1
+                version = table["version"]
+                body = json.dumps(
+                    {
+                        "method": "cash",
+                        "amount": "1.00",
+                        "version": version,
+                        "key": uuid.uuid4().hex,
+                    }
+                ).encode()
+                status, answer = await asyncio.wait_for(
+                    http.request("POST", f"/api/v1/tabs/{table['tab']}/payments", body, auth), 30
+                )
+                done = time.perf_counter()
+                if status == 201:
+                    table["version"] = json.loads(answer)["settlement"]["version"]
+                    if now >= measure_from:
+                        counted[0] += 1
+                        latencies.append((done - now) * 1000)
+                else:
+                    errors[0] += 1
+                    table["version"] = (await refresh_version(http, table, auth)) or version
+        finally:
+            http.close()
+
+    groups = [seated[i::CLIENTS] for i in range(CLIENTS)]
+    await asyncio.gather(*(client(tables) for tables in groups))
+    return {
+        "rate": counted[0] / DURATION_SECONDS,
+        "payments": counted[0],
+        "p50": percentile(latencies, 0.5),
+        "p99": percentile(latencies, 0.99),
+        "errors": errors[0],
+    }
+
+
+async def refresh_version(http, table, auth):
+    import json
+
+    status, answer = await http.request("GET", f"/api/v1/tabs/{table['tab']}/settlement", b"", auth)
+    return json.loads(answer)["version"] if status == 200 else None
+
+
+async def start_qr_payments(port, seated):
+    """Each client starts QR_PER_CLIENT QR payments of ¥1 at its table; returns their ids."""
+    import json
+
+    async def client(table):
+        http = Http(port)
+        ids = []
+        try:
+            _status, answer = await http.request(
+                "GET", f"/api/v1/tables/{table['token']}/settlement"
+            )
+            version = json.loads(answer)["version"]
+            for _ in range(QR_PER_CLIENT):
+                body = json.dumps(
+                    {"method": "qr", "amount": "1.00", "version": version, "key": uuid.uuid4().hex}
+                ).encode()
+                status, answer = await http.request(
+                    "POST", f"/api/v1/tables/{table['token']}/payments", body
+                )
+                if status != 201:
+                    raise SystemExit(f"starting a QR payment failed: {status} {answer[:300]!r}")
+                ids.append(json.loads(answer)["payment"]["id"])
+        finally:
+            http.close()
+        return ids
+
+    return await asyncio.gather(*(client(table) for table in seated))
+
+
+def gateway_notifications(payment_ids):
+    """Play the gateway: approve each charge and build its signed notification."""
+    from django.db import connections
+
+    from payments.models import Payment, SandboxCharge
+    from payments.providers import sandbox
+
+    batches = []
+    for ids in payment_ids:
+        batch = []
+        for payment in Payment.objects.filter(pk__in=ids).order_by("pk"):
+            charge = SandboxCharge.objects.get(out_trade_no=payment.reference)
+            charge = sandbox.gateway_decide(charge.pk, approve=True)
+            batch.append(sandbox.notification_body(charge))
+        batches.append(batch)
+    connections.close_all()
+    return batches
+
+
+async def notify_load(port, batches):
+    from payments.providers import sandbox
+
+    latencies, statuses = [], {}
+
+    async def client(bodies):
+        http = Http(port)
+        try:
+            for body in bodies:
+                headers = list(sandbox.signed_headers(body).items())
+                started = time.perf_counter()
+                status, _answer = await asyncio.wait_for(
+                    http.request("POST", "/api/v1/payments/notify/sandbox", body, headers), 30
+                )
+                latencies.append((time.perf_counter() - started) * 1000)
+                statuses[status] = statuses.get(status, 0) + 1
+        finally:
+            http.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(bodies) for bodies in batches))
+    elapsed = time.perf_counter() - started
+    return {
+        "count": len(latencies),
+        "rate": len(latencies) / elapsed,
+        "p50": percentile(latencies, 0.5),
+        "p99": percentile(latencies, 0.99),
+        "statuses": statuses,
+    }
+
+
+def books_check():
+    """What the run left in the books: every payment booked once, nothing paid twice."""
+    from django.db import connections
+    from django.db.models import Sum
+
+    from payments.models import LedgerEntry, Payment
+
+    succeeded = Payment.objects.filter(status="succeeded")
+    result = {
+        "payments": succeeded.count(),
+        "paid": succeeded.aggregate(s=Sum("amount"))["s"],
+        "ledger": LedgerEntry.objects.aggregate(s=Sum("amount"))["s"],
+    }
+    connections.close_all()
+    return result
+
+
+def main():
+    port = free_port()
+    database_url = create_database()
+    daphne = None
+    try:
+        env = environment(port, database_url)
+        manage(env, "migrate", "--noinput")
+        manage(env, "load_demo")
+        manage(env, "collectstatic", "--noinput")
+        seated, token = seat_tables(env)
+        log(f"daphne on 127.0.0.1:{port}")
+        daphne = Daphne(env, port)
+        log(f"payments: {CLIENTS} clients for {WARMUP_SECONDS}+{DURATION_SECONDS} s")
+        pay = asyncio.run(pay_load(port, seated, token))
+        log(f"starting {CLIENTS * QR_PER_CLIENT} QR payments")
+        payment_ids = asyncio.run(start_qr_payments(port, seated[:CLIENTS]))
+        batches = gateway_notifications(payment_ids)
+        log("notifications: first deliveries")
+        first = asyncio.run(notify_load(port, batches))
+        log("notifications: replays")
+        replay = asyncio.run(notify_load(port, batches))
+        books = books_check()
+    finally:
+        if daphne:
+            daphne.stop()
+        drop_database()
+    import django
+
+    print(f"Diancan payments benchmark · {time.strftime('%Y-%m-%d %H:%M')}")
+    print(
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs · Python {platform.python_version()}"
+        f" · Django {django.get_version()} · PostgreSQL + {'Redis' if os.environ.get('REDIS_URL') else 'in-memory layer'}"
+        " · one daphne process, DEBUG off"
+    )
+    print()
+    print(
+        f"Payments through POST /api/v1/tabs/<tab>/payments (cash), {CLIENTS} clients on distinct tables, {DURATION_SECONDS} s:"
+    )
+    print(
+        f"  {pay['rate']:.0f} payments/s ({pay['payments']} payments), latency p50 {pay['p50']:.1f} ms,"
+        f" p99 {pay['p99']:.1f} ms, refused {pay['errors']}"
+    )
+    print(f"Notify handling, {first['count']} signed notifications, {CLIENTS} at a time:")
+    print(
+        f"  first delivery: p50 {first['p50']:.1f} ms, p99 {first['p99']:.1f} ms"
+        f" ({first['rate']:.0f}/s, answers {first['statuses']})"
+    )
+    print(
+        f"  replay:         p50 {replay['p50']:.1f} ms, p99 {replay['p99']:.1f} ms"
+        f" ({replay['rate']:.0f}/s, answers {replay['statuses']})"
+    )
+    print(
+        f"Books after the run: {books['payments']} payments succeeded, paid ¥{books['paid']},"
+        f" ledger ¥{books['ledger']}"
+    )
+
+
+if __name__ == "__main__":
+    main()

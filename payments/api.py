@@ -1,0 +1,367 @@
+"""Settlements, payments and refunds over JSON (API v1), and the sandbox gateway's notify URL.
+
+Errors answer `{"error": "<stable code>", "message": "…"}` (restaurant/api.py); a payment against
+an old settlement version answers `409 stale_version` with the current `settlement`.
+"""
+
+from datetime import datetime
+
+from django.http import Http404
+from django.utils import timezone
+from ninja import Field, Router, Schema, Status
+from pydantic import StrictInt
+
+from orders import billing
+from orders import selectors as order_selectors
+from orders.models import Tab
+from restaurant.api_auth import StaffAuth
+from restaurant.money import money_str
+from restaurant.roles import CASHIER
+
+from . import services
+from .models import Method, Payment
+from .providers import NotifyRefused
+
+router = Router(tags=["payments"])
+staff = StaffAuth(CASHIER)
+
+
+# The settlement/v1 document -------------------------------------------------------------------
+
+
+class SettlementTable(Schema):
+    code: str
+    name: str
+
+
+class SettlementLine(Schema):
+    line: str
+    dish: str | None
+    name: str
+    options: list[str]
+    quantity: int
+    unit_price: str
+    discount: str
+    amount: str
+    status: str
+
+
+class SettlementPayment(Schema):
+    payment: str
+    method: str
+    amount: str
+    refunded: str
+    status: str
+
+
+class Settlement(Schema):
+    """The standardized settlement (DESIGN.md, settlement/v1); amounts are strings in yuan."""
+
+    schema_: str = Field(alias="schema", examples=["settlement/v1"])
+    tab: str
+    version: int
+    table: SettlementTable
+    currency: str
+    status: str
+    opened_at: str
+    guests: int | None
+    lines: list[SettlementLine]
+    subtotal: str
+    discount_total: str
+    service_charge: str
+    rounding: str
+    total: str
+    paid: str
+    refunded: str
+    balance_due: str
+    payments: list[SettlementPayment]
+
+
+class Error(Schema):
+    error: str
+    message: str
+
+
+class StaleError(Error):
+    settlement: dict | None = None
+
+
+# Payments -------------------------------------------------------------------------------------
+
+
+class PaymentIn(Schema):
+    method: str
+    amount: str | StrictInt
+    version: StrictInt
+    key: str
+    reference: str = ""
+
+
+class DinerPaymentIn(Schema):
+    method: str = "qr"
+    amount: str | StrictInt
+    version: StrictInt
+    key: str
+
+
+class RefundOut(Schema):
+    id: int
+    amount: str
+    status: str
+    reason: str
+    automatic: bool
+    created_at: datetime
+
+
+class PaymentOut(Schema):
+    id: int
+    tab: int
+    method: str
+    status: str
+    amount: str
+    tendered: str | None
+    change: str
+    refunded: str
+    version: int
+    code_url: str
+    expires_at: datetime | None
+    created_at: datetime
+    completed_at: datetime | None
+    failure: str
+    receipt_url: str
+    refunds: list[RefundOut]
+
+
+class PaymentAnswer(Schema):
+    payment: PaymentOut
+    settlement: Settlement
+
+
+class RefundIn(Schema):
+    amount: str | StrictInt
+    reason: str
+    key: str | None = None
+
+
+class RefundAnswer(Schema):
+    refund: RefundOut
+    settlement: Settlement
+
+
+class NotifyAnswer(Schema):
+    code: str
+    message: str = ""
+
+
+def _local(value):
+    return timezone.localtime(value) if value else None
+
+
+def _refund_out(refund):
+    return {
+        "id": refund.pk,
+        "amount": money_str(refund.amount),
+        "status": refund.status,
+        "reason": refund.reason,
+        "automatic": refund.automatic,
+        "created_at": _local(refund.created_at),
+    }
+
+
+def _payment_out(payment):
+    from django.urls import reverse
+
+    return {
+        "id": payment.pk,
+        "tab": payment.tab_id,
+        "method": payment.method,
+        "status": payment.status,
+        "amount": money_str(payment.amount),
+        "tendered": money_str(payment.tendered) if payment.tendered is not None else None,
+        "change": money_str(payment.change),
+        "refunded": money_str(payment.refunded),
+        "version": payment.version,
+        "code_url": payment.code_url,
+        "expires_at": _local(payment.expires_at),
+        "created_at": _local(payment.created_at),
+        "completed_at": _local(payment.completed_at),
+        "failure": payment.failure,
+        "receipt_url": reverse("payments:receipt", args=[payment.reference]),
+        "refunds": [_refund_out(r) for r in payment.refunds.all()],
+    }
+
+
+def _answer(payment, created):
+    payment.refresh_from_db()
+    body = {
+        "payment": _payment_out(payment),
+        "settlement": billing.build_settlement(payment.tab_id),
+    }
+    return Status(201 if created else 200, body)
+
+
+def _diner_tab(token):
+    table = order_selectors.table_by_token(token)
+    tab = order_selectors.current_tab(table)
+    if tab is None:
+        raise Http404("Nobody is seated at this table.")
+    return tab
+
+
+def _staff_tab(tab_id):
+    if not Tab.objects.filter(pk=tab_id).exists():
+        raise Http404("No such tab.")
+    return tab_id
+
+
+# Endpoints ------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/tables/{token}/settlement",
+    response={200: Settlement, 404: Error},
+    by_alias=True,
+    summary="The settlement of the table's current tab (diners)",
+)
+def table_settlement(request, token: str):
+    """The `settlement/v1` document of the table's current tab. `404` when nobody is seated."""
+    tab = _diner_tab(token)
+    services.payments_expire_due(tab_id=tab.pk)
+    return billing.build_settlement(tab.pk)
+
+
+@router.get(
+    "/tabs/{tab}/settlement",
+    auth=staff,
+    response={200: Settlement, 401: Error, 404: Error},
+    by_alias=True,
+    summary="The settlement of a tab (staff)",
+)
+def tab_settlement(request, tab: int):
+    """The `settlement/v1` document of any tab, also a closed one. Needs a cashier device token."""
+    return billing.build_settlement(_staff_tab(tab))
+
+
+@router.post(
+    "/tabs/{tab}/payments",
+    auth=staff,
+    response={
+        201: PaymentAnswer,
+        200: PaymentAnswer,
+        400: Error,
+        401: Error,
+        404: Error,
+        409: StaleError,
+    },
+    summary="Take a cash or card payment (staff; idempotent by key)",
+    by_alias=True,
+)
+def tab_payment(request, tab: int, payload: PaymentIn):
+    """`method` is `cash` (then `amount` is what was tendered: above the balance, the change is
+    recorded and answered) or `card` (`reference`: the card terminal's reference). `version` is
+    the settlement version the amount was computed from: an older one answers `409
+    stale_version` with the current settlement. The same `key` again answers `200` with the
+    first payment and takes nothing."""
+    if payload.method not in (Method.CASH, Method.CARD):
+        raise services.PaymentError(
+            "bad_method", "Staff take cash or card here; QR is the diner's."
+        )
+    payment, created = services.payment_start(
+        tab_id=_staff_tab(tab),
+        method=payload.method,
+        amount=payload.amount,
+        version=payload.version,
+        key=payload.key,
+        user=request.user if request.device is None else None,
+        terminal_ref=payload.reference,
+    )
+    return _answer(payment, created)
+
+
+@router.post(
+    "/tables/{token}/payments",
+    response={201: PaymentAnswer, 200: PaymentAnswer, 400: Error, 404: Error, 409: StaleError},
+    summary="Start a QR payment from a phone (diners; idempotent by key)",
+    by_alias=True,
+)
+def table_payment(request, token: str, payload: DinerPaymentIn):
+    """Starts a QR payment of `amount` (at most the balance due) at the gateway; the answer's
+    `code_url` is shown as a QR code. The payment completes when the gateway notifies us; its
+    status is pushed to the phones and readable at `GET /tables/{token}/payments/{id}`."""
+    if payload.method != Method.QR:
+        raise services.PaymentError("bad_method", 'Phones pay by QR (method "qr").')
+    tab = _diner_tab(token)
+    services.payments_expire_due(tab_id=tab.pk)
+    payment, created = services.payment_start(
+        tab_id=tab.pk,
+        method=Method.QR,
+        amount=payload.amount,
+        version=payload.version,
+        key=payload.key,
+    )
+    return _answer(payment, created)
+
+
+@router.get(
+    "/tables/{token}/payments/{payment}",
+    response={200: PaymentAnswer, 404: Error},
+    summary="A payment of the table's current tab (diners)",
+    by_alias=True,
+)
+def table_payment_detail(request, token: str, payment: int):
+    tab = _diner_tab(token)
+    services.payments_expire_due(tab_id=tab.pk)
+    found = Payment.objects.filter(pk=payment, tab=tab).first()
+    if found is None:
+        raise Http404("No such payment at this table.")
+    return _answer(found, False)
+
+
+@router.post(
+    "/payments/{payment}/refunds",
+    auth=staff,
+    response={201: RefundAnswer, 400: Error, 401: Error, 404: Error, 409: Error},
+    summary="Refund part or all of a payment (staff)",
+    by_alias=True,
+)
+def payment_refund(request, payment: int, payload: RefundIn):
+    """Gives `amount` back through the payment's own method, with a `reason`; at most what is
+    left of the payment. The same `key` again returns the first refund."""
+    refund = services.refund_create(
+        payment_id=payment,
+        amount=payload.amount,
+        reason=payload.reason,
+        key=payload.key,
+        user=request.user if request.device is None else None,
+    )
+    refund.refresh_from_db()
+    return Status(
+        201,
+        {
+            "refund": _refund_out(refund),
+            "settlement": billing.build_settlement(refund.payment.tab_id),
+        },
+    )
+
+
+@router.post(
+    "/payments/notify/sandbox",
+    response={
+        200: NotifyAnswer,
+        400: NotifyAnswer,
+        401: NotifyAnswer,
+        404: NotifyAnswer,
+        409: NotifyAnswer,
+    },
+    summary="The sandbox gateway's signed payment notification",
+)
+def sandbox_notify(request):
+    """Called by the sandbox gateway, never by people. The raw body is signed: headers
+    `Sandbox-Timestamp`, `Sandbox-Nonce`, `Sandbox-Signature` = base64(HMAC-SHA256(secret,
+    "timestamp\\nnonce\\nbody\\n")); older than 5 minutes is refused. A replay answers `200`
+    and changes nothing; a forged, unsigned or wrong-amount one answers 4xx and is logged."""
+    try:
+        services.payment_notify(provider_name="sandbox", headers=request.headers, body=request.body)
+    except NotifyRefused as refused:
+        return Status(refused.status, {"code": "FAIL", "message": refused.message})
+    return {"code": "SUCCESS", "message": ""}

@@ -1,0 +1,256 @@
+"""Payments, refunds, their audit trail, the cashier's ledger, and the sandbox gateway's records.
+
+The state machines are explicit tables; `payments.services` is the only writer.
+"""
+
+import secrets
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from restaurant.money import MoneyField
+
+
+def new_reference():
+    """Our id of a payment at a gateway (WeChat's `out_trade_no`): unguessable, 32 characters."""
+    return "dc" + secrets.token_hex(15)
+
+
+class Method(models.TextChoices):
+    CASH = "cash", _("cash")
+    CARD = "card", _("card")
+    QR = "qr", _("QR pay")
+
+
+class Payment(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting")
+        SUCCEEDED = "succeeded", _("paid")
+        FAILED = "failed", _("failed")
+        EXPIRED = "expired", _("expired")
+        CANCELLED = "cancelled", _("cancelled")
+
+    # Money taken is a fact: a succeeded payment never changes status; refunds are Refund rows.
+    # An expired or cancelled payment may still succeed when the gateway says it took the money
+    # after all (its word wins); an overpaid tab then refunds it at once.
+    TRANSITIONS = {
+        Status.PENDING: {Status.SUCCEEDED, Status.FAILED, Status.EXPIRED, Status.CANCELLED},
+        Status.SUCCEEDED: set(),
+        Status.FAILED: set(),
+        Status.EXPIRED: {Status.SUCCEEDED},
+        Status.CANCELLED: {Status.SUCCEEDED},
+    }
+
+    class Scope(models.TextChoices):
+        BALANCE = "balance", _("the whole bill")
+        SHARE = "share", _("an equal share")
+        MINE = "mine", _("my dishes")
+        AMOUNT = "amount", _("an amount")
+
+    tab = models.ForeignKey("orders.Tab", on_delete=models.PROTECT, related_name="+")
+    method = models.CharField(_("method"), max_length=10, choices=Method.choices)
+    provider = models.CharField(_("provider"), max_length=20)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    amount = MoneyField(_("amount"), help_text=_("What the bill is paid with."))
+    tendered = MoneyField(_("tendered"), null=True, blank=True)
+    change = MoneyField(_("change"), default=0)
+    refunded = MoneyField(_("refunded"), default=0)
+    version = models.PositiveIntegerField(help_text="The settlement version it was made against.")
+    key = models.CharField(max_length=64, help_text="The client's idempotency key.")
+    reference = models.CharField(max_length=40, unique=True, default=new_reference)
+    gateway_txn = models.CharField(
+        _("gateway transaction"), max_length=64, null=True, blank=True, unique=True
+    )
+    terminal_ref = models.CharField(_("terminal reference"), max_length=64, blank=True)
+    code_url = models.CharField(max_length=300, blank=True)
+    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.AMOUNT)
+    diner = models.ForeignKey(
+        "orders.Diner", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    failure = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(_("started"), default=timezone.now, db_index=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        constraints = [
+            models.UniqueConstraint(fields=["tab", "key"], name="payment_key_once_per_tab"),
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="payment_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(refunded__lte=models.F("amount")), name="refund_within_payment"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "expires_at"], name="payment_pending_expiry")]
+
+    def __str__(self):
+        return f"{self.get_method_display()} {self.amount} #{self.pk}"
+
+    def can_move_to(self, status):
+        return status in self.TRANSITIONS[self.Status(self.status)]
+
+    @property
+    def refundable(self):
+        return self.amount - self.refunded if self.status == self.Status.SUCCEEDED else 0
+
+    @property
+    def refund_state(self):
+        """`refunded`, `partially refunded` or empty: derived from the refunds, not a status."""
+        if not self.refunded:
+            return ""
+        return "refunded" if self.refunded >= self.amount else "partially_refunded"
+
+
+class Refund(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("refunding")
+        SUCCEEDED = "succeeded", _("refunded")
+        FAILED = "failed", _("refund failed")
+
+    TRANSITIONS = {
+        Status.PENDING: {Status.SUCCEEDED, Status.FAILED},
+        Status.SUCCEEDED: set(),
+        Status.FAILED: set(),
+    }
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    amount = MoneyField(_("amount"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(_("reason"), max_length=200)
+    automatic = models.BooleanField(default=False, help_text="Made by the system (退菜, overpaid).")
+    # NULL, not "": refunds without a key must not collide in the unique (payment, key).
+    key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    gateway_refund = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    failure = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        constraints = [
+            models.UniqueConstraint(fields=["payment", "key"], name="refund_key_once_per_payment"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive"),
+        ]
+
+    def can_move_to(self, status):
+        return status in self.TRANSITIONS[self.Status(self.status)]
+
+
+class PaymentEvent(models.Model):
+    """Every status change of a payment or refund: who, when, from, to, why."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="events")
+    refund = models.ForeignKey(
+        Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    from_status = models.CharField(max_length=10, blank=True)
+    to_status = models.CharField(max_length=10)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class AppendOnly(Exception):
+    """The books are never edited: corrections are new entries."""
+
+
+class LedgerQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnly("Ledger entries are never changed; write a correcting entry.")
+
+    def delete(self):
+        raise AppendOnly("Ledger entries are never deleted; write a correcting entry.")
+
+
+class LedgerEntry(models.Model):
+    """出纳记账: one movement of money in one account, signed (in +, out −). Append-only."""
+
+    class Account(models.TextChoices):
+        CASH = "cash", _("cash drawer")
+        CARD = "card", _("card terminal")
+        QR = "qr", _("QR pay")
+
+    class Kind(models.TextChoices):
+        PAYMENT = "payment", _("payment")
+        CHANGE = "change", _("change given")
+        REFUND = "refund", _("refund")
+
+    account = models.CharField(_("account"), max_length=10, choices=Account.choices)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    amount = MoneyField(_("amount"))
+    tab = models.ForeignKey("orders.Tab", on_delete=models.PROTECT, related_name="+")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="ledger")
+    refund = models.ForeignKey(
+        Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = LedgerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger")
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnly("Ledger entries are never changed; write a correcting entry.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnly("Ledger entries are never deleted; write a correcting entry.")
+
+
+class SandboxCharge(models.Model):
+    """The sandbox gateway's own record of a charge: what a real gateway keeps on its side.
+
+    Only `payments.providers.sandbox` touches it; our payment learns its outcome from the signed
+    notification, as it would from WeChat Pay or Alipay.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "open"
+        PAID = "paid", "paid"
+        DECLINED = "declined", "declined"
+        CLOSED = "closed", "closed"
+
+    id = models.CharField(primary_key=True, max_length=40)
+    out_trade_no = models.CharField(max_length=40, unique=True)
+    amount_cents = models.PositiveIntegerField()
+    refunded_cents = models.PositiveIntegerField(default=0)
+    description = models.CharField(max_length=100)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    transaction_id = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def amount(self):
+        return (Decimal(self.amount_cents) / 100).quantize(Decimal("0.01"))

@@ -1,0 +1,262 @@
+"""The sandbox gateway: a local stand-in for a QR payment gateway that behaves like a real one.
+
+Two halves, kept apart as if a network ran between them:
+
+- *The gateway* (`gateway_*`, `deliver`): keeps its own record of each charge (SandboxCharge),
+  shows the phone a page at the charge's `code_url` where it can approve or decline, and tells
+  the merchant the outcome by POSTing a signed notification over HTTP to our notify endpoint,
+  from a thread, retrying on errors as gateways do; it can also send it twice, or never (the
+  payment then expires). It refuses charges that expired or were closed.
+- *Our client* (`Sandbox`): starts a charge, closes one, refunds, and verifies notifications.
+
+Signing, shaped like WeChat Pay v3 but named for what it is: headers `Sandbox-Timestamp` (Unix
+seconds), `Sandbox-Nonce` and `Sandbox-Signature` = base64(HMAC-SHA256(secret,
+"<timestamp>\\n<nonce>\\n<raw body>\\n")). A timestamp more than 5 minutes off is refused.
+Amounts travel in fen (cents) as integers, like WeChat's `amount.total`.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .. import conf
+from ..models import Method, SandboxCharge
+from . import Notification, NotifyRefused, RefundResult
+
+logger = logging.getLogger("payments.sandbox")
+
+TIMESTAMP = "Sandbox-Timestamp"
+NONCE = "Sandbox-Nonce"
+SIGNATURE = "Sandbox-Signature"
+RETRY_DELAYS = (0, 0.5, 2, 5)  # seconds before each attempt of one delivery
+
+
+class SandboxError(Exception):
+    """The gateway refuses: the charge is unknown, expired, closed or already decided."""
+
+
+def cents(amount):
+    return int((amount * 100).to_integral_value())
+
+
+def sign(secret, timestamp, nonce, body):
+    message = f"{timestamp}\n{nonce}\n".encode() + body + b"\n"
+    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def signed_headers(body, *, secret=None, timestamp=None, nonce=None):
+    timestamp = str(int(time.time()) if timestamp is None else timestamp)
+    nonce = nonce or secrets.token_hex(16)
+    signature = sign(secret or conf.sandbox_secret(), timestamp, nonce, body)
+    return {TIMESTAMP: timestamp, NONCE: nonce, SIGNATURE: signature}
+
+
+# The gateway's side ---------------------------------------------------------------------------
+
+
+def gateway_create(*, out_trade_no, amount_cents, description, expires_at):
+    """A charge for this merchant order; the same order number again gets the same charge."""
+    charge, _created = SandboxCharge.objects.get_or_create(
+        out_trade_no=out_trade_no,
+        defaults={
+            "id": "sbx" + secrets.token_hex(12),
+            "amount_cents": amount_cents,
+            "description": description[:100],
+            "transaction_id": "4200" + secrets.token_hex(12),
+            "expires_at": expires_at,
+        },
+    )
+    return charge
+
+
+def gateway_decide(charge_id, *, approve, reason=""):
+    """The phone approves or declines. Compare-and-set: a closed or expired charge stays so."""
+    now = timezone.now()
+    new = SandboxCharge.Status.PAID if approve else SandboxCharge.Status.DECLINED
+    decided = SandboxCharge.objects.filter(
+        pk=charge_id, status=SandboxCharge.Status.OPEN, expires_at__gt=now
+    ).update(status=new, finished_at=now)
+    charge = SandboxCharge.objects.filter(pk=charge_id).first()
+    if charge is None:
+        raise SandboxError("No such charge.")
+    if not decided:
+        raise SandboxError(
+            f"This charge is {charge.status if charge.expires_at > now else 'expired'}."
+        )
+    return charge
+
+
+def gateway_close(out_trade_no):
+    """Close an unpaid charge. True when it can no longer be paid; False when it was paid."""
+    SandboxCharge.objects.filter(
+        out_trade_no=out_trade_no, status=SandboxCharge.Status.OPEN
+    ).update(status=SandboxCharge.Status.CLOSED, finished_at=timezone.now())
+    status = (
+        SandboxCharge.objects.filter(out_trade_no=out_trade_no)
+        .values_list("status", flat=True)
+        .first()
+    )
+    return status != SandboxCharge.Status.PAID
+
+
+def gateway_refund(out_trade_no, amount_cents):
+    """Give back part of a paid charge; never more than was paid. Returns the refund id."""
+    from django.db.models import F
+
+    refunded = SandboxCharge.objects.filter(
+        out_trade_no=out_trade_no,
+        status=SandboxCharge.Status.PAID,
+        refunded_cents__lte=F("amount_cents") - amount_cents,
+    ).update(refunded_cents=F("refunded_cents") + amount_cents)
+    if not refunded:
+        raise SandboxError("The charge is not paid, or this would refund more than was paid.")
+    return "5030" + secrets.token_hex(12)
+
+
+def notification_body(charge):
+    """The raw JSON a notification carries, as bytes."""
+    paid = charge.status == SandboxCharge.Status.PAID
+    finished = timezone.localtime(charge.finished_at or timezone.now()).isoformat(
+        timespec="seconds"
+    )
+    body = {
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{charge.pk}/{charge.status}")),
+        "create_time": finished,
+        "event_type": "TRANSACTION.SUCCESS" if paid else "TRANSACTION.FAIL",
+        "resource": {
+            "out_trade_no": charge.out_trade_no,
+            "transaction_id": charge.transaction_id,
+            "trade_state": "SUCCESS" if paid else "PAYERROR",
+            "trade_state_desc": "paid" if paid else "declined by the payer",
+            "amount": {"total": charge.amount_cents, "currency": settings.CURRENCY},
+            "success_time": finished if paid else None,
+        },
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def deliver(charge, *, times=1):
+    """POST the charge's outcome to the merchant, `times` times, from a thread (after commit).
+
+    Each delivery retries on a network error or a 5xx, as gateways do; a 4xx is final.
+    """
+    if conf.sandbox_delivery() == "off":
+        return
+    url, secret, body = conf.sandbox_notify_url(), conf.sandbox_secret(), notification_body(charge)
+
+    def post_once():
+        for delay in RETRY_DELAYS:
+            time.sleep(delay)
+            request = urllib.request.Request(
+                url,
+                data=body,
+                method="POST",
+                headers={"Content-Type": "application/json", **signed_headers(body, secret=secret)},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as answer:
+                    return answer.status
+            except urllib.error.HTTPError as error:
+                if error.code < 500:
+                    logger.warning("sandbox: %s refused the notification: %s", url, error.code)
+                    return error.code
+            except OSError as error:
+                logger.info("sandbox: notify to %s failed (%s), retrying", url, error)
+        logger.warning("sandbox: gave up notifying %s of %s", url, charge.out_trade_no)
+        return None
+
+    def run():
+        for _ in range(times):
+            post_once()
+
+    transaction.on_commit(lambda: threading.Thread(target=run, daemon=True).start())
+
+
+# Our client -----------------------------------------------------------------------------------
+
+
+class Sandbox:
+    name = "sandbox"
+    method = Method.QR
+    immediate = False
+
+    def start(self, payment):
+        charge = gateway_create(
+            out_trade_no=payment.reference,
+            amount_cents=cents(payment.amount),
+            description=f"{settings.RESTAURANT_NAME} #{payment.tab_id}",
+            # The gateway lets the charge live a little longer than we wait for it, so that a
+            # payment we expire has been closed at the gateway first (see payments_expire_due).
+            expires_at=payment.expires_at + timedelta(minutes=1),
+        )
+        return f"{settings.PUBLIC_URL}/sandbox/pay/{charge.pk}/"
+
+    def close(self, payment):
+        return gateway_close(payment.reference)
+
+    def refund(self, refund):
+        try:
+            refund_id = gateway_refund(refund.payment.reference, cents(refund.amount))
+        except SandboxError as error:
+            return RefundResult(ok=False, failure=str(error))
+        return RefundResult(ok=True, gateway_refund=refund_id)
+
+    def verify(self, headers, body):
+        """Check a notification's signature and freshness, then parse it. Raises NotifyRefused."""
+        timestamp, nonce = headers.get(TIMESTAMP, ""), headers.get(NONCE, "")
+        signature = headers.get(SIGNATURE, "")
+        if not (timestamp and nonce and signature):
+            raise NotifyRefused("unsigned", "The notification is not signed.", 401)
+        if (
+            not timestamp.isdigit()
+            or abs(time.time() - int(timestamp)) > conf.NOTIFY_MAX_SKEW_SECONDS
+        ):
+            raise NotifyRefused(
+                "stale", "The notification's timestamp is too old or in the future."
+            )
+        if len(nonce) > 64:
+            raise NotifyRefused("bad_nonce", "The nonce is too long.")
+        expected = sign(conf.sandbox_secret(), timestamp, nonce, body)
+        if not hmac.compare_digest(expected, signature):
+            raise NotifyRefused("bad_signature", "The signature does not match.", 401)
+        try:
+            data = json.loads(body)
+            resource = data["resource"]
+            state = resource["trade_state"]
+            amount = resource["amount"]
+            parsed = Notification(
+                out_trade_no=resource["out_trade_no"],
+                transaction_id=resource["transaction_id"],
+                succeeded=state == "SUCCESS",
+                amount_cents=amount["total"],
+                currency=amount["currency"],
+                reason=str(resource.get("trade_state_desc") or "")[:200],
+            )
+        except (ValueError, KeyError, TypeError):
+            raise NotifyRefused(
+                "invalid", "The notification is not valid JSON of a charge."
+            ) from None
+        if (
+            state not in ("SUCCESS", "PAYERROR", "CLOSED")
+            or not isinstance(parsed.out_trade_no, str)
+            or not isinstance(parsed.transaction_id, str)
+            or not 0 < len(parsed.transaction_id) <= 64
+            or isinstance(parsed.amount_cents, bool)
+            or not isinstance(parsed.amount_cents, int)
+        ):
+            raise NotifyRefused("invalid", "The notification is not valid JSON of a charge.")
+        return parsed

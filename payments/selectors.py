@@ -1,0 +1,144 @@
+"""Reads shared by the cashier's screen, the pay page, the API and the pushes.
+
+Money comes from `orders.billing.build_settlement` (the settlement/v1 contract); tables and tabs
+are only read here.
+"""
+
+import re
+from decimal import Decimal
+
+from django.db.models import Prefetch
+
+from orders import billing
+from orders.models import Tab, Table
+
+from .models import Payment, Refund
+
+STATES = ("free", "ordering", "eating", "bill", "paying", "settled")
+
+
+def _state(tab, settlement, pending):
+    if tab is None:
+        return "free"
+    total, due = Decimal(settlement["total"]), Decimal(settlement["balance_due"])
+    paid = Decimal(settlement["paid"]) - Decimal(settlement["refunded"])
+    lines = [line for line in settlement["lines"] if line["status"] != "voided"]
+    if tab.status == Tab.Status.SETTLED or (lines and total > 0 and due <= 0 and not pending):
+        return "settled"
+    if pending or (paid > 0 and due > 0):
+        return "paying"
+    if tab.bill_requested_at:
+        return "bill"
+    if lines:
+        return "eating"
+    return "ordering"
+
+
+def _tile(table, tab, pending_tabs):
+    settlement = billing.build_settlement(tab.pk) if tab else None
+    pending = tab is not None and tab.pk in pending_tabs
+    return {
+        "table": table,
+        "tab": tab,
+        "settlement": settlement,
+        "state": _state(tab, settlement, pending),
+    }
+
+
+def _pending_tabs(tabs):
+    return set(
+        Payment.objects.filter(tab__in=tabs, status=Payment.Status.PENDING).values_list(
+            "tab_id", flat=True
+        )
+    )
+
+
+def floor():
+    """Every table in use with its current tab, state and amounts, in floor order."""
+    tables = list(Table.objects.filter(active=True))
+    tabs = {
+        tab.table_id: tab
+        for tab in Tab.objects.exclude(status=Tab.Status.CLOSED).filter(table__in=tables)
+    }
+    pending = _pending_tabs(list(tabs.values()))
+    return [_tile(table, tabs.get(table.pk), pending) for table in tables]
+
+
+def tile_for_table(table_id):
+    table = Table.objects.get(pk=table_id)
+    tab = Tab.objects.exclude(status=Tab.Status.CLOSED).filter(table=table).first()
+    return _tile(table, tab, _pending_tabs([tab] if tab else []))
+
+
+TOKEN_IN_URL = re.compile(r"/t/([A-Za-z0-9_-]{8,40})/?")
+
+
+def find_table(query):
+    """A table by what a person types or a scanner reads: its code, its token or its QR URL."""
+    query = (query or "").strip()
+    if not query or len(query) > 300:
+        return None
+    found = TOKEN_IN_URL.search(query)
+    if found:
+        query = found.group(1)
+    return (
+        Table.objects.filter(active=True, code__iexact=query).first()
+        or Table.objects.filter(active=True, token=query).first()
+    )
+
+
+def tab_payments(tab_id):
+    return list(
+        Payment.objects.filter(tab_id=tab_id).prefetch_related(
+            Prefetch("refunds", queryset=Refund.objects.order_by("created_at", "id"))
+        )
+    )
+
+
+def bill_view(tab_id, settlement=None):
+    """The bill on the cashier's screen: the settlement, payments with their refunds."""
+    tab = Tab.objects.select_related("table").get(pk=tab_id)
+    settlement = settlement or billing.build_settlement(tab_id)
+    payments = tab_payments(tab_id)
+    pending_refunds = sum(
+        (r.amount for p in payments for r in p.refunds.all() if r.status == Refund.Status.PENDING),
+        start=Decimal(0),
+    )
+    due = Decimal(settlement["balance_due"]) + pending_refunds
+    return {
+        "tab": tab,
+        "settlement": settlement,
+        "payments": payments,
+        "due": max(due, Decimal(0)),
+        "pending": any(p.status == Payment.Status.PENDING for p in payments),
+        "unpaid_orders": billing.unpaid_order_count(tab_id),
+        "state": _state(tab, settlement, any(p.status == Payment.Status.PENDING for p in payments)),
+    }
+
+
+def tile_from_bill(bill):
+    """The floor-plan tile of a bill already read (no further queries)."""
+    return {
+        "table": bill["tab"].table,
+        "tab": bill["tab"] if bill["tab"].status != Tab.Status.CLOSED else None,
+        "settlement": bill["settlement"] if bill["tab"].status != Tab.Status.CLOSED else None,
+        "state": bill["state"] if bill["tab"].status != Tab.Status.CLOSED else "free",
+    }
+
+
+def pay_view(tab_id, bill=None):
+    """What every phone on the pay page sees (the same for each; pushed to all)."""
+    tab = bill["tab"] if bill else Tab.objects.select_related("table").get(pk=tab_id)
+    settlement = bill["settlement"] if bill else billing.build_settlement(tab_id)
+    all_payments = bill["payments"] if bill else tab_payments(tab_id)
+    payments = [p for p in all_payments if p.method == "qr" or p.status == "succeeded"]
+    due = Decimal(settlement["balance_due"])
+    return {
+        "tab": tab,
+        "table": tab.table,
+        "settlement": settlement,
+        "payments": payments,
+        "due": max(due, Decimal(0)),
+        "paid_up": Decimal(settlement["total"]) > 0 and due <= 0,
+        "people": tab.guests or 2,
+    }

@@ -1,0 +1,670 @@
+"""Writes of the payment side. Every rule of taking and giving back money lives here.
+
+Each service locks the tab first (`orders.billing.lock_tab`), then its payment rows: one lock
+order everywhere, so payments, notifications and refunds on one tab queue instead of racing or
+deadlocking. Gateway calls (start, close, refund) happen outside those transactions, and every
+push to a screen goes out after commit.
+"""
+
+import logging
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from orders import billing
+from orders import services as order_services
+from orders.models import OrderLine, Tab
+from orders.services import OrderError
+from restaurant.money import money, money_str
+from restaurant.roles import MANAGER, has_role
+
+from . import conf, providers, realtime
+from .models import LedgerEntry, Method, Payment, PaymentEvent, Refund
+from .providers import NotifyRefused
+from .providers.sandbox import cents
+
+logger = logging.getLogger("payments")
+
+SUCCEEDED = Payment.Status.SUCCEEDED
+PENDING = Payment.Status.PENDING
+
+
+class PaymentError(OrderError):
+    """Bad input or a refused request; nothing was changed."""
+
+    status = 400
+
+
+class PaymentConflict(PaymentError):
+    status = 409
+
+
+class PaymentNotFound(PaymentError):
+    status = 404
+
+
+class StaleVersion(PaymentConflict):
+    """The bill changed since the client computed its payment: here is the bill as it is now."""
+
+    def __init__(self, settlement):
+        super().__init__(
+            "stale_version",
+            _("The bill changed a moment ago. Please check it and pay again."),
+            settlement=settlement,
+        )
+
+
+# Strict input ---------------------------------------------------------------------------------
+
+AMOUNT = re.compile(r"\d{1,9}(\.\d{1,2})?")
+
+
+def parse_amount(value, *, name="amount", allow_zero=False):
+    """`"12.50"` or `12` → Decimal("12.50"). Floats, negatives, a third decimal, text: refused."""
+    if isinstance(value, Decimal):
+        text = str(value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+    elif isinstance(value, str):
+        text = value.strip()
+    else:
+        text = None
+    if text is None or not AMOUNT.fullmatch(text):
+        raise PaymentError(
+            "bad_" + name,
+            _('%(name)s must be an amount in yuan like "12.50".') % {"name": name},
+        )
+    amount = money(Decimal(text))
+    if amount == 0 and not allow_zero:
+        raise PaymentError("bad_" + name, _("%(name)s must be more than zero.") % {"name": name})
+    return amount
+
+
+def _parse_version(version):
+    if isinstance(version, str) and version.strip().isdigit():
+        version = int(version)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        raise PaymentError("bad_version", _("version must be the settlement's version number."))
+    return version
+
+
+def _parse_key(key):
+    if not isinstance(key, str) or not key.strip() or len(key.strip()) > 64:
+        raise PaymentError("bad_key", _("key must be a string of 1 to 64 characters."))
+    return key.strip()
+
+
+def _parse_reason(reason, *, required=True):
+    reason = reason.strip() if isinstance(reason, str) else ""
+    if (required and not reason) or len(reason) > 200:
+        raise PaymentError("reason_required", _("Give a reason (at most 200 characters)."))
+    return reason
+
+
+# Reading the bill -----------------------------------------------------------------------------
+
+FIGURES = ("subtotal", "discount_total", "total", "paid", "refunded", "balance_due")
+
+
+def figures(settlement):
+    return {name: Decimal(settlement[name]) for name in FIGURES}
+
+
+def _pending_refunds(tab_id):
+    pending = Refund.objects.filter(payment__tab_id=tab_id, status=Refund.Status.PENDING)
+    return pending.aggregate(total=Sum("amount"))["total"] or Decimal(0)
+
+
+def amount_due(tab_id):
+    """What the tab still owes, counting refunds already on their way back as given back."""
+    settlement = billing.build_settlement(tab_id)
+    return settlement, figures(settlement)["balance_due"] + _pending_refunds(tab_id)
+
+
+def equal_share(settlement, people):
+    """AA: the total split in `people`, rounded up to the cent; the last share is what is left."""
+    total, due = Decimal(settlement["total"]), Decimal(settlement["balance_due"])
+    share = (total / people).quantize(Decimal("0.01"), rounding="ROUND_UP")
+    return min(share, due)
+
+
+# Moves of the state machines ------------------------------------------------------------------
+
+
+def _move(payment, new, *, user=None, reason=""):
+    """Move a locked payment; an illegal move raises and changes nothing. Records the event."""
+    old = payment.status
+    if not payment.can_move_to(new):
+        raise PaymentConflict(
+            "illegal_transition",
+            _("A payment cannot go from %(old)s to %(new)s.")
+            % {"old": payment.get_status_display(), "new": Payment.Status(new).label},
+        )
+    payment.status = new
+    PaymentEvent.objects.create(
+        payment=payment, from_status=old, to_status=new, user=user, reason=reason[:200]
+    )
+
+
+def _locked_payment(payment_id):
+    """The payment with its tab locked first, then itself (the one lock order)."""
+    payment = Payment.objects.filter(pk=payment_id).only("tab_id").first()
+    if payment is None:
+        raise PaymentNotFound("unknown_payment", _("No such payment."))
+    tab = billing.lock_tab(payment.tab_id)
+    return tab, Payment.objects.select_for_update().get(pk=payment_id)
+
+
+ACCOUNTS = {
+    Method.CASH: LedgerEntry.Account.CASH,
+    Method.CARD: LedgerEntry.Account.CARD,
+    Method.QR: LedgerEntry.Account.QR,
+}
+
+
+def _captured(payment, *, user=None):
+    """Money came in: the books, the tab, and what follows from a paid bill. Tab is locked."""
+    account = ACCOUNTS[payment.method]
+    if payment.method == Method.CASH:
+        LedgerEntry.objects.create(
+            account=account, kind=LedgerEntry.Kind.PAYMENT, amount=payment.tendered,
+            tab_id=payment.tab_id, payment=payment, user=user,
+        )  # fmt: skip
+        if payment.change:
+            LedgerEntry.objects.create(
+                account=account, kind=LedgerEntry.Kind.CHANGE, amount=-payment.change,
+                tab_id=payment.tab_id, payment=payment, user=user,
+            )  # fmt: skip
+    else:
+        LedgerEntry.objects.create(
+            account=account, kind=LedgerEntry.Kind.PAYMENT, amount=payment.amount,
+            tab_id=payment.tab_id, payment=payment, user=user,
+        )  # fmt: skip
+    _report(payment)
+    _after_money_in(payment.tab_id, user=user)
+
+
+def _report(payment):
+    """Tell the ordering side (its TabPayment and the tab's version) and every screen."""
+    billing.record_payment(
+        tab_id=payment.tab_id,
+        payment=payment.pk,
+        method=payment.method,
+        amount=payment.amount,
+        status=payment.status,
+        refunded=payment.refunded,
+    )
+    realtime.push_tab_changed(payment.tab_id)
+
+
+def _after_money_in(tab_id, *, user=None):
+    """A paid bill: refund anything above it, release pay-first orders, settle, close the rest."""
+    settlement, due = amount_due(tab_id)
+    if due < 0:
+        _refund_newest_first(
+            tab_id,
+            -due,
+            reason=_("Paid more than the bill: given back automatically"),
+            user=None,
+        )
+        due = Decimal(0)
+    if due == 0 and Decimal(settlement["total"]) > 0:
+        billing.orders_release(tab_id=tab_id, user=user)
+        status = settlement["status"]
+        if settings.SERVICE_FLOW == "pay_later" and status in (
+            Tab.Status.OPEN,
+            Tab.Status.SETTLING,
+        ):
+            order_services.tab_set_status(
+                tab_id=tab_id, status=Tab.Status.SETTLED, user=user, reason=_("paid")
+            )
+        # Other phones' unfinished QR payments are closed at the gateway (after commit).
+        for payment_id in Payment.objects.filter(tab_id=tab_id, status=PENDING).values_list(
+            "pk", flat=True
+        ):
+            transaction.on_commit(
+                lambda payment_id=payment_id: _close_quietly(payment_id), robust=True
+            )
+
+
+def _close_quietly(payment_id):
+    _close_pending(payment_id, Payment.Status.CANCELLED, reason=_("The bill was paid another way"))
+
+
+# Taking a payment -----------------------------------------------------------------------------
+
+
+def payment_start(
+    *,
+    tab_id,
+    method,
+    amount,
+    version,
+    key,
+    user=None,
+    diner=None,
+    scope=Payment.Scope.AMOUNT,
+    terminal_ref="",
+):
+    """Take a payment against the settlement `version`. Returns (payment, created).
+
+    Cash and card are recorded as paid at once (cash may be more than is due: the change is
+    recorded); a QR payment is started at the gateway and completes with its notification.
+    The same `key` again returns the first payment and takes nothing more.
+    """
+    if method not in Method.values:
+        raise PaymentError("bad_method", _("method must be cash, card or qr."))
+    provider = providers.for_method(method)
+    if provider is None:
+        raise PaymentError("method_unavailable", _("This way of paying is not set up here."))
+    key = _parse_key(key)
+    amount = parse_amount(amount)
+    version = _parse_version(version)
+    if method == Method.CARD:
+        terminal_ref = (terminal_ref or "").strip() if isinstance(terminal_ref, str) else ""
+        if not terminal_ref or len(terminal_ref) > 64:
+            raise PaymentError(
+                "reference_required", _("Enter the card terminal's reference of this payment.")
+            )
+    with transaction.atomic():
+        tab = billing.lock_tab(tab_id)
+        existing = Payment.objects.filter(tab=tab, key=key).first()
+        if existing is not None:
+            if existing.method != method:
+                raise PaymentConflict("key_reused", _("This key was used for another payment."))
+            payment, created = existing, False
+        else:
+            payment = _create(tab, provider, method, amount, version, key, user, diner, scope,
+                              terminal_ref)  # fmt: skip
+            created = True
+    if not provider.immediate and payment.status == PENDING and not payment.code_url:
+        _gateway_start(provider, payment)
+    return payment, created
+
+
+def _create(tab, provider, method, amount, version, key, user, diner, scope, terminal_ref):
+    if tab.status == Tab.Status.CLOSED:
+        raise PaymentConflict("tab_closed", _("This bill is closed."))
+    if version != tab.version:
+        raise StaleVersion(billing.build_settlement(tab.pk))
+    _settlement, due = amount_due(tab.pk)
+    if due <= 0:
+        raise PaymentConflict("nothing_due", _("Nothing is owed on this bill."))
+    now = timezone.now()
+    tendered, change = None, Decimal(0)
+    if method == Method.CASH:
+        tendered, amount = amount, min(amount, due)
+        change = tendered - amount
+    elif amount > due:
+        raise PaymentError(
+            "over_balance",
+            _("That is more than is owed (%(due)s).") % {"due": money_str(due)},
+            balance_due=money_str(due),
+        )
+    payment = Payment.objects.create(
+        tab=tab,
+        method=method,
+        provider=provider.name,
+        status=SUCCEEDED if provider.immediate else PENDING,
+        amount=amount,
+        tendered=tendered,
+        change=change,
+        version=version,
+        key=key,
+        terminal_ref=terminal_ref,
+        scope=scope,
+        diner=diner,
+        user=user if user is not None and user.is_authenticated else None,
+        expires_at=None
+        if provider.immediate
+        else now + timedelta(minutes=conf.payment_expiry_minutes()),
+        completed_at=now if provider.immediate else None,
+    )
+    PaymentEvent.objects.create(payment=payment, to_status=payment.status, user=payment.user)
+    if provider.immediate:
+        _captured(payment, user=payment.user)
+    else:
+        realtime.push_tab_changed(tab.pk)
+    return payment
+
+
+def _gateway_start(provider, payment):
+    """Ask the gateway for a charge, outside our transactions. A gateway that fails fails it."""
+    try:
+        code_url = provider.start(payment)
+    except Exception as error:  # the network edge: whatever the gateway does, say so
+        logger.exception("payments: %s could not start %s", provider.name, payment.reference)
+        with transaction.atomic():
+            tab, locked = _locked_payment(payment.pk)
+            if locked.status == PENDING:
+                locked.failure = str(error)[:200]
+                _move(locked, Payment.Status.FAILED, reason=_("The gateway did not answer"))
+                locked.save(update_fields=["status", "failure"])
+                realtime.push_tab_changed(tab.pk)
+        payment.refresh_from_db()
+        return
+    Payment.objects.filter(pk=payment.pk, code_url="").update(code_url=code_url)
+    payment.code_url = code_url
+
+
+def payment_notify(*, provider_name, headers, body):
+    """A gateway's notification. Returns (payment, changed); a replay changes nothing.
+
+    Raises NotifyRefused (and logs why) for anything forged, unsigned, stale, for an unknown
+    payment or the wrong amount; nothing is changed then.
+    """
+    provider = providers.for_method(Method.QR)
+    if provider is None or provider.name != provider_name:
+        raise _refused(NotifyRefused("unavailable", "No such gateway here.", 404), body)
+    try:
+        note = provider.verify(headers, body)
+    except NotifyRefused as refused:
+        raise _refused(refused, body) from None
+    payment = Payment.objects.filter(reference=note.out_trade_no, provider=provider.name).first()
+    if payment is None:
+        raise _refused(NotifyRefused("unknown_payment", "No such payment.", 404), body)
+    if note.currency != settings.CURRENCY or note.amount_cents != cents(payment.amount):
+        raise _refused(
+            NotifyRefused("wrong_amount", "The amount is not the payment's amount."), body
+        )
+    with transaction.atomic():
+        _tab, payment = _locked_payment(payment.pk)
+        if not note.succeeded:
+            if payment.status != PENDING:
+                return payment, False  # a replay, or news older than what we know
+            payment.failure = note.reason or _("Declined")
+            payment.completed_at = timezone.now()
+            _move(payment, Payment.Status.FAILED, reason=_("The gateway says it failed"))
+            payment.save(update_fields=["status", "failure", "completed_at"])
+            realtime.push_tab_changed(payment.tab_id)
+            return payment, True
+        if payment.status == SUCCEEDED:
+            if payment.gateway_txn == note.transaction_id:
+                return payment, False  # the same notification again
+            raise _refused(
+                NotifyRefused("conflict", "The payment is paid under another transaction.", 409),
+                body,
+            )
+        if not payment.can_move_to(SUCCEEDED):
+            raise _refused(
+                NotifyRefused("conflict", f"The payment is {payment.status}.", 409), body
+            )
+        if Payment.objects.filter(gateway_txn=note.transaction_id).exists():
+            raise _refused(
+                NotifyRefused("conflict", "This transaction paid another payment.", 409), body
+            )
+        late = payment.status != PENDING
+        payment.gateway_txn = note.transaction_id
+        payment.completed_at = timezone.now()
+        _move(
+            payment,
+            SUCCEEDED,
+            reason=_("The gateway took the money after all") if late else _("Paid"),
+        )
+        payment.save(update_fields=["status", "gateway_txn", "completed_at"])
+        _captured(payment)
+    return payment, True
+
+
+def _refused(refused, body):
+    logger.warning(
+        "payments: notification refused (%s: %s): %r", refused.code, refused.message, body[:500]
+    )
+    return refused
+
+
+def _close_pending(payment_id, new, *, reason, user=None):
+    """Close an unfinished payment at its gateway, then mark it `new` (expired or cancelled).
+
+    False when the gateway says it was paid: its notification will complete it.
+    """
+    payment = Payment.objects.filter(pk=payment_id).first()
+    if payment is None or payment.status != PENDING:
+        return False
+    provider = providers.by_name(payment.provider)
+    if not provider.immediate and not provider.close(payment):
+        return False
+    with transaction.atomic():
+        _tab, payment = _locked_payment(payment_id)
+        if payment.status != PENDING:
+            return False
+        _move(payment, new, user=user, reason=reason)
+        payment.completed_at = timezone.now()
+        payment.save(update_fields=["status", "completed_at"])
+        realtime.push_tab_changed(payment.tab_id)
+    return True
+
+
+def payment_cancel(*, payment_id, tab_id=None, user=None):
+    """The diner gives up a QR payment (or the cashier does): closed at the gateway first."""
+    payment = Payment.objects.filter(pk=payment_id).first()
+    if payment is None or (tab_id is not None and payment.tab_id != tab_id):
+        raise PaymentNotFound("unknown_payment", _("No such payment."))
+    if payment.status == PENDING and not _close_pending(
+        payment_id, Payment.Status.CANCELLED, reason=_("Given up"), user=user
+    ):
+        payment.refresh_from_db()
+        if payment.status == PENDING:
+            raise PaymentConflict(
+                "already_paid", _("This payment went through a moment ago; it will show as paid.")
+            )
+    payment.refresh_from_db()
+    return payment
+
+
+def payments_expire_due(*, now=None, tab_id=None):
+    """QR payments not completed in time expire (closed at the gateway first), and pay-first
+    orders not paid in time give their stock back. Returns how many payments expired."""
+    now = now or timezone.now()
+    due = Payment.objects.filter(status=PENDING, expires_at__lt=now)
+    if tab_id is not None:
+        due = due.filter(tab_id=tab_id)
+    expired = 0
+    for payment_id in due.values_list("pk", flat=True):
+        expired += _close_pending(
+            payment_id, Payment.Status.EXPIRED, reason=_("Not completed in time")
+        )
+    for expired_tab in billing.orders_expire_unpaid(now=now):
+        realtime.push_tab_changed(expired_tab)
+    return expired
+
+
+# Refunds --------------------------------------------------------------------------------------
+
+
+def _refunding(payment):
+    pending = payment.refunds.filter(status=Refund.Status.PENDING)
+    return payment.refunded + (pending.aggregate(total=Sum("amount"))["total"] or Decimal(0))
+
+
+def _refund_open(payment, amount, *, reason, user=None, key=None, automatic=False):
+    refund = Refund.objects.create(
+        payment=payment, amount=amount, reason=reason, user=user, key=key, automatic=automatic
+    )
+    PaymentEvent.objects.create(
+        payment=payment, refund=refund, to_status=refund.status, user=user, reason=reason
+    )
+    transaction.on_commit(lambda: refund_execute(refund_id=refund.pk), robust=True)
+    return refund
+
+
+def _refund_newest_first(tab_id, amount, *, reason, user=None):
+    """Give `amount` back over the tab's payments, newest first. The tab is locked."""
+    refunds = []
+    for payment in (
+        Payment.objects.select_for_update()
+        .filter(tab_id=tab_id, status=SUCCEEDED)
+        .order_by("-created_at", "-id")
+    ):
+        if amount <= 0:
+            break
+        take = min(amount, payment.amount - _refunding(payment))
+        if take > 0:
+            refunds.append(_refund_open(payment, take, reason=reason, user=user, automatic=True))
+            amount -= take
+    return refunds
+
+
+def refund_create(*, payment_id, amount, reason, user=None, key=None):
+    """Give back part or all of a paid payment, with a reason. Same key again: the same refund."""
+    amount = parse_amount(amount)
+    reason = _parse_reason(reason)
+    if key is not None:
+        key = _parse_key(key)
+    with transaction.atomic():
+        _tab, payment = _locked_payment(payment_id)
+        if key is not None:
+            existing = Refund.objects.filter(payment=payment, key=key).first()
+            if existing:
+                return existing
+        if payment.status != SUCCEEDED:
+            raise PaymentConflict("not_paid", _("Only a paid payment can be refunded."))
+        left = payment.amount - _refunding(payment)
+        if amount > left:
+            raise PaymentError(
+                "over_refund",
+                _("At most %(left)s of this payment can be given back.")
+                % {"left": money_str(left)},
+                refundable=money_str(left),
+            )
+        refund = _refund_open(payment, amount, reason=reason, user=user, key=key)
+    refund.refresh_from_db()
+    return refund
+
+
+def refund_execute(*, refund_id):
+    """Give the money back through the payment's provider, then book it (after commit)."""
+    refund = Refund.objects.select_related("payment").filter(pk=refund_id).first()
+    if refund is None or refund.status != Refund.Status.PENDING:
+        return refund
+    result = providers.by_name(refund.payment.provider).refund(refund)
+    with transaction.atomic():
+        _tab, payment = _locked_payment(refund.payment_id)
+        refund = Refund.objects.select_for_update().get(pk=refund_id)
+        if refund.status != Refund.Status.PENDING:
+            return refund
+        old = refund.status
+        refund.completed_at = timezone.now()
+        if result.ok:
+            refund.status = Refund.Status.SUCCEEDED
+            refund.gateway_refund = result.gateway_refund
+            payment.refunded += refund.amount
+            payment.save(update_fields=["refunded"])
+            LedgerEntry.objects.create(
+                account=ACCOUNTS[payment.method],
+                kind=LedgerEntry.Kind.REFUND,
+                amount=-refund.amount,
+                tab_id=payment.tab_id,
+                payment=payment,
+                refund=refund,
+                user=refund.user,
+                note=refund.reason,
+            )
+        else:
+            refund.status = Refund.Status.FAILED
+            refund.failure = result.failure[:200]
+        refund.save(update_fields=["status", "gateway_refund", "failure", "completed_at"])
+        PaymentEvent.objects.create(
+            payment=payment, refund=refund, from_status=old, to_status=refund.status,
+            user=refund.user, reason=refund.failure,
+        )  # fmt: skip
+        _report(payment)
+    return refund
+
+
+def refund_overpayment(*, tab_id, reason=None, user=None):
+    """退菜 or a discount on a paid tab: whatever was paid above the new total goes back."""
+    with transaction.atomic():
+        tab = billing.lock_tab(tab_id)
+        _settlement, due = amount_due(tab.pk)
+        refunds = []
+        if due < 0:
+            refunds = _refund_newest_first(
+                tab.pk,
+                -due,
+                reason=reason or _("The bill went down: the difference is given back"),
+                user=user,
+            )
+        realtime.push_tab_changed(tab.pk)
+    return refunds
+
+
+# The bill: discounts, asking for it, closing the table ----------------------------------------
+
+
+def _discount_allowed(user, amount, base):
+    """A cashier may give up to CASHIER_DISCOUNT_LIMIT_PERCENT of the bill; a manager any."""
+    if has_role(user, MANAGER):
+        return
+    limit = money(base * conf.cashier_discount_limit_percent() / 100)
+    if amount > limit:
+        raise PaymentError(
+            "discount_over_limit",
+            _("A cashier may give at most %(limit)s here; ask a manager.")
+            % {"limit": money_str(limit)},
+        )
+
+
+def line_discount(*, line_id, amount, reason, user):
+    amount = parse_amount(amount, allow_zero=True)
+    line = OrderLine.objects.filter(pk=line_id).first()
+    if line is None:
+        raise PaymentNotFound("unknown_line", _("No such dish line."))
+    _discount_allowed(user, amount, line.unit_price * line.quantity)
+    tab = billing.line_discount_set(line_id=line_id, amount=amount, reason=reason, user=user)
+    realtime.push_tab_changed(tab.pk)
+    return tab
+
+
+def tab_discount(*, tab_id, amount, reason, user):
+    amount = parse_amount(amount, allow_zero=True)
+    settlement = billing.build_settlement(tab_id)
+    _discount_allowed(user, amount, Decimal(settlement["subtotal"]))
+    tab = billing.tab_discount_set(tab_id=tab_id, amount=amount, reason=reason, user=user)
+    realtime.push_tab_changed(tab.pk)
+    return tab
+
+
+def pay_at_counter(*, tab_id, diner=None):
+    tab = billing.bill_request(tab_id=tab_id, diner=diner)
+    realtime.push_tab_changed(tab.pk)
+    return tab
+
+
+def tab_close(*, tab_id, user=None, rotate_token=False):
+    """Free the table. Refused while money is owed, a payment is unfinished or a refund pending."""
+    with transaction.atomic():
+        tab = billing.lock_tab(tab_id)
+        if tab.status == Tab.Status.CLOSED:
+            raise PaymentConflict("tab_closed", _("This bill is already closed."))
+        if Payment.objects.filter(tab=tab, status=PENDING).exists():
+            raise PaymentConflict(
+                "payment_pending", _("A payment is still under way; wait for it or cancel it.")
+            )
+        if Refund.objects.filter(payment__tab=tab, status=Refund.Status.PENDING).exists():
+            raise PaymentConflict("refund_pending", _("A refund is still under way."))
+        _settlement, due = amount_due(tab.pk)
+        if due > 0:
+            raise PaymentConflict(
+                "balance_due",
+                _("%(due)s is still owed; take it first.") % {"due": money_str(due)},
+                balance_due=money_str(due),
+            )
+        tab = billing.tab_close(tab_id=tab.pk, user=user, rotate_token=rotate_token)
+        realtime.push_tab_changed(tab.pk)
+    return tab
+
+
+def tab_reopen(*, tab_id, user=None):
+    """A settled tab orders again (a dessert after paying): it will owe the difference."""
+    tab = order_services.tab_set_status(
+        tab_id=tab_id, status=Tab.Status.OPEN, user=user, reason=_("reopened")
+    )
+    realtime.push_tab_changed(tab.pk)
+    return tab

@@ -1,0 +1,382 @@
+"""Pages of the payment side: the cashier's dashboard, the diner's pay page and e-receipt, and
+the sandbox gateway's "phone" page. Thin: parse, check, call a service, render."""
+
+import secrets
+from decimal import Decimal
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from orders import billing
+from orders import selectors as order_selectors
+from orders import services as order_services
+from orders.models import Diner, Tab
+from orders.services import OrderError
+from orders.views import DINER_COOKIE
+from restaurant.money import yuan
+from restaurant.roles import CASHIER, role_required
+
+from . import conf, selectors, services
+from .models import Method, Payment, SandboxCharge
+from .providers import sandbox
+
+
+def new_key():
+    return secrets.token_hex(12)
+
+
+def _flash_error(request, template, error, context=None):
+    response = render(request, template, {**(context or {}), "error": error.message})
+    response.status_code = error.status
+    return response
+
+
+# The diner's pay page -------------------------------------------------------------------------
+#
+# As on the diner's menu, POSTs are CSRF-exempt on purpose: the unguessable table token in the
+# URL is the diner's only credential, never a cookie.
+
+
+def _diner_tab(token):
+    """The table of this token and its current tab (None when nobody is seated); 404 if bad."""
+    table = order_selectors.table_by_token(token)
+    return table, order_selectors.current_tab(table)
+
+
+def _diner(request, tab):
+    key = request.COOKIES.get(DINER_COOKIE, "")
+    if not (len(key) == 32 and key.isalnum()):
+        return None
+    return Diner.objects.filter(tab=tab, key=key).first()
+
+
+def _pay_context(request, tab, **extra):
+    diner = _diner(request, tab)
+    return {
+        **selectors.pay_view(tab.pk),
+        "token": tab.table.token,
+        "key": new_key(),
+        "mine": billing.diner_share(tab.pk, diner.key) if diner else Decimal(0),
+        **extra,
+    }
+
+
+@require_GET
+def pay_page(request, token):
+    table, tab = _diner_tab(token)
+    if tab is None:
+        return render(request, "payments/pay.html", {"table": table, "token": token, "tab": None})
+    services.payments_expire_due(tab_id=tab.pk)
+    return render(request, "payments/pay.html", _pay_context(request, tab))
+
+
+def _diner_post(view):
+    def wrapper(request, token, *args, **kwargs):
+        table, tab = _diner_tab(token)
+        if tab is None or (request.POST.get("tab") and request.POST.get("tab") != str(tab.pk)):
+            error = OrderError(
+                "tab_closed", _("This bill is closed. Please scan the table's code again.")
+            )
+            return _flash_error(request, "payments/pay_update.html", error)
+        try:
+            return view(request, tab, *args, **kwargs)
+        except OrderError as error:
+            context = _pay_context(request, tab) if error.code == "stale_version" else {}
+            return _flash_error(request, "payments/pay_update.html", error, context)
+
+    wrapper.__name__ = view.__name__
+    return csrf_exempt(require_POST(wrapper))
+
+
+def _pay_answer(request, tab, **extra):
+    if not request.htmx:
+        return redirect("payments:pay", token=tab.table.token)
+    return render(request, "payments/pay_update.html", _pay_context(request, tab, **extra))
+
+
+@_diner_post
+def pay_start(request, tab):
+    """The phone pays the whole bill, an equal share, or its own dishes, by QR."""
+    choice = request.POST.get("choice", "balance")
+    settlement, due = services.amount_due(tab.pk)
+    diner = _diner(request, tab)
+    if choice == "share":
+        try:
+            people = int(request.POST.get("people", ""))
+        except ValueError:
+            people = 0
+        if not 2 <= people <= 50:
+            raise services.PaymentError("bad_people", _("Split between 2 and 50 people."))
+        amount, scope = services.equal_share(settlement, people), Payment.Scope.SHARE
+    elif choice == "mine":
+        if diner is None:
+            raise services.PaymentError("no_dishes", _("This phone has not ordered anything."))
+        amount, scope = min(billing.diner_share(tab.pk, diner.key), due), Payment.Scope.MINE
+    elif choice == "balance":
+        amount, scope = due, Payment.Scope.BALANCE
+    else:
+        raise services.PaymentError("bad_choice", _("Choose how to pay."))
+    if amount <= 0:
+        raise services.PaymentConflict("nothing_due", _("Nothing is owed on this bill."))
+    payment, _created = services.payment_start(
+        tab_id=tab.pk,
+        method=Method.QR,
+        amount=amount,
+        version=request.POST.get("version"),
+        key=request.POST.get("key"),
+        diner=diner,
+        scope=scope,
+    )
+    return _pay_answer(request, tab, payment=payment)
+
+
+@_diner_post
+def pay_cancel(request, tab, payment):
+    payment = services.payment_cancel(payment_id=payment, tab_id=tab.pk)
+    return _pay_answer(request, tab, payment=payment)
+
+
+@_diner_post
+def pay_at_counter(request, tab):
+    services.pay_at_counter(tab_id=tab.pk, diner=_diner(request, tab))
+    return _pay_answer(
+        request, tab, message=_("The cashier knows: please pay at the counter. Thank you!")
+    )
+
+
+@require_GET
+def receipt(request, reference):
+    """The e-receipt of the bill a payment belongs to (the reference is unguessable)."""
+    payment = Payment.objects.filter(reference=reference).first()
+    if payment is None:
+        raise Http404("No such receipt")
+    return render(request, "payments/receipt.html", _receipt_context(payment.tab_id, "phone"))
+
+
+def _receipt_context(tab_id, paper):
+    context = selectors.bill_view(tab_id)
+    context["paper"] = paper
+    context["payments"] = [p for p in context["payments"] if p.status == Payment.Status.SUCCEEDED]
+    return context
+
+
+# The cashier's dashboard ----------------------------------------------------------------------
+
+
+def _tab_or_404(tab_id):
+    if not Tab.objects.filter(pk=tab_id).exists():
+        raise Http404("No such tab")
+    return tab_id
+
+
+def _bill_context(tab_id, **extra):
+    return {**selectors.bill_view(tab_id), "key": new_key(), **extra}
+
+
+@require_GET
+@role_required(CASHIER)
+def cashier(request):
+    context = {"tiles": selectors.floor(), "key": new_key()}
+    tab_id = request.GET.get("tab", "")
+    if tab_id.isdigit() and Tab.objects.filter(pk=tab_id).exists():
+        services.payments_expire_due(tab_id=int(tab_id))
+        context.update(_bill_context(int(tab_id)))
+    return render(request, "payments/cashier.html", context)
+
+
+def _bill_pane(request, tab_id, **extra):
+    if not request.htmx:
+        return redirect(reverse("payments:cashier") + f"?tab={tab_id}")
+    return render(request, "payments/cashier.html#bill-pane", _bill_context(tab_id, **extra))
+
+
+@require_GET
+@role_required(CASHIER)
+def cashier_find(request):
+    """By typing or scanning a table's code (a scanner types it and Enter)."""
+    table = selectors.find_table(request.GET.get("q"))
+    tab = order_selectors.current_tab(table) if table else None
+    if tab is None:
+        message = (
+            _("Table %(code)s is free.") % {"code": table.code}
+            if table
+            else _("No table with this code.")
+        )
+        response = render(request, "payments/cashier.html#flash", {"error": message})
+        response.status_code = 404
+        response["HX-Retarget"] = "#flash"
+        response["HX-Reswap"] = "outerHTML"
+        return response
+    return _bill_pane(request, tab.pk)
+
+
+@require_GET
+@role_required(CASHIER)
+def cashier_bill(request, tab):
+    services.payments_expire_due(tab_id=_tab_or_404(tab))
+    return _bill_pane(request, tab)
+
+
+def _cashier_post(view):
+    """Runs a cashier action; the answer refreshes the bill, its tile and the message."""
+
+    @require_POST
+    @role_required(CASHIER)
+    def wrapper(request, *args, **kwargs):
+        try:
+            tab_id, message, extra = view(request, *args, **kwargs)
+        except OrderError as error:
+            response = render(request, "payments/cashier.html#flash", {"error": error.message})
+            response.status_code = error.status
+            response["HX-Retarget"] = "#flash"
+            response["HX-Reswap"] = "outerHTML"
+            return response
+        if not request.htmx:
+            return redirect(reverse("payments:cashier") + f"?tab={tab_id}")
+        context = _bill_context(tab_id, message=message, oob=True, **extra)
+        context["tile"] = selectors.tile_for_table(context["tab"].table_id)
+        return render(request, "payments/cashier_update.html", context)
+
+    wrapper.__name__ = view.__name__
+    return wrapper
+
+
+@_cashier_post
+def cashier_pay(request, tab):
+    tab = _tab_or_404(tab)
+    method = request.POST.get("method", "")
+    amount = request.POST.get("amount", "").strip()
+    if not amount:
+        _settlement, due = services.amount_due(tab)
+        amount = max(due, Decimal(0))
+    payment, _created = services.payment_start(
+        tab_id=tab,
+        method=method,
+        amount=amount,
+        version=request.POST.get("version"),
+        key=request.POST.get("key"),
+        user=request.user,
+        terminal_ref=request.POST.get("terminal_ref", ""),
+    )
+    if payment.method == Method.CASH and payment.change:
+        message = _("Cash %(tendered)s received. Change: %(change)s") % {
+            "tendered": yuan(payment.tendered),
+            "change": yuan(payment.change),
+        }
+    elif payment.status == Payment.Status.PENDING:
+        message = _("Show the QR code to the guest.")
+    else:
+        message = _("Paid %(amount)s.") % {"amount": yuan(payment.amount)}
+    return tab, message, {"last_payment": payment}
+
+
+@_cashier_post
+def cashier_tab_discount(request, tab):
+    tab = _tab_or_404(tab)
+    services.tab_discount(
+        tab_id=tab,
+        amount=request.POST.get("amount", ""),
+        reason=request.POST.get("reason", ""),
+        user=request.user,
+    )
+    return tab, _("Discount saved."), {}
+
+
+@_cashier_post
+def cashier_line_discount(request, line):
+    tab = services.line_discount(
+        line_id=line,
+        amount=request.POST.get("amount", ""),
+        reason=request.POST.get("reason", ""),
+        user=request.user,
+    )
+    return tab.pk, _("Discount saved."), {}
+
+
+@_cashier_post
+def cashier_line_void(request, line):
+    voided = order_services.line_void(
+        line_id=line, reason=request.POST.get("reason", ""), user=request.user
+    )
+    return voided.order.tab_id, _("The dish is taken off the bill."), {}
+
+
+@_cashier_post
+def cashier_refund(request, payment):
+    refund = services.refund_create(
+        payment_id=payment,
+        amount=request.POST.get("amount", ""),
+        reason=request.POST.get("reason", ""),
+        user=request.user,
+        key=request.POST.get("key") or None,
+    )
+    return refund.payment.tab_id, _("Refunded %(amount)s.") % {"amount": yuan(refund.amount)}, {}
+
+
+@_cashier_post
+def cashier_payment_cancel(request, payment):
+    cancelled = services.payment_cancel(payment_id=payment, user=request.user)
+    return cancelled.tab_id, _("The payment is cancelled."), {}
+
+
+@_cashier_post
+def cashier_close(request, tab):
+    tab = _tab_or_404(tab)
+    services.tab_close(
+        tab_id=tab, user=request.user, rotate_token=request.POST.get("rotate") == "on"
+    )
+    return tab, _("The table is free again."), {}
+
+
+@_cashier_post
+def cashier_reopen(request, tab):
+    tab = _tab_or_404(tab)
+    services.tab_reopen(tab_id=tab, user=request.user)
+    return tab, _("The bill is open again."), {}
+
+
+@require_GET
+@role_required(CASHIER)
+def cashier_receipt(request, tab):
+    paper = request.GET.get("paper", "80")
+    if paper not in ("58", "80"):
+        paper = "80"
+    return render(request, "payments/receipt.html", _receipt_context(_tab_or_404(tab), paper))
+
+
+# The sandbox gateway's page (the code_url a phone opens) --------------------------------------
+
+
+def _charge(charge_id):
+    if not conf.sandbox_enabled():
+        raise Http404("The sandbox gateway is off")
+    charge = SandboxCharge.objects.filter(pk=charge_id).first()
+    if charge is None:
+        raise Http404("No such charge")
+    return charge
+
+
+@require_GET
+def sandbox_page(request, charge):
+    return render(request, "payments/sandbox.html", {"charge": _charge(charge)})
+
+
+@csrf_exempt  # the gateway's own page: the charge id in the URL is the credential
+@require_POST
+def sandbox_decide(request, charge):
+    charge = _charge(charge)
+    action = request.POST.get("action")
+    if action not in ("approve", "approve_twice", "decline"):
+        return HttpResponse(_("Unknown action."), status=400)
+    try:
+        charge = sandbox.gateway_decide(charge.pk, approve=action != "decline")
+    except sandbox.SandboxError as error:
+        response = render(request, "payments/sandbox.html", {"charge": charge, "error": str(error)})
+        response.status_code = 409
+        return response
+    sandbox.deliver(charge, times=2 if action == "approve_twice" else 1)
+    return render(request, "payments/sandbox.html", {"charge": charge, "done": True})
