@@ -214,6 +214,10 @@ def cart_view(tab):
 
 def tab_view(tab):
     """What the tab partial shows: every round and each dish's status."""
+    from .billing import settlement_figures
+
     tab = _tab(tab)
     orders = tab_orders(tab)
-    return {"tab": tab, "orders": orders, "tab_total": tab_total(orders)}
+    lines = [line for order in orders for line in order.lines.all()]
+    bill = settlement_figures(tab, lines, list(tab.payments.all())) if orders else None
+    return {"tab": tab, "orders": orders, "tab_total": tab_total(orders), "bill": bill}

@@ -96,6 +96,10 @@ def tab_for_table(table, *, create=True):
     try:
         with transaction.atomic():
             tab = Tab.objects.create(table=table)
+            transaction.on_commit(
+                lambda: signals.tab_opened.send(sender=None, tab_id=tab.pk, table_id=table.pk),
+                robust=True,
+            )
     except IntegrityError:
         # Another phone opened it a moment ago; the unique constraint keeps one current tab.
         tab = Tab.objects.exclude(status=Tab.Status.CLOSED).get(table=table)
@@ -254,7 +258,9 @@ def _check_options(dish, option_ids):
 
 
 def _require_open(tab):
-    if tab.status != Tab.Status.OPEN:
+    """Ordering goes on until the table is closed, except while the bill is being settled; a
+    paid (settled) tab may order more and owes again."""
+    if tab.status in (Tab.Status.CLOSED, Tab.Status.SETTLING):
         raise OrderError(
             "tab_closed", _("This bill is closed. Please scan the table's code again.")
         )
@@ -381,6 +387,8 @@ def _submit(*, tab, key, guests, take, diner, user):
         shortfall = _reserve_stock(priced)
         if not shortfall:
             order = _create_order(locked, key, priced, diners, diner, user)
+            if locked.status == Tab.Status.SETTLED:
+                _reopen_for_more(locked, user)
             if cart_ids:
                 CartItem.objects.filter(pk__in=cart_ids).delete()
                 locked.cart_version += 1
@@ -392,12 +400,38 @@ def _submit(*, tab, key, guests, take, diner, user):
                 realtime.push_new_order(order.pk, locked.pk)
             if cart_ids:
                 realtime.push_cart(locked.pk)
+            transaction.on_commit(
+                lambda: signals.order_submitted.send(
+                    sender=None, order_id=order.pk, tab_id=locked.pk
+                ),
+                robust=True,
+            )
             return order, True
         transaction.set_rollback(True)
     # Outside the rolled-back transaction: report what is really left now.
     left = dict(Dish.objects.filter(pk__in=[d.pk for d in shortfall]).values_list("pk", "stock"))
     raise OutOfStock(
         [{"dish": d.pk, "name": d.name, "left": left.get(d.pk) or 0} for d in shortfall]
+    )
+
+
+def _reopen_for_more(tab, user):
+    """加菜 after paying: the tab is open again and owes the difference."""
+    TabEvent.objects.create(
+        tab=tab,
+        kind="tab.status",
+        from_status=tab.status,
+        to_status=Tab.Status.OPEN,
+        user=user,
+        reason="ordered after paying",
+    )
+    old, tab.status = tab.status, Tab.Status.OPEN
+    tab.save(update_fields=["status"])
+    transaction.on_commit(
+        lambda: signals.tab_status_changed.send(
+            sender=None, tab_id=tab.pk, old=old, new=tab.status
+        ),
+        robust=True,
     )
 
 

@@ -11,3 +11,9 @@ tab_total_changed = Signal()
 
 # A tab's status changed: `tab_id`, `old`, `new`.
 tab_status_changed = Signal()
+
+# A table's new tab was opened: `tab_id`, `table_id`.
+tab_opened = Signal()
+
+# An order was submitted: `order_id`, `tab_id`.
+order_submitted = Signal()

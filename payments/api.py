@@ -18,7 +18,7 @@ from restaurant.api_auth import StaffAuth
 from restaurant.money import money_str
 from restaurant.roles import CASHIER
 
-from . import services
+from . import conf, services
 from .models import Method, Payment
 from .providers import NotifyRefused
 
@@ -360,6 +360,8 @@ def sandbox_notify(request):
     `Sandbox-Timestamp`, `Sandbox-Nonce`, `Sandbox-Signature` = base64(HMAC-SHA256(secret,
     "timestamp\\nnonce\\nbody\\n")); older than 5 minutes is refused. A replay answers `200`
     and changes nothing; a forged, unsigned or wrong-amount one answers 4xx and is logged."""
+    if not conf.sandbox_enabled():
+        return Status(404, {"code": "FAIL", "message": "The sandbox gateway is off."})
     try:
         services.payment_notify(provider_name="sandbox", headers=request.headers, body=request.body)
     except NotifyRefused as refused:

@@ -1,66 +1,38 @@
-"""Knobs of the payment side.
-
-Each is read from `restaurant/settings.py` when it defines it, else from the environment with
-the same helpers (so a bad value still fails loudly), so that tests can override them with
-pytest-django's `settings` fixture.
-"""
+"""Knobs of the payment side, read from settings (restaurant/settings.py reads the environment
+and refuses bad values at start-up). Functions, so that tests can override settings."""
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-
-from restaurant.settings import env_bool, env_int, env_str
 
 DEV_SANDBOX_SECRET = "dev-sandbox-gateway-secret-not-for-production"
 
 
-def _get(name, read):
-    if hasattr(settings, name):
-        return getattr(settings, name)
-    return read()
-
-
 def sandbox_enabled():
     """The built-in sandbox gateway: on by default only with DEBUG (anyone can approve there)."""
-    return _get("SANDBOX_GATEWAY", lambda: env_bool("SANDBOX_GATEWAY", settings.DEBUG))
+    return settings.SANDBOX_GATEWAY
 
 
 def sandbox_secret():
-    secret = _get("SANDBOX_GATEWAY_SECRET", lambda: env_str("SANDBOX_GATEWAY_SECRET"))
-    if secret:
-        return secret
-    if settings.DEBUG:
-        return DEV_SANDBOX_SECRET
-    raise ImproperlyConfigured("SANDBOX_GATEWAY_SECRET must be set when DEBUG is off.")
+    return settings.SANDBOX_GATEWAY_SECRET or DEV_SANDBOX_SECRET
 
 
 def sandbox_notify_url():
     """Where the sandbox sends its notifications: our own notify endpoint, over the network."""
-    return _get(
-        "SANDBOX_NOTIFY_URL",
-        lambda: env_str(
-            "SANDBOX_NOTIFY_URL", settings.PUBLIC_URL + "/api/v1/payments/notify/sandbox"
-        ),
-    )
+    return settings.SANDBOX_NOTIFY_URL
 
 
 def sandbox_delivery():
     """`http`: the sandbox POSTs each notification from a thread; `off`: it sends none."""
-    value = _get("SANDBOX_DELIVERY", lambda: env_str("SANDBOX_DELIVERY", "http"))
-    if value not in ("http", "off"):
-        raise ImproperlyConfigured(f"SANDBOX_DELIVERY must be http or off, not {value!r}")
-    return value
+    return settings.SANDBOX_DELIVERY
 
 
 def payment_expiry_minutes():
     """A QR payment not completed in this time expires (and is closed at the gateway)."""
-    return _get("PAYMENT_EXPIRY_MINUTES", lambda: env_int("PAYMENT_EXPIRY_MINUTES", 10))
+    return settings.PAYMENT_EXPIRY_MINUTES
 
 
 def cashier_discount_limit_percent():
     """A cashier may discount up to this share of the bill; a manager any amount."""
-    return _get(
-        "CASHIER_DISCOUNT_LIMIT_PERCENT", lambda: env_int("CASHIER_DISCOUNT_LIMIT_PERCENT", 20)
-    )
+    return settings.CASHIER_DISCOUNT_LIMIT_PERCENT
 
 
 # A notification's timestamp may be this far from our clock (replays of old ones are refused).

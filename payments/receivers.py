@@ -1,10 +1,8 @@
 """What the payment side does when the ordering side tells it something (after commit)."""
 
-from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from orders.models import Order, Tab
-from orders.signals import tab_status_changed, tab_total_changed
+from orders.signals import order_submitted, tab_opened, tab_status_changed, tab_total_changed
 
 from . import realtime, services
 
@@ -20,15 +18,11 @@ def show_tab_status(sender, tab_id, **kwargs):
     realtime.push_tab_changed(tab_id)
 
 
-# The ordering side sends no signal when a tab opens or an order arrives; the floor plan needs
-# both. These two narrow receivers only queue a push for after the commit (never inside it).
-@receiver(post_save, sender=Tab)
-def show_new_tab(sender, instance, created, **kwargs):
-    if created:
-        realtime.push_table(instance.table_id)
+@receiver(tab_opened)
+def show_new_tab(sender, table_id, **kwargs):
+    realtime.push_table(table_id)
 
 
-@receiver(post_save, sender=Order)
-def show_new_order(sender, instance, created, **kwargs):
-    if created:
-        realtime.push_tab_changed(instance.tab_id)
+@receiver(order_submitted)
+def show_new_order(sender, tab_id, **kwargs):
+    realtime.push_tab_changed(tab_id)

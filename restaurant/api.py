@@ -72,4 +72,6 @@ def not_found(request, exc):
 @api.exception_handler(RequestDataTooBig)
 def too_big(request, exc):
     return _error(request, 413, "too_big", _("The request body is too large."))
+
+
 api.add_router("/", "payments.api.router")

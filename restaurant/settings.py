@@ -260,3 +260,18 @@ SERVICE_CHARGE_PERCENT = env_str("SERVICE_CHARGE_PERCENT", "0")
 BILL_ROUNDING = env_str("BILL_ROUNDING", "none")
 if BILL_ROUNDING not in ("none", "jiao", "yuan"):
     raise ImproperlyConfigured(f"BILL_ROUNDING must be none, jiao or yuan, not {BILL_ROUNDING!r}")
+
+# Payments. The built-in sandbox QR gateway (anyone can approve a payment there) is on by
+# default only with DEBUG; its notifications are signed with SANDBOX_GATEWAY_SECRET.
+SANDBOX_GATEWAY = env_bool("SANDBOX_GATEWAY", DEBUG)
+SANDBOX_GATEWAY_SECRET = env_str("SANDBOX_GATEWAY_SECRET")
+if SANDBOX_GATEWAY and not DEBUG and not SANDBOX_GATEWAY_SECRET:
+    raise ImproperlyConfigured(
+        "SANDBOX_GATEWAY_SECRET must be set when the sandbox runs with DEBUG off."
+    )
+SANDBOX_NOTIFY_URL = env_str("SANDBOX_NOTIFY_URL", PUBLIC_URL + "/api/v1/payments/notify/sandbox")
+SANDBOX_DELIVERY = env_str("SANDBOX_DELIVERY", "http")
+if SANDBOX_DELIVERY not in ("http", "off"):
+    raise ImproperlyConfigured(f"SANDBOX_DELIVERY must be http or off, not {SANDBOX_DELIVERY!r}")
+PAYMENT_EXPIRY_MINUTES = env_int("PAYMENT_EXPIRY_MINUTES", 10)
+CASHIER_DISCOUNT_LIMIT_PERCENT = env_int("CASHIER_DISCOUNT_LIMIT_PERCENT", 20)

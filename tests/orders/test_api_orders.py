@@ -269,6 +269,19 @@ def test_a_tab_being_settled_takes_no_more_orders(client, menu, table):
     assert stock(menu["fish"]) == 5
 
 
+def test_ordering_more_after_paying_opens_the_tab_again(client, menu, table):
+    tab = Tab.objects.create(table=table, guests=2, status=Tab.Status.SETTLED)
+
+    response = post_order(
+        client, table, {"key": "dessert", "lines": [{"dish": menu["cucumber"].pk, "quantity": 1}]}
+    )
+
+    assert response.status_code == 201
+    tab.refresh_from_db()
+    assert tab.status == Tab.Status.OPEN
+    assert tab.events.filter(kind="tab.status", from_status="settled", to_status="open").exists()
+
+
 def test_the_tab_shows_each_round_its_dish_statuses_and_the_total_without_voided_dishes(
     client, menu, table
 ):
