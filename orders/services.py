@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from menu.models import Dish, MenuState
 from menu.signals import dish_availability_changed
@@ -135,18 +136,22 @@ def diner_rename(*, diner, nickname):
 # Validation and pricing -----------------------------------------------------------------------
 
 
+FIELD_LABELS = {"quantity": gettext_lazy("The quantity"), "guests": gettext_lazy("The number of guests")}
+
+
 def _positive_int(value, name, maximum):
+    label = FIELD_LABELS[name]
     if isinstance(value, bool) or not isinstance(value, int):
         try:
             value = int(str(value).strip())
         except (TypeError, ValueError):
             raise OrderError(
-                "bad_" + name, _("%(name)s must be a whole number.") % {"name": name}
+                "bad_" + name, _("%(name)s must be a whole number.") % {"name": label}
             ) from None
     if value < 1 or value > maximum:
         raise OrderError(
             "bad_" + name,
-            _("%(name)s must be between 1 and %(max)s.") % {"name": name, "max": maximum},
+            _("%(name)s must be between 1 and %(max)s.") % {"name": label, "max": maximum},
         )
     return value
 
@@ -302,7 +307,9 @@ def cart_set_quantity(*, tab, item_id, quantity):
     try:
         quantity = int(quantity)
     except (TypeError, ValueError):
-        raise OrderError("bad_quantity", _("quantity must be a whole number.")) from None
+        raise OrderError(
+            "bad_quantity", _("%(name)s must be a whole number.") % {"name": FIELD_LABELS["quantity"]}
+        ) from None
     items = CartItem.objects.filter(tab=tab, pk=item_id)
     if quantity <= 0:
         changed = items.delete()[0]
