@@ -2,30 +2,14 @@
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
-from django.test import Client
 
 from orders.models import Tab
 from payments import services
-from restaurant.asgi import application
+from tests.sockets import connect, session_cookie
 
 from .conftest import approve, notify, qr_payment, seat
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
-
-ORIGIN = (b"origin", b"http://localhost")
-
-
-def session_cookie(user):
-    client = Client()
-    client.force_login(user)
-    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
-
-
-async def connect(path, *headers):
-    communicator = WebsocketCommunicator(application, path, headers=[ORIGIN, *headers])
-    connected, code = await communicator.connect(timeout=5)
-    return communicator, connected, code
 
 
 @sync_to_async
