@@ -129,9 +129,12 @@ def push_new_order(order_id, tab_id):
     push_tab(tab_id)
 
 
-def push_order_changed(order_id, tab_id):
+def push_order_changed(order_id, tab_id, *, pass_changed=True):
+    """A dish moved: its boards, the phones at its table, and the pass when a dish became
+    ready or stopped being ready."""
     transaction.on_commit(lambda: _push_kitchen(order_id, added=False), robust=True)
-    after_commit(PASS, render_pass)
+    if pass_changed:
+        after_commit(PASS, render_pass)
     push_tab(tab_id)
 
 

@@ -136,7 +136,10 @@ def diner_rename(*, diner, nickname):
 # Validation and pricing -----------------------------------------------------------------------
 
 
-FIELD_LABELS = {"quantity": gettext_lazy("The quantity"), "guests": gettext_lazy("The number of guests")}
+FIELD_LABELS = {
+    "quantity": gettext_lazy("The quantity"),
+    "guests": gettext_lazy("The number of guests"),
+}
 
 
 def _positive_int(value, name, maximum):
@@ -308,7 +311,8 @@ def cart_set_quantity(*, tab, item_id, quantity):
         quantity = int(quantity)
     except (TypeError, ValueError):
         raise OrderError(
-            "bad_quantity", _("%(name)s must be a whole number.") % {"name": FIELD_LABELS["quantity"]}
+            "bad_quantity",
+            _("%(name)s must be a whole number.") % {"name": FIELD_LABELS["quantity"]},
         ) from None
     items = CartItem.objects.filter(tab=tab, pk=item_id)
     if quantity <= 0:
@@ -567,7 +571,10 @@ def line_set_status(*, line_id, status, user=None, reason="", expect=None):
             user=user,
             reason=reason,
         )
-        realtime.push_order_changed(line.order_id, line.order.tab_id)
+        ready = OrderLine.Status.READY
+        realtime.push_order_changed(
+            line.order_id, line.order.tab_id, pass_changed=ready in (line.status, status)
+        )
     line.from_status, line.status = line.status, status
     return line
 
@@ -621,7 +628,7 @@ def line_urge(*, tab, line_id, diner=None):
                 _("The kitchen has just been asked; you can hurry it again in a few minutes."),
             )
         TabEvent.objects.create(tab=tab, line=line, kind="line.urged", diner=diner)
-        realtime.push_order_changed(line.order_id, tab.pk)
+        realtime.push_order_changed(line.order_id, tab.pk, pass_changed=False)
     return line
 
 
@@ -666,7 +673,9 @@ def line_void(*, line_id, reason, user=None):
             user=user,
             reason=reason,
         )
-        realtime.push_order_changed(line.order_id, tab_id)
+        realtime.push_order_changed(
+            line.order_id, tab_id, pass_changed=line.status == OrderLine.Status.READY
+        )
         transaction.on_commit(
             lambda: signals.tab_total_changed.send(sender=None, tab_id=tab_id), robust=True
         )

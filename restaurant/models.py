@@ -1,5 +1,6 @@
 import hashlib
 import secrets
+from datetime import timedelta
 
 from django.db import models
 from django.utils import timezone
@@ -51,7 +52,12 @@ class DeviceToken(models.Model):
             return None
         device = cls.objects.filter(digest=_digest(raw), active=True).first()
         if device:
-            cls.objects.filter(pk=device.pk).update(last_used_at=timezone.now())
+            # At most one write a minute per device, not one per API call.
+            now = timezone.now()
+            stale = models.Q(last_used_at__isnull=True) | models.Q(
+                last_used_at__lt=now - timedelta(minutes=1)
+            )
+            cls.objects.filter(stale, pk=device.pk).update(last_used_at=now)
         return device
 
     def has_role(self, *roles):
