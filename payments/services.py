@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from orders import billing
 from orders import services as order_services
@@ -65,6 +66,12 @@ class StaleVersion(PaymentConflict):
 AMOUNT = re.compile(r"\d{1,9}(\.\d{1,2})?")
 
 
+AMOUNT_LABELS = {
+    "amount": gettext_lazy("The amount"),
+    "tendered": gettext_lazy("The cash received"),
+}
+
+
 def parse_amount(value, *, name="amount", allow_zero=False):
     """`"12.50"` or `12` → Decimal("12.50"). Floats, negatives, a third decimal, text: refused."""
     if isinstance(value, Decimal):
@@ -78,11 +85,13 @@ def parse_amount(value, *, name="amount", allow_zero=False):
     if text is None or not AMOUNT.fullmatch(text):
         raise PaymentError(
             "bad_" + name,
-            _('%(name)s must be an amount in yuan like "12.50".') % {"name": name},
+            _('%(name)s must be an amount in yuan like "12.50".') % {"name": AMOUNT_LABELS[name]},
         )
     amount = money(Decimal(text))
     if amount == 0 and not allow_zero:
-        raise PaymentError("bad_" + name, _("%(name)s must be more than zero.") % {"name": name})
+        raise PaymentError(
+            "bad_" + name, _("%(name)s must be more than zero.") % {"name": AMOUNT_LABELS[name]}
+        )
     return amount
 
 
