@@ -28,18 +28,14 @@ import asyncio
 import os
 import platform
 import secrets
-import socket
 import string
-import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "bench" / "out"
-PYTHON = sys.executable
+from common import OUT, ROOT, Daphne, free_port, log, manage, percentile
+
 DATABASE = "diancan_bench_pay"
 CLIENTS = 32
 WARMUP_SECONDS = 2
@@ -48,16 +44,6 @@ QR_PER_CLIENT = 20
 # Each client pays in turn at its own few tables, so that a tab collects a realistic handful of
 # payments rather than hundreds (each push renders the tab's whole bill).
 TABLES_PER_CLIENT = 8
-
-
-def log(message):
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 ADMIN_DATABASE_URL = os.environ.get("DATABASE_URL", "")  # before this script points it elsewhere
@@ -113,15 +99,6 @@ def environment(port, database_url):
     return env
 
 
-def manage(env, *args):
-    log("manage.py " + " ".join(args))
-    result = subprocess.run(
-        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-
-
 def seat_tables(env):
     """32 tables with one large order each; a cashier device token."""
     os.environ.update(env)
@@ -160,50 +137,6 @@ def seat_tables(env):
     return seated, token
 
 
-class Daphne:
-    def __init__(self, env, port):
-        self.port = port
-        OUT.mkdir(parents=True, exist_ok=True)
-        self.log = open(OUT / "daphne-pay.log", "w")  # noqa: SIM115 (closed in stop())
-        self.process = subprocess.Popen(
-            [
-                PYTHON,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "restaurant.asgi:application",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit("daphne exited at start; see bench/out/daphne-pay.log")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise SystemExit("daphne did not start")
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self.log.close()
-
-
 class Http:
     """One keep-alive HTTP/1.1 connection, enough for daphne's answers (Content-Length)."""
 
@@ -235,13 +168,6 @@ class Http:
         if self.writer is not None:
             self.writer.close()
             self.writer = None
-
-
-def percentile(values, fraction):
-    values = sorted(values)
-    if not values:
-        return float("nan")
-    return values[min(len(values), max(1, int(-(-fraction * len(values) // 1)))) - 1]
 
 
 async def pay_load(port, seated, token):
@@ -290,8 +216,8 @@ async def pay_load(port, seated, token):
     return {
         "rate": counted[0] / DURATION_SECONDS,
         "payments": counted[0],
-        "p50": percentile(latencies, 0.5),
-        "p99": percentile(latencies, 0.99),
+        "p50": percentile(sorted(latencies), 0.5),
+        "p99": percentile(sorted(latencies), 0.99),
         "errors": errors[0],
     }
 
@@ -376,8 +302,8 @@ async def notify_load(port, batches):
     return {
         "count": len(latencies),
         "rate": len(latencies) / elapsed,
-        "p50": percentile(latencies, 0.5),
-        "p99": percentile(latencies, 0.99),
+        "p50": percentile(sorted(latencies), 0.5),
+        "p99": percentile(sorted(latencies), 0.99),
         "statuses": statuses,
     }
 
@@ -410,7 +336,8 @@ def main():
         manage(env, "collectstatic", "--noinput")
         seated, token = seat_tables(env)
         log(f"daphne on 127.0.0.1:{port}")
-        daphne = Daphne(env, port)
+        daphne = Daphne(env, port, log_path=OUT / "daphne-pay.log")
+        daphne.wait_until_ready()
         log(f"payments: {CLIENTS} clients for {WARMUP_SECONDS}+{DURATION_SECONDS} s")
         pay = asyncio.run(pay_load(port, seated, token))
         log(f"starting {CLIENTS * QR_PER_CLIENT} QR payments")
