@@ -120,6 +120,7 @@ class Daphne:
 
     def __init__(self, env, port, log_path=None):
         self.port = port
+        self.url = f"http://127.0.0.1:{port}"
         self.log_path = log_path or OUT / "daphne.log"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log = open(self.log_path, "w")  # closed in stop()

@@ -25,17 +25,18 @@ import argparse
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The benchmarks' helpers start and stop daphne the same way.
+sys.path.insert(0, str(ROOT / "bench"))
+from common import Daphne, free_port, manage  # noqa: E402
+
 DOCS = ROOT / "docs"
 CHROMIUM = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -102,12 +103,6 @@ DINER_ADDS = ["拍黄瓜", "夫妻肺片"]
 # -- The server ---------------------------------------------------------------------------------
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def server_env(workdir, port):
     """The environment of every manage.py call and of daphne: a private database and media."""
     env = {
@@ -130,20 +125,6 @@ def server_env(workdir, port):
     return env
 
 
-def manage(env, *args):
-    """Run `manage.py <args>` against the throwaway database; fail loudly."""
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
-    return result.stdout
-
-
 def table_tokens(env):
     """{table code: token}, read with the Django ORM from the throwaway database."""
     for key in ("DATABASE_URL", "MEDIA_ROOT", "DEBUG", "PUBLIC_URL", "LANGUAGE_CODE", "TIME_ZONE"):
@@ -160,59 +141,6 @@ def table_tokens(env):
     tokens = dict(Table.objects.values_list("code", "token"))
     connections.close_all()  # Playwright's event loop follows; no ORM from here on
     return tokens
-
-
-class Daphne:
-    """One daphne process on a loopback port, logging to a file in the work dir."""
-
-    def __init__(self, env, port, log_path):
-        self.url = f"http://127.0.0.1:{port}"
-        self.log_path = log_path
-        self.log = open(log_path, "w")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "restaurant.asgi:application",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def wait(self, seconds=30):
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"daphne exited:\n{self.output()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as answer:
-                    if answer.status == 200:
-                        return
-            except (OSError, urllib.error.URLError):
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"daphne did not answer /healthz:\n{self.output()}")
-
-    def output(self):
-        self.log.flush()
-        return Path(self.log_path).read_text(errors="replace")[-4000:]
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
 
 
 # -- Orders through the JSON API ----------------------------------------------------------------
@@ -478,8 +406,8 @@ def main(argv=None):
         manage(env, "migrate", "--noinput")
         manage(env, "load_demo")
         tokens = table_tokens(env)
-        server = Daphne(env, port, workdir / "daphne.log")
-        server.wait()
+        server = Daphne(env, port, log_path=workdir / "daphne.log")
+        server.wait_until_ready()
         print(f"daphne at {server.url}", flush=True)
         written = take_screenshots(server, tokens)
     except BaseException:
