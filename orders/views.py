@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from menu import selectors as menu_selectors
 from menu.services import MenuError, dish_set_availability
+from restaurant.htmx import refusal
 from restaurant.roles import CASHIER, KITCHEN, has_role, role_required
 
 from . import selectors, services
@@ -97,11 +98,7 @@ def _diner_action(view):
             return _remember_diner(request, view(request, token, *args, **kwargs))
         except services.OrderError as error:
             if request.htmx:
-                response = render(request, "orders/diner.html#flash", {"error": error.message})
-                response.status_code = error.status
-                response["HX-Retarget"] = "#flash"
-                response["HX-Reswap"] = "outerHTML"
-                return response
+                return refusal(request, error.message, error.status)
             return render(
                 request,
                 "orders/error.html",
@@ -203,11 +200,7 @@ def _staff_answer(request, view, *args, back="orders:kitchen", **kwargs):
             return render(
                 request, "orders/staff_error.html", {"error": error.message}, status=error.status
             )
-        response = render(request, "orders/_flash.html", {"error": error.message})
-        response.status_code = error.status
-        response["HX-Retarget"] = "#flash"
-        response["HX-Reswap"] = "outerHTML"
-        return response
+        return refusal(request, error.message, error.status)
     if not request.htmx:
         return redirect(request.POST.get("next") or back)
     return result

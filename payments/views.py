@@ -17,6 +17,7 @@ from orders import services as order_services
 from orders.models import Diner, Tab
 from orders.services import OrderError
 from orders.views import DINER_COOKIE
+from restaurant.htmx import refusal
 from restaurant.money import yuan
 from restaurant.roles import CASHIER, role_required
 
@@ -206,11 +207,7 @@ def cashier_find(request):
             if table
             else _("No table with this code.")
         )
-        response = render(request, "payments/cashier.html#flash", {"error": message})
-        response.status_code = 404
-        response["HX-Retarget"] = "#flash"
-        response["HX-Reswap"] = "outerHTML"
-        return response
+        return refusal(request, message, 404)
     return _bill_pane(request, tab.pk)
 
 
@@ -230,11 +227,7 @@ def _cashier_post(view):
         try:
             tab_id, message, extra = view(request, *args, **kwargs)
         except OrderError as error:
-            response = render(request, "payments/cashier.html#flash", {"error": error.message})
-            response.status_code = error.status
-            response["HX-Retarget"] = "#flash"
-            response["HX-Reswap"] = "outerHTML"
-            return response
+            return refusal(request, error.message, error.status)
         if not request.htmx:
             return redirect(reverse("payments:cashier") + f"?tab={tab_id}")
         context = _bill_context(tab_id, message=message, oob=True, **extra)
