@@ -142,3 +142,13 @@ def table(db):
 @pytest.fixture
 def other_table(db):
     return Table.objects.create(code="A2", area="大厅", seats=4)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """No connection pool in the test process: its test threads would keep pooled connections
+    open and the test database could not be dropped at the end. The daphne processes that
+    tests start (tests/live.py) still run with the pool, as in production."""
+    from django.db import connections
+
+    connections["default"].settings_dict["OPTIONS"].pop("pool", None)
