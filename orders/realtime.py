@@ -69,13 +69,9 @@ def render_board(station=None):
     return render_to_string("orders/kitchen.html#board", selectors.board_view(station))
 
 
-def render_stats():
-    return render_to_string("orders/kitchen.html#stats", {"stats": selectors.kitchen_stats()})
-
-
-def render_ticket(order_id, station=None, added=False):
-    """A ticket for one board: appended when new, replaced when changed, removed when done."""
-    order = selectors.ticket(order_id, station)
+def render_ticket(order_id, order, station=None, added=False):
+    """A ticket (`order`, read for this board) for one board: appended when new, replaced when
+    changed, removed when the board has nothing left to do on it."""
     if order is None:
         return (
             ""
@@ -100,20 +96,28 @@ def render_dish(dish_id):
 
 
 def _push_kitchen(order_id, added):
-    """One message per board: the ticket as that board shows it, and the new counts."""
+    """One message per board: the ticket as that board shows it, and the new counts. The data
+    is read once per event; only the rendering is done per language."""
+    stations = selectors.stations()
     touched = {station.pk for station in selectors.order_stations(order_id)}
-    boards = [None, *selectors.stations()]
+    stats = selectors.kitchen_stats(stations)
+    boards = [None, *stations]
+    tickets = {
+        board: selectors.ticket(order_id, board)
+        for board in boards
+        if board is None or board.pk in touched
+    }
     for language, _name in settings.LANGUAGES:
         with translation.override(language):
-            stats = render_stats()
-            for station in boards:
+            counts = render_to_string("orders/kitchen.html#stats", {"stats": stats})
+            for board in boards:
                 ticket = (
-                    render_ticket(order_id, station, added)
-                    if station is None or station.pk in touched
+                    render_ticket(order_id, tickets[board], board, added)
+                    if board in tickets
                     else ""
                 )
-                group = station_group(station.slug) if station else KITCHEN
-                send_html(lang_group(group, language), ticket + stats)
+                group = station_group(board.slug) if board else KITCHEN
+                send_html(lang_group(group, language), ticket + counts)
 
 
 def push_cart(tab_id):
