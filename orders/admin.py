@@ -18,6 +18,7 @@ from django.utils.translation import ngettext
 
 from restaurant.admin import ManagerPermissions
 
+from . import selectors
 from .models import Order, OrderLine, Tab, TabEvent, Table
 from .qr import table_qr_svg
 
@@ -170,15 +171,19 @@ class ReadOnlyAdmin(ManagerPermissions, admin.ModelAdmin):
         return False
 
 
-def _line_total(order):
-    """What the order's lines still cost (voided lines count nothing); uses prefetched lines."""
-    return sum(
-        (line.amount for line in order.lines.all() if line.status != OrderLine.Status.VOIDED),
-        start=0,
-    )
+class OrderFigures:
+    """Line count and amount of an order (voided lines cost nothing), from prefetched lines."""
+
+    @admin.display(description=_("lines"))
+    def line_count(self, order):
+        return len(order.lines.all())
+
+    @admin.display(description=_("amount"))
+    def total(self, order):
+        return selectors.tab_total([order])
 
 
-class OrderInline(ReadOnlyInline):
+class OrderInline(OrderFigures, ReadOnlyInline):
     model = Order
     fields = ["number", "created_at", "diner", "user", "line_count", "total"]
     readonly_fields = fields
@@ -188,14 +193,6 @@ class OrderInline(ReadOnlyInline):
         return (
             super().get_queryset(request).select_related("diner", "user").prefetch_related("lines")
         )
-
-    @admin.display(description=_("lines"))
-    def line_count(self, order):
-        return len(order.lines.all())
-
-    @admin.display(description=_("amount"))
-    def total(self, order):
-        return _line_total(order)
 
 
 class TabEventInline(ReadOnlyInline):
@@ -230,7 +227,7 @@ class OrderLineInline(ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnlyAdmin):
+class OrderAdmin(OrderFigures, ReadOnlyAdmin):
     list_display = ["__str__", "tab", "number", "created_at", "line_count", "total"]
     list_select_related = ["tab__table"]
     list_filter = ["tab__table__area"]
@@ -242,11 +239,3 @@ class OrderAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("lines")
-
-    @admin.display(description=_("lines"))
-    def line_count(self, order):
-        return len(order.lines.all())
-
-    @admin.display(description=_("amount"))
-    def total(self, order):
-        return _line_total(order)
