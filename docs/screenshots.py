@@ -37,17 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 from common import Daphne, free_port, manage  # noqa: E402
 
+sys.path.insert(0, str(ROOT))
+from tests.browser.pages import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+
 DOCS = ROOT / "docs"
-CHROMIUM = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 LOCALE = "zh-CN"
 TIMEZONE = "Asia/Shanghai"
 TIMEOUT_MS = 15_000

@@ -1,21 +1,10 @@
 import os
-import shutil
 
 import pytest
 
+from tests.browser.pages import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import need
 from tests.live import Daphne
-
-CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture

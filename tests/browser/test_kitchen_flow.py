@@ -4,12 +4,9 @@ a hurry and a void reach the right screens, and nobody reloads a page."""
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.pages import live
+
 pytestmark = pytest.mark.browser
-
-
-def live(page):
-    expect(page.locator("body")).to_have_attribute("data-live", "1")
-    page.evaluate("window.__notReloaded = true")
 
 
 def test_a_dish_goes_from_the_phone_through_the_station_and_the_pass(

@@ -3,12 +3,9 @@
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.pages import live
+
 pytestmark = pytest.mark.browser
-
-
-def live(page):
-    expect(page.locator("body")).to_have_attribute("data-live", "1")
-    page.evaluate("window.__notReloaded = true")
 
 
 def test_two_phones_fill_one_cart_and_the_kitchen_sees_the_order(

@@ -6,15 +6,11 @@ import pytest
 from playwright.sync_api import expect
 
 from payments.models import Payment, Refund
+from tests.browser.pages import live
 
 from .conftest import seat
 
 pytestmark = pytest.mark.browser
-
-
-def live(page):
-    expect(page.locator("body")).to_have_attribute("data-live", "1")
-    page.evaluate("window.__notReloaded = true")
 
 
 def test_half_by_qr_the_rest_in_cash_then_a_void_is_refunded_on_both_screens(
