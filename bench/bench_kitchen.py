@@ -114,7 +114,7 @@ def kitchen_fixtures():
 
     from menu.models import Dish, Station
     from orders.models import Table
-    from restaurant.models import DeviceToken
+    from restaurant.lib.devices import DeviceToken
 
     demo_tables = Table.objects.filter(active=True).count()
     for n in range(demo_tables + 1, TABLES + 1):

@@ -112,7 +112,7 @@ def seat_tables(env):
     from menu.models import Dish, OptionGroup
     from orders import services
     from orders.models import Table
-    from restaurant.models import DeviceToken
+    from restaurant.lib.devices import DeviceToken
 
     required = OptionGroup.objects.filter(dish=OuterRef("pk"), min_choices__gt=0)
     dishes = list(

@@ -9,7 +9,7 @@ from django.db.models import Count
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from restaurant.admin import ManagerPermissions
+from restaurant.lib.roles import ManagerPermissions
 
 from .models import Category, Dish, Option, OptionGroup, Station, Tag
 

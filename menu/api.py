@@ -3,9 +3,9 @@
 from ninja import Router, Schema
 from pydantic import StrictInt
 
-from restaurant.api_auth import StaffAuth
-from restaurant.money import money_str
-from restaurant.roles import KITCHEN
+from restaurant.lib.api_auth import StaffAuth
+from restaurant.lib.money import money_str
+from restaurant.lib.roles import KITCHEN
 
 from . import selectors, services
 

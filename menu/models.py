@@ -8,7 +8,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
-from restaurant.money import MoneyField
+from restaurant.lib.money import MoneyField
 
 THUMBNAIL_SIZE = (480, 360)
 

@@ -16,11 +16,11 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from restaurant.admin import ManagerPermissions
+from restaurant.lib.qr import table_qr_svg
+from restaurant.lib.roles import ManagerPermissions
 
 from . import selectors
 from .models import Order, OrderLine, Tab, TabEvent, Table
-from .qr import table_qr_svg
 
 CARDS_PER_PAGE = 6  # 2 × 3 on A4
 

@@ -10,9 +10,9 @@ from django.utils import timezone
 from ninja import Router, Schema, Status
 from pydantic import StrictInt
 
-from restaurant.api_auth import StaffAuth
-from restaurant.money import money_str
-from restaurant.roles import CASHIER, KITCHEN
+from restaurant.lib.api_auth import StaffAuth
+from restaurant.lib.money import money_str
+from restaurant.lib.roles import CASHIER, KITCHEN
 
 from . import selectors, services
 from .models import OrderLine

@@ -10,7 +10,7 @@ from django.db.models import Exists, F, OuterRef, Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from restaurant.money import money, money_str
+from restaurant.lib.money import money, money_str
 
 from . import realtime, services, signals
 from .models import Order, OrderLine, Tab, TabEvent, Table, TabPayment

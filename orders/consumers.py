@@ -8,7 +8,7 @@ from django.http import Http404
 from django.utils import translation
 
 from menu.models import Station
-from restaurant.roles import KITCHEN, has_role
+from restaurant.lib.roles import KITCHEN, has_role
 
 from . import realtime, selectors, services
 

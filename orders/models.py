@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from restaurant.money import MoneyField
+from restaurant.lib.money import MoneyField
 
 CHINESE_NUMBERS = "一二三四五六七八九十"
 

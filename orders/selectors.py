@@ -8,7 +8,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from menu.models import Station
-from restaurant.money import money
+from restaurant.lib.money import money
 
 from .models import CartItem, Order, OrderLine, Tab, TabEvent, Table
 

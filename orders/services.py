@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from menu.models import Dish, MenuState
 from menu.signals import dish_availability_changed
-from restaurant.money import money
+from restaurant.lib.money import money
 
 from . import realtime, signals
 from .models import CartItem, Diner, Order, OrderLine, Tab, TabEvent

@@ -1,5 +1,3 @@
-import secrets
-
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -11,14 +9,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from menu import selectors as menu_selectors
 from menu.services import MenuError, dish_set_availability
-from restaurant.htmx import refusal
-from restaurant.roles import CASHIER, KITCHEN, has_role, role_required
+from restaurant.lib.diners import diner_key, remember_diner
+from restaurant.lib.htmx import refusal
+from restaurant.lib.roles import CASHIER, KITCHEN, has_role, role_required
 
 from . import selectors, services
-
-DINER_COOKIE = "diancan_diner"
-ONE_YEAR = 365 * 24 * 3600
-
 
 # Diner pages ----------------------------------------------------------------------------------
 #
@@ -26,24 +21,6 @@ ONE_YEAR = 365 * 24 * 3600
 # table token in the URL, never a cookie, so a forged cross-site request would need the token,
 # and with the token anyone can post directly anyway. The exemption lets the menu be rendered
 # once and cached for every table and every phone.
-
-
-def _diner_key(request):
-    """This browser's random diner key, from its cookie or made now (and set on the answer)."""
-    key = request.COOKIES.get(DINER_COOKIE, "")
-    if len(key) == 32 and key.isalnum():
-        return key
-    if not hasattr(request, "new_diner_key"):
-        request.new_diner_key = secrets.token_hex(16)
-    return request.new_diner_key
-
-
-def _remember_diner(request, response):
-    if hasattr(request, "new_diner_key"):
-        response.set_cookie(
-            DINER_COOKIE, request.new_diner_key, max_age=ONE_YEAR, httponly=True, samesite="Lax"
-        )
-    return response
 
 
 def _get_tab_for_diner(request, token):
@@ -59,7 +36,7 @@ def _get_tab_for_diner(request, token):
             raise services.OrderError(
                 "tab_closed", _("This bill is closed. Please scan the table's code again.")
             )
-    diner = services.diner_for_tab(tab=tab, key=_diner_key(request))
+    diner = services.diner_for_tab(tab=tab, key=diner_key(request))
     return table, tab, diner
 
 
@@ -87,7 +64,7 @@ def diner_page(request, token):
         **selectors.cart_view(tab),
         **selectors.tab_view(tab),
     }
-    return _remember_diner(request, render(request, "orders/diner.html", context))
+    return remember_diner(request, render(request, "orders/diner.html", context))
 
 
 def _diner_action(view):
@@ -95,7 +72,7 @@ def _diner_action(view):
 
     def wrapper(request, token, *args, **kwargs):
         try:
-            return _remember_diner(request, view(request, token, *args, **kwargs))
+            return remember_diner(request, view(request, token, *args, **kwargs))
         except services.OrderError as error:
             if request.htmx:
                 return refusal(request, error.message, error.status)

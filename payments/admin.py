@@ -6,7 +6,7 @@ append-only, and corrections are new entries made by a refund.
 
 from django.contrib import admin
 
-from restaurant.admin import ManagerPermissions
+from restaurant.lib.roles import ManagerPermissions
 
 from .models import LedgerEntry, Payment, PaymentEvent, Refund
 

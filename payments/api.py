@@ -14,9 +14,9 @@ from pydantic import StrictInt
 from orders import billing
 from orders import selectors as order_selectors
 from orders.models import Tab
-from restaurant.api_auth import StaffAuth
-from restaurant.money import money_str
-from restaurant.roles import CASHIER
+from restaurant.lib.api_auth import StaffAuth
+from restaurant.lib.money import money_str
+from restaurant.lib.roles import CASHIER
 
 from . import conf, services
 from .models import Method, Payment

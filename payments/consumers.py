@@ -7,7 +7,7 @@ from django.http import Http404
 from orders import selectors as order_selectors
 from orders.consumers import DENIED, NOT_FOUND, HtmlPushConsumer
 from orders.models import Tab
-from restaurant.roles import CASHIER, has_role
+from restaurant.lib.roles import CASHIER, has_role
 
 from . import realtime, selectors
 

@@ -11,7 +11,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from restaurant.money import MoneyField
+from restaurant.lib.money import MoneyField
 
 
 def new_reference():

@@ -22,8 +22,8 @@ from orders import billing
 from orders import services as order_services
 from orders.models import OrderLine, Tab
 from orders.services import OrderError
-from restaurant.money import money, money_str
-from restaurant.roles import MANAGER, has_role
+from restaurant.lib.money import money, money_str
+from restaurant.lib.roles import MANAGER, has_role
 
 from . import conf, providers, realtime
 from .models import LedgerEntry, Method, Payment, PaymentEvent, Refund

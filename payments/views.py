@@ -16,10 +16,10 @@ from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import Diner, Tab
 from orders.services import OrderError
-from orders.views import DINER_COOKIE
-from restaurant.htmx import refusal
-from restaurant.money import yuan
-from restaurant.roles import CASHIER, role_required
+from restaurant.lib.diners import known_diner_key
+from restaurant.lib.htmx import refusal
+from restaurant.lib.money import yuan
+from restaurant.lib.roles import CASHIER, role_required
 
 from . import conf, selectors, services
 from .models import Method, Payment, SandboxCharge
@@ -49,10 +49,8 @@ def _diner_tab(token):
 
 
 def _diner(request, tab):
-    key = request.COOKIES.get(DINER_COOKIE, "")
-    if not (len(key) == 32 and key.isalnum()):
-        return None
-    return Diner.objects.filter(tab=tab, key=key).first()
+    key = known_diner_key(request)
+    return Diner.objects.filter(tab=tab, key=key).first() if key else None
 
 
 def _pay_context(request, tab, **extra):

@@ -1,35 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext as _
 
-from .models import DeviceToken
-from .roles import MANAGER, has_role
-
-
-class ManagerPermissions:
-    """Staff in the manager role run these models without per-model Django permissions.
-
-    Everyone else (a staff user outside the role) falls back to Django's model permissions. The
-    admin site itself still lets in only active staff users.
-    """
-
-    def _is_manager(self, request):
-        return has_role(request.user, MANAGER)
-
-    def has_module_permission(self, request):
-        return self._is_manager(request) or super().has_module_permission(request)
-
-    def has_view_permission(self, request, obj=None):
-        return self._is_manager(request) or super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request, *args):
-        # ModelAdmin passes (request); an inline passes (request, obj).
-        return self._is_manager(request) or super().has_add_permission(request, *args)
-
-    def has_change_permission(self, request, obj=None):
-        return self._is_manager(request) or super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return self._is_manager(request) or super().has_delete_permission(request, obj)
+from restaurant.lib.devices import DeviceToken
 
 
 @admin.register(DeviceToken)

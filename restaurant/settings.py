@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "menu",
     "orders",
     "payments",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -4,7 +4,7 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 import menu.models
-import restaurant.money
+import restaurant.lib.money
 
 
 class Migration(migrations.Migration):
@@ -120,7 +120,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "price",
-                    restaurant.money.MoneyField(
+                    restaurant.lib.money.MoneyField(
                         decimal_places=2, max_digits=12, verbose_name="price"
                     ),
                 ),
@@ -243,7 +243,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "price",
-                    restaurant.money.MoneyField(
+                    restaurant.lib.money.MoneyField(
                         decimal_places=2, default=0, max_digits=12, verbose_name="surcharge"
                     ),
                 ),

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import migrations, models
 
 import orders.models
-import restaurant.money
+import restaurant.lib.money
 
 
 class Migration(migrations.Migration):
@@ -182,12 +182,12 @@ class Migration(migrations.Migration):
                 ("option_ids", models.JSONField(default=list)),
                 ("note", models.CharField(blank=True, max_length=200)),
                 ("quantity", models.PositiveSmallIntegerField()),
-                ("unit_price", restaurant.money.MoneyField(decimal_places=2, max_digits=12)),
+                ("unit_price", restaurant.lib.money.MoneyField(decimal_places=2, max_digits=12)),
                 (
                     "discount",
-                    restaurant.money.MoneyField(decimal_places=2, default=0, max_digits=12),
+                    restaurant.lib.money.MoneyField(decimal_places=2, default=0, max_digits=12),
                 ),
-                ("amount", restaurant.money.MoneyField(decimal_places=2, max_digits=12)),
+                ("amount", restaurant.lib.money.MoneyField(decimal_places=2, max_digits=12)),
                 (
                     "reserved_stock",
                     models.BooleanField(

@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-import restaurant.money
+import restaurant.lib.money
 
 
 class Migration(migrations.Migration):
@@ -44,7 +44,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="tab",
             name="discount",
-            field=restaurant.money.MoneyField(
+            field=restaurant.lib.money.MoneyField(
                 decimal_places=2, default=0, max_digits=12, verbose_name="bill discount"
             ),
         ),

@@ -4,7 +4,7 @@ import django.db.models.deletion
 import django.utils.timezone
 from django.db import migrations, models
 
-import restaurant.money
+import restaurant.lib.money
 
 
 class Migration(migrations.Migration):
@@ -29,10 +29,10 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("method", models.CharField(max_length=20)),
-                ("amount", restaurant.money.MoneyField(decimal_places=2, max_digits=12)),
+                ("amount", restaurant.lib.money.MoneyField(decimal_places=2, max_digits=12)),
                 (
                     "refunded",
-                    restaurant.money.MoneyField(decimal_places=2, default=0, max_digits=12),
+                    restaurant.lib.money.MoneyField(decimal_places=2, default=0, max_digits=12),
                 ),
                 ("status", models.CharField(max_length=20)),
                 ("created_at", models.DateTimeField(default=django.utils.timezone.now)),

@@ -3,7 +3,7 @@
 import django.db.models.deletion
 import django.utils.timezone
 import payments.models
-import restaurant.money
+import restaurant.lib.money
 from django.conf import settings
 from django.db import migrations, models
 
@@ -40,10 +40,10 @@ class Migration(migrations.Migration):
                 ('method', models.CharField(choices=[('cash', 'cash'), ('card', 'card'), ('qr', 'QR pay')], max_length=10, verbose_name='method')),
                 ('provider', models.CharField(max_length=20, verbose_name='provider')),
                 ('status', models.CharField(choices=[('pending', 'waiting'), ('succeeded', 'paid'), ('failed', 'failed'), ('expired', 'expired'), ('cancelled', 'cancelled')], default='pending', max_length=10, verbose_name='status')),
-                ('amount', restaurant.money.MoneyField(decimal_places=2, help_text='What the bill is paid with.', max_digits=12, verbose_name='amount')),
-                ('tendered', restaurant.money.MoneyField(blank=True, decimal_places=2, max_digits=12, null=True, verbose_name='tendered')),
-                ('change', restaurant.money.MoneyField(decimal_places=2, default=0, max_digits=12, verbose_name='change')),
-                ('refunded', restaurant.money.MoneyField(decimal_places=2, default=0, max_digits=12, verbose_name='refunded')),
+                ('amount', restaurant.lib.money.MoneyField(decimal_places=2, help_text='What the bill is paid with.', max_digits=12, verbose_name='amount')),
+                ('tendered', restaurant.lib.money.MoneyField(blank=True, decimal_places=2, max_digits=12, null=True, verbose_name='tendered')),
+                ('change', restaurant.lib.money.MoneyField(decimal_places=2, default=0, max_digits=12, verbose_name='change')),
+                ('refunded', restaurant.lib.money.MoneyField(decimal_places=2, default=0, max_digits=12, verbose_name='refunded')),
                 ('version', models.PositiveIntegerField(help_text='The settlement version it was made against.')),
                 ('key', models.CharField(help_text="The client's idempotency key.", max_length=64)),
                 ('reference', models.CharField(default=payments.models.new_reference, max_length=40, unique=True)),
@@ -69,7 +69,7 @@ class Migration(migrations.Migration):
             name='Refund',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', restaurant.money.MoneyField(decimal_places=2, max_digits=12, verbose_name='amount')),
+                ('amount', restaurant.lib.money.MoneyField(decimal_places=2, max_digits=12, verbose_name='amount')),
                 ('status', models.CharField(choices=[('pending', 'refunding'), ('succeeded', 'refunded'), ('failed', 'refund failed')], default='pending', max_length=10)),
                 ('reason', models.CharField(max_length=200, verbose_name='reason')),
                 ('automatic', models.BooleanField(default=False, help_text='Made by the system (退菜, overpaid).')),
@@ -109,7 +109,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('account', models.CharField(choices=[('cash', 'cash drawer'), ('card', 'card terminal'), ('qr', 'QR pay')], max_length=10, verbose_name='account')),
                 ('kind', models.CharField(choices=[('payment', 'payment'), ('change', 'change given'), ('refund', 'refund')], max_length=10, verbose_name='kind')),
-                ('amount', restaurant.money.MoneyField(decimal_places=2, max_digits=12, verbose_name='amount')),
+                ('amount', restaurant.lib.money.MoneyField(decimal_places=2, max_digits=12, verbose_name='amount')),
                 ('note', models.CharField(blank=True, max_length=200)),
                 ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
                 ('tab', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='orders.tab')),

@@ -3,7 +3,7 @@ from functools import lru_cache
 from django import template
 from django.utils.safestring import mark_safe
 
-from orders.qr import make_qr
+from restaurant.lib.qr import make_qr
 
 register = template.Library()
 

@@ -1,6 +1,6 @@
 from django import template
 
-from restaurant.money import yuan as format_yuan
+from restaurant.lib.money import yuan as format_yuan
 
 register = template.Library()
 

@@ -10,8 +10,9 @@ import qrcode
 from django.conf import settings
 from django.test import Client
 
-from orders import qr, services
+from orders import services
 from orders.models import Order, Table
+from restaurant.lib import qr
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from menu.models import MenuState
 from orders import selectors, services
 from orders.models import CartItem, OrderLine, Tab, TabEvent
-from restaurant.models import DeviceToken
+from restaurant.lib.devices import DeviceToken
 
 pytestmark = pytest.mark.django_db
 

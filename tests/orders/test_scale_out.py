@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from orders import services
-from restaurant.models import DeviceToken
+from restaurant.lib.devices import DeviceToken
 from tests.live import Daphne
 
 pytestmark = pytest.mark.django_db(transaction=True)

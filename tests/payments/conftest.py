@@ -10,7 +10,7 @@ from django.test import Client
 from orders import services as order_services
 from payments.models import Payment, SandboxCharge
 from payments.providers import sandbox
-from restaurant.models import DeviceToken
+from restaurant.lib.devices import DeviceToken
 
 SECRET = "test-sandbox-secret"
 

@@ -5,7 +5,7 @@ import pytest
 
 from orders.models import Tab
 from payments.models import LedgerEntry, Payment
-from restaurant.models import DeviceToken
+from restaurant.lib.devices import DeviceToken
 
 from .conftest import ledger_sum
 

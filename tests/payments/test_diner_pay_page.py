@@ -9,8 +9,8 @@ from django.test import Client
 
 from orders import services as order_services
 from orders.models import Tab
-from orders.views import DINER_COOKIE
 from payments.models import Payment, SandboxCharge
+from restaurant.lib.diners import DINER_COOKIE
 
 from .conftest import approve, charge_of, notify, seat
 

@@ -2,8 +2,8 @@
 
 from ninja.security import HttpBearer
 
-from .models import DeviceToken
-from .roles import has_role
+from restaurant.lib.devices import DeviceToken
+from restaurant.lib.roles import has_role
 
 
 class StaffAuth(HttpBearer):

@@ -17,9 +17,9 @@ from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from demo import data
 from menu.models import Category, Dish, Option, OptionGroup, Station, Tag
 from orders.models import Table
-from restaurant import demo
 
 # The demo manager gets every model permission of these apps in the admin.
 MANAGER_APPS = ("menu", "orders", "payments")
@@ -59,19 +59,19 @@ class Command(BaseCommand):
 
 
 class DemoLoader:
-    """Creates what is missing of `restaurant.demo`; call `load()` inside a transaction."""
+    """Creates what is missing of `demo.data`; call `load()` inside a transaction."""
 
     def __init__(self):
         self.created = Counter()
         self.photos = 0
 
     def load(self):
-        stations = {entry["slug"]: self.station(entry) for entry in demo.STATIONS}
+        stations = {entry["slug"]: self.station(entry) for entry in data.STATIONS}
         tags = {
             entry["name"]: self.get_or_create(Tag, "tags", name=entry["name"], defaults=entry)
-            for entry in demo.TAGS
+            for entry in data.TAGS
         }
-        for position, entry in enumerate(demo.CATEGORIES, start=1):
+        for position, entry in enumerate(data.CATEGORIES, start=1):
             category = self.get_or_create(
                 Category,
                 "categories",
@@ -81,7 +81,7 @@ class DemoLoader:
             for dish_position, dish_entry in enumerate(entry["dishes"], start=1):
                 station = stations[dish_entry.get("station", entry["station"])]
                 self.dish(category, station, tags, dish_position, dish_entry)
-        for position, entry in enumerate(demo.TABLES, start=1):
+        for position, entry in enumerate(data.TABLES, start=1):
             self.get_or_create(
                 Table, "tables", code=entry["code"], defaults={**entry, "position": position}
             )
@@ -97,7 +97,7 @@ class DemoLoader:
         return model.objects.create(**values)
 
     def station(self, entry):
-        position = demo.STATIONS.index(entry) + 1
+        position = data.STATIONS.index(entry) + 1
         return self.get_or_create(
             Station, "stations", slug=entry["slug"], defaults={**entry, "position": position}
         )
@@ -157,7 +157,7 @@ class DemoLoader:
         if dish.pk and has_photo and has_thumbnail:
             return
         if not has_photo:
-            picture = demo.draw_photo(entry["name"], entry["art"])
+            picture = data.draw_photo(entry["name"], entry["art"])
             dish.photo.save("dish.jpg", ContentFile(picture), save=False)
             self.photos += 1
         dish.thumbnail = ""
@@ -165,7 +165,7 @@ class DemoLoader:
 
     def staff(self):
         User = get_user_model()
-        for username, password, role, _zh, _en in demo.STAFF:
+        for username, password, role, _zh, _en in data.STAFF:
             group, _ = Group.objects.get_or_create(name=role)
             user = User.objects.filter(username=username).first()
             if user is None:

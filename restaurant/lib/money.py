@@ -15,7 +15,7 @@ class MoneyField(models.DecimalField):
 
     def deconstruct(self):
         name, path, args, kwargs = super().deconstruct()
-        return name, "restaurant.money.MoneyField", args, kwargs
+        return name, "restaurant.lib.money.MoneyField", args, kwargs
 
 
 def money(value):

@@ -15,10 +15,10 @@ from django.core.management import call_command
 from django.test import override_settings
 from PIL import Image
 
+from demo import data as demo
 from menu.models import Category, Dish, MenuState, Option, OptionGroup, Station, Tag
 from orders.models import Table
-from restaurant import demo
-from restaurant.roles import has_role
+from restaurant.lib.roles import has_role
 
 USERNAMES = [username for username, *_ in demo.STAFF]
 

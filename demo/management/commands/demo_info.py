@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.urls import reverse
 
+from demo import data
 from orders.models import Table
-from restaurant import demo
 
 
 def _width(text):
@@ -46,9 +46,9 @@ class Command(BaseCommand):
         User = get_user_model()
         users = {
             user.username: user
-            for user in User.objects.filter(username__in=[s[0] for s in demo.STAFF])
+            for user in User.objects.filter(username__in=[s[0] for s in data.STAFF])
         }
-        for username, password, _role, label, label_en in demo.STAFF:
+        for username, password, _role, label, label_en in data.STAFF:
             user = users.get(username)
             if user is None:
                 note = "  (未创建 not created: python manage.py load_demo)"
