@@ -27,7 +27,7 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo --if-empty
 	$(PY) manage.py demo_info
-	$(PY) -m daphne --bind $(HOST) --port $(PORT) restaurant.asgi:application
+	$(PY) manage.py serve --bind $(HOST) --port $(PORT)
 
 test: install-test
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -221,11 +221,12 @@ def bill_request(*, tab_id, diner=None):
     return tab
 
 
+def _live_lines():
+    return OrderLine.objects.filter(order=OuterRef("pk")).exclude(status=OrderLine.Status.VOIDED)
+
+
 def _unpaid_orders(tab_id):
-    live_lines = OrderLine.objects.filter(order=OuterRef("pk")).exclude(
-        status=OrderLine.Status.VOIDED
-    )
-    return Order.objects.filter(tab_id=tab_id, awaiting_payment=True).filter(Exists(live_lines))
+    return Order.objects.filter(tab_id=tab_id, awaiting_payment=True).filter(Exists(_live_lines()))
 
 
 @transaction.atomic
@@ -250,30 +251,26 @@ def unpaid_order_count(tab_id):
     return _unpaid_orders(tab_id).count()
 
 
-def orders_expire_unpaid(*, now=None):
-    """Pay first: orders not paid in time are taken off (their stock goes back). Returns tab ids."""
+def orders_expire_unpaid(*, now=None, tab_id=None):
+    """Pay first: orders not paid in time are taken off (their stock goes back). Returns the ids
+    of the tabs changed. Safe in several processes at once: each order expires under its tab's
+    lock, and an order another process expired (or a payment released) is skipped."""
     now = now or timezone.now()
-    due = Order.objects.filter(awaiting_payment=True, expires_at__lt=now).filter(
-        Exists(
-            OrderLine.objects.filter(order=OuterRef("pk")).exclude(status=OrderLine.Status.VOIDED)
-        )
-    )
+    due = Order.objects.filter(awaiting_payment=True, expires_at__lt=now)
+    if tab_id is not None:
+        due = due.filter(tab_id=tab_id)
     tab_ids = []
-    for order_id, tab_id in due.values_list("pk", "tab_id"):
+    for order_id, order_tab_id in due.filter(Exists(_live_lines())).values_list("pk", "tab_id"):
         with transaction.atomic():
-            lock_tab(tab_id)
-            # Under the tab lock: a payment that released it a moment ago wins.
-            if not Order.objects.filter(
-                pk=order_id, awaiting_payment=True, expires_at__lt=now
-            ).exists():
-                continue
-            for line_id in (
-                OrderLine.objects.filter(order_id=order_id)
-                .exclude(status=OrderLine.Status.VOIDED)
-                .values_list("pk", flat=True)
-            ):
+            lock_tab(order_tab_id)
+            live = OrderLine.objects.filter(
+                order_id=order_id, order__awaiting_payment=True, order__expires_at__lt=now
+            ).exclude(status=OrderLine.Status.VOIDED)
+            line_ids = list(live.values_list("pk", flat=True))
+            for line_id in line_ids:
                 services.line_void(line_id=line_id, reason=_("Not paid in time"))
-        tab_ids.append(tab_id)
+        if line_ids:
+            tab_ids.append(order_tab_id)
     return tab_ids
 
 

@@ -193,6 +193,7 @@ def _payment_out(payment):
 
 def _answer(payment, created):
     payment.refresh_from_db()
+    payment.as_read()
     body = {
         "payment": _payment_out(payment),
         "settlement": billing.build_settlement(payment.tab_id),
@@ -225,9 +226,7 @@ def _staff_tab(tab_id):
 )
 def table_settlement(request, token: str):
     """The `settlement/v1` document of the table's current tab. `404` when nobody is seated."""
-    tab = _diner_tab(token)
-    services.payments_expire_due(tab_id=tab.pk)
-    return billing.build_settlement(tab.pk)
+    return billing.build_settlement(_diner_tab(token).pk)
 
 
 @router.get(
@@ -310,7 +309,6 @@ def table_payment(request, token: str, payload: DinerPaymentIn):
 )
 def table_payment_detail(request, token: str, payment: int):
     tab = _diner_tab(token)
-    services.payments_expire_due(tab_id=tab.pk)
     found = Payment.objects.filter(pk=payment, tab=tab).first()
     if found is None:
         raise Http404("No such payment at this table.")

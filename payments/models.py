@@ -25,6 +25,17 @@ class Method(models.TextChoices):
     QR = "qr", _("QR pay")
 
 
+class PaymentQuerySet(models.QuerySet):
+    def under_way(self, now=None):
+        """Pending and not yet past its expiry: what readers count as an unfinished payment."""
+        return self.filter(status=Payment.Status.PENDING).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gte=now or timezone.now())
+        )
+
+    def overdue(self, now=None):
+        return self.filter(status=Payment.Status.PENDING, expires_at__lt=now or timezone.now())
+
+
 class Payment(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("waiting")
@@ -78,7 +89,12 @@ class Payment(models.Model):
     failure = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(_("started"), default=timezone.now, db_index=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    # A worker closing this payment at its gateway claims it until then (compare-and-set), so
+    # that several worker copies close each payment once; a crashed worker's claim runs out.
+    closing_until = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+
+    objects = PaymentQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -100,6 +116,21 @@ class Payment(models.Model):
 
     def can_move_to(self, status):
         return status in self.TRANSITIONS[self.Status(self.status)]
+
+    def overdue(self, now=None):
+        """Still pending past its expiry: the worker will close it at the gateway."""
+        return (
+            self.status == self.Status.PENDING
+            and self.expires_at is not None
+            and self.expires_at < (now or timezone.now())
+        )
+
+    def as_read(self, now=None):
+        """Expiry is computed on read: an overdue payment reads as expired before the worker has
+        closed it (the status is changed in memory only; readers never save)."""
+        if self.overdue(now):
+            self.status = self.Status.EXPIRED
+        return self
 
     @property
     def refundable(self):

@@ -8,6 +8,7 @@ import re
 from decimal import Decimal
 
 from django.db.models import Prefetch
+from django.utils import timezone
 
 from orders import billing
 from orders.models import Tab, Table
@@ -46,11 +47,7 @@ def _tile(table, tab, pending_tabs):
 
 
 def _pending_tabs(tabs):
-    return set(
-        Payment.objects.filter(tab__in=tabs, status=Payment.Status.PENDING).values_list(
-            "tab_id", flat=True
-        )
-    )
+    return set(Payment.objects.filter(tab__in=tabs).under_way().values_list("tab_id", flat=True))
 
 
 def floor():
@@ -88,11 +85,12 @@ def find_table(query):
 
 
 def tab_payments(tab_id):
-    return list(
-        Payment.objects.filter(tab_id=tab_id).prefetch_related(
-            Prefetch("refunds", queryset=Refund.objects.order_by("created_at", "id"))
-        )
+    """The tab's payments as read now: an overdue one reads as expired (see Payment.as_read)."""
+    now = timezone.now()
+    payments = Payment.objects.filter(tab_id=tab_id).prefetch_related(
+        Prefetch("refunds", queryset=Refund.objects.order_by("created_at", "id"))
     )
+    return [payment.as_read(now) for payment in payments]
 
 
 def bill_view(tab_id, settlement=None):

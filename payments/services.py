@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -34,6 +34,7 @@ logger = logging.getLogger("payments")
 
 SUCCEEDED = Payment.Status.SUCCEEDED
 PENDING = Payment.Status.PENDING
+CLOSE_CLAIM = timedelta(minutes=2)
 
 
 class PaymentError(OrderError):
@@ -437,8 +438,10 @@ def _close_pending(payment_id, new, *, reason, user=None):
     if payment is None or payment.status != PENDING:
         return False
     provider = providers.by_name(payment.provider)
-    if not provider.immediate and not provider.close(payment):
-        return False
+    if not provider.immediate:
+        logger.info("payments: closing %s at %s", payment.reference, provider.name)
+        if not provider.close(payment):
+            return False
     with transaction.atomic():
         _tab, payment = _locked_payment(payment_id)
         if payment.status != PENDING:
@@ -468,20 +471,39 @@ def payment_cancel(*, payment_id, tab_id=None, user=None):
 
 
 def payments_expire_due(*, now=None, tab_id=None):
-    """QR payments not completed in time expire (closed at the gateway first), and pay-first
-    orders not paid in time give their stock back. Returns how many payments expired."""
+    """QR payments not completed in time are closed at the gateway first, then marked expired;
+    pay-first orders not paid in time give their stock back. Returns how many payments expired.
+
+    The worker runs this (`manage.py worker`), and a POST that starts a payment runs it for its
+    own tab; never a read. Safe in several processes at once: a payment is claimed by
+    compare-and-set before its gateway is called (with no transaction open and no row locked),
+    and an order expires under its tab's lock.
+    """
     now = now or timezone.now()
-    due = Payment.objects.filter(status=PENDING, expires_at__lt=now)
+    due = Payment.objects.overdue(now)
     if tab_id is not None:
         due = due.filter(tab_id=tab_id)
     expired = 0
     for payment_id in due.values_list("pk", flat=True):
-        expired += _close_pending(
-            payment_id, Payment.Status.EXPIRED, reason=_("Not completed in time")
-        )
-    for expired_tab in billing.orders_expire_unpaid(now=now):
+        if _claim_close(payment_id, now):
+            expired += _close_pending(
+                payment_id, Payment.Status.EXPIRED, reason=_("Not completed in time")
+            )
+    for expired_tab in billing.orders_expire_unpaid(now=now, tab_id=tab_id):
         realtime.push_tab_changed(expired_tab)
     return expired
+
+
+def _claim_close(payment_id, now):
+    """Only the process whose compare-and-set wins closes the payment, until its claim runs
+    out (a gateway that says "paid" leaves the claim to run out: the next try asks again)."""
+    unclaimed = Q(closing_until__isnull=True) | Q(closing_until__lt=now)
+    claimed = (
+        Payment.objects.overdue(now)
+        .filter(unclaimed, pk=payment_id)
+        .update(closing_until=now + CLOSE_CLAIM)
+    )
+    return claimed == 1
 
 
 # Refunds --------------------------------------------------------------------------------------
@@ -648,6 +670,7 @@ def pay_at_counter(*, tab_id, diner=None):
 
 def tab_close(*, tab_id, user=None, rotate_token=False):
     """Free the table. Refused while money is owed, a payment is unfinished or a refund pending."""
+    payments_expire_due(tab_id=tab_id)  # an overdue payment is closed at its gateway first
     with transaction.atomic():
         tab = billing.lock_tab(tab_id)
         if tab.status == Tab.Status.CLOSED:

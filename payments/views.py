@@ -69,7 +69,6 @@ def pay_page(request, token):
     table, tab = _diner_tab(token)
     if tab is None:
         return render(request, "payments/pay.html", {"table": table, "token": token, "tab": None})
-    services.payments_expire_due(tab_id=tab.pk)
     return render(request, "payments/pay.html", _pay_context(request, tab))
 
 
@@ -182,7 +181,6 @@ def cashier(request):
     context = {"tiles": selectors.floor(), "key": new_key()}
     tab_id = request.GET.get("tab", "")
     if tab_id.isdigit() and Tab.objects.filter(pk=tab_id).exists():
-        services.payments_expire_due(tab_id=int(tab_id))
         context.update(_bill_context(int(tab_id)))
     return render(request, "payments/cashier.html", context)
 
@@ -212,8 +210,7 @@ def cashier_find(request):
 @require_GET
 @role_required(CASHIER)
 def cashier_bill(request, tab):
-    services.payments_expire_due(tab_id=_tab_or_404(tab))
-    return _bill_pane(request, tab)
+    return _bill_pane(request, _tab_or_404(tab))
 
 
 def _cashier_post(view):

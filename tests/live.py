@@ -90,3 +90,47 @@ class Daphne:
             except subprocess.TimeoutExpired:
                 self.process.kill()
         self.log.close()
+
+
+class Worker:
+    """A `manage.py worker` process on the test database, its log in a file."""
+
+    def __init__(self, *args, log_dir=None, env=None):
+        self.path = Path(log_dir or "/tmp") / f"worker-{uuid.uuid4().hex[:8]}.log"
+        self.log = open(self.path, "w")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "django", "worker", *args],
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": "restaurant.settings",
+                "DEBUG": "true",
+                "DATABASE_URL": test_database_url(),
+                "DB_POOL_SIZE": "2",
+                "LOG_LEVEL": "INFO",
+                **(env or {}),
+            },
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def output(self):
+        return self.path.read_text()
+
+    def wait_for(self, text, timeout=20):
+        deadline = time.monotonic() + timeout
+        while text not in self.output():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker never said {text!r}: {self.output()[-4000:]}")
+            time.sleep(0.1)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+        return self.process.returncode

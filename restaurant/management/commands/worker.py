@@ -1,0 +1,71 @@
+"""`python manage.py worker`: Diancan's timed work, in a process beside daphne (`make run` starts
+both). Requests and sockets only read and record; what is due later happens here.
+
+Each job is a sweep over rows that are due (a payment past its expiry, an order not paid in
+time): the database is the queue. Any number of copies may run at once, on any host: each job
+claims what it does in the database (a compare-and-set, or the tab's row lock), so nothing is
+done twice, and a copy that dies mid-job leaves its claim to run out for another to retry.
+Gateway calls happen with no transaction open and no row locked.
+"""
+
+import logging
+import signal
+import threading
+import time
+
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+
+from payments.services import payments_expire_due
+
+logger = logging.getLogger("worker")
+
+# (name, function): each runs once per round. Later jobs (gateway queries, printing, backups)
+# go here, written the same way: find what is due, claim it, do it, record it.
+JOBS = [
+    # QR payments not completed in time (closed at the gateway first) and pay-first orders not
+    # paid in time (their stock goes back).
+    ("expire", payments_expire_due),
+]
+
+
+def run_jobs():
+    """One round of every job; a job that fails is logged and the others still run."""
+    for name, job in JOBS:
+        started = time.monotonic()
+        try:
+            done = job()
+        except Exception:
+            logger.exception("worker: %s failed", name)
+        else:
+            if done:
+                logger.info("worker: %s did %s in %.0f ms", name, done, _ms(started))
+
+
+def _ms(started):
+    return (time.monotonic() - started) * 1000
+
+
+class Command(BaseCommand):
+    help = "Run the timed jobs (payment and pay-first expiry) every few seconds until stopped."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--every", type=float, default=5, help="seconds between rounds (default 5)"
+        )
+        parser.add_argument("--once", action="store_true", help="run one round and stop")
+
+    def handle(self, *args, every, once, **options):
+        if once:
+            run_jobs()
+            return
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        names = ", ".join(name for name, _job in JOBS)
+        logger.info("worker: started (%s every %g s)", names, every)
+        while not stop.is_set():
+            run_jobs()
+            close_old_connections()  # a connection lost meanwhile is opened anew next round
+            stop.wait(every)
+        logger.info("worker: stopped")
