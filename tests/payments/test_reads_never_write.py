@@ -62,7 +62,7 @@ def test_the_cashier_reads_an_overdue_payment_as_expired_without_writing(cashier
 @pytest.mark.django_db
 def test_the_api_reads_an_overdue_payment_as_expired_without_writing(api, table, menu):
     tab, payment = overdue_payment(table, menu)
-    # A device token's last use is stamped at most once a minute (restaurant.models): the one
+    # A device token's last use is stamped at most once a minute (restaurant.lib.devices): the one
     # write a staff read makes, on purpose, done here before the snapshot.
     api.staff_get(f"/tabs/{tab.pk}/settlement")
     before = database_rows()
