@@ -1,0 +1,323 @@
+"""Events out of the request, HTML where a screen listens. Imports no app.
+
+A service's push publishes a small event after its transaction commits: a dict naming what
+changed and its ids, sent to a *stream* (a channel-layer group: a kitchen, a tab, the cashier
+floor…) and stamped with the stream's next sequence number. Nothing is rendered in the request.
+
+A `StreamConsumer` (one per socket) renders each event for its own screen and language, from the
+page's partials, memoised per process: 100 screens of one board on one process render an event
+once. Every message ends with a stamp per stream, `<i id="seq-…" data-seq="…">`, which the page
+keeps (static/js/live.js), so tests and people can read how far a screen is.
+
+Healing is the consumer's job, not the page's: it sees every event of its streams in order, so
+a gap in the numbers (a full channel-layer queue drops silently) means it missed one, and a
+check every half second of each stream's current number catches a dropped *last* event. Either
+way it sends the screen its whole current state over the socket it already has: no extra HTTP
+round trip, no state in the page's JavaScript, and the same path as a (re)connect.
+
+Sequence numbers are shared by every process: a Redis INCR when REDIS_URL is set, a counter in
+this process on the embedded default (one process, in-memory channel layer).
+"""
+
+import asyncio
+import threading
+import time
+from collections import Counter, OrderedDict, defaultdict
+from functools import cache
+
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+from django.utils import translation
+from django.utils.html import format_html
+
+DENIED = 4403
+NOT_FOUND = 4404
+CHECK_EVERY = 0.5  # seconds between two looks at the streams' current numbers
+GRACE = 0.5  # how long an event may be on its way before it counts as dropped
+
+# Sequence numbers -------------------------------------------------------------------------------
+
+_local_seqs = defaultdict(int)
+_local_lock = threading.Lock()
+
+
+def _prefix():
+    return settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("prefix", "diancan")
+
+
+@cache
+def _redis(url):
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=5)
+
+
+def _keys(streams):
+    return [f"{_prefix()}:seq:{stream}" for stream in streams]
+
+
+def next_seqs(counts):
+    """Take counts[stream] numbers on each stream, in one round trip: {stream: the last taken}."""
+    if settings.REDIS_URL:
+        pipe = _redis(settings.REDIS_URL).pipeline(transaction=False)
+        for key, n in zip(_keys(counts), counts.values(), strict=True):
+            pipe.incrby(key, n)
+        return dict(zip(counts, pipe.execute(), strict=True))
+    with _local_lock:
+        for stream, n in counts.items():
+            _local_seqs[stream] += n
+        return {stream: _local_seqs[stream] for stream in counts}
+
+
+def current_seqs(streams):
+    """{stream: the number of its last event}, 0 for a stream with none yet."""
+    streams = list(streams)
+    if not streams:
+        return {}
+    if settings.REDIS_URL:
+        values = _redis(settings.REDIS_URL).mget(_keys(streams))
+        return {stream: int(value or 0) for stream, value in zip(streams, values, strict=True)}
+    with _local_lock:
+        return {stream: _local_seqs[stream] for stream in streams}
+
+
+# Publishing ------------------------------------------------------------------------------------
+
+
+def publish(events):
+    """Number and send [(stream, {event})] now, each distinct event once, in order."""
+    events = list(dict.fromkeys((stream, tuple(sorted(e.items()))) for stream, e in events))
+    if not events:
+        return
+    counts = Counter(stream for stream, _ in events)
+    following = {stream: top - counts[stream] + 1 for stream, top in next_seqs(counts).items()}
+    numbered = []
+    for stream, items in events:
+        seq = following[stream]
+        following[stream] += 1
+        numbered.append(
+            (stream, {**dict(items), "type": "stream.event", "stream": stream, "seq": seq})
+        )
+    async_to_sync(_send_all)(numbered)
+
+
+async def _send_all(numbered):
+    layer = get_channel_layer()
+    for stream, message in numbered:
+        await layer.group_send(stream, message)
+
+
+def publish_on_commit(stream, **event):
+    """Publish once the surrounding transaction commits (at once outside one). The events of
+    one transaction leave together, each once however often it was asked for."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        publish([(stream, event)])
+        return
+    for _savepoints, queued, _robust in connection.run_on_commit:
+        batch = getattr(queued, "events", None)
+        if batch is not None:
+            batch.append((stream, event))
+            return
+
+    def send():
+        publish(send.events)
+
+    send.events = [(stream, event)]
+    transaction.on_commit(send, robust=True)
+
+
+# Rendering, once per process ------------------------------------------------------------------
+
+
+class Memo:
+    """Renders per key at most once in this process; screens asking while it is being rendered
+    wait for the same result. Keeps the last `size` results."""
+
+    def __init__(self, size=512):
+        self.size = size
+        self.done = OrderedDict()
+        self.pending = {}
+        self.renders = 0  # how many renders ran (tests and benchmarks read it)
+
+    async def get(self, key, render):
+        if key in self.done:
+            return self.done[key]
+        if key not in self.pending:
+            self.pending[key] = asyncio.ensure_future(self._render(key, render))
+        return await asyncio.shield(self.pending[key])
+
+    async def _render(self, key, render):
+        try:
+            self.renders += 1
+            html = await database_sync_to_async(render)()
+            self.done[key] = html
+            while len(self.done) > self.size:
+                self.done.popitem(last=False)
+            return html
+        finally:
+            self.pending.pop(key, None)
+
+
+memo = Memo()
+
+
+def stamp(stream, seq):
+    """The sequence number a screen has reached on a stream, kept in the page by live.js."""
+    return format_html(
+        '<i id="seq-{}" class="live-seq" data-stream="{}" data-seq="{}" hidden></i>',
+        stream.replace(".", "-"),
+        stream,
+        seq,
+    )
+
+
+def scope_language(scope):
+    query = dict(
+        part.split("=", 1)
+        for part in scope.get("query_string", b"").decode().split("&")
+        if "=" in part
+    )
+    language = query.get("lang", settings.LANGUAGE_CODE)
+    return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
+class StreamConsumer(AsyncWebsocketConsumer):
+    """A screen following one or more streams. Subclasses define:
+
+    - `authorize()` (async): the streams to follow, or None to refuse with `refuse_code`;
+    - `render_state(stream)`: the whole current state of that stream for this screen;
+    - `render_event(event)`: what one event changes on this screen;
+    - `view`: what besides stream and language makes this screen's HTML differ (a board).
+
+    Both render in the socket's language, through the process-wide memo. Screens act over HTTP:
+    anything sent on the socket is ignored.
+    """
+
+    refuse_code = DENIED
+    view = None
+    streams = ()
+    connect_state = None  # the streams whose state a (re)connect sends; None: all of them
+
+    async def connect(self):
+        self.language = scope_language(self.scope)
+        self.streams = await self.authorize()
+        if not self.streams:
+            await self.close(code=self.refuse_code)
+            return
+        self.last = {}
+        self.behind = {}
+        self.lock = asyncio.Lock()
+        for stream in self.streams:
+            await self.channel_layer.group_add(stream, self.channel_name)
+        await self.accept()
+        async with self.lock:
+            await self.send_state(self.streams, connecting=True)
+        watcher.add(self)
+
+    async def disconnect(self, code):
+        watcher.discard(self)
+        for stream in self.streams:
+            await self.channel_layer.group_discard(stream, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        """Screens act over HTTP; anything sent here is ignored."""
+
+    async def send_state(self, streams, connecting=False):
+        """The whole current state of `streams`, stamped with the numbers read before it."""
+        seqs = await sync_to_async(current_seqs, thread_sensitive=False)(streams)
+        html = ""
+        for stream, seq in seqs.items():
+            if not connecting or self.connect_state is None or stream in self.connect_state:
+                html += await self.render(
+                    ("state", stream, seq), lambda s=stream: self.render_state(s)
+                )
+            html += stamp(stream, seq)
+            self.last[stream] = seq
+            self.behind.pop(stream, None)
+        await self.send(text_data=html)
+
+    async def stream_event(self, event):
+        async with self.lock:
+            stream, seq = event["stream"], event["seq"]
+            last = self.last.get(stream, 0)
+            if seq <= last:
+                return  # already in the state this screen was sent
+            if seq > last + 1:
+                await self.send_state([stream])  # missed one or more: the whole state
+                return
+            html = await self.render(("event", stream, seq), lambda: self.render_event(event))
+            self.last[stream] = seq
+            await self.send(text_data=html + stamp(stream, seq))
+
+    async def render(self, key, render):
+        def in_language():
+            with translation.override(self.language):
+                return render()
+
+        return await memo.get((*key, self.language, self.view), in_language)
+
+    def dropped(self, stream, current, now):
+        """The watcher's look: has an event that existed GRACE ago still not come?"""
+        last = self.last.get(stream, 0)
+        if current < last:
+            return True  # the numbers were reset (Redis lost them): start again from the state
+        target, since = self.behind.get(stream, (0, now))
+        if last >= target:  # caught up with what was due: note what is due now, if anything
+            if current > last:
+                self.behind[stream] = (current, now)
+            else:
+                self.behind.pop(stream, None)
+            return False
+        return now - since >= GRACE
+
+    async def heal(self, stream, last):
+        async with self.lock:
+            if self.last.get(stream, 0) != last:
+                return  # an event came meanwhile
+            try:
+                await self.send_state([stream])
+            except Exception:  # the socket closed meanwhile
+                return
+
+
+class Watcher:
+    """One task per process looks up the current number of every followed stream (one MGET)
+    every CHECK_EVERY seconds and lets each consumer compare it with what it has."""
+
+    def __init__(self):
+        self.consumers = set()
+        self.task = None
+
+    def add(self, consumer):
+        self.consumers.add(consumer)
+        loop = asyncio.get_running_loop()
+        if self.task is None or self.task.done() or self.task.get_loop() is not loop:
+            self.task = loop.create_task(self.run())
+
+    def discard(self, consumer):
+        self.consumers.discard(consumer)
+
+    async def run(self):
+        while self.consumers:
+            await asyncio.sleep(CHECK_EVERY)
+            consumers = list(self.consumers)
+            streams = {stream for consumer in consumers for stream in consumer.streams}
+            try:
+                seqs = await sync_to_async(current_seqs, thread_sensitive=False)(streams)
+            except Exception:  # Redis away for a moment: look again next time
+                continue
+            now = time.monotonic()
+            for consumer in consumers:
+                for stream in consumer.streams:
+                    if stream in seqs and consumer.dropped(stream, seqs[stream], now):
+                        last = consumer.last.get(stream, 0)
+                        asyncio.ensure_future(consumer.heal(stream, last))
+        self.task = None
+
+
+watcher = Watcher()
