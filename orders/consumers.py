@@ -1,68 +1,19 @@
-"""WebSockets of the ordering side. Each checks who may join, joins, then sends the current state,
-so a screen that (re)connects is whole again whatever it missed."""
+"""WebSockets of the ordering side (restaurant.lib.realtime.StreamConsumer): each checks who may
+join and names its streams; on (re)connect and after a missed event it sends the whole current
+state, so a screen is whole again whatever it missed."""
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
 from django.http import Http404
-from django.utils import translation
 
-from menu.models import Station
+from restaurant.lib.realtime import DENIED, NOT_FOUND, StreamConsumer
 from restaurant.lib.roles import KITCHEN, has_role
 
 from . import realtime, selectors, services
 
-DENIED = 4403
-NOT_FOUND = 4404
 
-
-def scope_language(scope):
-    query = dict(
-        part.split("=", 1)
-        for part in scope.get("query_string", b"").decode().split("&")
-        if "=" in part
-    )
-    language = query.get("lang", settings.LANGUAGE_CODE)
-    known = dict(settings.LANGUAGES)
-    return language if language in known else settings.LANGUAGE_CODE
-
-
-class HtmlPushConsumer(AsyncWebsocketConsumer):
-    """Joins one group in the page's language and forwards its HTML pushes. Receives nothing."""
-
-    groups = ()
-
-    async def connect(self):
-        self.language = scope_language(self.scope)
-        groups = await self.authorize()
-        if not groups:
-            await self.close(code=self.refuse_code)
-            return
-        self.groups = [realtime.lang_group(group, self.language) for group in groups]
-        for group in self.groups:
-            await self.channel_layer.group_add(group, self.channel_name)
-        await self.accept()
-        html = await self.current_state()
-        await self.send(text_data=html)
-
-    async def disconnect(self, code):
-        for group in self.groups:
-            await self.channel_layer.group_discard(group, self.channel_name)
-
-    async def receive(self, text_data=None, bytes_data=None):
-        """Screens act over HTTP; anything sent here is ignored."""
-
-    async def html_push(self, event):
-        await self.send(text_data=event["html"])
-
-    @database_sync_to_async
-    def current_state(self):
-        with translation.override(self.language):
-            return self.render_state()
-
-
-class TableConsumer(HtmlPushConsumer):
-    """`/ws/t/<token>/`: the phones at one table; they see only their own tab."""
+class TableConsumer(StreamConsumer):
+    """`/ws/t/<token>/`: the phones at one table; they see only their own tab, and the menu's
+    sold-out news."""
 
     refuse_code = NOT_FOUND
 
@@ -72,14 +23,22 @@ class TableConsumer(HtmlPushConsumer):
             table = selectors.table_by_token(self.scope["url_route"]["kwargs"]["token"])
         except Http404:
             return None
-        self.tab = services.tab_for_table(table)
-        return [realtime.tab_group(self.tab.pk), realtime.MENU]
+        self.tab_id = services.tab_for_table(table).pk
+        self.connect_state = {realtime.tab_group(self.tab_id)}  # the page has just the menu
+        return [realtime.tab_group(self.tab_id), realtime.MENU]
 
-    def render_state(self):
-        return realtime.render_cart(self.tab.pk) + realtime.render_tab(self.tab.pk)
+    def render_state(self, stream):
+        if stream == realtime.MENU:
+            return realtime.render_menu()
+        return realtime.render_cart(self.tab_id) + realtime.render_tab(self.tab_id)
+
+    def render_event(self, event):
+        if event["stream"] == realtime.MENU:
+            return realtime.render_dish(event["dish"])
+        return realtime.render_tab_event(self.tab_id, event)
 
 
-class KitchenConsumer(HtmlPushConsumer):
+class KitchenConsumer(StreamConsumer):
     """`/ws/kitchen/` and `/ws/kitchen/<station>/`: staff with the kitchen (or manager) role."""
 
     refuse_code = DENIED
@@ -89,17 +48,22 @@ class KitchenConsumer(HtmlPushConsumer):
         if not has_role(self.scope.get("user"), KITCHEN):
             return None
         slug = self.scope["url_route"]["kwargs"].get("station")
-        if slug is None:
-            self.station = None
-            return [realtime.KITCHEN]
-        self.station = Station.objects.filter(slug=slug).first()
-        return [realtime.station_group(slug)] if self.station else None
+        self.station = None
+        if slug is not None:
+            self.station = next((s for s in selectors.stations() if s.slug == slug), None)
+            if self.station is None:
+                return None
+        self.view = slug  # each board renders its own tickets
+        return [realtime.KITCHEN]
 
-    def render_state(self):
+    def render_state(self, stream):
         return realtime.render_board(self.station)
 
+    def render_event(self, event):
+        return realtime.render_kitchen_event(event, self.station)
 
-class PassConsumer(HtmlPushConsumer):
+
+class PassConsumer(StreamConsumer):
     """`/ws/pass/`: the runners' screen of ready dishes; kitchen role."""
 
     refuse_code = DENIED
@@ -108,5 +72,8 @@ class PassConsumer(HtmlPushConsumer):
     def authorize(self):
         return [realtime.PASS] if has_role(self.scope.get("user"), KITCHEN) else None
 
-    def render_state(self):
+    def render_state(self, stream):
+        return realtime.render_pass()
+
+    def render_event(self, event):
         return realtime.render_pass()

@@ -199,6 +199,10 @@ def current_tab(table):
     return Tab.objects.filter(table=table).exclude(status=Tab.Status.CLOSED).first()
 
 
+def tab_table_id(tab_id):
+    return Tab.objects.values_list("table_id", flat=True).get(pk=tab_id)
+
+
 def _tab(tab):
     """A Tab as given, or read by its id (pushes after commit read it fresh)."""
     return tab if isinstance(tab, Tab) else Tab.objects.select_related("table").get(pk=tab)

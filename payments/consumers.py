@@ -1,34 +1,34 @@
-"""WebSockets of the payment side, on the pattern of orders.consumers.HtmlPushConsumer: check
-who may join, join the group in the page's language, send the current state at once."""
+"""WebSockets of the payment side (restaurant.lib.realtime.StreamConsumer): check who may join,
+name the streams, render the state or an event for this screen in its language."""
 
 from channels.db import database_sync_to_async
 from django.http import Http404
 
 from orders import selectors as order_selectors
-from orders.consumers import DENIED, NOT_FOUND, HtmlPushConsumer
 from orders.models import Tab
+from restaurant.lib.realtime import DENIED, NOT_FOUND, StreamConsumer
 from restaurant.lib.roles import CASHIER, has_role
 
 from . import realtime, selectors
 
 
-class CashierFloorConsumer(HtmlPushConsumer):
-    """`/ws/cashier/`: the floor plan; cashiers (and managers) only. `authorize` returns the
-    groups to join, as orders.consumers.HtmlPushConsumer expects."""
+class CashierFloorConsumer(StreamConsumer):
+    """`/ws/cashier/`: the floor plan; cashiers (and managers) only."""
 
     refuse_code = DENIED
 
     @database_sync_to_async
     def authorize(self):
-        if not has_role(self.scope.get("user"), CASHIER):
-            return None
-        return [realtime.CASHIER]
+        return [realtime.CASHIER] if has_role(self.scope.get("user"), CASHIER) else None
 
-    def render_state(self):
-        return "".join(realtime.render_tile(tile["table"].pk) for tile in selectors.floor())
+    def render_state(self, stream):
+        return "".join(realtime.render_tile(tile["table"].pk, tile) for tile in selectors.floor())
+
+    def render_event(self, event):
+        return realtime.render_floor_event(event)
 
 
-class CashierBillConsumer(HtmlPushConsumer):
+class CashierBillConsumer(StreamConsumer):
     """`/ws/cashier/tabs/<id>/`: one bill open on a cashier's screen."""
 
     refuse_code = DENIED
@@ -42,11 +42,14 @@ class CashierBillConsumer(HtmlPushConsumer):
             return None
         return [realtime.bill_group(self.tab_id)]
 
-    def render_state(self):
+    def render_state(self, stream):
+        return realtime.render_bill(self.tab_id)
+
+    def render_event(self, event):
         return realtime.render_bill(self.tab_id)
 
 
-class PayConsumer(HtmlPushConsumer):
+class PayConsumer(StreamConsumer):
     """`/ws/t/<token>/pay/`: the phones on a table's pay page; only their own tab."""
 
     refuse_code = NOT_FOUND
@@ -63,5 +66,8 @@ class PayConsumer(HtmlPushConsumer):
         self.tab_id = tab.pk
         return [realtime.pay_group(tab.pk)]
 
-    def render_state(self):
+    def render_state(self, stream):
+        return realtime.render_pay(self.tab_id)
+
+    def render_event(self, event):
         return realtime.render_pay(self.tab_id)

@@ -1,5 +1,7 @@
-// Live pages: tell the person (and tests) whether the page's socket is connected.
-// On every (re)connect the server sends the current state, so a gap heals by itself.
+// Live pages: tell the person (and tests) whether the page's socket is connected, and keep the
+// sequence number each stream has reached (the server's <i class="live-seq"> stamps).
+// Gaps are the server's business: on every (re)connect, and whenever its consumer sees that it
+// missed an event, it sends the whole current state, so a dropped push heals by itself.
 (function () {
   "use strict";
   var socket = document.querySelector("[ws-connect]");
@@ -16,4 +18,11 @@
   socket.addEventListener("htmx:wsOpen", function () { set(true); });
   socket.addEventListener("htmx:wsClose", function () { set(false); });
   socket.addEventListener("htmx:wsError", function () { set(false); });
+  // A stream's first stamp has no element to replace yet: keep it in the page.
+  document.body.addEventListener("htmx:oobErrorNoTarget", function (event) {
+    var stamp = event.detail.content;
+    if (stamp && stamp.classList && stamp.classList.contains("live-seq")) {
+      document.body.appendChild(stamp);
+    }
+  });
 })();
