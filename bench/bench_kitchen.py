@@ -576,6 +576,78 @@ class KitchenRun:
             await self.close_all()
 
 
+# The burst: 12 tables order 10 times each at once through A; one kitchen screen on B --------
+
+
+BURST_TABLES = 12
+BURST_ORDERS = 10
+
+
+async def burst(ports, fixtures, session):
+    """Each order timed from its POST (to A) to its ticket on an all-stations board on B; also
+    whether the 201 came before the ticket. Returns (latencies ms, lost, answered first)."""
+    from websockets.asyncio.client import connect
+
+    arrivals = Arrivals()
+    ws = await connect(
+        f"ws://127.0.0.1:{ports[1]}/ws/kitchen/",
+        additional_headers=[("Cookie", f"sessionid={session}")],
+        origin=f"http://127.0.0.1:{ports[1]}",
+        max_size=None,
+        open_timeout=TIMEOUT,
+    )
+
+    async def read():
+        async for message in ws:
+            at = time.perf_counter()
+            for found in ARTICLE_TICKET.finditer(message):
+                arrivals.record(int(found.group(1)), at)
+
+    await asyncio.wait_for(ws.recv(), TIMEOUT)  # the board
+    reader = asyncio.create_task(read())
+    sent, answered = {}, {}
+
+    async def table(n, token):
+        rng = random.Random(SEED + 1000 + n)
+        connection = HttpConnection(ports[0])
+        try:
+            for _ in range(BURST_ORDERS):
+                dish = rng.choice(fixtures["dishes"])
+                line = {"dish": dish["id"], "quantity": 1, "options": dish["options"]}
+                body = {"key": uuid.uuid4().hex, "guests": 2, "lines": [line]}
+                start = time.perf_counter()
+                status, _headers, answer = await asyncio.wait_for(
+                    connection.request(
+                        "POST",
+                        f"/api/v1/tables/{token}/orders",
+                        [("Content-Type", "application/json")],
+                        json.dumps(body).encode(),
+                    ),
+                    TIMEOUT,
+                )
+                if status == 201:
+                    order_id = json.loads(answer)["id"]
+                    sent[order_id], answered[order_id] = start, time.perf_counter()
+        finally:
+            await connection.close()
+
+    try:
+        tokens = fixtures["tokens"][:BURST_TABLES]
+        await asyncio.gather(*(table(n, token) for n, token in enumerate(tokens)))
+        latencies, lost, first = [], 0, 0
+        for order_id, start in sent.items():
+            at = await arrivals.wait(order_id)
+            if at is None:
+                lost += 1
+                continue
+            latencies.append((at - start) * 1000)
+            first += answered[order_id] <= at
+        return latencies, lost + BURST_TABLES * BURST_ORDERS - len(sent), first
+    finally:
+        reader.cancel()
+        await ws.close()
+
+
 def measure_kitchen(servers, fixtures, session):
     ports = [server.port for server in servers]
     run = KitchenRun(ports, fixtures, session, os.environ["CHANNEL_PREFIX"])
@@ -866,6 +938,8 @@ def main():
         for server in servers:
             server.wait_until_ready()
         session = kitchen_session(ports[0])
+        log(f"the burst: {BURST_TABLES} tables x {BURST_ORDERS} orders at once through A")
+        run_burst = asyncio.run(burst(ports, fixtures, session))
         run = measure_kitchen(servers, fixtures, session)
     finally:
         for server in servers:
@@ -874,6 +948,16 @@ def main():
 
     queries = board_queries(fixtures["stations"])
     print(report(info, fixtures, run, queries, servers))
+    latencies, lost, first = run_burst
+    print()
+    print(
+        f"The burst (before the rush): {BURST_TABLES} tables order {BURST_ORDERS} times each at"
+        " once, back to back, through A; one all-stations board on B"
+    )
+    print(f"   POST sent -> ticket on the board on B              {ms(latencies)}")
+    print(
+        f"   never arrived: {lost} of {BURST_TABLES * BURST_ORDERS}; 201 before the ticket: {first}"
+    )
 
 
 if __name__ == "__main__":

@@ -34,10 +34,11 @@ import time
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
-from common import OUT, ROOT, Daphne, free_port, log, manage, percentile
+from common import OUT, ROOT, Daphne, free_port, log, manage, percentile, staff_session
 
 DATABASE = "diancan_bench_pay"
 CLIENTS = 32
+CARD_CLIENTS = 12  # issue 7's target: card payments, 12 clients on 12 tabs, a cashier screen open
 WARMUP_SECONDS = 2
 DURATION_SECONDS = 10
 QR_PER_CLIENT = 20
@@ -170,8 +171,9 @@ class Http:
             self.writer = None
 
 
-async def pay_load(port, seated, token):
-    """CLIENTS clients, each paying ¥1 cash on its own table, back to back."""
+async def pay_load(port, seated, token, clients=CLIENTS, method="cash"):
+    """`clients` clients, each paying ¥1 (cash, or card with a terminal reference) on its own
+    tables, back to back."""
     import json
 
     counted, latencies, errors = [0], [], [0]
@@ -188,14 +190,11 @@ async def pay_load(port, seated, token):
                 table = tables[turn % len(tables)]
                 turn += 1
                 version = table["version"]
-                body = json.dumps(
-                    {
-                        "method": "cash",
-                        "amount": "1.00",
-                        "version": version,
-                        "key": uuid.uuid4().hex,
-                    }
-                ).encode()
+                payment = {"method": method, "amount": "1.00", "version": version}
+                payment["key"] = uuid.uuid4().hex
+                if method == "card":
+                    payment["reference"] = f"T{turn:06d}"
+                body = json.dumps(payment).encode()
                 status, answer = await asyncio.wait_for(
                     http.request("POST", f"/api/v1/tabs/{table['tab']}/payments", body, auth), 30
                 )
@@ -211,7 +210,7 @@ async def pay_load(port, seated, token):
         finally:
             http.close()
 
-    groups = [seated[i::CLIENTS] for i in range(CLIENTS)]
+    groups = [seated[i::clients] for i in range(clients)]
     await asyncio.gather(*(client(tables) for tables in groups))
     return {
         "rate": counted[0] / DURATION_SECONDS,
@@ -220,6 +219,53 @@ async def pay_load(port, seated, token):
         "p99": percentile(sorted(latencies), 0.99),
         "errors": errors[0],
     }
+
+
+async def ping_load(port, clients):
+    """The trivial Django view with the same clients and client code: the run's yardstick."""
+    counted = [0]
+    start = time.perf_counter()
+    measure_from = start + WARMUP_SECONDS
+    stop = measure_from + DURATION_SECONDS
+
+    async def client():
+        http = Http(port)
+        try:
+            while (now := time.perf_counter()) < stop:
+                status, _answer = await http.request("GET", "/ping")
+                if status == 200 and now >= measure_from:
+                    counted[0] += 1
+        finally:
+            http.close()
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return counted[0] / DURATION_SECONDS
+
+
+async def with_cashier_screen(port, session, load):
+    """Runs `load` while a cashier's floor plan is open on a socket; counts what it receives."""
+    from websockets.asyncio.client import connect
+
+    received = [0]
+
+    async def read(ws):
+        async for _message in ws:
+            received[0] += 1
+
+    async with connect(
+        f"ws://127.0.0.1:{port}/ws/cashier/",
+        additional_headers=[("Cookie", f"sessionid={session}")],
+        origin=f"http://127.0.0.1:{port}",
+        max_size=None,
+    ) as ws:
+        await ws.recv()  # the floor plan
+        reader = asyncio.create_task(read(ws))
+        try:
+            result = await load
+        finally:
+            await asyncio.sleep(1)  # pushes still on their way
+            reader.cancel()
+    return result, received[0]
 
 
 async def refresh_version(http, table, auth):
@@ -338,8 +384,18 @@ def main():
         log(f"daphne on 127.0.0.1:{port}")
         daphne = Daphne(env, port, log_path=OUT / "daphne-pay.log")
         daphne.wait_until_ready()
+        log(f"/ping, then card payments with a cashier screen, then /ping: {CARD_CLIENTS} clients")
+        ping_before = asyncio.run(ping_load(port, CARD_CLIENTS))
+        cashier = staff_session(port, "cashier", "diancan-cashier")
+        card_tabs = seated[-CARD_CLIENTS:]
+        card, pushes = asyncio.run(
+            with_cashier_screen(
+                port, cashier, pay_load(port, card_tabs, token, CARD_CLIENTS, "card")
+            )
+        )
+        ping_after = asyncio.run(ping_load(port, CARD_CLIENTS))
         log(f"payments: {CLIENTS} clients for {WARMUP_SECONDS}+{DURATION_SECONDS} s")
-        pay = asyncio.run(pay_load(port, seated, token))
+        pay = asyncio.run(pay_load(port, seated[:-CARD_CLIENTS], token))
         log(f"starting {CLIENTS * QR_PER_CLIENT} QR payments")
         payment_ids = asyncio.run(start_qr_payments(port, seated[:CLIENTS]))
         batches = gateway_notifications(payment_ids)
@@ -359,6 +415,21 @@ def main():
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs · Python {platform.python_version()}"
         f" · Django {django.get_version()} · PostgreSQL + {'Redis' if os.environ.get('REDIS_URL') else 'in-memory layer'}"
         " · one daphne process, DEBUG off"
+    )
+    print()
+    ping = (ping_before + ping_after) / 2
+    print(
+        f"Card payments through POST /api/v1/tabs/<tab>/payments, {CARD_CLIENTS} clients on"
+        f" {CARD_CLIENTS} tabs, a cashier's floor plan open on a socket, {DURATION_SECONDS} s:"
+    )
+    print(
+        f"  {card['rate']:.1f} payments/s ({card['payments']} payments), latency p50"
+        f" {card['p50']:.1f} ms, p99 {card['p99']:.1f} ms, refused {card['errors']};"
+        f" the cashier screen received {pushes} pushes"
+    )
+    print(
+        f"  /ping with the same {CARD_CLIENTS} clients: {ping_before:.1f}/s before,"
+        f" {ping_after:.1f}/s after; card payments / ping = {card['rate'] / ping:.2f}"
     )
     print()
     print(

@@ -352,7 +352,7 @@ async def order_to_kitchen(port, fixtures, session):
             except TimeoutError:
                 pass
 
-    latencies, post_times = [], []
+    latencies, post_times, answered_late = [], [], 0
     api = HttpConnection(port)
     async with connect(
         url, additional_headers=headers, origin=origin, max_size=None, open_timeout=10
@@ -385,6 +385,7 @@ async def order_to_kitchen(port, fixtures, session):
                 at = await wait_for_ticket(order_id, since)
                 latencies.append((at - started) * 1000)
                 post_times.append((answered - started) * 1000)
+                answered_late += answered > at
         finally:
             reader.cancel()
             await api.close()
@@ -399,6 +400,7 @@ async def order_to_kitchen(port, fixtures, session):
     return {
         "latencies": sorted(latencies),
         "posts": sorted(post_times),
+        "answered_late": answered_late,
         "board_tickets": len(re.findall(r'id="ticket-\d+"', board)),
         "board_bytes": len(board.encode()),
         "reconnect_ms": reconnect_ms,
@@ -482,6 +484,7 @@ def report(info, generator, http, queries, orders, fixtures):
         f"   POST sent -> 201 answered           p50 {percentile(posts, 0.5):6.1f} ms   "
         f"p99 {percentile(posts, 0.99):6.1f} ms   max {posts[-1]:6.1f} ms"
     )
+    out(f"   POST answered after its ticket had arrived: {orders['answered_late']} of {len(lat)}")
     out(
         f"   board at the end: {orders['board_tickets']} open tickets ({orders['board_bytes']:,} bytes); "
         f"a kitchen screen reconnecting gets it in {orders['reconnect_ms']:.0f} ms"

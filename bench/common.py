@@ -248,18 +248,23 @@ def percentile(sorted_values, fraction):
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
-# The demo kitchen user ---------------------------------------------------------------------------
+# The demo staff users ----------------------------------------------------------------------------
 
 
 def kitchen_session(port):
     """Logs in as the demo kitchen user through the login form; returns the sessionid."""
+    return staff_session(port, "kitchen", "diancan-kitchen")
+
+
+def staff_session(port, username, password):
+    """Logs in as a demo staff user through the login form; returns the sessionid."""
 
     async def login():
         connection = HttpConnection(port)
         try:
             _status, headers, _body = await connection.request("GET", "/accounts/login/")
             csrf = cookies_from(headers)["csrftoken"]
-            form = f"username=kitchen&password=diancan-kitchen&csrfmiddlewaretoken={csrf}".encode()
+            form = f"username={username}&password={password}&csrfmiddlewaretoken={csrf}".encode()
             status, headers, _body = await connection.request(
                 "POST",
                 "/accounts/login/",
@@ -274,7 +279,7 @@ def kitchen_session(port):
             await connection.close()
         session = cookies_from(headers).get("sessionid")
         if status != 302 or not session:
-            raise SystemExit(f"kitchen login failed: {status}")
+            raise SystemExit(f"{username} login failed: {status}")
         return session
 
     return asyncio.run(login())
