@@ -34,9 +34,9 @@ import time
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
-from common import OUT, ROOT, Daphne, free_port, log, manage, percentile, staff_session
+from common import OUT, ROOT, SUFFIX, Daphne, free_port, log, manage, percentile, staff_session
 
-DATABASE = "diancan_bench_pay"
+DATABASE = "diancan_bench_pay" + SUFFIX
 CLIENTS = 32
 CARD_CLIENTS = 12  # issue 7's target: card payments, 12 clients on 12 tabs, a cashier screen open
 WARMUP_SECONDS = 2

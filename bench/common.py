@@ -20,7 +20,9 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 PYTHON = sys.executable
-BENCH_DATABASE = "diancan_bench"
+# BENCH_SUFFIX keeps the databases of benchmarks run at once on one server apart (`_events`).
+SUFFIX = os.environ.get("BENCH_SUFFIX", "")
+BENCH_DATABASE = "diancan_bench" + SUFFIX
 
 
 def log(message):
@@ -43,6 +45,7 @@ def free_port():
 
 def bench_database_url(name=BENCH_DATABASE):
     """A database of the benchmark's own: `name` beside DATABASE_URL's, or a file."""
+    name = name if name.endswith(SUFFIX) else name + SUFFIX
     url = os.environ.get("DATABASE_URL", "")
     if not url:
         path = OUT / "bench.sqlite3"

@@ -35,6 +35,7 @@ def test_database_url():
 class Daphne:
     def __init__(self, prefix=None, log_dir=None, env=None):
         self.port = free_port()
+        self.prefix = prefix or f"test-{uuid.uuid4().hex[:8]}"
         self.url = f"http://127.0.0.1:{self.port}"
         env = {
             **os.environ,
@@ -43,7 +44,7 @@ class Daphne:
             "PUBLIC_URL": self.url,
             "MEDIA_ROOT": str(settings.MEDIA_ROOT),
             "DB_POOL_SIZE": "4",
-            "CHANNEL_PREFIX": prefix or f"test-{uuid.uuid4().hex[:8]}",
+            "CHANNEL_PREFIX": self.prefix,
             **(env or {}),
         }
         self.log = open(Path(log_dir or "/tmp") / f"daphne-{self.port}.log", "w+")  # noqa: SIM115

@@ -22,6 +22,7 @@ this process on the embedded default (one process, in-memory channel layer).
 import asyncio
 import threading
 import time
+import uuid
 from collections import Counter, OrderedDict, defaultdict
 from functools import cache
 
@@ -36,8 +37,9 @@ from django.utils.html import format_html
 
 DENIED = 4403
 NOT_FOUND = 4404
-CHECK_EVERY = 0.5  # seconds between two looks at the streams' current numbers
-GRACE = 0.5  # how long an event may be on its way before it counts as dropped
+CHECK_EVERY = 0.25  # seconds between two looks at the streams' current numbers
+GRACE = 0.3  # how long an event may be on its way before it counts as dropped
+STATE_SECONDS = 1.0  # how long a rendered whole state serves other screens asking for it
 
 # Sequence numbers -------------------------------------------------------------------------------
 
@@ -99,9 +101,10 @@ def publish(events):
     for stream, items in events:
         seq = following[stream]
         following[stream] += 1
-        numbered.append(
-            (stream, {**dict(items), "type": "stream.event", "stream": stream, "seq": seq})
-        )
+        # The id tells this event from one numbered alike after the counter was lost (Redis
+        # flushed or restarted): the memo never serves one event's HTML for another.
+        message = {**dict(items), "type": "stream.event", "stream": stream, "seq": seq}
+        numbered.append((stream, {**message, "id": uuid.uuid4().hex[:12]}))
     async_to_sync(_send_all)(numbered)
 
 
@@ -136,17 +139,19 @@ def publish_on_commit(stream, **event):
 
 class Memo:
     """Renders per key at most once in this process; screens asking while it is being rendered
-    wait for the same result. Keeps the last `size` results."""
+    wait for the same result. Keeps the last `size` results, each for at most `seconds`."""
 
     def __init__(self, size=512):
         self.size = size
-        self.done = OrderedDict()
+        self.done = OrderedDict()  # key -> (monotonic time rendered, html)
         self.pending = {}
         self.renders = 0  # how many renders ran (tests and benchmarks read it)
 
-    async def get(self, key, render):
+    async def get(self, key, render, seconds=None):
         if key in self.done:
-            return self.done[key]
+            at, html = self.done[key]
+            if seconds is None or time.monotonic() - at < seconds:
+                return html
         if key not in self.pending:
             self.pending[key] = asyncio.ensure_future(self._render(key, render))
         return await asyncio.shield(self.pending[key])
@@ -155,7 +160,7 @@ class Memo:
         try:
             self.renders += 1
             html = await database_sync_to_async(render)()
-            self.done[key] = html
+            self.done[key] = (time.monotonic(), html)
             while len(self.done) > self.size:
                 self.done.popitem(last=False)
             return html
@@ -234,7 +239,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         for stream, seq in seqs.items():
             if not connecting or self.connect_state is None or stream in self.connect_state:
                 html += await self.render(
-                    ("state", stream, seq), lambda s=stream: self.render_state(s)
+                    ("state", stream, seq), lambda s=stream: self.render_state(s), STATE_SECONDS
                 )
             html += stamp(stream, seq)
             self.last[stream] = seq
@@ -250,16 +255,17 @@ class StreamConsumer(AsyncWebsocketConsumer):
             if seq > last + 1:
                 await self.send_state([stream])  # missed one or more: the whole state
                 return
-            html = await self.render(("event", stream, seq), lambda: self.render_event(event))
+            key = ("event", stream, seq, event["id"])
+            html = await self.render(key, lambda: self.render_event(event))
             self.last[stream] = seq
             await self.send(text_data=html + stamp(stream, seq))
 
-    async def render(self, key, render):
+    async def render(self, key, render, seconds=None):
         def in_language():
             with translation.override(self.language):
                 return render()
 
-        return await memo.get((*key, self.language, self.view), in_language)
+        return await memo.get((*key, self.language, self.view), in_language, seconds)
 
     def dropped(self, stream, current, now):
         """The watcher's look: has an event that existed GRACE ago still not come?"""
