@@ -116,7 +116,8 @@ async def _send_all(numbered):
 
 def publish_on_commit(stream, **event):
     """Publish once the surrounding transaction commits (at once outside one). The events of
-    one transaction leave together, each once however often it was asked for."""
+    one transaction leave together, each once however often it was asked for. An event asked for
+    in a savepoint that rolled back may still leave: a push is only a cue to re-render."""
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         publish([(stream, event)])
