@@ -1,20 +1,13 @@
 """Writes of the menu that other screens must see at once."""
 
 from django.db import transaction
-from django.utils.translation import gettext as _
+
+from restaurant.lib.errors import Code, Refused
 
 from .models import Dish, MenuState
 from .signals import dish_availability_changed
 
 UNCHANGED = object()
-
-
-class MenuError(Exception):
-    def __init__(self, code, message, status=400):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
 
 
 def dish_set_availability(*, dish_id, sold_out=UNCHANGED, stock=UNCHANGED):
@@ -29,17 +22,13 @@ def dish_set_availability(*, dish_id, sold_out=UNCHANGED, stock=UNCHANGED):
         if stock is not None and (
             isinstance(stock, bool) or not isinstance(stock, int) or not 0 <= stock <= 99999
         ):
-            raise MenuError(
-                "bad_stock", _("Portions left must be a whole number from 0 to 99999, or blank.")
-            )
+            raise Refused(Code.BAD_STOCK)
         fields["stock"] = stock
     with transaction.atomic():
         if not fields:
-            raise MenuError(
-                "nothing_to_change", _("Say sold out or back on, or how many are left.")
-            )
+            raise Refused(Code.NOTHING_TO_CHANGE)
         if not Dish.objects.filter(pk=dish_id).update(**fields):
-            raise MenuError("unknown_dish", _("No such dish."), status=404)
+            raise Refused(Code.UNKNOWN_DISH, dish=dish_id)
         MenuState.bump()
         transaction.on_commit(
             lambda: dish_availability_changed.send(sender=Dish, dish_id=dish_id), robust=True

@@ -11,6 +11,7 @@ from ninja import Router, Schema, Status
 from pydantic import StrictInt
 
 from restaurant.lib.api_auth import StaffAuth
+from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import money_str
 from restaurant.lib.roles import CASHIER, KITCHEN
 
@@ -311,6 +312,6 @@ def line_urge(request, token: str, line: int):
     table = selectors.table_by_token(token)
     tab = services.tab_for_table(table, create=False)
     if tab is None:
-        raise services.NotFound("unknown_line", "No such dish on this table.")
+        raise Refused(Code.UNKNOWN_LINE)
     urged = services.line_urge(tab=tab, line_id=line)
     return _line_out(OrderLine.objects.get(pk=urged.pk), _station_slugs())

@@ -10,11 +10,11 @@ from django.db.models import Exists, F, OuterRef, Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import money, money_str
 
 from . import realtime, services, signals
 from .models import Order, OrderLine, Tab, TabEvent, Table, TabPayment
-from .services import Conflict, NotFound, OrderError
 
 SCHEMA = "settlement/v1"
 SUCCEEDED = "succeeded"
@@ -132,7 +132,7 @@ def lock_tab(tab_id):
 def _reason(reason, *, required):
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if len(reason) > 200 or (required and not reason):
-        raise OrderError("reason_required", _("Give a reason (at most 200 characters)."))
+        raise Refused(Code.REASON_REQUIRED)
     return reason
 
 
@@ -145,16 +145,13 @@ def _total_changed(tab_id):
 
 def _require_billable(tab):
     if tab.status == Tab.Status.CLOSED:
-        raise Conflict("tab_closed", _("This bill is closed."))
+        raise Refused(Code.TAB_CLOSED)
 
 
 def _discount(amount, maximum):
     amount = money(amount)
     if amount < 0 or amount > maximum:
-        raise OrderError(
-            "bad_discount",
-            _("A discount must be between ¥0 and %(max)s.") % {"max": money_str(maximum)},
-        )
+        raise Refused(Code.BAD_DISCOUNT, max=money_str(maximum))
     return amount
 
 
@@ -163,11 +160,11 @@ def line_discount_set(*, line_id, amount, reason, user=None):
     """A discount on one line in yuan (0 takes it off), with a reason; the line keeps its price."""
     line = OrderLine.objects.select_related("order").filter(pk=line_id).first()
     if line is None:
-        raise NotFound("unknown_line", _("No such dish line."))
+        raise Refused(Code.UNKNOWN_LINE)
     tab = lock_tab(line.order.tab_id)
     _require_billable(tab)
     if line.status == OrderLine.Status.VOIDED:
-        raise Conflict("line_voided", _("This dish is already taken off the bill."))
+        raise Refused(Code.LINE_VOIDED)
     gross = money(line.unit_price * line.quantity)
     amount = _discount(amount, gross)
     reason = _reason(reason, required=amount > 0)

@@ -9,56 +9,20 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from menu.models import Dish, MenuState
 from menu.signals import dish_availability_changed
+from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import money
 
 from . import realtime, signals
 from .models import CartItem, Diner, Order, OrderLine, Tab, TabEvent
 
 
-class OrderError(Exception):
-    """Bad input or a refused request; `code` is stable for API clients, `message` for people."""
-
-    status = 400
-
-    def __init__(self, code, message, **extra):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.extra = extra
-
-    def as_dict(self):
-        return {"error": self.code, "message": self.message, **self.extra}
-
-
-class OutOfStock(OrderError):
-    status = 409
-
-    def __init__(self, dishes):
-        names = "、".join(
-            f"{d['name']}" + _("(%(left)s left)") % {"left": d["left"]} for d in dishes
-        )
-        super().__init__(
-            "out_of_stock",
-            _("Not enough left of: %(names)s. Nothing was ordered; please change the order.")
-            % {"names": names},
-            dishes=dishes,
-        )
-
-
-class Conflict(OrderError):
-    status = 409
-
-
-class NotFound(OrderError):
-    status = 404
-
-
-class IllegalTransition(Conflict):
-    """A move the transition table does not allow; nothing was changed."""
+def out_of_stock(dishes):
+    """The refusal naming each dish there is too little of and how many are left."""
+    names = "、".join(f"{d['name']}" + _("(%(left)s left)") % {"left": d["left"]} for d in dishes)
+    return Refused(Code.OUT_OF_STOCK, names=names, extra={"dishes": dishes})
 
 
 @dataclass
@@ -127,7 +91,7 @@ def diner_for_tab(*, tab, key):
 def diner_rename(*, diner, nickname):
     nickname = (nickname or "").strip()
     if len(nickname) > 12:
-        raise OrderError("bad_nickname", _("A nickname has at most 12 characters."))
+        raise Refused(Code.BAD_NICKNAME)
     diner.nickname = nickname
     diner.save(update_fields=["nickname"])
     realtime.push_cart(diner.tab_id)
@@ -136,43 +100,27 @@ def diner_rename(*, diner, nickname):
 # Validation and pricing -----------------------------------------------------------------------
 
 
-FIELD_LABELS = {
-    "quantity": gettext_lazy("The quantity"),
-    "guests": gettext_lazy("The number of guests"),
-}
-
-
-def _positive_int(value, name, maximum):
-    label = FIELD_LABELS[name]
+def _positive_int(value, code, maximum):
     if isinstance(value, bool) or not isinstance(value, int):
         try:
             value = int(str(value).strip())
         except (TypeError, ValueError):
-            raise OrderError(
-                "bad_" + name, _("%(name)s must be a whole number.") % {"name": label}
-            ) from None
+            raise Refused(code, max=maximum) from None
     if value < 1 or value > maximum:
-        raise OrderError(
-            "bad_" + name,
-            _("%(name)s must be between 1 and %(max)s.") % {"name": label, "max": maximum},
-        )
+        raise Refused(code, max=maximum)
     return value
 
 
 def price_lines(requests):
     """Check every requested line against the menu and price it from the database.
 
-    Raises OrderError for anything a kitchen could not make: an unknown or inactive dish, a bad
-    quantity, a missing required option, an option of another dish, an over-long note; and
-    OutOfStock for a dish that is sold out.
+    Refuses anything a kitchen could not make: an unknown or inactive dish, a bad quantity, a
+    missing required option, an option of another dish, an over-long note, a sold-out dish.
     """
     if not requests:
-        raise OrderError("empty", _("Nothing to order."))
+        raise Refused(Code.EMPTY)
     if len(requests) > settings.MAX_ORDER_LINES:
-        raise OrderError(
-            "too_many_lines",
-            _("An order has at most %(n)s lines.") % {"n": settings.MAX_ORDER_LINES},
-        )
+        raise Refused(Code.TOO_MANY_LINES, n=settings.MAX_ORDER_LINES)
     dish_ids = set()
     for request in requests:
         # An id beyond a 64-bit key cannot be a dish, and would overflow the query.
@@ -181,7 +129,7 @@ def price_lines(requests):
             or not isinstance(request.dish, int)
             or not 0 < request.dish < 2**63
         ):
-            raise OrderError("unknown_dish", _("Unknown dish %(dish)s.") % {"dish": request.dish})
+            raise Refused(Code.UNKNOWN_DISH, dish=request.dish)
         dish_ids.add(request.dish)
     dishes = {
         dish.pk: dish
@@ -193,43 +141,39 @@ def price_lines(requests):
     for request in requests:
         dish = dishes.get(request.dish)
         if dish is None or not dish.active or not dish.category.active:
-            raise OrderError(
-                "unknown_dish", _("Dish %(dish)s is not on the menu.") % {"dish": request.dish}
-            )
-        quantity = _positive_int(request.quantity, "quantity", settings.MAX_LINE_QUANTITY)
+            raise Refused(Code.UNKNOWN_DISH, dish=request.dish)
+        quantity = _positive_int(request.quantity, Code.BAD_QUANTITY, settings.MAX_LINE_QUANTITY)
         note = request.note or ""
         if not isinstance(note, str) or len(note) > settings.MAX_NOTE_LENGTH:
-            raise OrderError(
-                "bad_note",
-                _("A note has at most %(n)s characters.") % {"n": settings.MAX_NOTE_LENGTH},
-            )
+            raise Refused(Code.BAD_NOTE, n=settings.MAX_NOTE_LENGTH)
         options = _check_options(dish, request.options or [])
         if dish.sold_out or dish.stock == 0:
             sold_out.append({"dish": dish.pk, "name": dish.name, "left": 0})
         if not isinstance(request.hold, bool):
-            raise OrderError("bad_hold", _("hold must be true or false."))
+            raise Refused(Code.BAD_HOLD)
         priced.append(
             PricedLine(
                 dish=dish, options=options, quantity=quantity, note=note.strip(), hold=request.hold
             )
         )
     if sold_out:
-        raise OutOfStock(sold_out)
+        raise out_of_stock(sold_out)
     return priced
 
 
 def _check_options(dish, option_ids):
     if not isinstance(option_ids, list | tuple):
-        raise OrderError("bad_options", _("Options must be a list."))
+        raise Refused(Code.BAD_OPTIONS, option=option_ids, dish=dish.name)
     ids = []
     for option_id in option_ids:
         if isinstance(option_id, str) and option_id.strip().isdigit():
             option_id = int(option_id)
         if isinstance(option_id, bool) or not isinstance(option_id, int):
-            raise OrderError("bad_options", _("Unknown option %(option)s.") % {"option": option_id})
+            raise Refused(Code.BAD_OPTIONS, option=option_id, dish=dish.name)
         ids.append(option_id)
-    if len(set(ids)) != len(ids):
-        raise OrderError("bad_options", _("An option was chosen twice."))
+    twice = [option_id for option_id, count in Counter(ids).items() if count > 1]
+    if twice:
+        raise Refused(Code.BAD_OPTIONS, option=twice[0], dish=dish.name)
     by_id = {}
     for group in dish.option_groups.all():
         for option in group.options.all():
@@ -238,27 +182,15 @@ def _check_options(dish, option_ids):
     chosen = []
     for option_id in ids:
         if option_id not in by_id:
-            raise OrderError(
-                "bad_options",
-                _("Option %(option)s is not available for %(dish)s.")
-                % {"option": option_id, "dish": dish.name},
-            )
+            raise Refused(Code.BAD_OPTIONS, option=option_id, dish=dish.name)
         chosen.append(by_id[option_id])
     counts = Counter(group.pk for group, _option in chosen)
     for group in dish.option_groups.all():
         count = counts.get(group.pk, 0)
         if count < group.min_choices:
-            raise OrderError(
-                "missing_option",
-                _("Please choose %(group)s for %(dish)s.")
-                % {"group": group.name, "dish": dish.name},
-            )
+            raise Refused(Code.MISSING_OPTION, group=group.name, dish=dish.name)
         if count > group.max_choices:
-            raise OrderError(
-                "too_many_options",
-                _("Choose at most %(n)s of %(group)s.")
-                % {"n": group.max_choices, "group": group.name},
-            )
+            raise Refused(Code.TOO_MANY_OPTIONS, n=group.max_choices, group=group.name)
     return [option for _group, option in chosen]
 
 
@@ -269,9 +201,7 @@ def _require_open(tab):
     """Ordering goes on until the table is closed, except while the bill is being settled; a
     paid (settled) tab may order more and owes again."""
     if tab.status in (Tab.Status.CLOSED, Tab.Status.SETTLING):
-        raise OrderError(
-            "tab_closed", _("This bill is closed. Please scan the table's code again.")
-        )
+        raise Refused(Code.TAB_CLOSED)
 
 
 @transaction.atomic
@@ -285,7 +215,7 @@ def cart_add(*, tab, diner, request):
     ).prefetch_related("options"):
         if sorted(o.pk for o in item.options.all()) == option_ids:
             quantity = _positive_int(
-                item.quantity + line.quantity, "quantity", settings.MAX_LINE_QUANTITY
+                item.quantity + line.quantity, Code.BAD_QUANTITY, settings.MAX_LINE_QUANTITY
             )
             CartItem.objects.filter(pk=item.pk).update(quantity=quantity)
             break
@@ -310,19 +240,16 @@ def cart_set_quantity(*, tab, item_id, quantity):
     try:
         quantity = int(quantity)
     except (TypeError, ValueError):
-        raise OrderError(
-            "bad_quantity",
-            _("%(name)s must be a whole number.") % {"name": FIELD_LABELS["quantity"]},
-        ) from None
+        raise Refused(Code.BAD_QUANTITY, max=settings.MAX_LINE_QUANTITY) from None
     items = CartItem.objects.filter(tab=tab, pk=item_id)
     if quantity <= 0:
         changed = items.delete()[0]
     else:
         changed = items.update(
-            quantity=_positive_int(quantity, "quantity", settings.MAX_LINE_QUANTITY)
+            quantity=_positive_int(quantity, Code.BAD_QUANTITY, settings.MAX_LINE_QUANTITY)
         )
     if not changed:
-        raise OrderError("not_in_cart", _("That dish is no longer in the cart."))
+        raise Refused(Code.NOT_IN_CART)
     _cart_changed(tab)
 
 
@@ -342,9 +269,7 @@ def cart_submit(*, tab, cart_version, guests=None, diner=None, user=None):
 
     def take_cart(locked_tab):
         if str(locked_tab.cart_version) != str(cart_version):
-            raise Conflict(
-                "cart_changed", _("The cart changed a moment ago; please check it and order again.")
-            )
+            raise Refused(Code.CART_CHANGED)
         items = list(
             CartItem.objects.filter(tab=locked_tab)
             .select_related("diner")
@@ -368,7 +293,7 @@ def cart_submit(*, tab, cart_version, guests=None, diner=None, user=None):
 def order_submit(*, tab, key, lines, guests=None, diner=None, user=None):
     """Submit an order with explicit lines (the API). The same key again returns the same order."""
     if not isinstance(key, str) or not key.strip() or len(key) > 64:
-        raise OrderError("bad_key", _("key must be a string of 1 to 64 characters."))
+        raise Refused(Code.BAD_KEY)
 
     def take_lines(locked_tab):
         return lines, [diner] * len(lines), []
@@ -391,10 +316,8 @@ def _submit(*, tab, key, guests, take, diner, user):
         priced = price_lines(requests)
         if locked.guests is None:
             if guests in (None, ""):
-                raise OrderError(
-                    "guests_required", _("How many guests? Please say with the first order.")
-                )
-            locked.guests = _positive_int(guests, "guests", settings.MAX_GUESTS)
+                raise Refused(Code.GUESTS_REQUIRED)
+            locked.guests = _positive_int(guests, Code.BAD_GUESTS, settings.MAX_GUESTS)
         shortfall = _reserve_stock(priced)
         if not shortfall:
             order = _create_order(locked, key, priced, diners, diner, user)
@@ -421,7 +344,7 @@ def _submit(*, tab, key, guests, take, diner, user):
         transaction.set_rollback(True)
     # Outside the rolled-back transaction: report what is really left now.
     left = dict(Dish.objects.filter(pk__in=[d.pk for d in shortfall]).values_list("pk", "stock"))
-    raise OutOfStock(
+    raise out_of_stock(
         [{"dish": d.pk, "name": d.name, "left": left.get(d.pk) or 0} for d in shortfall]
     )
 
@@ -534,34 +457,32 @@ def _create_order(tab, key, priced, diners, diner, user):
 
 
 def line_set_status(*, line_id, status, user=None, reason="", expect=None):
-    """Move a line along its lifecycle. Illegal moves raise; a lost race raises Conflict.
+    """Move a line along its lifecycle. An illegal move or a lost race is refused.
 
     `expect` is the status the screen showed: when the line has moved since, nothing changes.
     """
     with transaction.atomic():
         line = OrderLine.objects.select_related("order").filter(pk=line_id).first()
         if line is None:
-            raise NotFound("unknown_line", _("No such dish line."))
+            raise Refused(Code.UNKNOWN_LINE)
         try:
             status = OrderLine.Status(status)
         except ValueError:
-            raise OrderError("bad_status", _("Unknown status %(s)s.") % {"s": status}) from None
+            raise Refused(Code.BAD_STATUS, status=status) from None
         if status == OrderLine.Status.VOIDED:
-            raise OrderError("use_void", _("Taking a dish off needs a reason: void it instead."))
+            raise Refused(Code.USE_VOID)
         if expect is not None and line.status != expect:
-            raise Conflict("line_moved", _("Someone else changed this dish a moment ago."))
+            raise Refused(Code.LINE_MOVED)
         if not line.can_move_to(status):
-            raise IllegalTransition(
-                "illegal_transition",
-                _("A dish cannot go from %(old)s to %(new)s.")
-                % {"old": line.get_status_display(), "new": status.label},
+            raise Refused(
+                Code.ILLEGAL_TRANSITION, thing=_("the dish"), status=line.get_status_display()
             )
         # Compare-and-set: when two screens bump the same line at once, only one move counts.
         moved = OrderLine.objects.filter(pk=line.pk, status=line.status).update(
             status=status, status_at=timezone.now()
         )
         if not moved:
-            raise Conflict("line_moved", _("Someone else changed this dish a moment ago."))
+            raise Refused(Code.LINE_MOVED)
         TabEvent.objects.create(
             tab_id=line.order.tab_id,
             line=line,
@@ -583,10 +504,12 @@ def line_bump(*, line_id, user=None):
     """Tap a line: queued → cooking → ready → served. Returns the line with `from_status`."""
     line = OrderLine.objects.filter(pk=line_id).only("status").first()
     if line is None:
-        raise NotFound("unknown_line", _("No such dish line."))
+        raise Refused(Code.UNKNOWN_LINE)
     following = OrderLine.NEXT.get(OrderLine.Status(line.status))
     if following is None:
-        raise IllegalTransition("illegal_transition", _("This dish cannot move on from here."))
+        raise Refused(
+            Code.ILLEGAL_TRANSITION, thing=_("the dish"), status=line.get_status_display()
+        )
     return line_set_status(line_id=line_id, status=following, user=user, expect=line.status)
 
 
@@ -601,7 +524,7 @@ def ticket_bump(*, order_id, station=None, user=None):
     for line in lines.order_by("id"):
         try:
             moved.append(line_bump(line_id=line.pk, user=user))
-        except Conflict:
+        except Refused:
             continue  # another screen moved it first; the others still move
     return moved
 
@@ -612,9 +535,9 @@ def line_urge(*, tab, line_id, diner=None):
     with transaction.atomic():
         line = OrderLine.objects.filter(pk=line_id, order__tab=tab).first()
         if line is None:
-            raise NotFound("unknown_line", _("No such dish on this table."))
+            raise Refused(Code.UNKNOWN_LINE)
         if line.status not in (OrderLine.Status.QUEUED, OrderLine.Status.COOKING):
-            raise Conflict("not_waiting", _("Only a dish that is still being made can be hurried."))
+            raise Refused(Code.NOT_WAITING)
         calm_since = now - timedelta(minutes=settings.URGE_INTERVAL_MINUTES)
         # Compare-and-set on the last urge: ten taps from five phones make one urge.
         urged = (
@@ -623,10 +546,7 @@ def line_urge(*, tab, line_id, diner=None):
             .update(urged_at=now, urge_count=F("urge_count") + 1)
         )
         if not urged:
-            raise OrderError(
-                "urged_recently",
-                _("The kitchen has just been asked; you can hurry it again in a few minutes."),
-            )
+            raise Refused(Code.URGED_RECENTLY)
         TabEvent.objects.create(tab=tab, line=line, kind="line.urged", diner=diner)
         realtime.push_order_changed(line.order_id, tab.pk, pass_changed=False)
     return line
@@ -639,20 +559,20 @@ def line_void(*, line_id, reason, user=None):
     """
     reason = (reason or "").strip()
     if not reason or len(reason) > 200:
-        raise OrderError(
-            "reason_required", _("Say why the dish is taken off (at most 200 characters).")
-        )
+        raise Refused(Code.REASON_REQUIRED)
     with transaction.atomic():
         line = OrderLine.objects.select_related("order").filter(pk=line_id).first()
         if line is None:
-            raise NotFound("unknown_line", _("No such dish line."))
+            raise Refused(Code.UNKNOWN_LINE)
         if not line.can_move_to(OrderLine.Status.VOIDED):
-            raise IllegalTransition("illegal_transition", _("This dish is already taken off."))
+            raise Refused(
+                Code.ILLEGAL_TRANSITION, thing=_("the dish"), status=line.get_status_display()
+            )
         # Compare-and-set, as for every line move: a void racing a bump is told, not lost.
         if not OrderLine.objects.filter(pk=line.pk, status=line.status).update(
             status=OrderLine.Status.VOIDED, status_at=timezone.now()
         ):
-            raise Conflict("line_moved", _("Someone else changed this dish a moment ago."))
+            raise Refused(Code.LINE_MOVED)
         tab_id = line.order.tab_id
         if (
             line.reserved_stock
@@ -691,16 +611,12 @@ def tab_set_status(*, tab_id, status, user=None, reason=""):
     with transaction.atomic():
         tab = Tab.objects.select_for_update().filter(pk=tab_id).first()
         if tab is None:
-            raise NotFound("unknown_tab", _("No such tab."))
+            raise Refused(Code.UNKNOWN_TAB)
         old, new = Tab.Status(tab.status), Tab.Status(status)
         if old == new:
             return tab
         if new not in Tab.TRANSITIONS[old]:
-            raise IllegalTransition(
-                "illegal_transition",
-                _("A bill cannot go from %(old)s to %(new)s.")
-                % {"old": old.label, "new": new.label},
-            )
+            raise Refused(Code.ILLEGAL_TRANSITION, thing=_("the bill"), status=old.label)
         tab.status = new
         fields = ["status"]
         if new == Tab.Status.CLOSED:

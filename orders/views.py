@@ -8,8 +8,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from menu import selectors as menu_selectors
-from menu.services import MenuError, dish_set_availability
+from menu.services import dish_set_availability
 from restaurant.lib.diners import diner_key, remember_diner
+from restaurant.lib.errors import Code, Refused
 from restaurant.lib.htmx import refusal
 from restaurant.lib.roles import CASHIER, KITCHEN, has_role, role_required
 
@@ -33,9 +34,7 @@ def _get_tab_for_diner(request, token):
     if request.method == "POST":
         shown = request.POST.get("tab")
         if shown and shown != str(tab.pk):
-            raise services.OrderError(
-                "tab_closed", _("This bill is closed. Please scan the table's code again.")
-            )
+            raise Refused(Code.TAB_CLOSED)
     diner = services.diner_for_tab(tab=tab, key=diner_key(request))
     return table, tab, diner
 
@@ -73,7 +72,7 @@ def _diner_action(view):
     def wrapper(request, token, *args, **kwargs):
         try:
             return remember_diner(request, view(request, token, *args, **kwargs))
-        except services.OrderError as error:
+        except Refused as error:
             if request.htmx:
                 return refusal(request, error.message, error.status)
             return render(
@@ -172,7 +171,7 @@ def _staff_answer(request, view, *args, back="orders:kitchen", **kwargs):
     """Run a staff action; a refusal answers with its message in the page's flash region."""
     try:
         result = view(*args, **kwargs)
-    except (services.OrderError, MenuError) as error:
+    except Refused as error:
         if not request.htmx:
             return render(
                 request, "orders/staff_error.html", {"error": error.message}, status=error.status
@@ -245,7 +244,7 @@ def kitchen_recall(request):
     def recall():
         stack = request.session.get("kitchen_bumps", [])
         if not stack:
-            raise services.OrderError("nothing_to_recall", _("Nothing to recall."))
+            raise Refused(Code.NOTHING_TO_RECALL)
         line_id, before, after = stack.pop()
         request.session["kitchen_bumps"] = stack
         services.line_set_status(
@@ -303,9 +302,7 @@ def kitchen_stock(request):
                 changes["sold_out"] = request.POST["sold_out"] == "1"
             if "stock" in request.POST:
                 if raw and not raw.isdigit():
-                    raise MenuError(
-                        "bad_stock", _("Portions left must be a whole number, or blank.")
-                    )
+                    raise Refused(Code.BAD_STOCK)
                 changes["stock"] = int(raw) if raw else None
             dish = dish_set_availability(dish_id=_int(request.POST.get("dish")), **changes)
             return render(

@@ -15,6 +15,7 @@ from orders import billing
 from orders import selectors as order_selectors
 from orders.models import Tab
 from restaurant.lib.api_auth import StaffAuth
+from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import money_str
 from restaurant.lib.roles import CASHIER
 
@@ -262,9 +263,7 @@ def tab_payment(request, tab: int, payload: PaymentIn):
     stale_version` with the current settlement. The same `key` again answers `200` with the
     first payment and takes nothing."""
     if payload.method not in (Method.CASH, Method.CARD):
-        raise services.PaymentError(
-            "bad_method", "Staff take cash or card here; QR is the diner's."
-        )
+        raise Refused(Code.BAD_METHOD)
     payment, created = services.payment_start(
         tab_id=_staff_tab(tab),
         method=payload.method,
@@ -288,7 +287,7 @@ def table_payment(request, token: str, payload: DinerPaymentIn):
     `code_url` is shown as a QR code. The payment completes when the gateway notifies us; its
     status is pushed to the phones and readable at `GET /tables/{token}/payments/{id}`."""
     if payload.method != Method.QR:
-        raise services.PaymentError("bad_method", 'Phones pay by QR (method "qr").')
+        raise Refused(Code.BAD_METHOD)
     tab = _diner_tab(token)
     services.payments_expire_due(tab_id=tab.pk)
     payment, created = services.payment_start(

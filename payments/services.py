@@ -16,12 +16,11 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from orders import billing
 from orders import services as order_services
 from orders.models import OrderLine, Tab
-from orders.services import OrderError
+from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import money, money_str
 from restaurant.lib.roles import MANAGER, has_role
 
@@ -37,43 +36,12 @@ PENDING = Payment.Status.PENDING
 CLOSE_CLAIM = timedelta(minutes=2)
 
 
-class PaymentError(OrderError):
-    """Bad input or a refused request; nothing was changed."""
-
-    status = 400
-
-
-class PaymentConflict(PaymentError):
-    status = 409
-
-
-class PaymentNotFound(PaymentError):
-    status = 404
-
-
-class StaleVersion(PaymentConflict):
-    """The bill changed since the client computed its payment: here is the bill as it is now."""
-
-    def __init__(self, settlement):
-        super().__init__(
-            "stale_version",
-            _("The bill changed a moment ago. Please check it and pay again."),
-            settlement=settlement,
-        )
-
-
 # Strict input ---------------------------------------------------------------------------------
 
 AMOUNT = re.compile(r"\d{1,9}(\.\d{1,2})?")
 
 
-AMOUNT_LABELS = {
-    "amount": gettext_lazy("The amount"),
-    "tendered": gettext_lazy("The cash received"),
-}
-
-
-def parse_amount(value, *, name="amount", allow_zero=False):
+def parse_amount(value, *, code=Code.BAD_AMOUNT, allow_zero=False):
     """`"12.50"` or `12` → Decimal("12.50"). Floats, negatives, a third decimal, text: refused."""
     if isinstance(value, Decimal):
         text = str(value)
@@ -84,15 +52,10 @@ def parse_amount(value, *, name="amount", allow_zero=False):
     else:
         text = None
     if text is None or not AMOUNT.fullmatch(text):
-        raise PaymentError(
-            "bad_" + name,
-            _('%(name)s must be an amount in yuan like "12.50".') % {"name": AMOUNT_LABELS[name]},
-        )
+        raise Refused(code)
     amount = money(Decimal(text))
     if amount == 0 and not allow_zero:
-        raise PaymentError(
-            "bad_" + name, _("%(name)s must be more than zero.") % {"name": AMOUNT_LABELS[name]}
-        )
+        raise Refused(code)
     return amount
 
 
@@ -100,20 +63,20 @@ def _parse_version(version):
     if isinstance(version, str) and version.strip().isdigit():
         version = int(version)
     if isinstance(version, bool) or not isinstance(version, int) or version < 0:
-        raise PaymentError("bad_version", _("version must be the settlement's version number."))
+        raise Refused(Code.BAD_VERSION)
     return version
 
 
 def _parse_key(key):
     if not isinstance(key, str) or not key.strip() or len(key.strip()) > 64:
-        raise PaymentError("bad_key", _("key must be a string of 1 to 64 characters."))
+        raise Refused(Code.BAD_KEY)
     return key.strip()
 
 
 def _parse_reason(reason, *, required=True):
     reason = reason.strip() if isinstance(reason, str) else ""
     if (required and not reason) or len(reason) > 200:
-        raise PaymentError("reason_required", _("Give a reason (at most 200 characters)."))
+        raise Refused(Code.REASON_REQUIRED)
     return reason
 
 
@@ -151,10 +114,8 @@ def _move(payment, new, *, user=None, reason=""):
     """Move a locked payment; an illegal move raises and changes nothing. Records the event."""
     old = payment.status
     if not payment.can_move_to(new):
-        raise PaymentConflict(
-            "illegal_transition",
-            _("A payment cannot go from %(old)s to %(new)s.")
-            % {"old": payment.get_status_display(), "new": Payment.Status(new).label},
+        raise Refused(
+            Code.ILLEGAL_TRANSITION, thing=_("the payment"), status=payment.get_status_display()
         )
     payment.status = new
     PaymentEvent.objects.create(
@@ -166,7 +127,7 @@ def _locked_payment(payment_id):
     """The payment with its tab locked first, then itself (the one lock order)."""
     payment = Payment.objects.filter(pk=payment_id).only("tab_id").first()
     if payment is None:
-        raise PaymentNotFound("unknown_payment", _("No such payment."))
+        raise Refused(Code.UNKNOWN_PAYMENT)
     tab = billing.lock_tab(payment.tab_id)
     return tab, Payment.objects.select_for_update().get(pk=payment_id)
 
@@ -269,25 +230,23 @@ def payment_start(
     The same `key` again returns the first payment and takes nothing more.
     """
     if method not in Method.values:
-        raise PaymentError("bad_method", _("method must be cash, card or qr."))
+        raise Refused(Code.BAD_METHOD)
     provider = providers.for_method(method)
     if provider is None:
-        raise PaymentError("method_unavailable", _("This way of paying is not set up here."))
+        raise Refused(Code.METHOD_UNAVAILABLE)
     key = _parse_key(key)
     amount = parse_amount(amount)
     version = _parse_version(version)
     if method == Method.CARD:
         terminal_ref = (terminal_ref or "").strip() if isinstance(terminal_ref, str) else ""
         if not terminal_ref or len(terminal_ref) > 64:
-            raise PaymentError(
-                "reference_required", _("Enter the card terminal's reference of this payment.")
-            )
+            raise Refused(Code.REFERENCE_REQUIRED)
     with transaction.atomic():
         tab = billing.lock_tab(tab_id)
         existing = Payment.objects.filter(tab=tab, key=key).first()
         if existing is not None:
             if existing.method != method:
-                raise PaymentConflict("key_reused", _("This key was used for another payment."))
+                raise Refused(Code.KEY_REUSED)
             payment, created = existing, False
         else:
             payment = _create(tab, provider, method, amount, version, key, user, diner, scope,
@@ -300,23 +259,20 @@ def payment_start(
 
 def _create(tab, provider, method, amount, version, key, user, diner, scope, terminal_ref):
     if tab.status == Tab.Status.CLOSED:
-        raise PaymentConflict("tab_closed", _("This bill is closed."))
+        raise Refused(Code.TAB_CLOSED)
     if version != tab.version:
-        raise StaleVersion(billing.build_settlement(tab.pk))
+        # The bill changed since the client computed its payment: here is the bill as it is now.
+        raise Refused(Code.STALE_VERSION, extra={"settlement": billing.build_settlement(tab.pk)})
     _settlement, due = amount_due(tab.pk)
     if due <= 0:
-        raise PaymentConflict("nothing_due", _("Nothing is owed on this bill."))
+        raise Refused(Code.NOTHING_DUE)
     now = timezone.now()
     tendered, change = None, Decimal(0)
     if method == Method.CASH:
         tendered, amount = amount, min(amount, due)
         change = tendered - amount
     elif amount > due:
-        raise PaymentError(
-            "over_balance",
-            _("That is more than is owed (%(due)s).") % {"due": money_str(due)},
-            balance_due=money_str(due),
-        )
+        raise Refused(Code.OVER_BALANCE, due=money_str(due), extra={"balance_due": money_str(due)})
     payment = Payment.objects.create(
         tab=tab,
         method=method,
@@ -457,15 +413,13 @@ def payment_cancel(*, payment_id, tab_id=None, user=None):
     """The diner gives up a QR payment (or the cashier does): closed at the gateway first."""
     payment = Payment.objects.filter(pk=payment_id).first()
     if payment is None or (tab_id is not None and payment.tab_id != tab_id):
-        raise PaymentNotFound("unknown_payment", _("No such payment."))
+        raise Refused(Code.UNKNOWN_PAYMENT)
     if payment.status == PENDING and not _close_pending(
         payment_id, Payment.Status.CANCELLED, reason=_("Given up"), user=user
     ):
         payment.refresh_from_db()
         if payment.status == PENDING:
-            raise PaymentConflict(
-                "already_paid", _("This payment went through a moment ago; it will show as paid.")
-            )
+            raise Refused(Code.ALREADY_PAID)
     payment.refresh_from_db()
     return payment
 
@@ -555,14 +509,11 @@ def refund_create(*, payment_id, amount, reason, user=None, key=None):
             if existing:
                 return existing
         if payment.status != SUCCEEDED:
-            raise PaymentConflict("not_paid", _("Only a paid payment can be refunded."))
+            raise Refused(Code.NOT_PAID)
         left = payment.amount - _refunding(payment)
         if amount > left:
-            raise PaymentError(
-                "over_refund",
-                _("At most %(left)s of this payment can be given back.")
-                % {"left": money_str(left)},
-                refundable=money_str(left),
+            raise Refused(
+                Code.OVER_REFUND, left=money_str(left), extra={"refundable": money_str(left)}
             )
         refund = _refund_open(payment, amount, reason=reason, user=user, key=key)
     refund.refresh_from_db()
@@ -635,18 +586,14 @@ def _discount_allowed(user, amount, base):
         return
     limit = money(base * conf.cashier_discount_limit_percent() / 100)
     if amount > limit:
-        raise PaymentError(
-            "discount_over_limit",
-            _("A cashier may give at most %(limit)s here; ask a manager.")
-            % {"limit": money_str(limit)},
-        )
+        raise Refused(Code.DISCOUNT_OVER_LIMIT, limit=money_str(limit))
 
 
 def line_discount(*, line_id, amount, reason, user):
     amount = parse_amount(amount, allow_zero=True)
     line = OrderLine.objects.filter(pk=line_id).first()
     if line is None:
-        raise PaymentNotFound("unknown_line", _("No such dish line."))
+        raise Refused(Code.UNKNOWN_LINE)
     _discount_allowed(user, amount, line.unit_price * line.quantity)
     tab = billing.line_discount_set(line_id=line_id, amount=amount, reason=reason, user=user)
     realtime.push_tab_changed(tab.pk)
@@ -674,19 +621,15 @@ def tab_close(*, tab_id, user=None, rotate_token=False):
     with transaction.atomic():
         tab = billing.lock_tab(tab_id)
         if tab.status == Tab.Status.CLOSED:
-            raise PaymentConflict("tab_closed", _("This bill is already closed."))
+            raise Refused(Code.TAB_CLOSED)
         if Payment.objects.filter(tab=tab, status=PENDING).exists():
-            raise PaymentConflict(
-                "payment_pending", _("A payment is still under way; wait for it or cancel it.")
-            )
+            raise Refused(Code.PAYMENT_PENDING)
         if Refund.objects.filter(payment__tab=tab, status=Refund.Status.PENDING).exists():
-            raise PaymentConflict("refund_pending", _("A refund is still under way."))
+            raise Refused(Code.REFUND_PENDING)
         _settlement, due = amount_due(tab.pk)
         if due > 0:
-            raise PaymentConflict(
-                "balance_due",
-                _("%(due)s is still owed; take it first.") % {"due": money_str(due)},
-                balance_due=money_str(due),
+            raise Refused(
+                Code.BALANCE_DUE, due=money_str(due), extra={"balance_due": money_str(due)}
             )
         tab = billing.tab_close(tab_id=tab.pk, user=user, rotate_token=rotate_token)
         realtime.push_tab_changed(tab.pk)

@@ -15,8 +15,8 @@ from orders import billing
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import Diner, Tab
-from orders.services import OrderError
 from restaurant.lib.diners import known_diner_key
+from restaurant.lib.errors import Code, Refused
 from restaurant.lib.htmx import refusal
 from restaurant.lib.money import yuan
 from restaurant.lib.roles import CASHIER, role_required
@@ -76,14 +76,12 @@ def _diner_post(view):
     def wrapper(request, token, *args, **kwargs):
         table, tab = _diner_tab(token)
         if tab is None or (request.POST.get("tab") and request.POST.get("tab") != str(tab.pk)):
-            error = OrderError(
-                "tab_closed", _("This bill is closed. Please scan the table's code again.")
-            )
+            error = Refused(Code.TAB_CLOSED)
             return _flash_error(request, "payments/pay_update.html", error)
         try:
             return view(request, tab, *args, **kwargs)
-        except OrderError as error:
-            context = _pay_context(request, tab) if error.code == "stale_version" else {}
+        except Refused as error:
+            context = _pay_context(request, tab) if error.code == Code.STALE_VERSION else {}
             return _flash_error(request, "payments/pay_update.html", error, context)
 
     wrapper.__name__ = view.__name__
@@ -108,18 +106,18 @@ def pay_start(request, tab):
         except ValueError:
             people = 0
         if not 2 <= people <= 50:
-            raise services.PaymentError("bad_people", _("Split between 2 and 50 people."))
+            raise Refused(Code.BAD_PEOPLE)
         amount, scope = services.equal_share(settlement, people), Payment.Scope.SHARE
     elif choice == "mine":
         if diner is None:
-            raise services.PaymentError("no_dishes", _("This phone has not ordered anything."))
+            raise Refused(Code.NO_DISHES)
         amount, scope = min(billing.diner_share(tab.pk, diner.key), due), Payment.Scope.MINE
     elif choice == "balance":
         amount, scope = due, Payment.Scope.BALANCE
     else:
-        raise services.PaymentError("bad_choice", _("Choose how to pay."))
+        raise Refused(Code.BAD_CHOICE)
     if amount <= 0:
-        raise services.PaymentConflict("nothing_due", _("Nothing is owed on this bill."))
+        raise Refused(Code.NOTHING_DUE)
     payment, _created = services.payment_start(
         tab_id=tab.pk,
         method=Method.QR,
@@ -221,7 +219,7 @@ def _cashier_post(view):
     def wrapper(request, *args, **kwargs):
         try:
             tab_id, message, extra = view(request, *args, **kwargs)
-        except OrderError as error:
+        except Refused as error:
             return refusal(request, error.message, error.status)
         if not request.htmx:
             return redirect(reverse("payments:cashier") + f"?tab={tab_id}")

@@ -263,7 +263,7 @@ def test_a_tab_being_settled_takes_no_more_orders(client, menu, table):
         client, table, {"key": "k1", "lines": [{"dish": menu["fish"].pk, "quantity": 1}]}
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["error"] == "tab_closed"
     assert Order.objects.count() == 0
     assert stock(menu["fish"]) == 5

@@ -185,7 +185,7 @@ def test_a_page_of_a_closed_tab_cannot_add_to_the_next_guests_cart(table, menu):
         {"dish": menu["cucumber"].pk, "tab": old.pk},
         HTTP_HX_REQUEST="true",
     )
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert not CartItem.objects.exists()
 
 

@@ -8,6 +8,7 @@ from django.test import Client
 
 from orders import services
 from orders.models import OrderLine, TabEvent
+from restaurant.lib.errors import Refused
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +97,7 @@ def test_two_screens_bumping_the_same_line_at_once_move_it_once(cook, table, men
         try:
             services.line_set_status(line_id=line.pk, status="ready", user=cook)
             outcomes.append("moved")
-        except services.Conflict as refused:
+        except Refused as refused:
             outcomes.append(refused.code)
         finally:
             connection.close()

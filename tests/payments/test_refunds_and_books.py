@@ -12,6 +12,7 @@ from orders import services as order_services
 from orders.models import OrderLine, Tab
 from payments import services
 from payments.models import AppendOnly, LedgerEntry, Payment, Refund
+from restaurant.lib.errors import Code, Refused
 
 from .conftest import approve, ledger_sum, notify, qr_payment
 
@@ -100,17 +101,19 @@ def test_a_dish_added_after_paying_makes_the_tab_owe_again(tab, commits, cashier
 
 def test_a_cashier_refunds_with_a_reason_and_never_more_than_was_paid(tab, commits, cashier):
     payment = card(tab, "50", "a")
-    with pytest.raises(services.PaymentError):
+    with pytest.raises(Refused) as no_reason:
         services.refund_create(payment_id=payment.pk, amount="5", reason="", user=cashier)
-    with pytest.raises(services.PaymentError):
+    with pytest.raises(Refused) as too_much:
         services.refund_create(payment_id=payment.pk, amount="50.01", reason="x", user=cashier)
+    assert no_reason.value.code == Code.REASON_REQUIRED and too_much.value.code == Code.OVER_REFUND
     with commits():
         refund = services.refund_create(
             payment_id=payment.pk, amount="8", reason="等太久", user=cashier
         )
     assert Refund.objects.get() == refund
-    with pytest.raises(services.PaymentError):
+    with pytest.raises(Refused) as too_much:
         services.refund_create(payment_id=payment.pk, amount="42.01", reason="x", user=cashier)
+    assert too_much.value.as_dict()["refundable"] == "42.00"
     assert Payment.objects.get().refunded == Decimal("8.00")
 
 

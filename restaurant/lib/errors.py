@@ -1,0 +1,175 @@
+"""One error type for every refusal, on pages and in the API.
+
+A refusal carries a code from `Code`; the code gives its HTTP status and its message, so
+`tab_closed` means one thing with one status everywhere. Pages show `message`; the API answers
+`{"error": code, "message": message, **extra}` (restaurant/api.py). Nothing was changed when a
+service raises one: it is raised before a write, or inside the transaction it rolls back.
+"""
+
+from enum import StrEnum
+from typing import Any
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+
+class Code(StrEnum):
+    """Stable codes for API clients; each with its status and its message for people.
+
+    A message may name values (`%(dish)s`): the refusal gives them.
+    """
+
+    status: int
+    template: Promise
+
+    def __new__(cls, code: str, status: int, template: Promise) -> "Code":
+        member = str.__new__(cls, code)
+        member._value_ = code
+        member.status = status
+        member.template = template
+        return member
+
+    # The request itself
+    INVALID = "invalid", 400, _("The request is not valid: %(problems)s.")
+    UNAUTHORIZED = "unauthorized", 401, _("Sign in, or send a device token.")
+    FORBIDDEN = "forbidden", 403, _("This needs another staff role.")
+    NOT_FOUND = "not_found", 404, _("Not found.")
+    TOO_BIG = "too_big", 413, _("The request body is too large.")
+    BAD_KEY = "bad_key", 400, _("key must be a string of 1 to 64 characters.")
+    REASON_REQUIRED = "reason_required", 400, _("Give a reason (at most 200 characters).")
+
+    # The menu
+    UNKNOWN_DISH = "unknown_dish", 400, _("Dish %(dish)s is not on the menu.")
+    BAD_STOCK = (
+        "bad_stock",
+        400,
+        _("Portions left must be a whole number from 0 to 99999, or blank."),
+    )
+    NOTHING_TO_CHANGE = (
+        "nothing_to_change",
+        400,
+        _("Say sold out or back on, or how many are left."),
+    )
+
+    # Diners, the cart and orders
+    TAB_CLOSED = "tab_closed", 409, _("This bill is closed. Please scan the table's code again.")
+    BAD_NICKNAME = "bad_nickname", 400, _("A nickname has at most 12 characters.")
+    BAD_QUANTITY = "bad_quantity", 400, _("The quantity must be a whole number from 1 to %(max)s.")
+    BAD_GUESTS = (
+        "bad_guests",
+        400,
+        _("The number of guests must be a whole number from 1 to %(max)s."),
+    )
+    GUESTS_REQUIRED = "guests_required", 400, _("How many guests? Please say with the first order.")
+    EMPTY = "empty", 400, _("Nothing to order.")
+    TOO_MANY_LINES = "too_many_lines", 400, _("An order has at most %(n)s lines.")
+    BAD_NOTE = "bad_note", 400, _("A note has at most %(n)s characters.")
+    BAD_HOLD = "bad_hold", 400, _("hold must be true or false.")
+    BAD_OPTIONS = "bad_options", 400, _("Option %(option)s is not available for %(dish)s.")
+    MISSING_OPTION = "missing_option", 400, _("Please choose %(group)s for %(dish)s.")
+    TOO_MANY_OPTIONS = "too_many_options", 400, _("Choose at most %(n)s of %(group)s.")
+    NOT_IN_CART = "not_in_cart", 400, _("That dish is no longer in the cart.")
+    CART_CHANGED = (
+        "cart_changed",
+        409,
+        _("The cart changed a moment ago; please check it and order again."),
+    )
+    OUT_OF_STOCK = (
+        "out_of_stock",
+        409,
+        _("Not enough left of: %(names)s. Nothing was ordered; please change the order."),
+    )
+
+    # The kitchen
+    UNKNOWN_LINE = "unknown_line", 404, _("No such dish line.")
+    BAD_STATUS = "bad_status", 400, _("Unknown status %(status)s.")
+    USE_VOID = "use_void", 400, _("Taking a dish off needs a reason: void it instead.")
+    LINE_MOVED = "line_moved", 409, _("Someone else changed this dish a moment ago.")
+    ILLEGAL_TRANSITION = "illegal_transition", 409, _("Not possible now: %(thing)s is %(status)s.")
+    NOT_WAITING = "not_waiting", 409, _("Only a dish that is still being made can be hurried.")
+    URGED_RECENTLY = (
+        "urged_recently",
+        400,
+        _("The kitchen has just been asked; you can hurry it again in a few minutes."),
+    )
+    NOTHING_TO_RECALL = "nothing_to_recall", 400, _("Nothing to recall.")
+
+    # The bill
+    UNKNOWN_TAB = "unknown_tab", 404, _("No such tab.")
+    LINE_VOIDED = "line_voided", 409, _("This dish is already taken off the bill.")
+    BAD_DISCOUNT = "bad_discount", 400, _("A discount must be between ¥0 and %(max)s.")
+    DISCOUNT_OVER_LIMIT = (
+        "discount_over_limit",
+        400,
+        _("A cashier may give at most %(limit)s here; ask a manager."),
+    )
+    BALANCE_DUE = "balance_due", 409, _("%(due)s is still owed; take it first.")
+    NOTHING_DUE = "nothing_due", 409, _("Nothing is owed on this bill.")
+
+    # Payments and refunds
+    BAD_AMOUNT = (
+        "bad_amount",
+        400,
+        _('The amount must be in yuan like "12.50" (more than zero for a payment or refund).'),
+    )
+    BAD_VERSION = "bad_version", 400, _("version must be the settlement's version number.")
+    BAD_METHOD = "bad_method", 400, _("This way of paying is not taken here.")
+    METHOD_UNAVAILABLE = "method_unavailable", 400, _("This way of paying is not set up here.")
+    REFERENCE_REQUIRED = (
+        "reference_required",
+        400,
+        _("Enter the card terminal's reference of this payment."),
+    )
+    BAD_PEOPLE = "bad_people", 400, _("Split between 2 and 50 people.")
+    NO_DISHES = "no_dishes", 400, _("This phone has not ordered anything.")
+    BAD_CHOICE = "bad_choice", 400, _("Choose how to pay.")
+    KEY_REUSED = "key_reused", 409, _("This key was used for another payment.")
+    STALE_VERSION = (
+        "stale_version",
+        409,
+        _("The bill changed a moment ago. Please check it and pay again."),
+    )
+    OVER_BALANCE = "over_balance", 400, _("That is more than is owed (%(due)s).")
+    UNKNOWN_PAYMENT = "unknown_payment", 404, _("No such payment.")
+    ALREADY_PAID = (
+        "already_paid",
+        409,
+        _("This payment went through a moment ago; it will show as paid."),
+    )
+    PAYMENT_PENDING = (
+        "payment_pending",
+        409,
+        _("A payment is still under way; wait for it or cancel it."),
+    )
+    NOT_PAID = "not_paid", 409, _("Only a paid payment can be refunded.")
+    OVER_REFUND = "over_refund", 400, _("At most %(left)s of this payment can be given back.")
+    REFUND_PENDING = "refund_pending", 409, _("A refund is still under way.")
+
+
+class Refused(Exception):
+    """A refused request: `Refused(Code.OVER_REFUND, left="¥8.00", extra={"refundable": "8.00"})`.
+
+    `params` fill the code's message; `extra` are more fields of the API's answer.
+    """
+
+    def __init__(self, code: Code, /, *, extra: dict[str, Any] | None = None, **params: Any):
+        self.code = code
+        self.params = params
+        self.extra = extra or {}
+        super().__init__(code.value)
+
+    @property
+    def status(self) -> int:
+        return self.code.status
+
+    @property
+    def message(self) -> str:
+        """In the language active when it is read (the request's), with its values filled in."""
+        template = str(self.code.template)
+        return template % self.params if self.params else template
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"error": self.code.value, "message": self.message, **self.extra}
+
+    def __str__(self) -> str:
+        return f"{self.code.value}: {self.message}"
