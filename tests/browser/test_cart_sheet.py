@@ -1,0 +1,55 @@
+"""Issue 12.3, 12.4 and 12.8: what the phone that orders sees, at phone size."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.pages import live, order_dishes
+
+pytestmark = pytest.mark.browser
+
+
+def test_the_phone_that_orders_sees_the_confirmation_and_the_empty_cart_closes(
+    server, phone, table, menu
+):
+    page, other = phone(), phone()
+    for p in (page, other):
+        p.goto(f"{server.url}/t/{table.token}/")
+        live(p)
+    other.locator("#cart-sheet > summary").click()  # someone else is looking at the cart
+
+    order_dishes(page, menu["cucumber"])
+
+    expect(page.locator("#flash")).to_contain_text("下单成功")
+    for p in (page, other):
+        expect(p.locator("#cart-sheet")).not_to_have_attribute("open", "")
+        pay = p.locator("#tab a[href='pay/']")
+        pay.scroll_into_view_if_needed()
+        box = pay.bounding_box()
+        on_top = p.evaluate(
+            "([x, y]) => document.elementFromPoint(x, y).closest('a')?.getAttribute('href')",
+            [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
+        )
+        assert on_top == "pay/"
+        assert p.evaluate("window.__notReloaded") is True
+
+
+def test_the_options_form_closes_and_forgets_the_note_after_adding(server, phone, table, menu):
+    page = phone()
+    page.goto(f"{server.url}/t/{table.token}/")
+    live(page)
+    dish = page.locator(f"#dish-{menu['chicken'].pk}")
+    dish.locator("details.choose summary").click()
+    options = dish.locator("details.choose form")
+    # Not squeezed beside the photo: the form takes the card's width.
+    card, form = dish.bounding_box(), options.bounding_box()
+    assert form["width"] > card["width"] * 0.8
+
+    options.get_by_label("特辣").check()
+    options.locator("input[name=note]").fill("不要香菜")
+    options.locator("button.primary").click()
+
+    expect(page.locator("#cart")).to_contain_text("不要香菜")
+    expect(dish.locator("details.choose")).not_to_have_attribute("open", "")
+    dish.locator("details.choose summary").click()
+    expect(options.locator("input[name=note]")).to_have_value("")
+    expect(options.get_by_label("微辣")).to_be_checked()
