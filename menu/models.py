@@ -28,7 +28,7 @@ class Localized:
         return self.local("name")
 
 
-class Station(models.Model):
+class Station(Localized, models.Model):
     """A kitchen station (热菜, 凉菜, 吧台 …): where a dish is made and whose screen shows it."""
 
     name = models.CharField(_("name"), max_length=40)

@@ -80,6 +80,8 @@ def build_settlement(tab_id):
                 "dish": str(line.dish_id) if line.dish_id else None,
                 "name": line.name,
                 "options": line.options,
+                "name_en": line.name_en,
+                "options_en": line.options_en,
                 "quantity": line.quantity,
                 "unit_price": money_str(line.unit_price),
                 "discount": money_str(line.discount),

@@ -55,13 +55,23 @@ def _diner(request, tab):
 
 def _pay_context(request, tab, **extra):
     diner = _diner(request, tab)
-    return {
+    context = {
         **selectors.pay_view(tab.pk),
         "token": tab.table.token,
         "key": new_key(),
+        "diner": diner,
         "mine": billing.diner_share(tab.pk, diner.key) if diner else Decimal(0),
-        **extra,
     }
+    # After a reload the phone that started a QR payment still sees its code and its cancel.
+    context["payment"] = next(
+        (
+            p
+            for p in context["payments"]
+            if p.status == Payment.Status.PENDING and diner and p.diner_id == diner.pk
+        ),
+        None,
+    )
+    return {**context, **extra}
 
 
 @require_GET
@@ -132,6 +142,11 @@ def pay_start(request, tab):
 
 @_diner_post
 def pay_cancel(request, tab, payment):
+    # Only the phone that started a payment gives it up; the cashier can cancel any.
+    diner = _diner(request, tab)
+    started_by = Payment.objects.filter(pk=payment, tab=tab).values_list("diner", flat=True)
+    if started_by and started_by[0] is not None and started_by[0] != getattr(diner, "pk", None):
+        raise Refused(Code.NOT_YOUR_PAYMENT)
     payment = services.payment_cancel(payment_id=payment, tab_id=tab.pk)
     return _pay_answer(request, tab, payment=payment)
 

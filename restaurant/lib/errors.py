@@ -131,6 +131,11 @@ class Code(StrEnum):
     )
     OVER_BALANCE = "over_balance", 400, _("That is more than is owed (%(due)s).")
     UNKNOWN_PAYMENT = "unknown_payment", 404, _("No such payment.")
+    NOT_YOUR_PAYMENT = (
+        "not_your_payment",
+        403,
+        _("Only the phone that started this payment can cancel it."),
+    )
     ALREADY_PAID = (
         "already_paid",
         409,

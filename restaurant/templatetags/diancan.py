@@ -1,4 +1,5 @@
 from django import template
+from django.utils.translation import get_language
 
 from restaurant.lib.money import yuan as format_yuan
 
@@ -16,6 +17,15 @@ def yuan(value):
 def local(obj, field):
     """`{{ dish|local:"description" }}`: the English text on English pages when there is one."""
     return obj.local(field)
+
+
+@register.filter
+def local_line(line, field="name"):
+    """A settlement line's `name` or `options` in the page's language: the English copy taken
+    when it was ordered, when the page is in English and there is one."""
+    if (get_language() or "").startswith("en") and line.get(f"{field}_en"):
+        return line[f"{field}_en"]
+    return line[field]
 
 
 @register.filter
