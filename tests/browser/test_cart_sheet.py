@@ -1,8 +1,11 @@
-"""Issue 12.3, 12.4 and 12.8: what the phone that orders sees, at phone size."""
+"""Issue 12.3, 12.4, 12.7 and 12.8: what the phone that orders sees, at phone size."""
+
+from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
 
+from menu.models import Dish
 from tests.browser.pages import live, order_dishes
 
 pytestmark = pytest.mark.browser
@@ -53,3 +56,24 @@ def test_the_options_form_closes_and_forgets_the_note_after_adding(server, phone
     dish.locator("details.choose summary").click()
     expect(options.locator("input[name=note]")).to_have_value("")
     expect(options.get_by_label("微辣")).to_be_checked()
+
+
+def test_the_orders_and_the_bill_are_one_tap_away_from_anywhere_on_a_long_menu(
+    server, phone, table, menu
+):
+    for n in range(30):
+        Dish.objects.create(
+            category=menu["chicken"].category, name=f"菜{n}", price=Decimal("10.00")
+        )
+    page = phone()
+    page.goto(f"{server.url}/t/{table.token}/")
+    live(page)
+    expect(page.locator("#to-tab")).to_be_hidden()  # nothing ordered yet
+    order_dishes(page, menu["cucumber"])
+
+    page.evaluate("window.scrollTo(0, 0)")
+    to_tab = page.locator("#to-tab")
+    expect(to_tab).to_be_in_viewport()
+    to_tab.click()
+    expect(page.locator("#tab .line", has_text="拍黄瓜")).to_be_in_viewport()
+    expect(page.locator("#tab a[href='pay/']")).to_be_in_viewport()
