@@ -197,11 +197,14 @@ class OrderInline(OrderFigures, ReadOnlyInline):
 
 class TabEventInline(ReadOnlyInline):
     model = TabEvent
-    fields = ["created_at", "kind", "line", "from_status", "to_status", "user", "diner", "reason"]
+    fields = [
+        "created_at", "kind", "line", "from_status", "to_status", "user", "approved_by", "diner",
+        "reason",
+    ]  # fmt: skip
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("line", "user", "diner")
+        return super().get_queryset(request).select_related("line", "user", "approved_by", "diner")
 
 
 @admin.register(Tab)

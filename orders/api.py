@@ -11,6 +11,7 @@ from ninja import Router, Schema, Status
 from pydantic import StrictInt
 
 from restaurant.lib.api_auth import StaffAuth
+from restaurant.lib.approvals import Approval, ApprovalIn
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import money_str
 from restaurant.lib.roles import CASHIER, KITCHEN
@@ -211,6 +212,7 @@ class StatusIn(Schema):
 
 class VoidIn(Schema):
     reason: str
+    approval: ApprovalIn | None = None
 
 
 class TicketLineOut(Schema):
@@ -293,12 +295,20 @@ def kitchen_line_status(request, line: int, payload: StatusIn):
 
 @router.post(
     "/lines/{line}/void",
-    response={200: TicketLineOut, 400: Error, 401: Error, 404: Error, 409: Error},
+    response={200: TicketLineOut, 400: Error, 401: Error, 403: Error, 404: Error, 409: Error},
     auth=StaffAuth(CASHIER),
     summary="退菜: take a dish off its tab, with a reason (cashier or manager)",
 )
 def line_void(request, line: int, payload: VoidIn):
-    services.line_void(line_id=line, reason=payload.reason, user=_staff_user(request))
+    """A served dish, or a void that leaves the bill's discounts above a cashier's limit,
+    answers `403 void_needs_manager` or `403 discount_over_limit` unless `approval` names a
+    manager (their login and password; never the caller's own)."""
+    services.line_void(
+        line_id=line,
+        reason=payload.reason,
+        user=_staff_user(request),
+        approval=Approval.from_api(request, payload.approval),
+    )
     return _line_out(OrderLine.objects.get(pk=line), _station_slugs())
 
 

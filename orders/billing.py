@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import money, money_str
 
-from . import realtime, services, signals
+from . import controls, realtime, services, signals
 from .models import Order, OrderLine, Tab, TabEvent, Table, TabPayment
 
 SCHEMA = "settlement/v1"
@@ -157,53 +157,83 @@ def _discount(amount, maximum):
     return amount
 
 
-@transaction.atomic
-def line_discount_set(*, line_id, amount, reason, user=None):
-    """A discount on one line in yuan (0 takes it off), with a reason; the line keeps its price."""
+def line_discount_set(*, line_id, amount, reason, user=None, approval=None):
+    """A discount on one line in yuan (0 takes it off), with a reason; the line keeps its price.
+
+    The bill's discounts together stay within a cashier's limit unless a manager approves
+    (orders/controls.py)."""
     line = OrderLine.objects.select_related("order").filter(pk=line_id).first()
     if line is None:
         raise Refused(Code.UNKNOWN_LINE)
-    tab = lock_tab(line.order.tab_id)
-    _require_billable(tab)
-    if line.status == OrderLine.Status.VOIDED:
-        raise Refused(Code.LINE_VOIDED)
-    gross = money(line.unit_price * line.quantity)
-    amount = _discount(amount, gross)
-    reason = _reason(reason, required=amount > 0)
-    # `amount` is what the line costs after its discount, as in the settlement.
-    OrderLine.objects.filter(pk=line.pk).update(
-        discount=amount, discount_reason=reason, amount=gross - amount
-    )
-    Tab.objects.filter(pk=tab.pk).update(version=F("version") + 1)
-    TabEvent.objects.create(
-        tab=tab, line=line, kind="line.discount", user=user, reason=f"{money_str(amount)} {reason}"
-    )
-    realtime.push_tab(tab.pk)
-    _total_changed(tab.pk)
+    with (
+        controls.refusals_recorded(
+            tab_id=line.order.tab_id,
+            action="line.discount",
+            user=user,
+            approval=approval,
+            line=line,
+        ),
+        transaction.atomic(),
+    ):
+        tab = lock_tab(line.order.tab_id)
+        _require_billable(tab)
+        if line.status == OrderLine.Status.VOIDED:
+            raise Refused(Code.LINE_VOIDED)
+        gross = money(line.unit_price * line.quantity)
+        amount = _discount(amount, gross)
+        reason = _reason(reason, required=amount > 0)
+        before = controls.discounts(tab.pk)
+        # `amount` is what the line costs after its discount, as in the settlement.
+        OrderLine.objects.filter(pk=line.pk).update(
+            discount=amount, discount_reason=reason, amount=gross - amount
+        )
+        approver = controls.check_discounts(
+            tab_id=tab.pk, before=before, user=user, approval=approval
+        )
+        Tab.objects.filter(pk=tab.pk).update(version=F("version") + 1)
+        TabEvent.objects.create(
+            tab=tab, line=line, kind="line.discount", user=user, approved_by=approver,
+            reason=f"{money_str(amount)} {reason}",
+        )  # fmt: skip
+        realtime.push_tab(tab.pk)
+        _total_changed(tab.pk)
     return tab
 
 
-@transaction.atomic
-def tab_discount_set(*, tab_id, amount, reason, user=None):
-    """A discount on the whole bill in yuan (0 takes it off), with a reason."""
-    tab = lock_tab(tab_id)
-    _require_billable(tab)
-    lines = list(OrderLine.objects.filter(order__tab=tab))
-    figures = settlement_figures(tab, lines, [])
-    line_discounts = sum(
-        (line.discount for line in lines if line.status != OrderLine.Status.VOIDED),
-        start=Decimal(0),
-    )
-    amount = _discount(amount, figures["subtotal"] - line_discounts)
-    reason = _reason(reason, required=amount > 0)
-    Tab.objects.filter(pk=tab.pk).update(
-        discount=amount, discount_reason=reason, version=F("version") + 1
-    )
-    TabEvent.objects.create(
-        tab=tab, kind="tab.discount", user=user, reason=f"{money_str(amount)} {reason}"
-    )
-    realtime.push_tab(tab.pk)
-    _total_changed(tab.pk)
+def tab_discount_set(*, tab_id, amount, reason, user=None, approval=None):
+    """A discount on the whole bill in yuan (0 takes it off), with a reason.
+
+    The bill's discounts together stay within a cashier's limit unless a manager approves
+    (orders/controls.py)."""
+    with (
+        controls.refusals_recorded(
+            tab_id=tab_id, action="tab.discount", user=user, approval=approval
+        ),
+        transaction.atomic(),
+    ):
+        tab = lock_tab(tab_id)
+        _require_billable(tab)
+        lines = list(OrderLine.objects.filter(order__tab=tab))
+        figures = settlement_figures(tab, lines, [])
+        line_discounts = sum(
+            (line.discount for line in lines if line.status != OrderLine.Status.VOIDED),
+            start=Decimal(0),
+        )
+        amount = _discount(amount, figures["subtotal"] - line_discounts)
+        reason = _reason(reason, required=amount > 0)
+        before = controls.discounts(tab.pk)
+        Tab.objects.filter(pk=tab.pk).update(
+            discount=amount, discount_reason=reason, version=F("version") + 1
+        )
+        approver = controls.check_discounts(
+            tab_id=tab.pk, before=before, user=user, approval=approval
+        )
+        TabEvent.objects.create(
+            tab=tab, kind="tab.discount", user=user, approved_by=approver,
+            reason=f"{money_str(amount)} {reason}",
+        )  # fmt: skip
+        realtime.push_tab(tab.pk)
+        _total_changed(tab.pk)
     return tab
 
 
@@ -267,7 +297,7 @@ def orders_expire_unpaid(*, now=None, tab_id=None):
             ).exclude(status=OrderLine.Status.VOIDED)
             line_ids = list(live.values_list("pk", flat=True))
             for line_id in line_ids:
-                services.line_void(line_id=line_id, reason=_("Not paid in time"))
+                services.line_void(line_id=line_id, reason=_("Not paid in time"), system=True)
         if line_ids:
             tab_ids.append(order_tab_id)
     return tab_ids

@@ -282,6 +282,10 @@ class TabEvent(models.Model):
     diner = models.ForeignKey(
         Diner, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The manager who approved `user`'s action beyond a cashier's limit (orders/controls.py).
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -15,7 +15,7 @@ from menu.signals import dish_availability_changed
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import money
 
-from . import realtime, signals
+from . import controls, realtime, signals
 from .models import CartItem, Diner, Order, OrderLine, Tab, TabEvent
 
 
@@ -552,28 +552,45 @@ def line_urge(*, tab, line_id, diner=None):
     return line
 
 
-def line_void(*, line_id, reason, user=None):
+def line_void(*, line_id, reason, user=None, approval=None, system=False):
     """退菜: take a line off the tab with a reason. A line not yet cooking gives its stock back.
 
+    A served dish, or a void that leaves the bill's discounts above a cashier's limit, needs a
+    manager's approval (orders/controls.py); `system` is the worker's own void, not checked.
     The tab's total goes down, so the payment side is told (after commit) to refund a paid tab.
     """
     reason = (reason or "").strip()
     if not reason or len(reason) > 200:
         raise Refused(Code.REASON_REQUIRED)
-    with transaction.atomic():
-        line = OrderLine.objects.select_related("order").filter(pk=line_id).first()
-        if line is None:
-            raise Refused(Code.UNKNOWN_LINE)
+    line = OrderLine.objects.select_related("order").filter(pk=line_id).first()
+    if line is None:
+        raise Refused(Code.UNKNOWN_LINE)
+    tab_id = line.order.tab_id
+    with (
+        controls.refusals_recorded(
+            tab_id=tab_id, action="line.void", user=user, approval=approval, line=line
+        ),
+        transaction.atomic(),
+    ):
+        # The tab first (the one lock order): the discounts are checked against its lines.
+        Tab.objects.select_for_update().filter(pk=tab_id).first()
+        line.refresh_from_db(fields=["status"])
         if not line.can_move_to(OrderLine.Status.VOIDED):
             raise Refused(
                 Code.ILLEGAL_TRANSITION, thing=_("the dish"), status=line.get_status_display()
             )
+        approver = None if system else controls.check_void(line=line, user=user, approval=approval)
+        before = controls.discounts(tab_id)
         # Compare-and-set, as for every line move: a void racing a bump is told, not lost.
         if not OrderLine.objects.filter(pk=line.pk, status=line.status).update(
             status=OrderLine.Status.VOIDED, status_at=timezone.now()
         ):
             raise Refused(Code.LINE_MOVED)
-        tab_id = line.order.tab_id
+        if not system:
+            approver = (
+                controls.check_discounts(tab_id=tab_id, before=before, user=user, approval=approval)
+                or approver
+            )
         if (
             line.reserved_stock
             and line.dish_id
@@ -591,6 +608,7 @@ def line_void(*, line_id, reason, user=None):
             from_status=line.status,
             to_status=OrderLine.Status.VOIDED,
             user=user,
+            approved_by=approver,
             reason=reason,
         )
         realtime.push_order_changed(

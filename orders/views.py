@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from menu import selectors as menu_selectors
 from menu.services import dish_set_availability
+from restaurant.lib.approvals import Approval
 from restaurant.lib.diners import diner_key, remember_diner
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.htmx import refusal
@@ -276,7 +277,12 @@ def kitchen_line_status(request, line):
 @role_required(CASHIER)
 def line_void(request, line):
     def void():
-        services.line_void(line_id=line, reason=request.POST.get("reason", ""), user=request.user)
+        services.line_void(
+            line_id=line,
+            reason=request.POST.get("reason", ""),
+            user=request.user,
+            approval=Approval.from_post(request),
+        )
         return HttpResponse(status=204)
 
     return _staff_answer(request, void)

@@ -15,6 +15,7 @@ from orders import billing
 from orders import selectors as order_selectors
 from orders.models import Tab
 from restaurant.lib.api_auth import StaffAuth
+from restaurant.lib.approvals import Approval, ApprovalIn
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import money_str
 from restaurant.lib.roles import CASHIER
@@ -142,6 +143,7 @@ class RefundIn(Schema):
     amount: str | StrictInt
     reason: str
     key: str | None = None
+    approval: ApprovalIn | None = None
 
 
 class RefundAnswer(Schema):
@@ -317,19 +319,22 @@ def table_payment_detail(request, token: str, payment: int):
 @router.post(
     "/payments/{payment}/refunds",
     auth=staff,
-    response={201: RefundAnswer, 400: Error, 401: Error, 404: Error, 409: Error},
+    response={201: RefundAnswer, 400: Error, 401: Error, 403: Error, 404: Error, 409: Error},
     summary="Refund part or all of a payment (staff)",
     by_alias=True,
 )
 def payment_refund(request, payment: int, payload: RefundIn):
     """Gives `amount` back through the payment's own method, with a `reason`; at most what is
-    left of the payment. The same `key` again returns the first refund."""
+    left of the payment. The same `key` again returns the first refund. Refunds by hand on one
+    bill above `CASHIER_REFUND_LIMIT` answer `403 refund_needs_manager` unless `approval` names
+    a manager (their login and password; never the caller's own)."""
     refund = services.refund_create(
         payment_id=payment,
         amount=payload.amount,
         reason=payload.reason,
         key=payload.key,
         user=request.user if request.device is None else None,
+        approval=Approval.from_api(request, payload.approval),
     )
     refund.refresh_from_db()
     return Status(

@@ -30,10 +30,5 @@ def payment_expiry_minutes():
     return settings.PAYMENT_EXPIRY_MINUTES
 
 
-def cashier_discount_limit_percent():
-    """A cashier may discount up to this share of the bill; a manager any amount."""
-    return settings.CASHIER_DISCOUNT_LIMIT_PERCENT
-
-
 # A notification's timestamp may be this far from our clock (replays of old ones are refused).
 NOTIFY_MAX_SKEW_SECONDS = 300

@@ -17,12 +17,12 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from orders import billing
+from orders import billing, controls
 from orders import services as order_services
-from orders.models import OrderLine, Tab
+from orders.models import Tab
+from restaurant.lib.approvals import Approval
 from restaurant.lib.errors import Code, Refused
-from restaurant.lib.money import money, money_str
-from restaurant.lib.roles import MANAGER, has_role
+from restaurant.lib.money import money, money_str, yuan
 
 from . import conf, providers, realtime
 from .models import LedgerEntry, Method, Payment, PaymentEvent, Refund
@@ -496,13 +496,25 @@ def _refund_newest_first(tab_id, amount, *, reason, user=None):
     return refunds
 
 
-def refund_create(*, payment_id, amount, reason, user=None, key=None):
-    """Give back part or all of a paid payment, with a reason. Same key again: the same refund."""
+def refund_create(*, payment_id, amount, reason, user=None, key=None, approval=None):
+    """Give back part or all of a paid payment, with a reason. Same key again: the same refund.
+
+    Refunds by hand on one bill above CASHIER_REFUND_LIMIT in all need a manager's approval
+    (orders/controls.py says why in all; automatic refunds follow an approved void or discount).
+    """
     amount = parse_amount(amount)
     reason = _parse_reason(reason)
     if key is not None:
         key = _parse_key(key)
-    with transaction.atomic():
+    payment = Payment.objects.filter(pk=payment_id).only("tab_id").first()
+    if payment is None:
+        raise Refused(Code.UNKNOWN_PAYMENT)
+    with (
+        controls.refusals_recorded(
+            tab_id=payment.tab_id, action="refund", user=user, approval=approval
+        ),
+        transaction.atomic(),
+    ):
         _tab, payment = _locked_payment(payment_id)
         if key is not None:
             existing = Refund.objects.filter(payment=payment, key=key).first()
@@ -515,9 +527,35 @@ def refund_create(*, payment_id, amount, reason, user=None, key=None):
             raise Refused(
                 Code.OVER_REFUND, left=money_str(left), extra={"refundable": money_str(left)}
             )
+        approver = _refund_approver(payment.tab_id, amount, user, approval)
         refund = _refund_open(payment, amount, reason=reason, user=user, key=key)
+        if approver is not None:
+            controls.record_approval(
+                tab_id=payment.tab_id, kind="refund", user=user, approved_by=approver,
+                reason=f"{money_str(amount)} #{payment.pk}: {reason}",
+            )  # fmt: skip
     refund.refresh_from_db()
     return refund
+
+
+def _refund_approver(tab_id, amount, user, approval):
+    """Refunds by hand on the bill (this one too) above the limit: the approving manager."""
+    if controls.is_manager(user):
+        return None
+    given = Refund.objects.filter(payment__tab_id=tab_id, automatic=False).exclude(
+        status=Refund.Status.FAILED
+    )
+    total = (given.aggregate(total=Sum("amount"))["total"] or Decimal(0)) + amount
+    limit = money(settings.CASHIER_REFUND_LIMIT)
+    if total <= limit:
+        return None
+    needed = Refused(
+        Code.REFUND_NEEDS_MANAGER,
+        refunds=yuan(total),
+        limit=yuan(limit),
+        extra={"refunds": money_str(total), "limit": money_str(limit)},
+    )
+    return (approval or Approval()).manager(user, needed)
 
 
 def refund_execute(*, refund_id):
@@ -580,31 +618,22 @@ def refund_overpayment(*, tab_id, reason=None, user=None):
 # The bill: discounts, asking for it, closing the table ----------------------------------------
 
 
-def _discount_allowed(user, amount, base):
-    """A cashier may give up to CASHIER_DISCOUNT_LIMIT_PERCENT of the bill; a manager any."""
-    if has_role(user, MANAGER):
-        return
-    limit = money(base * conf.cashier_discount_limit_percent() / 100)
-    if amount > limit:
-        raise Refused(Code.DISCOUNT_OVER_LIMIT, limit=money_str(limit))
-
-
-def line_discount(*, line_id, amount, reason, user):
+def line_discount(*, line_id, amount, reason, user, approval=None):
+    """The bill's discounts together stay within a cashier's limit unless a manager approves."""
     amount = parse_amount(amount, allow_zero=True)
-    line = OrderLine.objects.filter(pk=line_id).first()
-    if line is None:
-        raise Refused(Code.UNKNOWN_LINE)
-    _discount_allowed(user, amount, line.unit_price * line.quantity)
-    tab = billing.line_discount_set(line_id=line_id, amount=amount, reason=reason, user=user)
+    tab = billing.line_discount_set(
+        line_id=line_id, amount=amount, reason=reason, user=user, approval=approval
+    )
     realtime.push_tab_changed(tab.pk)
     return tab
 
 
-def tab_discount(*, tab_id, amount, reason, user):
+def tab_discount(*, tab_id, amount, reason, user, approval=None):
+    """The bill's discounts together stay within a cashier's limit unless a manager approves."""
     amount = parse_amount(amount, allow_zero=True)
-    settlement = billing.build_settlement(tab_id)
-    _discount_allowed(user, amount, Decimal(settlement["subtotal"]))
-    tab = billing.tab_discount_set(tab_id=tab_id, amount=amount, reason=reason, user=user)
+    tab = billing.tab_discount_set(
+        tab_id=tab_id, amount=amount, reason=reason, user=user, approval=approval
+    )
     realtime.push_tab_changed(tab.pk)
     return tab
 

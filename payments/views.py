@@ -8,13 +8,15 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from orders import billing
 from orders import selectors as order_selectors
 from orders import services as order_services
-from orders.models import Diner, Tab
+from orders.models import Diner, OrderLine, Tab
+from restaurant.lib.approvals import NEEDS_MANAGER, Approval
 from restaurant.lib.diners import known_diner_key
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.htmx import refusal
@@ -226,8 +228,51 @@ def cashier_bill(request, tab):
     return _bill_pane(request, _tab_or_404(tab))
 
 
+# What a manager approves, by the view that asked (payments/approval.html says it).
+APPROVED_ACTIONS = {
+    "cashier_tab_discount": gettext_lazy("Bill discount"),
+    "cashier_line_discount": gettext_lazy("Line discount"),
+    "cashier_line_void": gettext_lazy("Void (退菜)"),
+    "cashier_refund": gettext_lazy("Refund"),
+}
+APPROVAL_FIELDS = ("csrfmiddlewaretoken", "manager_login", "manager_password")
+
+
+def _tab_of(kwargs):
+    if "tab" in kwargs:
+        return kwargs["tab"]
+    if "line" in kwargs:
+        return (
+            OrderLine.objects.filter(pk=kwargs["line"]).values_list("order__tab", flat=True).first()
+        )
+    return Payment.objects.filter(pk=kwargs.get("payment")).values_list("tab", flat=True).first()
+
+
+def _approval(request, view_name, error, kwargs):
+    """The approval fields, over the bill: the same action again, with a manager's login."""
+    approval = {
+        "action": request.path,
+        "message": error.message,
+        "what": APPROVED_ACTIONS.get(view_name, ""),
+        "amount": request.POST.get("amount", "")[:20],
+        "reason": request.POST.get("reason", "")[:200],
+        "fields": [
+            (name, value)
+            for name, value in request.POST.items()
+            if name not in APPROVAL_FIELDS and len(value) <= 200
+        ],
+        "tab": _tab_of(kwargs),
+    }
+    response = render(request, "payments/approval.html", {"approval": approval})
+    response.status_code = error.status
+    response["HX-Retarget"] = "#approval"
+    response["HX-Reswap"] = "outerHTML"
+    return response
+
+
 def _cashier_post(view):
-    """Runs a cashier action; the answer refreshes the bill, its tile and the message."""
+    """Runs a cashier action; the answer refreshes the bill, its tile and the message. An action
+    that needs a manager answers with the approval fields instead."""
 
     @require_POST
     @role_required(CASHIER)
@@ -235,6 +280,8 @@ def _cashier_post(view):
         try:
             tab_id, message, extra = view(request, *args, **kwargs)
         except Refused as error:
+            if error.code in NEEDS_MANAGER and view.__name__ in APPROVED_ACTIONS:
+                return _approval(request, view.__name__, error, kwargs)
             return refusal(request, error.message, error.status)
         if not request.htmx:
             return redirect(reverse("payments:cashier") + f"?tab={tab_id}")
@@ -283,6 +330,7 @@ def cashier_tab_discount(request, tab):
         amount=request.POST.get("amount", ""),
         reason=request.POST.get("reason", ""),
         user=request.user,
+        approval=Approval.from_post(request),
     )
     return tab, _("Discount saved."), {}
 
@@ -294,6 +342,7 @@ def cashier_line_discount(request, line):
         amount=request.POST.get("amount", ""),
         reason=request.POST.get("reason", ""),
         user=request.user,
+        approval=Approval.from_post(request),
     )
     return tab.pk, _("Discount saved."), {}
 
@@ -301,7 +350,10 @@ def cashier_line_discount(request, line):
 @_cashier_post
 def cashier_line_void(request, line):
     voided = order_services.line_void(
-        line_id=line, reason=request.POST.get("reason", ""), user=request.user
+        line_id=line,
+        reason=request.POST.get("reason", ""),
+        user=request.user,
+        approval=Approval.from_post(request),
     )
     return voided.order.tab_id, _("The dish is taken off the bill."), {}
 
@@ -314,6 +366,7 @@ def cashier_refund(request, payment):
         reason=request.POST.get("reason", ""),
         user=request.user,
         key=request.POST.get("key") or None,
+        approval=Approval.from_post(request),
     )
     return refund.payment.tab_id, _("Refunded %(amount)s.") % {"amount": yuan(refund.amount)}, {}
 

@@ -285,4 +285,19 @@ SANDBOX_DELIVERY = env_str("SANDBOX_DELIVERY", "http")
 if SANDBOX_DELIVERY not in ("http", "off"):
     raise ImproperlyConfigured(f"SANDBOX_DELIVERY must be http or off, not {SANDBOX_DELIVERY!r}")
 PAYMENT_EXPIRY_MINUTES = env_int("PAYMENT_EXPIRY_MINUTES", 10)
+
+# Money controls (README, "Money controls"): beyond these a manager approves on the same screen.
+# All of a bill's discounts together, in percent of its subtotal:
 CASHIER_DISCOUNT_LIMIT_PERCENT = env_int("CASHIER_DISCOUNT_LIMIT_PERCENT", 20)
+if not 0 <= CASHIER_DISCOUNT_LIMIT_PERCENT <= 100:
+    raise ImproperlyConfigured("CASHIER_DISCOUNT_LIMIT_PERCENT must be from 0 to 100")
+# Refunds given by hand on one bill, in yuan (automatic ones follow a void or discount):
+CASHIER_REFUND_LIMIT = env_int("CASHIER_REFUND_LIMIT", 100)
+if CASHIER_REFUND_LIMIT < 0:
+    raise ImproperlyConfigured("CASHIER_REFUND_LIMIT must be 0 or more (yuan)")
+# Taking off a dish in one of these states:
+VOID_APPROVAL_STATUSES = env_list("VOID_APPROVAL_STATUSES", ["served"])
+if not set(VOID_APPROVAL_STATUSES) <= {"held", "queued", "cooking", "ready", "served"}:
+    raise ImproperlyConfigured(
+        "VOID_APPROVAL_STATUSES lists dish states: held, queued, cooking, ready, served"
+    )

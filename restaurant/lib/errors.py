@@ -100,8 +100,16 @@ class Code(StrEnum):
     BAD_DISCOUNT = "bad_discount", 400, _("A discount must be between ¥0 and %(max)s.")
     DISCOUNT_OVER_LIMIT = (
         "discount_over_limit",
-        400,
-        _("A cashier may give at most %(limit)s here; ask a manager."),
+        403,
+        _(
+            "The discounts on this bill would come to %(discounts)s; a cashier may give at most "
+            "%(limit)s in all. Lower them, or a manager approves."
+        ),
+    )
+    VOID_NEEDS_MANAGER = (
+        "void_needs_manager",
+        403,
+        _("%(dish)s was already served: a manager approves taking it off."),
     )
     BALANCE_DUE = "balance_due", 409, _("%(due)s is still owed; take it first.")
     NOTHING_DUE = "nothing_due", 409, _("Nothing is owed on this bill.")
@@ -149,6 +157,20 @@ class Code(StrEnum):
     NOT_PAID = "not_paid", 409, _("Only a paid payment can be refunded.")
     OVER_REFUND = "over_refund", 400, _("At most %(left)s of this payment can be given back.")
     REFUND_PENDING = "refund_pending", 409, _("A refund is still under way.")
+    REFUND_NEEDS_MANAGER = (
+        "refund_needs_manager",
+        403,
+        _("Refunds on this bill would come to %(refunds)s; above %(limit)s a manager approves."),
+    )
+
+    # A manager's approval (restaurant/lib/approvals.py)
+    APPROVAL_WRONG = "approval_wrong", 403, _("The manager's login or password is wrong.")
+    APPROVER_NOT_MANAGER = "approver_not_manager", 403, _("%(login)s is not a manager.")
+    SELF_APPROVAL = (
+        "self_approval",
+        403,
+        _("Nobody approves their own action: another person, a manager, must."),
+    )
 
 
 class Refused(Exception):

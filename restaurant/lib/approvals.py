@@ -1,0 +1,90 @@
+"""A manager's approval, typed on the screen of the person asking: their login and password.
+
+A cashier's action above what a cashier may do alone (the orders and payments services say
+what that is) is refused with a code of `NEEDS_MANAGER`; the cashier screen then shows the
+approval fields, the API client sends `approval: {"login", "password"}` with the same request.
+The service asks for the approving manager only when it needs one, so a password is checked
+only then, and records who approved beside who acted.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth import authenticate
+from ninja import Schema
+
+from restaurant.lib.errors import Code, Refused
+from restaurant.lib.roles import MANAGER, has_role
+
+# Refusals that a manager's approval answers; the screens show the approval fields for these.
+NEEDS_MANAGER = frozenset(
+    {
+        Code.DISCOUNT_OVER_LIMIT,
+        Code.VOID_NEEDS_MANAGER,
+        Code.REFUND_NEEDS_MANAGER,
+        Code.APPROVAL_WRONG,
+        Code.APPROVER_NOT_MANAGER,
+        Code.SELF_APPROVAL,
+    }
+)
+
+
+@dataclass
+class Approval:
+    """What was typed in the approval fields (maybe nothing), and the request it came with (the
+    login throttle counts a wrong password against it)."""
+
+    login: str = ""
+    password: str = ""
+    request: Any = None
+    # The manager once checked: one action may need approval twice (a void that also leaves
+    # the discounts above the limit), and a password is checked once.
+    approver: Any = field(default=None, init=False, repr=False)
+
+    @classmethod
+    def from_fields(cls, request, login, password):
+        login = login.strip() if isinstance(login, str) else ""
+        password = password if isinstance(password, str) else ""
+        return cls(login[:150], password[:200], request)
+
+    @classmethod
+    def from_post(cls, request):
+        """The approval fields of a staff page's form (payments/approval.html)."""
+        return cls.from_fields(
+            request, request.POST.get("manager_login"), request.POST.get("manager_password")
+        )
+
+    @classmethod
+    def from_api(cls, request, approval: "ApprovalIn | None"):
+        if approval is None:
+            return cls(request=request)
+        return cls.from_fields(request, approval.login, approval.password)
+
+    def __bool__(self):
+        return bool(self.login or self.password)
+
+    def manager(self, actor, needed: Refused):
+        """The manager who approves `actor`'s action, their password checked; `needed` is raised
+        when nobody approved. Nobody approves their own action."""
+        if not self:
+            raise needed
+        if self.approver is not None:
+            return self.approver
+        if actor is not None and actor.is_authenticated and self.login == actor.get_username():
+            raise Refused(Code.SELF_APPROVAL)
+        user = authenticate(self.request, username=self.login, password=self.password)
+        if user is None:
+            raise Refused(Code.APPROVAL_WRONG)
+        if actor is not None and user.pk == actor.pk:
+            raise Refused(Code.SELF_APPROVAL)
+        if not has_role(user, MANAGER):
+            raise Refused(Code.APPROVER_NOT_MANAGER, login=self.login)
+        self.approver = user
+        return user
+
+
+class ApprovalIn(Schema):
+    """The API's `approval` field: the approving manager's login and password."""
+
+    login: str
+    password: str
