@@ -263,10 +263,10 @@ def _approval(request, view_name, error, kwargs):
         ],
         "tab": _tab_of(kwargs),
     }
-    response = render(request, "payments/approval.html", {"approval": approval})
+    response = render(request, "payments/approval.html#form", {"approval": approval})
     response.status_code = error.status
     response["HX-Retarget"] = "#approval"
-    response["HX-Reswap"] = "outerHTML"
+    response["HX-Reswap"] = "innerHTML"
     return response
 
 
