@@ -9,6 +9,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
+from django.http import HttpResponse
 from django.test.signals import template_rendered
 
 from orders import realtime, services
@@ -150,3 +151,20 @@ async def test_a_dropped_last_event_heals_within_two_seconds(table, menu):
     healed = await phone.receive_from(timeout=2)
     assert 'id="cart"' in healed and "拍黄瓜" in healed
     await phone.disconnect()
+
+
+def test_a_requests_events_leave_after_its_answer(rf):
+    """So a POST answers no later than its screens hear of it."""
+    start = kernel.current_seqs(["test.held"])["test.held"]
+
+    def view(request):
+        kernel.publish([("test.held", {"kind": "x"})])
+        assert kernel.current_seqs(["test.held"])["test.held"] == start  # held
+        return HttpResponse("answered")
+
+    response = kernel.HoldEventsUntilAnswered(view)(rf.post("/"))
+    assert kernel.current_seqs(["test.held"])["test.held"] == start
+    response.close()  # what the server does once the answer is sent
+    assert kernel.current_seqs(["test.held"])["test.held"] == start + 1
+    kernel.publish([("test.held", {"kind": "y"})])  # outside a request: at once
+    assert kernel.current_seqs(["test.held"])["test.held"] == start + 2

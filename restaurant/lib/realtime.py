@@ -31,6 +31,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.core.signals import request_finished
 from django.db import transaction
 from django.utils import translation
 from django.utils.html import format_html
@@ -91,7 +92,12 @@ def current_seqs(streams):
 
 
 def publish(events):
-    """Number and send [(stream, {event})] now, each distinct event once, in order."""
+    """Number and send [(stream, {event})] now, each distinct event once, in order; during a
+    request, once its answer has gone out (HoldEventsUntilAnswered)."""
+    held = getattr(_held, "events", None)
+    if held is not None:
+        held.extend(events)
+        return
     events = list(dict.fromkeys((stream, tuple(sorted(e.items()))) for stream, e in events))
     if not events:
         return
@@ -106,6 +112,35 @@ def publish(events):
         message = {**dict(items), "type": "stream.event", "stream": stream, "seq": seq}
         numbered.append((stream, {**message, "id": uuid.uuid4().hex[:12]}))
     async_to_sync(_send_all)(numbered)
+
+
+_held = threading.local()  # Django runs each request's sync code in one thread of its own
+
+
+class HoldEventsUntilAnswered:
+    """Middleware: a request's events leave once its answer has been sent (Django closes the
+    response after sending it, and `request_finished` follows), so a POST answers no later than
+    its screens hear of it. Outside a request (sockets, the worker, tests) events leave at once."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        _held.events = []
+        try:
+            return self.get_response(request)
+        except BaseException:
+            release()
+            raise
+
+
+def release(**kwargs):
+    events, _held.events = getattr(_held, "events", None), None
+    if events:
+        publish(events)
+
+
+request_finished.connect(release, dispatch_uid="realtime.release")
 
 
 async def _send_all(numbered):
