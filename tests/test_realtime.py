@@ -120,7 +120,8 @@ async def test_an_event_is_rendered_once_per_process_board_and_language(cook, ta
 
 @pytest.mark.asyncio
 async def test_a_screen_that_misses_an_event_gets_the_whole_state(cook, table, other_table, menu):
-    """A gap in the numbers (a dropped message) makes the consumer send the current board."""
+    """A number that never comes (a dropped message) makes the consumer send the whole board;
+    the events after it are shown meanwhile."""
     screen, connected, _ = await connect("/ws/kitchen/", await sync_to_async(session_cookie)(cook))
     assert connected
     await screen.receive_from(timeout=5)
@@ -128,9 +129,37 @@ async def test_a_screen_that_misses_an_event_gets_the_whole_state(cook, table, o
     await sync_to_async(kernel.next_seqs)({realtime.KITCHEN: 1})
     missed = await sync_to_async(submit)(other_table, menu["fish"], "missed")
     placed = await sync_to_async(submit)(table, menu["cucumber"], "next")
-    healed = await screen.receive_from(timeout=5)
-    assert 'id="board"' in healed  # the whole board, not one ticket
+    first = await screen.receive_from(timeout=5)
+    assert 'hx-swap-oob="beforeend:#tickets"' in first and f'id="ticket-{missed.pk}"' in first
+    healed = await screen.receive_from(timeout=5)  # the next one came too, but after a hole
+    while 'id="board"' not in healed:
+        healed = await screen.receive_from(timeout=2)
     assert f'id="ticket-{missed.pk}"' in healed and f'id="ticket-{placed.pk}"' in healed
+    seq = (await sync_to_async(kernel.current_seqs)([realtime.KITCHEN]))[realtime.KITCHEN]
+    assert f'data-seq="{seq}"' in healed
+    await screen.disconnect()
+
+
+@pytest.mark.asyncio
+async def test_events_out_of_order_are_shown_without_a_heal(cook, table, menu):
+    """Two requests numbered 5 and 6 may send 6 first: both are shown, and nothing is healed."""
+    screen, connected, _ = await connect("/ws/kitchen/", await sync_to_async(session_cookie)(cook))
+    assert connected
+    await screen.receive_from(timeout=5)
+    placed = await sync_to_async(submit)(table, menu["cucumber"], "late")
+    seq = (await sync_to_async(kernel.current_seqs)([realtime.KITCHEN]))[realtime.KITCHEN]
+    await screen.receive_from(timeout=5)
+    layer = get_channel_layer()
+    base = {"type": "stream.event", "stream": realtime.KITCHEN, "kind": "ticket"}
+    await sync_to_async(kernel.next_seqs)({realtime.KITCHEN: 2})
+    for n in (seq + 2, seq + 1):
+        event = {**base, "seq": n, "id": f"x{n}", "order": placed.pk, "added": False}
+        await layer.group_send(realtime.KITCHEN, event)
+    ahead, behind = await screen.receive_from(timeout=5), await screen.receive_from(timeout=5)
+    assert f'data-seq="{seq}"' in ahead  # 2 ahead of its turn: the screen has all up to seq
+    assert f'data-seq="{seq + 2}"' in behind
+    assert 'id="board"' not in ahead + behind
+    assert await screen.receive_nothing(timeout=1)
     await screen.disconnect()
 
 

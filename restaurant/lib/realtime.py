@@ -20,6 +20,7 @@ this process on the embedded default (one process, in-memory channel layer).
 """
 
 import asyncio
+import logging
 import threading
 import time
 import uuid
@@ -36,16 +37,22 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.html import format_html
 
+logger = logging.getLogger(__name__)
+
 DENIED = 4403
 NOT_FOUND = 4404
 CHECK_EVERY = 0.25  # seconds between two looks at the streams' current numbers
 GRACE = 0.3  # how long an event may be on its way before it counts as dropped
+CROSSED = 8  # more numbers missing at once than requests plausibly crossed: the layer dropped them
 STATE_SECONDS = 1.0  # how long a rendered whole state serves other screens asking for it
 
 # Sequence numbers -------------------------------------------------------------------------------
 
 _local_seqs = defaultdict(int)
 _local_lock = threading.Lock()
+# redis-py 8's pool lost connections to races ("I/O operation on closed file") when many
+# request threads used it at once in the kitchen benchmark; one round trip at a time is plenty.
+_redis_lock = threading.Lock()
 
 
 def _prefix():
@@ -69,7 +76,8 @@ def next_seqs(counts):
         pipe = _redis(settings.REDIS_URL).pipeline(transaction=False)
         for key, n in zip(_keys(counts), counts.values(), strict=True):
             pipe.incrby(key, n)
-        return dict(zip(counts, pipe.execute(), strict=True))
+        with _redis_lock:
+            return dict(zip(counts, pipe.execute(), strict=True))
     with _local_lock:
         for stream, n in counts.items():
             _local_seqs[stream] += n
@@ -82,7 +90,8 @@ def current_seqs(streams):
     if not streams:
         return {}
     if settings.REDIS_URL:
-        values = _redis(settings.REDIS_URL).mget(_keys(streams))
+        with _redis_lock:
+            values = _redis(settings.REDIS_URL).mget(_keys(streams))
         return {stream: int(value or 0) for stream, value in zip(streams, values, strict=True)}
     with _local_lock:
         return {stream: _local_seqs[stream] for stream in streams}
@@ -137,7 +146,10 @@ class HoldEventsUntilAnswered:
 def release(**kwargs):
     events, _held.events = getattr(_held, "events", None), None
     if events:
-        publish(events)
+        try:
+            publish(events)
+        except Exception:  # as on_commit(robust=True): the answer is out; screens will heal
+            logger.exception("Could not publish %d events", len(events))
 
 
 request_finished.connect(release, dispatch_uid="realtime.release")
@@ -195,7 +207,9 @@ class Memo:
     async def _render(self, key, render):
         try:
             self.renders += 1
-            html = await database_sync_to_async(render)()
+            # Renders of different screens overlap their queries in a small pool of threads
+            # rather than queueing behind each other in the one thread of sync code.
+            html = await database_sync_to_async(render, thread_sensitive=False)()
             self.done[key] = (time.monotonic(), html)
             while len(self.done) > self.size:
                 self.done.popitem(last=False)
@@ -250,7 +264,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
         if not self.streams:
             await self.close(code=self.refuse_code)
             return
-        self.last = {}
+        self.last = {}  # stream -> the number up to which this screen has every event
+        self.ahead = {}  # stream -> numbers above `last` already shown (they came out of order)
         self.behind = {}
         self.lock = asyncio.Lock()
         for stream in self.streams:
@@ -277,24 +292,39 @@ class StreamConsumer(AsyncWebsocketConsumer):
                 html += await self.render(
                     ("state", stream, seq), lambda s=stream: self.render_state(s), STATE_SECONDS
                 )
-            html += stamp(stream, seq)
             self.last[stream] = seq
+            self.ahead[stream] = {n for n in self.ahead.get(stream, ()) if n > seq}
+            html += stamp(stream, self.advance(stream))
             self.behind.pop(stream, None)
         await self.send(text_data=html)
 
+    def advance(self, stream):
+        """Moves `last` over the numbers that came ahead of their turn; returns it."""
+        ahead = self.ahead[stream]
+        while self.last[stream] + 1 in ahead:
+            self.last[stream] += 1
+            ahead.discard(self.last[stream])
+        return self.last[stream]
+
     async def stream_event(self, event):
+        """An event is rendered when it comes, even ahead of a missing one: two requests
+        numbered 5 and 6 may send 6 first, and renders read the current state, so the order
+        does not matter (every screen of a process gets events in the same order, which keeps
+        the memo right). Many numbers missing at once were dropped: the whole state now; a few
+        still missing after GRACE are the watcher's to heal."""
         async with self.lock:
             stream, seq = event["stream"], event["seq"]
-            last = self.last.get(stream, 0)
-            if seq <= last:
-                return  # already in the state this screen was sent
-            if seq > last + 1:
-                await self.send_state([stream])  # missed one or more: the whole state
-                return
+            if seq <= self.last[stream] or seq in self.ahead[stream]:
+                return  # already in what this screen was sent
             key = ("event", stream, seq, event["id"])
             html = await self.render(key, lambda: self.render_event(event))
-            self.last[stream] = seq
-            await self.send(text_data=html + stamp(stream, seq))
+            self.ahead[stream].add(seq)
+            await self.send(text_data=html + stamp(stream, self.advance(stream)))
+            missing = (
+                max(self.ahead[stream], default=0) - self.last[stream] - len(self.ahead[stream])
+            )
+            if missing > CROSSED:
+                await self.send_state([stream])
 
     async def render(self, key, render, seconds=None):
         def in_language():
