@@ -20,12 +20,11 @@ this process on the embedded default (one process, in-memory channel layer).
 """
 
 import asyncio
-import json
 import logging
 import threading
 import time
 import uuid
-from collections import OrderedDict, defaultdict, deque
+from collections import Counter, OrderedDict, defaultdict
 from functools import cache
 
 from asgiref.sync import async_to_sync, sync_to_async
@@ -45,7 +44,6 @@ NOT_FOUND = 4404
 CHECK_EVERY = 0.25  # seconds between two looks at the streams' current numbers
 GRACE = 0.3  # how long an event may be on its way before it counts as dropped
 CROSSED = 8  # more numbers missing at once than requests plausibly crossed: the layer dropped them
-FILL_MAX = 20  # more missing events than this: the whole state is cheaper than each of them
 STATE_SECONDS = 1.0  # how long a rendered whole state serves other screens asking for it
 
 # Sequence numbers -------------------------------------------------------------------------------
@@ -86,62 +84,6 @@ def next_seqs(counts):
         return {stream: _local_seqs[stream] for stream in counts}
 
 
-# Each stream keeps its last LOG_KEEP events (in Redis, or in this process), so that a screen
-# missing a few numbers renders just those, as if they had come. INCRBY and the log are one step.
-LOG_KEEP = 200
-_LOG_SCRIPT = f"""
-local n = redis.call('INCRBY', KEYS[1], #ARGV)
-for i, payload in ipairs(ARGV) do
-  local seq = n - #ARGV + i
-  redis.call('ZADD', KEYS[2], seq, seq .. '|' .. payload)
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', n - {LOG_KEEP})
-redis.call('EXPIRE', KEYS[2], 86400)
-return n
-"""
-_local_log = defaultdict(lambda: deque(maxlen=LOG_KEEP))
-
-
-def _log_key(stream):
-    return f"{_prefix()}:log:{stream}"
-
-
-def number_and_log(batches):
-    """{stream: [payload, …]} -> {stream: the number of its last payload}, each payload kept in
-    the stream's log under its number."""
-    if settings.REDIS_URL:
-        client = _redis(settings.REDIS_URL)
-        script = client.register_script(_LOG_SCRIPT)
-        pipe = client.pipeline(transaction=False)
-        for stream, payloads in batches.items():
-            script(keys=[_keys([stream])[0], _log_key(stream)], args=payloads, client=pipe)
-        with _redis_lock:
-            return dict(zip(batches, pipe.execute(), strict=True))
-    with _local_lock:
-        tops = {}
-        for stream, payloads in batches.items():
-            for payload in payloads:
-                _local_seqs[stream] += 1
-                _local_log[stream].append((_local_seqs[stream], payload))
-            tops[stream] = _local_seqs[stream]
-        return tops
-
-
-def logged(stream, after, upto):
-    """The logged events numbered after < n <= upto, as the messages that carried them."""
-    if settings.REDIS_URL:
-        with _redis_lock:
-            members = _redis(settings.REDIS_URL).zrangebyscore(_log_key(stream), after + 1, upto)
-        entries = [member.decode().split("|", 1) for member in members]
-    else:
-        with _local_lock:
-            entries = [(n, p) for n, p in _local_log[stream] if after < n <= upto]
-    return [
-        {**json.loads(payload), "type": "stream.event", "stream": stream, "seq": int(n)}
-        for n, payload in entries
-    ]
-
-
 def current_seqs(streams):
     """{stream: the number of its last event}, 0 for a stream with none yet."""
     streams = list(streams)
@@ -168,19 +110,16 @@ def publish(events):
     events = list(dict.fromkeys((stream, tuple(sorted(e.items()))) for stream, e in events))
     if not events:
         return
-    # The id tells this event from one numbered alike after the counter was lost (Redis
-    # flushed or restarted): the memo never serves one event's HTML for another.
-    payloads = [(stream, {**dict(items), "id": uuid.uuid4().hex[:12]}) for stream, items in events]
-    batches = defaultdict(list)
-    for stream, payload in payloads:
-        batches[stream].append(json.dumps(payload))
-    tops = number_and_log(batches)
-    following = {stream: tops[stream] - len(batch) + 1 for stream, batch in batches.items()}
+    counts = Counter(stream for stream, _ in events)
+    following = {stream: top - counts[stream] + 1 for stream, top in next_seqs(counts).items()}
     numbered = []
-    for stream, payload in payloads:
-        message = {**payload, "type": "stream.event", "stream": stream, "seq": following[stream]}
+    for stream, items in events:
+        seq = following[stream]
         following[stream] += 1
-        numbered.append((stream, message))
+        # The id tells this event from one numbered alike after the counter was lost (Redis
+        # flushed or restarted): the memo never serves one event's HTML for another.
+        message = {**dict(items), "type": "stream.event", "stream": stream, "seq": seq}
+        numbered.append((stream, {**message, "id": uuid.uuid4().hex[:12]}))
     async_to_sync(_send_all)(numbered)
 
 
@@ -368,41 +307,24 @@ class StreamConsumer(AsyncWebsocketConsumer):
         return self.last[stream]
 
     async def stream_event(self, event):
-        """An event is shown when it comes, even ahead of a missing one: two requests numbered
-        5 and 6 may send 6 first, and renders read the current state, so the order does not
-        matter (every screen of a process gets events in the same order, which keeps the memo
-        right). Many numbers missing at once were dropped: they are filled in now; a few still
-        missing after GRACE, by the watcher."""
+        """An event is rendered when it comes, even ahead of a missing one: two requests
+        numbered 5 and 6 may send 6 first, and renders read the current state, so the order
+        does not matter (every screen of a process gets events in the same order, which keeps
+        the memo right). Many numbers missing at once were dropped: the whole state now; a few
+        still missing after GRACE are the watcher's to heal."""
         async with self.lock:
-            await self.show(event)
-            stream = event["stream"]
-            missing = max(self.ahead[stream], default=0) - self.last[stream]
-            if missing - len(self.ahead[stream]) > CROSSED:
-                await self.fill(stream, event["seq"])
-
-    async def show(self, event):
-        stream, seq = event["stream"], event["seq"]
-        if seq <= self.last[stream] or seq in self.ahead[stream]:
-            return  # already in what this screen was sent
-        key = ("event", stream, seq, event["id"])
-        html = await self.render(key, lambda: self.render_event(event))
-        self.ahead[stream].add(seq)
-        await self.send(text_data=html + stamp(stream, self.advance(stream)))
-
-    async def fill(self, stream, upto):
-        """Shows the events up to `upto` this screen has not had, from the stream's log, as if
-        they had come; the whole state when they are too many or the log no longer has them."""
-        last, ahead = self.last[stream], self.ahead[stream]
-        missing = {n for n in range(last + 1, upto + 1) if n not in ahead}
-        if not missing:
-            return
-        if len(missing) <= FILL_MAX:
-            events = await sync_to_async(logged, thread_sensitive=False)(stream, last, upto)
-            if missing <= {event["seq"] for event in events}:
-                for event in events:
-                    await self.show(event)
-                return
-        await self.send_state([stream])
+            stream, seq = event["stream"], event["seq"]
+            if seq <= self.last[stream] or seq in self.ahead[stream]:
+                return  # already in what this screen was sent
+            key = ("event", stream, seq, event["id"])
+            html = await self.render(key, lambda: self.render_event(event))
+            self.ahead[stream].add(seq)
+            await self.send(text_data=html + stamp(stream, self.advance(stream)))
+            missing = (
+                max(self.ahead[stream], default=0) - self.last[stream] - len(self.ahead[stream])
+            )
+            if missing > CROSSED:
+                await self.send_state([stream])
 
     async def render(self, key, render, seconds=None):
         def in_language():
@@ -425,15 +347,12 @@ class StreamConsumer(AsyncWebsocketConsumer):
             return False
         return now - since >= GRACE
 
-    async def heal(self, stream, last, current):
+    async def heal(self, stream, last):
         async with self.lock:
-            if self.last[stream] != last:
+            if self.last.get(stream, 0) != last:
                 return  # an event came meanwhile
             try:
-                if current < last:  # the numbers were reset: start again from the state
-                    await self.send_state([stream])
-                else:
-                    await self.fill(stream, current)
+                await self.send_state([stream])
             except Exception:  # the socket closed meanwhile
                 return
 
@@ -469,7 +388,7 @@ class Watcher:
                 for stream in consumer.streams:
                     if stream in seqs and consumer.dropped(stream, seqs[stream], now):
                         last = consumer.last.get(stream, 0)
-                        asyncio.ensure_future(consumer.heal(stream, last, seqs[stream]))
+                        asyncio.ensure_future(consumer.heal(stream, last))
         self.task = None
 
 
