@@ -39,6 +39,7 @@ def test_the_pay_page_of_a_tab_with_an_overdue_payment_writes_nothing(client, ta
     before = database_rows()
     answer = client.get(f"/t/{table.token}/pay/", headers=EN)
     assert answer.status_code == 200 and "¥50" in answer.content.decode()
+    assert f'data-payment="{payment.pk}"' not in answer.content.decode()  # not "being paid"
     assert database_rows() == before
     assert_untouched(payment)
 
@@ -79,9 +80,11 @@ def test_the_api_reads_an_overdue_payment_as_expired_without_writing(api, table,
 
 
 @pytest.mark.django_db
-def test_a_payment_before_its_expiry_still_reads_as_waiting(api, table, menu):
+def test_a_payment_before_its_expiry_still_reads_as_waiting(api, client, table, menu):
     tab = seat(table, menu)
     payment = qr_payment(tab)
+    page = client.get(f"/t/{table.token}/pay/", headers=EN).content.decode()
+    assert f'data-payment="{payment.pk}"' in page
     assert api.get(f"/tables/{table.token}/payments/{payment.pk}").json()["payment"]["status"] == (
         "pending"
     )

@@ -13,6 +13,7 @@ from menu.models import Dish
 from orders import services as order_services
 from orders.models import Order, OrderLine, TabEvent, Table
 from payments.models import Payment, PaymentEvent, SandboxCharge
+from restaurant.management.commands import worker
 from restaurant.management.commands.worker import run_jobs
 from tests.live import Worker
 
@@ -60,6 +61,21 @@ def test_a_round_of_the_worker_expires_what_is_due_and_nothing_else(
     before = list(PaymentEvent.objects.values_list("pk", flat=True))
     run_jobs()
     assert list(PaymentEvent.objects.values_list("pk", flat=True)) == before
+
+
+@pytest.mark.django_db
+def test_a_job_that_fails_is_logged_and_the_others_still_run(table, menu, monkeypatch, caplog):
+    tab = seat(table, menu)
+    payment = qr_payment(tab)
+    make_due(payments=[payment])
+
+    def broken():
+        raise RuntimeError("the printer is on fire")
+
+    monkeypatch.setattr(worker, "JOBS", [("print", broken), *worker.JOBS])
+    run_jobs()
+    assert "worker: print failed" in caplog.text and "the printer is on fire" in caplog.text
+    assert Payment.objects.get(pk=payment.pk).status == "expired"
 
 
 @pytest.mark.django_db
