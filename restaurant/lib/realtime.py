@@ -267,6 +267,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.last = {}  # stream -> the number up to which this screen has every event
         self.ahead = {}  # stream -> numbers above `last` already shown (they came out of order)
         self.behind = {}
+        self.heard = {}  # stream -> when its last event came (monotonic)
         self.lock = asyncio.Lock()
         for stream in self.streams:
             await self.channel_layer.group_add(stream, self.channel_name)
@@ -316,6 +317,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             stream, seq = event["stream"], event["seq"]
             if seq <= self.last[stream] or seq in self.ahead[stream]:
                 return  # already in what this screen was sent
+            self.heard[stream] = time.monotonic()
             key = ("event", stream, seq, event["id"])
             html = await self.render(key, lambda: self.render_event(event))
             self.ahead[stream].add(seq)
@@ -338,6 +340,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
         last = self.last.get(stream, 0)
         if current < last:
             return True  # the numbers were reset (Redis lost them): start again from the state
+        if now - self.heard.get(stream, 0) < GRACE:
+            return False  # events are still coming: this screen is slow, not missing one
         target, since = self.behind.get(stream, (0, now))
         if last >= target:  # caught up with what was due: note what is due now, if anything
             if current > last:
