@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from restaurant.lib.money import MoneyField
 
@@ -69,7 +70,7 @@ class Payment(models.Model):
     )
     amount = MoneyField(_("amount"), help_text=_("What the bill is paid with."))
     tendered = MoneyField(_("tendered"), null=True, blank=True)
-    change = MoneyField(_("change"), default=0)
+    change = MoneyField(pgettext_lazy("cash change", "change"), default=0)
     refunded = MoneyField(_("refunded"), default=0)
     version = models.PositiveIntegerField(help_text="The settlement version it was made against.")
     key = models.CharField(max_length=64, help_text="The client's idempotency key.")

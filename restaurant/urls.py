@@ -7,6 +7,9 @@ from django.views.static import serve
 from . import views
 from .api import api
 
+# The admin's "view site" link leads to the staff screens, not to "/" (no page there).
+admin.site.site_url = "/staff/"
+
 urlpatterns = [
     path("", include("orders.urls")),
     path("", include("payments.urls")),
@@ -15,6 +18,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("staff/", views.staff_home, name="staff-home"),
     path("healthz", views.healthz, name="healthz"),
     path("ping", views.ping, name="ping"),
 ]

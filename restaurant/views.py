@@ -1,5 +1,7 @@
+from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpResponse
+from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 
@@ -15,3 +17,11 @@ def healthz(request):
 def ping(request):
     """The cheapest Django view: the baseline the benchmark compares pages with."""
     return HttpResponse("pong", content_type="text/plain")
+
+
+@require_GET
+@login_required
+def staff_home(request):
+    """Where a staff login lands and the admin's "view site" leads: the screens this role may
+    open (the same links as every staff screen's navigation)."""
+    return render(request, "staff_home.html")

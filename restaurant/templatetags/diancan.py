@@ -1,7 +1,10 @@
 from django import template
+from django.urls import reverse
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 from restaurant.lib.money import yuan as format_yuan
+from restaurant.lib.roles import CASHIER, KITCHEN, MANAGER, has_role
 
 register = template.Library()
 
@@ -32,3 +35,34 @@ def local_line(line, field="name"):
 def urges(lines):
     """How often the dishes still being made were hurried: the kitchen screen beeps when it grows."""
     return sum(line.urge_count for line in lines if line.status in ("queued", "cooking"))
+
+
+# The staff screens, each with the roles that may open it (a manager may open every one).
+STAFF_SCREENS = [
+    ("orders:kitchen", _("Kitchen"), (KITCHEN,)),
+    ("orders:pass", _("Pass"), (KITCHEN,)),
+    ("orders:kitchen-stock", _("Sold out (估清)"), (KITCHEN,)),
+    ("orders:staff-tables", _("Order for a table"), (KITCHEN, CASHIER)),
+    ("payments:cashier", _("Cashier"), (CASHIER,)),
+    ("admin:index", _("Admin"), (MANAGER,)),
+]
+
+
+@register.inclusion_tag("staff_nav.html", takes_context=True)
+def staff_nav(context):
+    """One navigation for every staff screen: the screens this user's role may open."""
+    request = context["request"]
+    links = [
+        {"url": reverse(name), "label": label}
+        for name, label, roles in STAFF_SCREENS
+        if has_role(request.user, *roles)
+    ]
+    # The current screen is the link whose address is the longest start of this one.
+    here = max(
+        (link for link in links if request.path.startswith(link["url"])),
+        key=lambda link: len(link["url"]),
+        default=None,
+    )
+    for link in links:
+        link["current"] = link is here
+    return {"links": links}
