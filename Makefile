@@ -3,7 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
-HOST ?= 127.0.0.1
+# LAN=true: listen on every interface, and print and encode this machine's LAN address, so
+# phones on the same Wi-Fi can order.
+LAN ?= false
+export LAN
+HOST ?= $(if $(filter true 1 yes,$(LAN)),0.0.0.0,127.0.0.1)
 export DEBUG ?= true
 
 .PHONY: run test install install-test lint format messages bench clean
@@ -24,9 +28,7 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 run: install
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py load_demo --if-empty
-	$(PY) manage.py demo_info
+	$(PY) manage.py start_demo
 	$(PY) manage.py serve --bind $(HOST) --port $(PORT)
 
 test: install-test

@@ -6,6 +6,7 @@ switch to PostgreSQL, channels-redis and a Redis cache for any number of process
 """
 
 import os
+import socket
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -84,7 +85,22 @@ def database_from_url(url):
     )
 
 
+def lan_address():
+    """This machine's address on its local network (the interface of its default route): no
+    packet is sent, connecting a UDP socket only picks the route."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))
+            return probe.getsockname()[0]
+        except OSError:
+            return "127.0.0.1"
+
+
 DEBUG = env_bool("DEBUG", False)
+# LAN=true (make run LAN=true): phones on the same Wi-Fi reach this machine; the links and QR
+# codes carry its LAN address.
+LAN = env_bool("LAN", False)
+LAN_ADDRESS = lan_address() if LAN else None
 SECRET_KEY = env_str("SECRET_KEY")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 if not DEBUG:
@@ -100,9 +116,13 @@ if not DEBUG:
 else:
     SECRET_KEY = SECRET_KEY or "dev-insecure-key-only-for-local-use"
     ALLOWED_HOSTS = ALLOWED_HOSTS or ["localhost", "127.0.0.1", "[::1]"]
+    if LAN_ADDRESS:
+        ALLOWED_HOSTS = [*ALLOWED_HOSTS, LAN_ADDRESS]
 
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-PUBLIC_URL = env_str("PUBLIC_URL", f"http://127.0.0.1:{env_int('PORT', 8000)}").rstrip("/")
+PUBLIC_URL = env_str(
+    "PUBLIC_URL", f"http://{LAN_ADDRESS or '127.0.0.1'}:{env_int('PORT', 8000)}"
+).rstrip("/")
 RESTAURANT_NAME = env_str("RESTAURANT_NAME", "点餐小馆")
 
 INSTALLED_APPS = [

@@ -38,7 +38,10 @@ class Command(BaseCommand):
         for table in tables:
             out(f"  {_pad(table.code, code_width)}{_pad(table.area, area_width)}{table.diner_url}")
         out("")
+        out(f"员工 Staff:    {public}{reverse('staff-home')}")
         out(f"后厨 Kitchen:  {public}{reverse('orders:kitchen')}")
+        out(f"传菜 Pass:     {public}{reverse('orders:pass')}")
+        out(f"收银 Cashier:  {public}{reverse('payments:cashier')}")
         out(f"管理 Admin:    {public}{reverse('admin:index')}")
         out(f"登录 Log in:   {public}{reverse('login')}")
         out("")
