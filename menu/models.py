@@ -11,6 +11,9 @@ from PIL import Image
 from restaurant.lib.money import MoneyField
 
 THUMBNAIL_SIZE = (480, 360)
+# WebP copies of the thumbnail for phones (srcset): the menu shows photos 120 CSS px wide, so
+# 240 px for 2x screens and 360 px for 3x; 480 px when large text puts the photo full width.
+WEBP_WIDTHS = (240, 360, 480)
 
 
 class Localized:
@@ -128,6 +131,19 @@ class Dish(Localized, models.Model):
     def local_description(self):
         return self.local("description")
 
+    def _variant_name(self, width):
+        return str(Path(self.thumbnail.name).with_suffix("")) + f"-{width}.webp"
+
+    def thumbnail_srcset(self):
+        """`url 240w, url 360w, …` of the WebP copies, or "" when they were never made."""
+        if not self.thumbnail:
+            return ""
+        storage = self.thumbnail.storage
+        names = [(self._variant_name(w), w) for w in WEBP_WIDTHS]
+        if not all(storage.exists(name) for name, _w in names):
+            return ""
+        return ", ".join(f"{storage.url(name)} {w}w" for name, w in names)
+
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
         # A new or replaced photo gets a new thumbnail, named after the photo's stored name.
@@ -136,6 +152,8 @@ class Dish(Localized, models.Model):
         if self.photo and not current.startswith(f"{stem}-thumb"):
             self.thumbnail.save(f"{stem}-thumb.jpg", make_thumbnail(self.photo), save=False)
             super().save(update_fields=["thumbnail"])
+            for width, data in make_webp_variants(self.thumbnail):
+                self.thumbnail.storage.save(self._variant_name(width), data)
         elif not self.photo and self.thumbnail:
             self.thumbnail = ""
             super().save(update_fields=["thumbnail"])
@@ -159,6 +177,17 @@ def make_thumbnail(photo):
         out = BytesIO()
         image.save(out, "JPEG", quality=78, optimize=True, progressive=True)
     return ContentFile(out.getvalue())
+
+
+def make_webp_variants(thumbnail):
+    """(width, file) of the thumbnail as WebP at each of WEBP_WIDTHS."""
+    with thumbnail.open("rb"), Image.open(thumbnail) as image:
+        image = image.convert("RGB")
+        for width in WEBP_WIDTHS:
+            copy = image.resize((width, width * image.height // image.width), Image.LANCZOS)
+            out = BytesIO()
+            copy.save(out, "WEBP", quality=72, method=4)
+            yield width, ContentFile(out.getvalue())
 
 
 class OptionGroup(Localized, models.Model):

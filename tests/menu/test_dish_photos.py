@@ -48,3 +48,19 @@ def test_saving_without_a_new_photo_keeps_the_thumbnail(menu):
     dish.price = 13
     dish.save()
     assert dish.thumbnail.name == thumb
+
+
+def test_a_photo_gets_webp_copies_sized_for_phones(menu):
+    dish = menu["cucumber"]
+    dish.photo.save("cucumber.jpg", jpeg("green"))
+    dish.refresh_from_db()
+    srcset = dish.thumbnail_srcset()
+    assert srcset.endswith("480w") and "240w" in srcset and "360w" in srcset
+    for part in srcset.split(", "):
+        url, width = part.split()
+        path = dish.thumbnail.storage.path(url.removeprefix("/media/"))
+        with Image.open(path) as copy:
+            assert copy.format == "WEBP" and copy.size == (
+                int(width[:-1]),
+                int(width[:-1]) * 3 // 4,
+            )
