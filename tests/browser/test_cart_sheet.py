@@ -25,13 +25,15 @@ def test_the_phone_that_orders_sees_the_confirmation_and_the_empty_cart_closes(
     expect(page.locator("#flash")).to_contain_text("下单成功")
     for p in (page, other):
         expect(p.locator("#cart-sheet")).not_to_have_attribute("open", "")
-        pay = p.locator("#tab a[href='pay/']")
-        pay.scroll_into_view_if_needed()
-        box = pay.bounding_box()
-        on_top = p.evaluate(
-            "([x, y]) => document.elementFromPoint(x, y).closest('a')?.getAttribute('href')",
-            [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
-        )
+        expect(p.locator("#tab a[href='pay/']")).to_be_visible()
+        # In one step: a push may redraw the tab between two steps.
+        on_top = p.evaluate("""() => {
+          const pay = document.querySelector("#tab a[href='pay/']");
+          pay.scrollIntoView({block: "center"});
+          const box = pay.getBoundingClientRect();
+          const hit = document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2);
+          return hit.closest("a")?.getAttribute("href");
+        }""")
         assert on_top == "pay/"
         assert p.evaluate("window.__notReloaded") is True
 
