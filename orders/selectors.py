@@ -80,23 +80,14 @@ def kitchen_thresholds():
 
 def _tickets(station=None):
     """Orders the kitchen (or one station) still has work on, oldest first, each with
-    `kitchen_lines`: its lines at that station. Three queries, whatever the number of tickets.
-
-    A ticket whose last dish was just voided stays for KITCHEN_WARN_MINUTES with the dish struck
-    through, so the cook sees the void instead of a ticket that silently vanished."""
+    `kitchen_lines`: its lines at that station. Three queries, whatever the number of tickets."""
     open_lines = OrderLine.objects.filter(order=OuterRef("pk"), status__in=OrderLine.KITCHEN_OPEN)
-    voided_lately = OrderLine.objects.filter(
-        order=OuterRef("pk"),
-        status=OrderLine.Status.VOIDED,
-        status_at__gte=timezone.now() - timedelta(minutes=settings.KITCHEN_WARN_MINUTES),
-    )
     lines = OrderLine.objects.order_by("id")
     if station is not None:
         open_lines = open_lines.filter(station=station)
-        voided_lately = voided_lately.filter(station=station)
         lines = lines.filter(station=station)
     return (
-        Order.objects.filter(Exists(open_lines) | Exists(voided_lately), awaiting_payment=False)
+        Order.objects.filter(Exists(open_lines), awaiting_payment=False)
         .select_related("tab__table")
         .prefetch_related(Prefetch("lines", queryset=lines, to_attr="kitchen_lines"))
         .order_by("created_at", "id")
