@@ -10,6 +10,7 @@ import socket
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -104,9 +105,15 @@ LAN_ADDRESS = lan_address() if LAN else None
 SECRET_KEY = env_str("SECRET_KEY")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 if not DEBUG:
-    if not SECRET_KEY or SECRET_KEY.startswith("dev-") or len(SECRET_KEY) < 32:
+    # Django's own deploy check asks for 50+ characters with 5+ different ones.
+    if (
+        not SECRET_KEY
+        or SECRET_KEY.startswith(("dev-", "django-insecure"))
+        or len(SECRET_KEY) < 50
+        or len(set(SECRET_KEY)) < 5
+    ):
         raise ImproperlyConfigured(
-            "SECRET_KEY must be set to a random string of 32+ characters when DEBUG is off "
+            "SECRET_KEY must be set to a random string of 50+ characters when DEBUG is off "
             "(make run sets DEBUG=true for local use)."
         )
     if not ALLOWED_HOSTS:
@@ -135,6 +142,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_htmx",
+    "csp",
     "template_partials",
     "ninja",
     "restaurant",
@@ -156,6 +164,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -255,9 +264,44 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
-SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+# HTTPS. On by default with DEBUG off: plain HTTP is redirected, cookies are sent over HTTPS
+# only and browsers are told to come back over HTTPS only (HSTS) for a year. Behind a proxy
+# that ends TLS, SECURE_PROXY_SSL_HEADER names the header it sets (e.g. X-Forwarded-Proto,
+# value "https"); without it every request looks like plain HTTP and redirects for ever.
+# /healthz stays reachable over plain HTTP for the load balancer's health checks.
+HTTPS = env_bool("HTTPS", not DEBUG)
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 365 * 24 * 3600 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", True)
+# Preloading is a promise to browsers' built-in lists that is slow to undo: only on request.
+SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+_proxy_header = env_str("SECURE_PROXY_SSL_HEADER")
+if _proxy_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https")
+
+# Content-Security-Policy (django-csp), in force with and without DEBUG: scripts, styles,
+# images and sockets come from this site only; no inline script, no eval. The one inline
+# style (the diner page's "me" marker) carries the response's nonce. htmx's own indicator
+# styles are off (base.html's htmx-config) because htmx would inject them inline.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # Service flow: "pay_later" (先吃后付: order → kitchen → pay) or "pay_first" (先付后吃: order →
 # pay → kitchen; an unpaid order expires and gives its stock back).
