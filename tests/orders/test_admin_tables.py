@@ -75,7 +75,12 @@ def test_a_superuser_sees_a_card_with_a_qr_code_for_every_table_in_use(boss, tab
     assert "Z9" not in html
     assert html.count("扫码点餐 · Scan to order") == 2
     assert settings.RESTAURANT_NAME in html
-    assert "@page { size: A4; margin: 10mm; }" in html
+    # Printed on A4 by its own style sheet (a file: the Content-Security-Policy has no inline style).
+    assert "css/qr_sheet.css" in html
+    assert (
+        "@page { size: A4; margin: 10mm; }"
+        in (settings.BASE_DIR / "static/css/qr_sheet.css").read_text()
+    )
 
 
 def test_the_qr_on_a_card_encodes_exactly_the_tables_diner_url(boss, table, other_table):
