@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpResponse
@@ -25,3 +26,9 @@ def staff_home(request):
     """Where a staff login lands and the admin's "view site" leads: the screens this role may
     open (the same links as every staff screen's navigation)."""
     return render(request, "staff_home.html")
+
+
+def locked_out(request, original_response=None, credentials=None):
+    """django-axes' answer to a login while the account is locked for this address."""
+    context = {"minutes": settings.LOGIN_LOCKOUT_MINUTES}
+    return render(request, "registration/locked_out.html", context, status=429)

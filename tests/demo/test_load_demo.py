@@ -186,7 +186,8 @@ def test_the_staff_log_in_and_have_their_roles(demo_db, client):
     for username, password, role, *_ in demo.STAFF:
         user = User.objects.get(username=username)
         assert list(user.groups.values_list("name", flat=True)) == [role]
-        assert client.login(username=username, password=password), username
+        login = client.post("/accounts/login/", {"username": username, "password": password})
+        assert login.status_code == 302, username
         client.logout()
 
     kitchen, cashier, manager = (User.objects.get(username=name) for name in USERNAMES)
@@ -206,7 +207,7 @@ def test_the_manager_can_edit_the_menu_in_the_admin_but_not_the_users(demo_db, c
         == Permission.objects.filter(content_type__app_label__in=app_labels).count()
     )
 
-    client.login(username="manager", password="diancan-manager")
+    client.post("/accounts/login/", {"username": "manager", "password": "diancan-manager"})
     page = client.get("/admin/menu/dish/?q=宫保")
     assert page.status_code == 200
     assert "宫保鸡丁" in page.content.decode()
