@@ -1,24 +1,38 @@
 """Who may call the staff API: a device token with the right role, or a logged-in staff user."""
 
+from django.utils.translation import gettext as _
+from ninja.errors import HttpError
 from ninja.security import HttpBearer
+from ninja.utils import check_csrf
 
 from restaurant.lib.devices import DeviceToken
 from restaurant.lib.roles import has_role
 
 
 class StaffAuth(HttpBearer):
-    """`Authorization: Bearer <device token>`; a session of a user with the role works too."""
+    """`Authorization: Bearer <device token>`; a session of a user with the role works too.
+
+    A session cookie rides along with any request the browser makes, also one that another
+    site starts (a cross-site `text/plain` POST needs no preflight), so a session caller must
+    pass Django's CSRF check like a form does (the X-CSRFToken header). A bearer token is sent
+    only by code that holds it, so it needs none.
+    """
 
     def __init__(self, *roles):
         super().__init__()
         self.roles = roles
 
     def __call__(self, request):
+        if request.headers.get("Authorization"):
+            return super().__call__(request)
         user = getattr(request, "user", None)
-        if user is not None and has_role(user, *self.roles):
-            request.device = None
-            return user
-        return super().__call__(request)
+        if user is None or not has_role(user, *self.roles):
+            return None
+        if check_csrf(request) is not None:
+            message = _("CSRF check failed: send the X-CSRFToken header, or a device token.")
+            raise HttpError(403, message)
+        request.device = None
+        return user
 
     def authenticate(self, request, token):
         device = DeviceToken.authenticate(token)
