@@ -7,8 +7,15 @@ DEV_SANDBOX_SECRET = "dev-sandbox-gateway-secret-not-for-production"
 
 
 def sandbox_enabled():
-    """The built-in sandbox gateway: on by default only with DEBUG (anyone can approve there)."""
-    return settings.SANDBOX_GATEWAY
+    """The built-in sandbox gateway: on by default only with DEBUG (anyone can approve there).
+
+    With DEBUG off only when SANDBOX_GATEWAY says so by name and its secret is not the one
+    published here (anyone could sign notifications with it); settings.py refuses to start
+    otherwise, and this holds even if settings are changed later.
+    """
+    if not settings.SANDBOX_GATEWAY:
+        return False
+    return settings.DEBUG or settings.SANDBOX_GATEWAY_SECRET not in ("", DEV_SANDBOX_SECRET)
 
 
 def sandbox_secret():

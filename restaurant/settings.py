@@ -363,9 +363,19 @@ if BILL_ROUNDING not in ("none", "jiao", "yuan"):
 # default only with DEBUG; its notifications are signed with SANDBOX_GATEWAY_SECRET.
 SANDBOX_GATEWAY = env_bool("SANDBOX_GATEWAY", DEBUG)
 SANDBOX_GATEWAY_SECRET = env_str("SANDBOX_GATEWAY_SECRET")
-if SANDBOX_GATEWAY and not DEBUG and not SANDBOX_GATEWAY_SECRET:
+# With DEBUG off the sandbox is on only when SANDBOX_GATEWAY=true is set by name, with a secret
+# of its own: never empty, never the development secret published in payments/conf.py.
+if (
+    SANDBOX_GATEWAY
+    and not DEBUG
+    and (
+        len(SANDBOX_GATEWAY_SECRET) < 32
+        or SANDBOX_GATEWAY_SECRET == "dev-sandbox-gateway-secret-not-for-production"
+    )
+):
     raise ImproperlyConfigured(
-        "SANDBOX_GATEWAY_SECRET must be set when the sandbox runs with DEBUG off."
+        "SANDBOX_GATEWAY_SECRET must be a secret of 32+ characters of its own (not the "
+        "development one) when the sandbox runs with DEBUG off."
     )
 SANDBOX_NOTIFY_URL = env_str("SANDBOX_NOTIFY_URL", PUBLIC_URL + "/api/v1/payments/notify/sandbox")
 SANDBOX_DELIVERY = env_str("SANDBOX_DELIVERY", "http")

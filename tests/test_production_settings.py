@@ -2,37 +2,9 @@
 proxy, insist on a long secret key, redirect plain HTTP and send HSTS and the
 Content-Security-Policy. Each case starts a fresh Python, since settings are read once."""
 
-import os
 import secrets
-import subprocess
-import sys
 
-from tests.live import ROOT
-
-SECRET = secrets.token_urlsafe(48)  # 64 characters
-
-
-def manage(*args, **env):
-    base = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ALLOWED_HOSTS")
-    }
-    production = {
-        "DEBUG": "false",
-        "SECRET_KEY": SECRET,
-        "ALLOWED_HOSTS": "order.example.com",
-        "SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto",
-        "DATABASE_URL": "sqlite:///:memory:",
-    }
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env={**base, **production, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.production import manage
 
 
 def test_the_deploy_check_finds_nothing_to_warn_about():

@@ -56,7 +56,9 @@ class Command(BaseCommand):
             if user is None:
                 note = "  (未创建 not created: python manage.py load_demo)"
             elif not user.check_password(password):
-                note = "  (密码已修改 password changed since)"
+                # Not the demo password (changed, or made at random by load_demo with DEBUG
+                # off): the published one is not worth printing.
+                password, note = "", "(密码已修改 password changed since)"
             else:
                 note = ""
             role = _pad(f"{label} {label_en}", 14)

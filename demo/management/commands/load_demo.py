@@ -5,16 +5,21 @@ name; option group name within its dish, option name within its group; table cod
 What is missing is created and what exists is left as it is, so a manager's edits survive and a
 second run writes nothing. A demo dish without a photo (or whose photo file is gone) gets one
 drawn. `--if-empty` does nothing when the menu already has a dish; `make run` uses it.
+
+With DEBUG off (a real site) it refuses unless `--allow-production` is given, and then gives the
+staff it creates random passwords, printed once, instead of the published demo ones.
 """
 
+import secrets
 import time
 from collections import Counter
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.files.base import ContentFile
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from demo import data
@@ -34,15 +39,26 @@ class Command(BaseCommand):
             action="store_true",
             help="Do nothing when the menu already has a dish.",
         )
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="Load it although DEBUG is off; staff get random passwords, printed once.",
+        )
 
-    def handle(self, *args, if_empty=False, **options):
+    def handle(self, *args, if_empty=False, allow_production=False, **options):
+        if not settings.DEBUG and not allow_production:
+            raise CommandError(
+                "DEBUG is off: this looks like a real restaurant, not a demo. Add "
+                "--allow-production to load the demo anyway (its staff get random passwords, "
+                "printed once)."
+            )
         if if_empty and Dish.objects.exists():
             self.stdout.write(
                 "菜单已有菜品，未加载演示数据。The menu has dishes already; demo not loaded."
             )
             return
         started = time.monotonic()
-        loader = DemoLoader()
+        loader = DemoLoader(random_passwords=not settings.DEBUG)
         # One transaction: a failed load leaves no half menu (only orphan photo files).
         with transaction.atomic():
             loader.load()
@@ -56,14 +72,22 @@ class Command(BaseCommand):
         self.stdout.write(
             "  桌台链接和员工账号 Table links and staff logins: python manage.py demo_info"
         )
+        if loader.passwords:
+            self.stdout.write(
+                "  新员工密码只显示这一次 New staff passwords, shown only now (用户名 / 密码):"
+            )
+            for username, password in loader.passwords:
+                self.stdout.write(f"    {username} / {password}")
 
 
 class DemoLoader:
     """Creates what is missing of `demo.data`; call `load()` inside a transaction."""
 
-    def __init__(self):
+    def __init__(self, random_passwords=False):
         self.created = Counter()
         self.photos = 0
+        self.random_passwords = random_passwords
+        self.passwords = []  # (username, password) of staff made with a random password
 
     def load(self):
         stations = {entry["slug"]: self.station(entry) for entry in data.STATIONS}
@@ -169,6 +193,9 @@ class DemoLoader:
             group, _ = Group.objects.get_or_create(name=role)
             user = User.objects.filter(username=username).first()
             if user is None:
+                if self.random_passwords:
+                    password = secrets.token_urlsafe(12)
+                    self.passwords.append((username, password))
                 # Only the manager may use /admin/; cooks and cashiers log in to their screens.
                 user = User.objects.create_user(
                     username, password=password, is_staff=role == "manager"
