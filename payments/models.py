@@ -7,12 +7,14 @@ import secrets
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from restaurant.lib.money import MoneyField
+
+from . import ledger
 
 
 def new_reference():
@@ -242,6 +244,9 @@ class LedgerEntry(models.Model):
     )
     note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The hash chain (payments/ledger.py): unique links, so the chain can never fork.
+    previous_hash = models.CharField(max_length=64, unique=True, editable=False)
+    hash = models.CharField(max_length=64, unique=True, editable=False)
 
     objects = LedgerQuerySet.as_manager()
 
@@ -253,7 +258,12 @@ class LedgerEntry(models.Model):
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise AppendOnly("Ledger entries are never changed; write a correcting entry.")
-        super().save(*args, **kwargs)
+        with transaction.atomic():
+            ledger.lock_for_append()
+            last = LedgerEntry.objects.order_by("-id").values_list("hash", flat=True).first()
+            self.previous_hash = last or ledger.GENESIS
+            self.hash = ledger.entry_digest(self, self.previous_hash)
+            super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise AppendOnly("Ledger entries are never deleted; write a correcting entry.")

@@ -1,0 +1,55 @@
+"""The ledger's hash chain: each entry carries the SHA-256 of its own content and of the entry
+before it, so that an entry changed, removed or slipped in afterwards (by SQL, a restore, a
+hand in the database) breaks the chain at that point and `manage.py check_ledger` names it.
+
+On PostgreSQL a trigger (migration 0003) also refuses every UPDATE and DELETE of a ledger row;
+the chain is what still catches someone who switched the trigger off first.
+"""
+
+import hashlib
+from datetime import UTC
+from decimal import Decimal
+
+from django.db import connection
+
+GENESIS = "0" * 64
+# Any fixed number: the key of the PostgreSQL advisory lock that orders appends to the chain.
+APPEND_LOCK = 0x4C45444745  # "LEDGE"
+
+
+def entry_digest(entry, previous_hash):
+    """The hash of one entry: its fields in a fixed order and the previous entry's hash."""
+    fields = [
+        previous_hash,
+        entry.account,
+        entry.kind,
+        str(Decimal(entry.amount).quantize(Decimal("0.01"))),
+        str(entry.tab_id),
+        str(entry.payment_id),
+        str(entry.refund_id or ""),
+        str(entry.user_id or ""),
+        entry.note,
+        entry.created_at.astimezone(UTC).isoformat(),
+    ]
+    return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
+
+
+def lock_for_append():
+    """Serialise appends until the transaction ends, so two payments at once never both link
+    to the same last entry (a fork). SQLite's IMMEDIATE transactions serialise writers already.
+    Taken after every row lock of the transaction (the ledger is written last), so it adds no
+    lock-order cycle."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK])
+
+
+def chain_problems(entries):
+    """Walk entries in id order; yield (entry id, what is wrong) wherever the chain breaks."""
+    previous = GENESIS
+    for entry in entries:
+        if entry.previous_hash != previous:
+            yield entry.pk, "does not follow the entry before it (one was removed or inserted)"
+        if entry.hash != entry_digest(entry, entry.previous_hash):
+            yield entry.pk, "was changed after it was written"
+        previous = entry.hash
