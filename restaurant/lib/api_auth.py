@@ -1,11 +1,10 @@
 """Who may call the staff API: a device token with the right role, or a logged-in staff user."""
 
-from django.utils.translation import gettext as _
-from ninja.errors import HttpError
 from ninja.security import HttpBearer
 from ninja.utils import check_csrf
 
 from restaurant.lib.devices import DeviceToken
+from restaurant.lib.errors import Code, Refused
 from restaurant.lib.roles import has_role
 
 
@@ -29,8 +28,7 @@ class StaffAuth(HttpBearer):
         if user is None or not has_role(user, *self.roles):
             return None
         if check_csrf(request) is not None:
-            message = _("CSRF check failed: send the X-CSRFToken header, or a device token.")
-            raise HttpError(403, message)
+            raise Refused(Code.CSRF_FAILED)
         request.device = None
         return user
 

@@ -33,6 +33,11 @@ class Code(StrEnum):
     INVALID = "invalid", 400, _("The request is not valid: %(problems)s.")
     UNAUTHORIZED = "unauthorized", 401, _("Sign in, or send a device token.")
     FORBIDDEN = "forbidden", 403, _("This needs another staff role.")
+    CSRF_FAILED = (
+        "csrf_failed",
+        403,
+        _("CSRF check failed: send the X-CSRFToken header, or a device token."),
+    )
     NOT_FOUND = "not_found", 404, _("Not found.")
     TOO_BIG = "too_big", 413, _("The request body is too large.")
     BAD_KEY = "bad_key", 400, _("key must be a string of 1 to 64 characters.")

@@ -32,7 +32,7 @@ def test_a_cross_site_text_plain_post_with_the_cashiers_cookie_records_nothing(b
         headers={"Origin": "https://elsewhere.example", "Referer": "https://elsewhere.example/"},
     )
     assert answer.status_code == 403
-    assert answer.json()["error"] == "forbidden" and "CSRF" in answer.json()["message"]
+    assert answer.json()["error"] == "csrf_failed" and "CSRF" in answer.json()["message"]
     assert not Payment.objects.exists() and not LedgerEntry.objects.exists()
 
 
