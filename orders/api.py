@@ -8,7 +8,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 from ninja import Router, Schema, Status
-from pydantic import StrictInt
+from pydantic import StrictBool, StrictInt
 
 from restaurant.lib.api_auth import StaffAuth
 from restaurant.lib.approvals import Approval, ApprovalIn
@@ -52,7 +52,7 @@ class LineIn(Schema):
     quantity: StrictInt = 1
     options: list[StrictInt] = []
     note: str | None = ""
-    hold: bool = False
+    hold: StrictBool = False
 
 
 class OrderIn(Schema):

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from menu.models import Dish, MenuState
 from menu.signals import dish_availability_changed
+from restaurant.lib import parse
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import money
 
@@ -101,12 +102,8 @@ def diner_rename(*, diner, nickname):
 
 
 def _positive_int(value, code, maximum):
-    if isinstance(value, bool) or not isinstance(value, int):
-        try:
-            value = int(str(value).strip())
-        except (TypeError, ValueError):
-            raise Refused(code, max=maximum) from None
-    if value < 1 or value > maximum:
+    value = parse.whole_number(value)
+    if value is None or value < 1 or value > maximum:
         raise Refused(code, max=maximum)
     return value
 
@@ -166,11 +163,10 @@ def _check_options(dish, option_ids):
         raise Refused(Code.BAD_OPTIONS, option=option_ids, dish=dish.name)
     ids = []
     for option_id in option_ids:
-        if isinstance(option_id, str) and option_id.strip().isdigit():
-            option_id = int(option_id)
-        if isinstance(option_id, bool) or not isinstance(option_id, int):
+        number = parse.whole_number(option_id)
+        if number is None:
             raise Refused(Code.BAD_OPTIONS, option=option_id, dish=dish.name)
-        ids.append(option_id)
+        ids.append(number)
     twice = [option_id for option_id, count in Counter(ids).items() if count > 1]
     if twice:
         raise Refused(Code.BAD_OPTIONS, option=twice[0], dish=dish.name)
@@ -237,10 +233,9 @@ def cart_add(*, tab, diner, request):
 def cart_set_quantity(*, tab, item_id, quantity):
     """Any phone at the table may change any line of the cart; 0 takes it out."""
     _require_open(tab)
-    try:
-        quantity = int(quantity)
-    except (TypeError, ValueError):
-        raise Refused(Code.BAD_QUANTITY, max=settings.MAX_LINE_QUANTITY) from None
+    quantity = parse.whole_number(quantity)
+    if quantity is None:
+        raise Refused(Code.BAD_QUANTITY, max=settings.MAX_LINE_QUANTITY)
     items = CartItem.objects.filter(tab=tab, pk=item_id)
     if quantity <= 0:
         changed = items.delete()[0]

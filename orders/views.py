@@ -2,6 +2,7 @@ from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -9,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from menu import selectors as menu_selectors
 from menu.services import dish_set_availability
+from restaurant.lib import parse
 from restaurant.lib.approvals import Approval
 from restaurant.lib.diners import diner_key, remember_diner
 from restaurant.lib.errors import Code, Refused
@@ -149,10 +151,9 @@ def diner_rename(request, token):
 
 
 def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return value
+    """An id from a form, or the value as it came (the service names it in its refusal)."""
+    number = parse.whole_number(value)
+    return value if number is None else number
 
 
 @_diner_action
@@ -179,8 +180,17 @@ def _staff_answer(request, view, *args, back="orders:kitchen", **kwargs):
             )
         return refusal(request, error.message, error.status)
     if not request.htmx:
-        return redirect(request.POST.get("next") or back)
+        return redirect(_same_site(request, request.POST.get("next")) or back)
     return result
+
+
+def _same_site(request, url):
+    """`next` only when it is a path on this site: never a redirect to another one."""
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return None
 
 
 def _remember_bump(request, *lines):
@@ -307,9 +317,10 @@ def kitchen_stock(request):
             if "sold_out" in request.POST:
                 changes["sold_out"] = request.POST["sold_out"] == "1"
             if "stock" in request.POST:
-                if raw and not raw.isdigit():
+                stock = parse.whole_number(raw)
+                if raw and stock is None:
                     raise Refused(Code.BAD_STOCK)
-                changes["stock"] = int(raw) if raw else None
+                changes["stock"] = stock if raw else None
             dish = dish_set_availability(dish_id=_int(request.POST.get("dish")), **changes)
             return render(
                 request, "orders/kitchen_stock.html#dish-row", {"dish": dish, "oob": True}

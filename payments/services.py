@@ -7,7 +7,6 @@ push to a screen goes out after commit.
 """
 
 import logging
-import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -20,6 +19,7 @@ from django.utils.translation import gettext as _
 from orders import billing, controls
 from orders import services as order_services
 from orders.models import Tab
+from restaurant.lib import parse
 from restaurant.lib.approvals import Approval
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import money, money_str, yuan
@@ -38,31 +38,21 @@ CLOSE_CLAIM = timedelta(minutes=2)
 
 # Strict input ---------------------------------------------------------------------------------
 
-AMOUNT = re.compile(r"\d{1,9}(\.\d{1,2})?")
-
 
 def parse_amount(value, *, code=Code.BAD_AMOUNT, allow_zero=False):
     """`"12.50"` or `12` → Decimal("12.50"). Floats, negatives, a third decimal, text: refused."""
-    if isinstance(value, Decimal):
-        text = str(value)
-    elif isinstance(value, int) and not isinstance(value, bool):
-        text = str(value)
-    elif isinstance(value, str):
-        text = value.strip()
-    else:
-        text = None
-    if text is None or not AMOUNT.fullmatch(text):
+    amount = parse.amount(value)
+    if amount is None:
         raise Refused(code)
-    amount = money(Decimal(text))
+    amount = money(amount)
     if amount == 0 and not allow_zero:
         raise Refused(code)
     return amount
 
 
 def _parse_version(version):
-    if isinstance(version, str) and version.strip().isdigit():
-        version = int(version)
-    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+    version = parse.whole_number(version)
+    if version is None:
         raise Refused(Code.BAD_VERSION)
     return version
 

@@ -16,6 +16,7 @@ from orders import billing
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import Diner, OrderLine, Tab
+from restaurant.lib import parse
 from restaurant.lib.approvals import NEEDS_MANAGER, Approval
 from restaurant.lib.diners import known_diner_key
 from restaurant.lib.errors import Code, Refused
@@ -113,10 +114,7 @@ def pay_start(request, tab):
     settlement, due = services.amount_due(tab.pk)
     diner = _diner(request, tab)
     if choice == "share":
-        try:
-            people = int(request.POST.get("people", ""))
-        except ValueError:
-            people = 0
+        people = parse.whole_number(request.POST.get("people", "")) or 0
         if not 2 <= people <= 50:
             raise Refused(Code.BAD_PEOPLE)
         amount, scope = services.equal_share(settlement, people), Payment.Scope.SHARE

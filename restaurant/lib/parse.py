@@ -1,0 +1,89 @@
+"""What people and clients send, read in one place at the edge.
+
+Numbers and amounts are ASCII digits only: Python's `int()` and `Decimal()` also take other
+scripts' digits ("５", "١٠") and `str.isdigit()` says yes to "²", which `int()` then refuses,
+so each of them alone either lets a number in that no till would print or crashes a view.
+Booleans are JSON's true and false, never "yes". Text never carries a NUL character
+(PostgreSQL cannot store one): `RefuseNul` answers such a request with 400 before any view.
+"""
+
+import json
+import re
+from decimal import Decimal
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponseBadRequest, JsonResponse
+
+from restaurant.lib.errors import Code, Refused
+from restaurant.lib.htmx import refusal
+
+DIGITS = re.compile(r"[0-9]+")
+AMOUNT = re.compile(r"[0-9]{1,9}(\.[0-9]{1,2})?")
+NUL = "\x00"
+
+
+def whole_number(value):
+    """A non-negative int from an int or a string of ASCII digits (spaces around allowed), or
+    None for anything else (a bool, a float, "-1", "５", "²", "1e3", "")."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, str) and DIGITS.fullmatch(value.strip()):
+        return int(value.strip())
+    return None
+
+
+def amount(value):
+    """Yuan with at most two decimals, `"12.50"` or `12`, as a Decimal; None for anything else
+    (a float, a sign, a third decimal, other scripts' digits, text)."""
+    if isinstance(value, Decimal):
+        value = str(value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not AMOUNT.fullmatch(value.strip()):
+        return None
+    return Decimal(value.strip())
+
+
+def _carries_nul(data):
+    if isinstance(data, str):
+        return NUL in data
+    if isinstance(data, dict):
+        return any(_carries_nul(key) or _carries_nul(value) for key, value in data.items())
+    if isinstance(data, list):
+        return any(_carries_nul(item) for item in data)
+    return False
+
+
+def carries_nul(request):
+    """Does any field of the query, the form or the JSON body hold a NUL character?"""
+    fields = [*request.GET.lists()]
+    if request.method in ("POST", "PUT", "PATCH"):
+        if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+            fields += [*request.POST.lists()]
+        else:
+            try:
+                body = json.loads(request.body or b"null")
+            except (ValueError, UnicodeDecodeError, RequestDataTooBig):
+                body = None  # not JSON, or too big: the view refuses it as it is
+            if _carries_nul(body):
+                return True
+    return any(_carries_nul(key) or _carries_nul(values) for key, values in fields)
+
+
+class RefuseNul:
+    """Middleware: a request with a NUL character in any field gets 400 and changes nothing."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not carries_nul(request):
+            return self.get_response(request)
+        refused = Refused(Code.NUL_IN_TEXT)
+        if request.path.startswith("/api/"):
+            return JsonResponse(refused.as_dict(), status=400)
+        if request.headers.get("HX-Request"):
+            return refusal(request, refused.message, 400)
+        return HttpResponseBadRequest(refused.message, content_type="text/plain; charset=utf-8")
