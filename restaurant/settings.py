@@ -222,7 +222,8 @@ if REDIS_URL:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, but a miss (not an error page) while Redis is away.
+            "BACKEND": "restaurant.lib.cache.TolerantRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CHANNEL_PREFIX", "diancan"),
         }

@@ -32,6 +32,8 @@ station = Station.objects.create(name="热菜", name_en="Hot", slug="hot", posit
 category = Category.objects.create(name="热菜", name_en="Hot dishes", position=1)
 dish = Dish.objects.create(category=category, name="拍黄瓜", price="12.00", station=station)
 tables = [Table.objects.create(code=f"D{n}", area="大厅", seats=4) for n in range(1, 13)]
+from restaurant.lib.devices import DeviceToken
+_device, cashier_token = DeviceToken.issue(name="counter", role="cashier")
 cook = User.objects.create_user("cook", password="pw-cook")
 cook.groups.add(Group.objects.get_or_create(name="kitchen")[0])
 session = SessionStore()
@@ -40,7 +42,7 @@ session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
 session[HASH_SESSION_KEY] = cook.get_session_auth_hash()
 session.create()
 print(json.dumps({"dish": dish.pk, "tables": [t.token for t in tables],
-                  "cookie": "sessionid=" + session.session_key}))
+                  "cookie": "sessionid=" + session.session_key, "cashier": cashier_token}))
 """
 
 
@@ -74,6 +76,19 @@ def stack(tmp_path):
     finally:
         redis.stop()
         postgres.remove()
+
+
+def call(url, body=None, token=None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=15) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read().decode()
 
 
 def order(url, token, key, dish):
@@ -140,3 +155,63 @@ def test_kill_9_of_one_of_two_daphnes_mid_rush_loses_and_doubles_no_order(stack,
     finally:
         a.stop()
         b.stop()
+
+
+OUTAGE = 30  # seconds without Redis
+
+
+def test_ordering_and_paying_go_on_while_redis_is_down_and_screens_heal_after(stack, tmp_path):
+    """What degrades while Redis is down: nothing is pushed (open screens stand still) and a
+    screen cannot (re)connect its socket. What does not: the menu page, ordering, paying."""
+    server = Daphne(prefix="outage", log_dir=tmp_path, env=stack["env"])
+    tables, dish, cashier = stack["tables"], stack["dish"], stack["cashier"]
+    placed, paid = [], []
+    try:
+        with socket(server, "/ws/kitchen/", stack["cookie"]) as kitchen:
+            wait_for(kitchen, 'id="board"')
+        stack["redis"].stop()
+        down_since = time.monotonic()
+        n = 0
+        while time.monotonic() - down_since < OUTAGE:
+            token = tables[n % len(tables)]
+            page_status, _page = call(f"{server.url}/t/{token}/")
+            assert page_status == 200, _page[-2000:]
+            status, body = call(
+                f"{server.url}/api/v1/tables/{token}/orders",
+                {"key": f"down-{n}", "guests": 2, "lines": [{"dish": dish, "quantity": 1}]},
+            )
+            assert status == 201, body[-2000:]
+            placed.append(json.loads(body)["id"])
+            status, body = call(f"{server.url}/api/v1/tables/{token}/settlement")
+            assert status == 200, body[-2000:]
+            settlement = json.loads(body)
+            status, body = call(
+                f"{server.url}/api/v1/tabs/{settlement['tab']}/payments",
+                {
+                    "method": "cash",
+                    "amount": settlement["balance_due"],
+                    "version": settlement["version"],
+                    "key": f"pay-{n}",
+                },
+                cashier,
+            )
+            assert status == 201, body[-2000:]
+            paid.append(json.loads(body)["payment"]["id"])
+            n += 1
+            time.sleep(1)
+        stack["redis"].start()
+        deadline = time.monotonic() + 30
+        while True:  # the first sockets after Redis is back may still find it cold
+            try:
+                with socket(server, "/ws/kitchen/", stack["cookie"]) as kitchen:
+                    board = wait_for(kitchen, 'id="board"', timeout=10)
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+        assert len(placed) >= 5 and len(paid) == len(placed)
+        for order_id in placed:
+            assert board.count(f'id="ticket-{order_id}"') == 1, order_id
+    finally:
+        server.stop()
