@@ -1,3 +1,5 @@
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group, User
@@ -97,3 +99,17 @@ class StaffAdmin(UserAdmin):
         if self._runs_staff(request):
             return self._manageable(obj)
         return super().has_delete_permission(request, obj)
+
+
+admin.site.unregister(AccessAttempt)
+
+
+@admin.register(AccessAttempt)
+class LoginLockAdmin(ManagerPermissions, AccessAttemptAdmin):
+    """Failed logins (django-axes): a manager unlocks an account by deleting its row."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -66,3 +66,24 @@ def test_a_reset_ends_the_lock_at_once(staff_manager):
     call_command("axes_reset_username", "manager")
     response, logged_in = attempt(LOGINS[1], "pw-manager")
     assert response.status_code == 302 and logged_in
+
+
+def test_a_manager_unlocks_the_account_in_the_admin(staff_manager, cashier):
+    client = Client(REMOTE_ADDR=GUESSER)
+    for n in range(20):
+        client.post(LOGINS[0], {"username": "cashier", "password": f"guess-{n}"})
+    assert attempt_as("cashier", "pw-cashier")[0].status_code == 429
+    manager_client = Client()
+    manager_client.force_login(staff_manager)
+    lock = AccessAttempt.objects.get(username="cashier")
+    assert manager_client.get("/admin/axes/accessattempt/").status_code == 200
+    answer = manager_client.post(f"/admin/axes/accessattempt/{lock.pk}/delete/", {"post": "yes"})
+    assert answer.status_code == 302
+    response, logged_in = attempt_as("cashier", "pw-cashier")
+    assert response.status_code == 302 and logged_in
+
+
+def attempt_as(username, password):
+    client = Client(REMOTE_ADDR=GUESSER)
+    response = client.post(LOGINS[0], {"username": username, "password": password})
+    return response, "_auth_user_id" in client.session
