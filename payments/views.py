@@ -192,9 +192,9 @@ def _bill_context(tab_id, **extra):
 @role_required(CASHIER)
 def cashier(request):
     context = {"tiles": selectors.floor(), "key": new_key()}
-    tab_id = request.GET.get("tab", "")
-    if tab_id.isdigit() and Tab.objects.filter(pk=tab_id).exists():
-        context.update(_bill_context(int(tab_id)))
+    tab_id = parse.whole_number(request.GET.get("tab", ""))
+    if tab_id is not None and Tab.objects.filter(pk=tab_id).exists():
+        context.update(_bill_context(tab_id))
     return render(request, "payments/cashier.html", context)
 
 

@@ -186,3 +186,11 @@ def test_a_staff_post_without_htmx_never_redirects_to_another_site(cook, table, 
     answer = staff(cook).post(f"/kitchen/lines/{line.pk}/bump/", {"next": "/kitchen/cold/"})
     assert answer["Location"] == "/kitchen/cold/"
     assert Tab.objects.count() == 1
+
+
+@pytest.mark.parametrize("tab", ["²", "１", "١"])
+def test_the_cashier_screen_takes_a_tab_in_other_digits_as_no_tab(cashier, seated, tab):
+    page = staff(cashier).get("/cashier/", {"tab": tab})
+    assert page.status_code == 200
+    assert 'id="bill"' not in page.content.decode()
+    assert 'id="bill"' in staff(cashier).get("/cashier/", {"tab": seated.pk}).content.decode()
