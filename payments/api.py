@@ -146,6 +146,12 @@ class RefundIn(Schema):
     approval: ApprovalIn | None = None
 
 
+class DiscountIn(Schema):
+    amount: str | StrictInt
+    reason: str = ""
+    approval: ApprovalIn | None = None
+
+
 class RefundAnswer(Schema):
     refund: RefundOut
     settlement: Settlement
@@ -276,6 +282,50 @@ def tab_payment(request, tab: int, payload: PaymentIn):
         terminal_ref=payload.reference,
     )
     return _answer(payment, created)
+
+
+DISCOUNT_RULES = """All of a bill's discounts together (its lines' and its own) may come to
+    `CASHIER_DISCOUNT_LIMIT_PERCENT` of its subtotal; a change that leaves them further above
+    answers `403 discount_over_limit` unless `approval` names a manager (their login and
+    password; never the caller's own). A reason is needed for an amount above 0."""
+
+
+@router.post(
+    "/tabs/{tab}/discount",
+    auth=staff,
+    response={200: Settlement, 400: Error, 401: Error, 403: Error, 404: Error, 409: Error},
+    summary="A discount on the whole bill in yuan; 0 takes it off (staff)",
+    description=DISCOUNT_RULES,
+    by_alias=True,
+)
+def tab_discount(request, tab: int, payload: DiscountIn):
+    services.tab_discount(
+        tab_id=_staff_tab(tab),
+        amount=payload.amount,
+        reason=payload.reason,
+        user=request.user if request.device is None else None,
+        approval=Approval.from_api(request, payload.approval),
+    )
+    return billing.build_settlement(tab)
+
+
+@router.post(
+    "/lines/{line}/discount",
+    auth=staff,
+    response={200: Settlement, 400: Error, 401: Error, 403: Error, 404: Error, 409: Error},
+    summary="A discount on one dish line in yuan; 0 takes it off (staff)",
+    description=DISCOUNT_RULES,
+    by_alias=True,
+)
+def line_discount(request, line: int, payload: DiscountIn):
+    tab = services.line_discount(
+        line_id=line,
+        amount=payload.amount,
+        reason=payload.reason,
+        user=request.user if request.device is None else None,
+        approval=Approval.from_api(request, payload.approval),
+    )
+    return billing.build_settlement(tab.pk)
 
 
 @router.post(

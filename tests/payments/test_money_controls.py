@@ -252,6 +252,33 @@ def test_the_api_asks_for_the_approval_in_a_field(manager, tab):
     assert refusals(tab) == ["line.void: void_needs_manager", "line.void: approval_wrong (manager)"]
 
 
+def test_the_api_discounts_follow_the_same_limit_and_approval(api, manager, tab):
+    chicken = line(tab, "宫保鸡丁")
+    given = api.staff_post(f"/lines/{chicken.pk}/discount", {"amount": "10", "reason": "凉了"})
+    assert given.status_code == 200 and given.json()["total"] == "40.00"
+    refused = api.staff_post(f"/tabs/{tab.pk}/discount", {"amount": "10", "reason": "熟客"})
+    assert refused.status_code == 403
+    assert refused.json() | {"message": ""} == {
+        "error": "discount_over_limit",
+        "message": "",
+        "discounts": "20.00",
+        "limit": "10.00",
+    }
+    assert Tab.objects.get(pk=tab.pk).discount == 0
+    approved = api.staff_post(
+        f"/tabs/{tab.pk}/discount",
+        {
+            "amount": "10",
+            "reason": "熟客",
+            "approval": {"login": "manager", "password": "pw-manager"},
+        },
+    )
+    assert approved.status_code == 200 and approved.json()["total"] == "30.00"
+    event = TabEvent.objects.get(tab=tab, kind="tab.discount")
+    assert (event.user, event.approved_by) == (None, manager)
+    assert refusals(tab) == ["tab.discount: discount_over_limit"]
+
+
 # Refunds above a set amount -----------------------------------------------------------------
 
 
