@@ -19,7 +19,7 @@ from django.utils.translation import ngettext
 from restaurant.lib.qr import table_qr_svg
 from restaurant.lib.roles import ManagerPermissions
 
-from . import selectors
+from . import realtime, selectors
 from .models import Order, OrderLine, Tab, TabEvent, Table
 
 CARDS_PER_PAGE = 6  # 2 × 3 on A4
@@ -92,6 +92,9 @@ class TableAdmin(ManagerPermissions, admin.ModelAdmin):
         count = 0
         for table in queryset:
             table.rotate_token()
+            tab = selectors.current_tab(table)
+            if tab is not None:  # the phones of the table's visit were on the old code
+                realtime.push_visit_ended(tab.pk)
             count += 1
         self.message_user(
             request,

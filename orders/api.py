@@ -57,6 +57,9 @@ class LineIn(Schema):
 
 class OrderIn(Schema):
     key: str
+    # The visit (tab id) the client is ordering in, from its first order's answer or the tab
+    # read: an ended visit is refused. Null: the client arrives (opens or joins the visit).
+    tab: StrictInt | None = None
     guests: StrictInt | None = None
     lines: list[LineIn]
 
@@ -169,7 +172,7 @@ def order_create(request, token: str, payload: OrderIn):
     ]
     # One transaction, so a refused first order does not leave an empty tab open at the table.
     with transaction.atomic():
-        tab = services.tab_for_table(table)
+        tab = services.tab_for_visit(table=table, shown=payload.tab)
         order, created = services.order_submit(
             tab=tab, key=payload.key, lines=lines, guests=payload.guests
         )

@@ -37,6 +37,11 @@ def push_tab(tab_id):
     publish_on_commit(tab_group(tab_id), kind="tab")
 
 
+def push_visit_ended(tab_id):
+    """The tab's visit ended (closed, or its table's code replaced): its phones are told."""
+    publish_on_commit(tab_group(tab_id), kind="ended")
+
+
 def push_new_order(order_id, tab_id):
     publish_on_commit(KITCHEN, kind="ticket", order=order_id, added=True)
     push_tab(tab_id)
@@ -74,6 +79,10 @@ def render_tab(tab_id):
 
 def render_tab_event(tab_id, event):
     return render_cart(tab_id) if event["kind"] == "cart" else render_tab(tab_id)
+
+
+def render_visit_ended():
+    return render_to_string("orders/diner.html#visit-ended", {"oob": True})
 
 
 def render_board(station=None):

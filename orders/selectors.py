@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.http import Http404
 from django.utils import timezone
@@ -11,6 +12,22 @@ from menu.models import Station
 from restaurant.lib.money import money
 
 from .models import CartItem, Order, OrderLine, Tab, TabEvent, Table
+
+LIMIT_ALERT_SECONDS = 3600
+
+
+def limit_alert_key(tab_id):
+    return f"limit-hit:{tab_id}"
+
+
+def limit_alerts(tab_ids):
+    """{tab id: the code of the limit it last reached} for tabs flagged within the last hour."""
+    found = cache.get_many([limit_alert_key(tab_id) for tab_id in tab_ids])
+    return {
+        tab_id: found[limit_alert_key(tab_id)]
+        for tab_id in tab_ids
+        if limit_alert_key(tab_id) in found
+    }
 
 
 def table_by_token(token):
@@ -197,6 +214,20 @@ def active_tables():
 
 def current_tab(table):
     return Tab.objects.filter(table=table).exclude(status=Tab.Status.CLOSED).first()
+
+
+def table_tab_id(table, tab_id):
+    """`tab_id` if it is a tab (current or past) of this table, else None."""
+    return Tab.objects.filter(pk=tab_id, table=table).values_list("pk", flat=True).first()
+
+
+def visit_is_current(tab_id, token):
+    """Is this tab still the current one of the table with this code (not closed, not rotated)?"""
+    return (
+        Tab.objects.filter(pk=tab_id, table__token=token, table__active=True)
+        .exclude(status=Tab.Status.CLOSED)
+        .exists()
+    )
 
 
 def tab_table_id(tab_id):

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -18,6 +19,7 @@ from restaurant.lib.money import money
 
 from . import controls, realtime, signals
 from .models import CartItem, Diner, Order, OrderLine, Tab, TabEvent
+from .selectors import LIMIT_ALERT_SECONDS, limit_alert_key
 
 
 def out_of_stock(dishes):
@@ -71,6 +73,34 @@ def tab_for_table(table, *, create=True):
         tab = Tab.objects.exclude(status=Tab.Status.CLOSED).get(table=table)
     tab.table = table
     return tab
+
+
+def tab_for_visit(*, table, shown, diner_key=None, staff=False):
+    """The tab a diner's request acts on: the visit its page or API client joined.
+
+    `shown` is the tab the page (or client) named, "" when it saw none. A named tab that is not
+    the table's current one is refused: that visit ended (an old page, cart or photo). Naming
+    none is a phone arriving: it opens the visit at a free table (staff only, under
+    TABLE_OPENING=staff) or joins the current one, unless this phone belonged to an earlier
+    visit here and not to this one (a page of that visit that lost its field).
+    """
+    current = tab_for_table(table, create=False)
+    if shown not in (None, ""):
+        if current is None or str(shown) != str(current.pk):
+            raise Refused(Code.TAB_CLOSED)
+        return current
+    if current is None:
+        if settings.TABLE_OPENING == "staff" and not staff:
+            raise Refused(Code.TABLE_NOT_OPEN)
+        return tab_for_table(table)
+    if staff or not diner_key:
+        return current
+    visits = set(
+        Diner.objects.filter(tab__table=table, key=diner_key).values_list("tab", flat=True)
+    )
+    if visits and current.pk not in visits:
+        raise Refused(Code.VISIT_REQUIRED)
+    return current
 
 
 def diner_for_tab(*, tab, key):
@@ -216,6 +246,8 @@ def cart_add(*, tab, diner, request):
             CartItem.objects.filter(pk=item.pk).update(quantity=quantity)
             break
     else:
+        if CartItem.objects.filter(tab=tab).count() >= settings.MAX_ORDER_LINES:
+            limit_reached(tab, Code.CART_FULL, n=settings.MAX_ORDER_LINES)
         item = CartItem.objects.create(
             tab=tab,
             diner=diner,
@@ -286,9 +318,18 @@ def cart_submit(*, tab, cart_version, guests=None, diner=None, user=None):
 
 
 def order_submit(*, tab, key, lines, guests=None, diner=None, user=None):
-    """Submit an order with explicit lines (the API). The same key again returns the same order."""
+    """Submit an order with explicit lines (the API). The same key again returns the same order.
+
+    Keys live apart from the pages' (`cart-<version>`), so an API client can never make a
+    diner's 下单 answer with its order. A key used in an earlier visit of the table is refused:
+    a client retrying after the table was closed must not order onto the next guests' bill.
+    """
     if not isinstance(key, str) or not key.strip() or len(key) > 64:
         raise Refused(Code.BAD_KEY)
+    if key.strip().lower().startswith("cart-"):
+        raise Refused(Code.KEY_RESERVED)
+    if Order.objects.filter(tab__table_id=tab.table_id, key=key.strip()).exclude(tab=tab).exists():
+        raise Refused(Code.TAB_CLOSED)
 
     def take_lines(locked_tab):
         return lines, [diner] * len(lines), []
@@ -309,6 +350,7 @@ def _submit(*, tab, key, guests, take, diner, user):
         _require_open(locked)
         requests, diners, cart_ids = take(locked)
         priced = price_lines(requests)
+        _check_order_limits(locked, priced)
         if locked.guests is None:
             if guests in (None, ""):
                 raise Refused(Code.GUESTS_REQUIRED)
@@ -342,6 +384,34 @@ def _submit(*, tab, key, guests, take, diner, user):
     raise out_of_stock(
         [{"dish": d.pk, "name": d.name, "left": left.get(d.pk) or 0} for d in shortfall]
     )
+
+
+def _check_order_limits(tab, priced):
+    """Limits per order, per minute and per tab, the same for pages and the API (the tab is
+    locked, so two phones cannot both pass a limit that only one of their orders fits)."""
+    portions = sum(line.quantity for line in priced)
+    if portions > settings.MAX_ORDER_PORTIONS:
+        limit_reached(tab, Code.TOO_MANY_PORTIONS, n=settings.MAX_ORDER_PORTIONS)
+    minute_ago = timezone.now() - timedelta(minutes=1)
+    if (
+        Order.objects.filter(tab=tab, created_at__gte=minute_ago).count()
+        >= settings.MAX_ORDERS_PER_MINUTE
+    ):
+        limit_reached(tab, Code.ORDERING_TOO_FAST, n=settings.MAX_ORDERS_PER_MINUTE)
+    lines = OrderLine.objects.filter(order__tab=tab).exclude(status=OrderLine.Status.VOIDED)
+    if lines.count() + len(priced) > settings.MAX_OPEN_LINES:
+        limit_reached(tab, Code.TAB_FULL, n=settings.MAX_OPEN_LINES)
+
+
+def limit_reached(tab, code, **params):
+    """Refuse, and tell staff: the cashier's floor flags the tab for LIMIT_ALERT_SECONDS.
+
+    The flag is kept in the cache (Redis in production), not in a row: the refusal rolls back
+    the caller's transaction, which would take a row (and an on_commit push) with it.
+    """
+    cache.set(limit_alert_key(tab.pk), code.value, LIMIT_ALERT_SECONDS)
+    signals.limit_hit.send(sender=None, tab_id=tab.pk, code=code)
+    raise Refused(code, **params)
 
 
 def _reopen_for_more(tab, user):
@@ -640,6 +710,8 @@ def tab_set_status(*, tab_id, status, user=None, reason=""):
             tab=tab, kind="tab.status", from_status=old, to_status=new, user=user, reason=reason
         )
         realtime.push_tab(tab.pk)
+        if new == Tab.Status.CLOSED:
+            realtime.push_visit_ended(tab.pk)  # every phone and socket of the visit is told
         transaction.on_commit(
             lambda: signals.tab_status_changed.send(sender=None, tab_id=tab.pk, old=old, new=new),
             robust=True,

@@ -17,3 +17,7 @@ tab_opened = Signal()
 
 # An order was submitted: `order_id`, `tab_id`.
 order_submitted = Signal()
+
+# A tab reached one of the limits (README, "Limits") and was refused: `tab_id`, `code`. Sent
+# at once, not after commit: the refusal rolls its transaction back.
+limit_hit = Signal()

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -12,7 +13,7 @@ from menu import selectors as menu_selectors
 from menu.services import dish_set_availability
 from restaurant.lib import parse
 from restaurant.lib.approvals import Approval
-from restaurant.lib.diners import diner_key, remember_diner
+from restaurant.lib.diners import diner_key, known_diner_key, remember_diner
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.htmx import refusal
 from restaurant.lib.roles import CASHIER, KITCHEN, has_role, role_required
@@ -30,14 +31,23 @@ from . import selectors, services
 def _get_tab_for_diner(request, token):
     """The table of this token, its current tab and this phone's diner; 404 for a bad token.
 
-    A POST names the tab its page showed: acting on a tab that has been closed since is refused.
+    A POST acts on the visit its page showed (the `tab` field): a page, cart or phone of a
+    visit that has ended since is refused, with or without the field (services.tab_for_visit).
     """
     table = selectors.table_by_token(token)
-    tab = services.tab_for_table(table)
     if request.method == "POST":
-        shown = request.POST.get("tab")
-        if shown and shown != str(tab.pk):
-            raise Refused(Code.TAB_CLOSED)
+        tab = services.tab_for_visit(
+            table=table,
+            shown=request.POST.get("tab", ""),
+            diner_key=known_diner_key(request),
+            staff=has_role(request.user, KITCHEN, CASHIER),
+        )
+    else:
+        # Under TABLE_OPENING=staff a waiter's look at the table's page opens it (开台).
+        staff = has_role(request.user, KITCHEN, CASHIER)
+        tab = services.tab_for_table(table, create=settings.TABLE_OPENING == "diner" or staff)
+        if tab is None:
+            raise Refused(Code.TABLE_NOT_OPEN)
     diner = services.diner_for_tab(tab=tab, key=diner_key(request))
     return table, tab, diner
 
@@ -57,7 +67,10 @@ def menu_html():
 
 @require_GET
 def diner_page(request, token):
-    table, tab, diner = _get_tab_for_diner(request, token)
+    try:
+        table, tab, diner = _get_tab_for_diner(request, token)
+    except Refused as error:  # a table not open yet: a clear page, not an error
+        return render(request, "orders/error.html", {"error": error.message, "token": token})
     context = {
         "table": table,
         "diner": diner,

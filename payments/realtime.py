@@ -8,7 +8,7 @@ once after it commits, however many changes it made; the screens render them.
 from django.template.loader import render_to_string
 
 from orders import selectors as order_selectors
-from restaurant.lib.realtime import publish_on_commit
+from restaurant.lib.realtime import publish, publish_on_commit
 
 from . import selectors
 
@@ -31,6 +31,11 @@ def push_tab_changed(tab_id):
     publish_on_commit(CASHIER, kind="tab", tab=tab_id)
     publish_on_commit(bill_group(tab_id), kind="bill")
     publish_on_commit(pay_group(tab_id), kind="pay")
+
+
+def push_tile_now(tab_id):
+    """The tab's tile, now (its transaction is about to roll back)."""
+    publish([(CASHIER, {"kind": "tab", "tab": tab_id})])
 
 
 def push_table(table_id):

@@ -2,7 +2,13 @@
 
 from django.dispatch import receiver
 
-from orders.signals import order_submitted, tab_opened, tab_status_changed, tab_total_changed
+from orders.signals import (
+    limit_hit,
+    order_submitted,
+    tab_opened,
+    tab_status_changed,
+    tab_total_changed,
+)
 
 from . import realtime, services
 
@@ -26,3 +32,9 @@ def show_new_tab(sender, table_id, **kwargs):
 @receiver(order_submitted)
 def show_new_order(sender, tab_id, **kwargs):
     realtime.push_tab_changed(tab_id)
+
+
+@receiver(limit_hit)
+def flag_tab_at_limit(sender, tab_id, **kwargs):
+    """The cashier's floor flags the tab at once (its refusal rolls back: no commit to wait for)."""
+    realtime.push_tile_now(tab_id)

@@ -11,6 +11,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from orders import billing
+from orders import selectors as order_selectors
 from orders.models import Tab, Table
 
 from .models import Payment, Refund
@@ -35,7 +36,7 @@ def _state(tab, settlement, pending):
     return "ordering"
 
 
-def _tile(table, tab, pending_tabs):
+def _tile(table, tab, pending_tabs, alerts):
     settlement = billing.build_settlement(tab.pk) if tab else None
     pending = tab is not None and tab.pk in pending_tabs
     return {
@@ -43,6 +44,7 @@ def _tile(table, tab, pending_tabs):
         "tab": tab,
         "settlement": settlement,
         "state": _state(tab, settlement, pending),
+        "limit": alerts.get(tab.pk) if tab else None,  # the code of a limit the tab reached
     }
 
 
@@ -58,13 +60,15 @@ def floor():
         for tab in Tab.objects.exclude(status=Tab.Status.CLOSED).filter(table__in=tables)
     }
     pending = _pending_tabs(list(tabs.values()))
-    return [_tile(table, tabs.get(table.pk), pending) for table in tables]
+    alerts = order_selectors.limit_alerts([tab.pk for tab in tabs.values()])
+    return [_tile(table, tabs.get(table.pk), pending, alerts) for table in tables]
 
 
 def tile_for_table(table_id):
     table = Table.objects.get(pk=table_id)
     tab = Tab.objects.exclude(status=Tab.Status.CLOSED).filter(table=table).first()
-    return _tile(table, tab, _pending_tabs([tab] if tab else []))
+    alerts = order_selectors.limit_alerts([tab.pk] if tab else [])
+    return _tile(table, tab, _pending_tabs([tab] if tab else []), alerts)
 
 
 TOKEN_IN_URL = re.compile(r"/t/([A-Za-z0-9_-]{8,40})/?")

@@ -263,6 +263,8 @@ def _create(tab, provider, method, amount, version, key, user, diner, scope, ter
         change = tendered - amount
     elif amount > due:
         raise Refused(Code.OVER_BALANCE, due=money_str(due), extra={"balance_due": money_str(due)})
+    if not provider.immediate:
+        _check_pending_limit(tab)
     payment = Payment.objects.create(
         tab=tab,
         method=method,
@@ -288,6 +290,14 @@ def _create(tab, provider, method, amount, version, key, user, diner, scope, ter
     else:
         realtime.push_tab_changed(tab.pk)
     return payment
+
+
+def _check_pending_limit(tab):
+    """A few QR payments under way at once (a table splitting its bill), each at most what is
+    due: a hundred pending payments on one bill are refused (README, "Limits"). Two phones
+    paying the whole bill at once stay possible: the second is closed once the first is paid."""
+    if Payment.objects.filter(tab=tab).under_way().count() >= settings.MAX_PENDING_PAYMENTS:
+        order_services.limit_reached(tab, Code.TOO_MANY_PAYMENTS, n=settings.MAX_PENDING_PAYMENTS)
 
 
 def _gateway_start(provider, payment):

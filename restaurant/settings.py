@@ -340,11 +340,27 @@ KITCHEN_WARN_MINUTES = env_int("KITCHEN_WARN_MINUTES", 10)
 KITCHEN_LATE_MINUTES = env_int("KITCHEN_LATE_MINUTES", 20)
 URGE_INTERVAL_MINUTES = env_int("URGE_INTERVAL_MINUTES", 3)
 
-# Ordering limits: anything beyond is refused as bad input.
+# Ordering limits: anything beyond is refused as bad input. MAX_ORDER_LINES also bounds the rows
+# of a table's cart (the cart is one order).
 MAX_LINE_QUANTITY = env_int("MAX_LINE_QUANTITY", 99)
 MAX_ORDER_LINES = env_int("MAX_ORDER_LINES", 100)
 MAX_NOTE_LENGTH = env_int("MAX_NOTE_LENGTH", 200)
 MAX_GUESTS = env_int("MAX_GUESTS", 50)
+
+# Who starts a visit (a tab) at a free table: "staff" (开台: the host or a waiter opens the
+# table, on the cashier's floor or the staff ordering page, before its phones can order) or
+# "diner" (the first phone's order opens it). Staff by default in production: a photo of a
+# printed table card cannot order for an empty table. README, "Visits".
+TABLE_OPENING = env_str("TABLE_OPENING", "diner" if DEBUG else "staff")
+if TABLE_OPENING not in ("staff", "diner"):
+    raise ImproperlyConfigured(f"TABLE_OPENING must be staff or diner, not {TABLE_OPENING!r}")
+
+# Limits per tab and per time, the same for pages and the API (README, "Limits"). A tab that
+# reaches one is refused with a code naming it, and the cashier's floor flags it.
+MAX_ORDER_PORTIONS = env_int("MAX_ORDER_PORTIONS", 200)
+MAX_ORDERS_PER_MINUTE = env_int("MAX_ORDERS_PER_MINUTE", 6)
+MAX_OPEN_LINES = env_int("MAX_OPEN_LINES", 300)
+MAX_PENDING_PAYMENTS = env_int("MAX_PENDING_PAYMENTS", 3)
 
 LOGGING = {
     "version": 1,

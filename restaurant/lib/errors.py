@@ -59,6 +59,36 @@ class Code(StrEnum):
 
     # Diners, the cart and orders
     TAB_CLOSED = "tab_closed", 409, _("This bill is closed. Please scan the table's code again.")
+    # A visit (tab) is named by every request that acts on it; see README, "Visits".
+    VISIT_REQUIRED = (
+        "visit_required",
+        409,
+        _("This table's bill has already started: open the table's page again to join it."),
+    )
+    TABLE_NOT_OPEN = (
+        "table_not_open",
+        409,
+        _("This table is not open yet: please ask a member of staff to open it."),
+    )
+    KEY_RESERVED = "key_reserved", 400, _("Keys starting with \"cart-\" are the diners' pages'.")
+    # Limits per tab and per time (README, "Limits")
+    CART_FULL = "cart_full", 409, _("The cart holds at most %(n)s dishes: order these first.")
+    TOO_MANY_PORTIONS = "too_many_portions", 400, _("An order has at most %(n)s portions.")
+    ORDERING_TOO_FAST = (
+        "ordering_too_fast",
+        429,
+        _("At most %(n)s orders a minute per table: please wait a moment."),
+    )
+    TAB_FULL = (
+        "tab_full",
+        409,
+        _("This bill has %(n)s dishes, the most one bill takes: please ask a member of staff."),
+    )
+    TOO_MANY_PAYMENTS = (
+        "too_many_payments",
+        409,
+        _("%(n)s payments are already under way on this bill: finish or cancel one first."),
+    )
     BAD_NICKNAME = "bad_nickname", 400, _("A nickname has at most 12 characters.")
     BAD_QUANTITY = "bad_quantity", 400, _("The quantity must be a whole number from 1 to %(max)s.")
     BAD_GUESTS = (

@@ -231,13 +231,17 @@ def stamp(stream, seq):
     )
 
 
-def scope_language(scope):
-    query = dict(
+def scope_query(scope):
+    """The socket's query string as a dict (`?lang=en&tab=12`)."""
+    return dict(
         part.split("=", 1)
         for part in scope.get("query_string", b"").decode().split("&")
         if "=" in part
     )
-    language = query.get("lang", settings.LANGUAGE_CODE)
+
+
+def scope_language(scope):
+    language = scope_query(scope).get("lang", settings.LANGUAGE_CODE)
     return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
 

@@ -25,7 +25,9 @@ pytestmark = pytest.mark.browser
 def dropping_server(needs_redis, transactional_db, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     daphne = Daphne(
-        prefix=f"drops-{uuid.uuid4().hex[:6]}", log_dir=tmp_path, env={"CHANNEL_CAPACITY": "1"}
+        prefix=f"drops-{uuid.uuid4().hex[:6]}",
+        log_dir=tmp_path,
+        env={"CHANNEL_CAPACITY": "1", "MAX_ORDERS_PER_MINUTE": "1000"},
     )
     yield daphne
     daphne.stop()

@@ -95,6 +95,7 @@ def test_two_workers_at_once_expire_each_payment_and_order_once(
 ):
     """Two worker processes on PostgreSQL sweep the same due rows at the same moment: each
     payment is closed at the gateway once and expired once, each order's dishes voided once."""
+    settings.MAX_PENDING_PAYMENTS = 40  # forty payments under way: the sweep's load, not a limit
     tab = seat(table, menu)
     payments = [qr_payment(tab, amount="1.00", key=f"phone-{i}") for i in range(40)]
     settings.SERVICE_FLOW = "pay_first"
