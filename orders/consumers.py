@@ -91,7 +91,7 @@ class KitchenConsumer(StreamConsumer):
         return [realtime.KITCHEN]
 
     def render_state(self, stream):
-        return realtime.render_board(self.station)
+        return realtime.render_board_pieces(self.station)
 
     def render_event(self, event):
         return realtime.render_kitchen_event(event, self.station)

@@ -85,8 +85,34 @@ def render_visit_ended():
     return render_to_string("orders/diner.html#visit-ended", {"oob": True})
 
 
+PIECE_BYTES = 256 * 1024  # a WebSocket message carries at most 1 MiB (daphne, browsers)
+
+
 def render_board(station=None):
     return render_to_string("orders/kitchen.html#board", selectors.board_view(station))
+
+
+def render_board_pieces(station=None):
+    """The board as a socket's first state: one message, or, when its tickets come to more than
+    PIECE_BYTES, the board without tickets and then its tickets in order, in messages of at most
+    about PIECE_BYTES, so that no tab however large stops a kitchen screen from connecting."""
+    view = selectors.board_view(station)
+    html = render_to_string("orders/kitchen.html#board", view)
+    if len(html.encode()) <= PIECE_BYTES:
+        return [html]
+    pieces, chunk, size = (
+        [render_to_string("orders/kitchen.html#board", {**view, "orders": []})],
+        [],
+        0,
+    )
+    for order in view["orders"]:
+        ticket = render_to_string("orders/kitchen.html#ticket-added", {**view, "order": order})
+        if chunk and size + len(ticket.encode()) > PIECE_BYTES:
+            pieces.append("".join(chunk))
+            chunk, size = [], 0
+        chunk.append(ticket)
+        size += len(ticket.encode())
+    return [*pieces, "".join(chunk)] if chunk else pieces
 
 
 def render_ticket(order_id, order, station=None, added=False):

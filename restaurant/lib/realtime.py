@@ -289,14 +289,21 @@ class StreamConsumer(AsyncWebsocketConsumer):
         """Screens act over HTTP; anything sent here is ignored."""
 
     async def send_state(self, streams, connecting=False):
-        """The whole current state of `streams`, stamped with the numbers read before it."""
+        """The whole current state of `streams`, stamped with the numbers read before it.
+
+        `render_state` may give a list of pieces (a board too large for one WebSocket message,
+        whose limit is 1 MiB): each is sent as a message of its own, the stamp with the last."""
         seqs = await sync_to_async(current_seqs, thread_sensitive=False)(streams)
         html = ""
         for stream, seq in seqs.items():
             if not connecting or self.connect_state is None or stream in self.connect_state:
-                html += await self.render(
+                state = await self.render(
                     ("state", stream, seq), lambda s=stream: self.render_state(s), STATE_SECONDS
                 )
+                pieces = [state] if isinstance(state, str) else state
+                for piece in pieces[:-1]:
+                    await self.send(text_data=piece)
+                html += pieces[-1] if pieces else ""
             self.last[stream] = seq
             self.ahead[stream] = {n for n in self.ahead.get(stream, ()) if n > seq}
             html += stamp(stream, self.advance(stream))
