@@ -16,7 +16,11 @@
     }
   }
   socket.addEventListener("htmx:wsOpen", function () { set(true); });
-  socket.addEventListener("htmx:wsClose", function () { set(false); });
+  socket.addEventListener("htmx:wsClose", function () {
+    set(false);
+    // The server replaced the live region (a diner's visit ended): no reconnect is coming.
+    if (banner && !document.body.contains(socket)) banner.hidden = true;
+  });
   socket.addEventListener("htmx:wsError", function () { set(false); });
   // A stream's first stamp has no element to replace yet: keep it in the page.
   document.body.addEventListener("htmx:oobErrorNoTarget", function (event) {
