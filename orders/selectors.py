@@ -1,5 +1,6 @@
 """Reads that pages, sockets and the API share. Query counts stay constant in the data size."""
 
+import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -11,7 +12,8 @@ from django.utils import timezone
 from menu.models import Station
 from restaurant.lib.money import money
 
-from .models import CartItem, Order, OrderLine, Tab, TabEvent, Table
+from .models import CartItem, Diner, Order, OrderLine, Tab, TabEvent, Table
+from .settlement import settlement_figures
 
 LIMIT_ALERT_SECONDS = 3600
 
@@ -230,6 +232,56 @@ def visit_is_current(tab_id, token):
     )
 
 
+def current_tabs(tables):
+    """The current (not closed) tab of each of these tables that has one, by table id."""
+    tabs = Tab.objects.exclude(status=Tab.Status.CLOSED).filter(table__in=tables)
+    return {tab.table_id: tab for tab in tabs}
+
+
+def table_by_id(table_id):
+    return Table.objects.get(pk=table_id)
+
+
+TOKEN_IN_URL = re.compile(r"/t/([A-Za-z0-9_-]{8,40})/?")
+
+
+def find_table(query):
+    """A table by what a person types or a scanner reads: its code, its token or its QR URL."""
+    query = (query or "").strip()
+    if not query or len(query) > 300:
+        return None
+    found = TOKEN_IN_URL.search(query)
+    if found:
+        query = found.group(1)
+    return (
+        Table.objects.filter(active=True, code__iexact=query).first()
+        or Table.objects.filter(active=True, token=query).first()
+    )
+
+
+def tab_exists(tab_id):
+    return Tab.objects.filter(pk=tab_id).exists()
+
+
+def tab_with_table(tab_id):
+    return Tab.objects.select_related("table").get(pk=tab_id)
+
+
+def line_tab_id(line_id):
+    """The id of the tab a dish line is on, or None."""
+    return OrderLine.objects.filter(pk=line_id).values_list("order__tab", flat=True).first()
+
+
+def order_line(line_id):
+    """The dish line, or None."""
+    return OrderLine.objects.filter(pk=line_id).first()
+
+
+def diner_by_key(tab, key):
+    """The diner of this phone's key at this tab, or None (a phone that never joined)."""
+    return Diner.objects.filter(tab=tab, key=key).first() if key else None
+
+
 def tab_table_id(tab_id):
     return Tab.objects.values_list("table_id", flat=True).get(pk=tab_id)
 
@@ -249,10 +301,23 @@ def cart_view(tab):
 
 def tab_view(tab):
     """What the tab partial shows: every round and each dish's status."""
-    from .billing import settlement_figures
-
     tab = _tab(tab)
     orders = tab_orders(tab)
     lines = [line for order in orders for line in order.lines.all()]
     bill = settlement_figures(tab, lines, list(tab.payments.all())) if orders else None
     return {"tab": tab, "orders": orders, "bill": bill}
+
+
+# Pay first -------------------------------------------------------------------------------------
+
+
+def live_lines():
+    return OrderLine.objects.filter(order=OuterRef("pk")).exclude(status=OrderLine.Status.VOIDED)
+
+
+def unpaid_orders(tab_id):
+    return Order.objects.filter(tab_id=tab_id, awaiting_payment=True).filter(Exists(live_lines()))
+
+
+def unpaid_order_count(tab_id):
+    return unpaid_orders(tab_id).count()

@@ -1,13 +1,15 @@
-"""Writes of the ordering side. Every rule of ordering lives here; pages and API call these."""
+"""Writes of the ordering side. Every rule of ordering lives here; its pages and API call these,
+and so does the payment side (payments reported, discounts, asking for the bill, closing)."""
 
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,11 +17,12 @@ from menu.models import Dish, MenuState
 from menu.signals import dish_availability_changed
 from restaurant.lib import parse
 from restaurant.lib.errors import Code, Refused
-from restaurant.lib.money import money
+from restaurant.lib.money import money, money_str
 
-from . import controls, realtime, signals
-from .models import CartItem, Diner, Order, OrderLine, Tab, TabEvent
+from . import controls, realtime, selectors, signals
+from .models import CartItem, Diner, Order, OrderLine, Tab, TabEvent, Table, TabPayment
 from .selectors import LIMIT_ALERT_SECONDS, limit_alert_key
+from .settlement import settlement_figures
 
 
 def out_of_stock(dishes):
@@ -716,4 +719,208 @@ def tab_set_status(*, tab_id, status, user=None, reason=""):
             lambda: signals.tab_status_changed.send(sender=None, tab_id=tab.pk, old=old, new=new),
             robust=True,
         )
+    return tab
+
+
+# Locks and the payments the payment side reports ------------------------------------------------
+
+
+def record_payment(*, tab_id, payment, method, amount, status, refunded=Decimal(0)):
+    """The payment side reports a payment (new or changed); the tab's version grows.
+
+    Called inside the payment side's transaction; pushes go out after it commits.
+    """
+    TabPayment.objects.update_or_create(
+        payment=str(payment),
+        defaults={
+            "tab_id": tab_id,
+            "method": method,
+            "amount": amount,
+            "status": status,
+            "refunded": refunded,
+        },
+    )
+    Tab.objects.filter(pk=tab_id).update(version=F("version") + 1)
+    realtime.push_tab(tab_id)
+
+
+def lock_tab(tab_id):
+    """The tab row, locked until the caller's transaction ends (call inside one)."""
+    return Tab.objects.select_for_update().select_related("table").get(pk=tab_id)
+
+
+# The bill: payments reported, discounts, asking for the bill, closing (the payment side calls these)
+
+
+def _reason(reason, *, required):
+    reason = (reason or "").strip() if isinstance(reason, str) else ""
+    if len(reason) > 200 or (required and not reason):
+        raise Refused(Code.REASON_REQUIRED)
+    return reason
+
+
+def _total_changed(tab_id):
+    """The payment side refunds a paid tab whose total went down (after commit)."""
+    transaction.on_commit(
+        lambda: signals.tab_total_changed.send(sender=None, tab_id=tab_id), robust=True
+    )
+
+
+def _require_billable(tab):
+    if tab.status == Tab.Status.CLOSED:
+        raise Refused(Code.TAB_CLOSED)
+
+
+def _discount(amount, maximum):
+    amount = money(amount)
+    if amount < 0 or amount > maximum:
+        raise Refused(Code.BAD_DISCOUNT, max=money_str(maximum))
+    return amount
+
+
+def line_discount_set(*, line_id, amount, reason, user=None, approval=None):
+    """A discount on one line in yuan (0 takes it off), with a reason; the line keeps its price.
+
+    The bill's discounts together stay within a cashier's limit unless a manager approves
+    (orders/controls.py)."""
+    line = OrderLine.objects.select_related("order").filter(pk=line_id).first()
+    if line is None:
+        raise Refused(Code.UNKNOWN_LINE)
+    with (
+        controls.refusals_recorded(
+            tab_id=line.order.tab_id,
+            action="line.discount",
+            user=user,
+            approval=approval,
+            line=line,
+        ),
+        transaction.atomic(),
+    ):
+        tab = lock_tab(line.order.tab_id)
+        _require_billable(tab)
+        if line.status == OrderLine.Status.VOIDED:
+            raise Refused(Code.LINE_VOIDED)
+        gross = money(line.unit_price * line.quantity)
+        amount = _discount(amount, gross)
+        reason = _reason(reason, required=amount > 0)
+        before = controls.discounts(tab.pk)
+        # `amount` is what the line costs after its discount, as in the settlement.
+        OrderLine.objects.filter(pk=line.pk).update(
+            discount=amount, discount_reason=reason, amount=gross - amount
+        )
+        approver = controls.check_discounts(
+            tab_id=tab.pk, before=before, user=user, approval=approval
+        )
+        Tab.objects.filter(pk=tab.pk).update(version=F("version") + 1)
+        TabEvent.objects.create(
+            tab=tab, line=line, kind="line.discount", user=user, approved_by=approver,
+            reason=f"{money_str(amount)} {reason}",
+        )  # fmt: skip
+        realtime.push_tab(tab.pk)
+        _total_changed(tab.pk)
+    return tab
+
+
+def tab_discount_set(*, tab_id, amount, reason, user=None, approval=None):
+    """A discount on the whole bill in yuan (0 takes it off), with a reason.
+
+    The bill's discounts together stay within a cashier's limit unless a manager approves
+    (orders/controls.py)."""
+    with (
+        controls.refusals_recorded(
+            tab_id=tab_id, action="tab.discount", user=user, approval=approval
+        ),
+        transaction.atomic(),
+    ):
+        tab = lock_tab(tab_id)
+        _require_billable(tab)
+        lines = list(OrderLine.objects.filter(order__tab=tab))
+        figures = settlement_figures(tab, lines, [])
+        line_discounts = sum(
+            (line.discount for line in lines if line.status != OrderLine.Status.VOIDED),
+            start=Decimal(0),
+        )
+        amount = _discount(amount, figures["subtotal"] - line_discounts)
+        reason = _reason(reason, required=amount > 0)
+        before = controls.discounts(tab.pk)
+        Tab.objects.filter(pk=tab.pk).update(
+            discount=amount, discount_reason=reason, version=F("version") + 1
+        )
+        approver = controls.check_discounts(
+            tab_id=tab.pk, before=before, user=user, approval=approval
+        )
+        TabEvent.objects.create(
+            tab=tab, kind="tab.discount", user=user, approved_by=approver,
+            reason=f"{money_str(amount)} {reason}",
+        )  # fmt: skip
+        realtime.push_tab(tab.pk)
+        _total_changed(tab.pk)
+    return tab
+
+
+@transaction.atomic
+def bill_request(*, tab_id, diner=None):
+    """买单 / "pay at the counter": the diners ask for the bill; the first ask counts."""
+    tab = lock_tab(tab_id)
+    _require_billable(tab)
+    if tab.bill_requested_at is None:
+        tab.bill_requested_at = timezone.now()
+        tab.save(update_fields=["bill_requested_at"])
+        TabEvent.objects.create(tab=tab, kind="bill.requested", diner=diner)
+        realtime.push_tab(tab.pk)
+    return tab
+
+
+@transaction.atomic
+def orders_release(*, tab_id, user=None):
+    """Pay first (先付后吃): the tab is paid, so its waiting orders go to the kitchen now."""
+    lock_tab(tab_id)
+    released = list(selectors.unpaid_orders(tab_id))
+    if not released:
+        return []
+    Order.objects.filter(pk__in=[o.pk for o in released]).update(
+        awaiting_payment=False, expires_at=None
+    )
+    for order in released:
+        TabEvent.objects.create(
+            tab_id=tab_id, kind="order.released", user=user, reason=f"#{order.number}"
+        )
+        realtime.push_new_order(order.pk, tab_id)
+    return released
+
+
+def orders_expire_unpaid(*, now=None, tab_id=None):
+    """Pay first: orders not paid in time are taken off (their stock goes back). Returns the ids
+    of the tabs changed. Safe in several processes at once: each order expires under its tab's
+    lock, and an order another process expired (or a payment released) is skipped."""
+    now = now or timezone.now()
+    due = Order.objects.filter(awaiting_payment=True, expires_at__lt=now)
+    if tab_id is not None:
+        due = due.filter(tab_id=tab_id)
+    tab_ids = []
+    for order_id, order_tab_id in due.filter(Exists(selectors.live_lines())).values_list(
+        "pk", "tab_id"
+    ):
+        with transaction.atomic():
+            lock_tab(order_tab_id)
+            live = OrderLine.objects.filter(
+                order_id=order_id, order__awaiting_payment=True, order__expires_at__lt=now
+            ).exclude(status=OrderLine.Status.VOIDED)
+            line_ids = list(live.values_list("pk", flat=True))
+            for line_id in line_ids:
+                line_void(line_id=line_id, reason=_("Not paid in time"), system=True)
+        if line_ids:
+            tab_ids.append(order_tab_id)
+    return tab_ids
+
+
+@transaction.atomic
+def tab_close(*, tab_id, user=None, rotate_token=False, reason=""):
+    """Close the tab (the table is free again); optionally give the table a new QR token, so an
+    old photo of its code cannot order."""
+    tab = tab_set_status(tab_id=tab_id, status=Tab.Status.CLOSED, user=user, reason=reason)
+    if rotate_token:
+        table = Table.objects.select_for_update().get(pk=tab.table_id)
+        table.rotate_token()
+        TabEvent.objects.create(tab=tab, kind="table.token_rotated", user=user)
     return tab

@@ -7,13 +7,13 @@ an old settlement version answers `409 stale_version` with the current `settleme
 from datetime import datetime
 
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 from pydantic import StrictInt
 
-from orders import billing
 from orders import selectors as order_selectors
-from orders.models import Tab
+from orders.settlement import build_settlement
 from restaurant.lib.api_auth import StaffAuth
 from restaurant.lib.approvals import Approval, ApprovalIn
 from restaurant.lib.errors import Code, Refused
@@ -22,7 +22,7 @@ from restaurant.lib.roles import CASHIER
 
 from . import conf, services
 from .models import Method, Payment
-from .providers import NotifyRefused
+from .providers.base import NotifyRefused
 
 router = Router(tags=["payments"])
 staff = StaffAuth(CASHIER)
@@ -178,8 +178,6 @@ def _refund_out(refund):
 
 
 def _payment_out(payment):
-    from django.urls import reverse
-
     return {
         "id": payment.pk,
         "tab": payment.tab_id,
@@ -205,7 +203,7 @@ def _answer(payment, created):
     payment.as_read()
     body = {
         "payment": _payment_out(payment),
-        "settlement": billing.build_settlement(payment.tab_id),
+        "settlement": build_settlement(payment.tab_id),
     }
     return Status(201 if created else 200, body)
 
@@ -219,7 +217,7 @@ def _diner_tab(token):
 
 
 def _staff_tab(tab_id):
-    if not Tab.objects.filter(pk=tab_id).exists():
+    if not order_selectors.tab_exists(tab_id):
         raise Http404("No such tab.")
     return tab_id
 
@@ -235,7 +233,7 @@ def _staff_tab(tab_id):
 )
 def table_settlement(request, token: str):
     """The `settlement/v1` document of the table's current tab. `404` when nobody is seated."""
-    return billing.build_settlement(_diner_tab(token).pk)
+    return build_settlement(_diner_tab(token).pk)
 
 
 @router.get(
@@ -247,7 +245,7 @@ def table_settlement(request, token: str):
 )
 def tab_settlement(request, tab: int):
     """The `settlement/v1` document of any tab, also a closed one. Needs a cashier device token."""
-    return billing.build_settlement(_staff_tab(tab))
+    return build_settlement(_staff_tab(tab))
 
 
 @router.post(
@@ -306,7 +304,7 @@ def tab_discount(request, tab: int, payload: DiscountIn):
         user=request.user if request.device is None else None,
         approval=Approval.from_api(request, payload.approval),
     )
-    return billing.build_settlement(tab)
+    return build_settlement(tab)
 
 
 @router.post(
@@ -325,7 +323,7 @@ def line_discount(request, line: int, payload: DiscountIn):
         user=request.user if request.device is None else None,
         approval=Approval.from_api(request, payload.approval),
     )
-    return billing.build_settlement(tab.pk)
+    return build_settlement(tab.pk)
 
 
 @router.post(
@@ -391,7 +389,7 @@ def payment_refund(request, payment: int, payload: RefundIn):
         201,
         {
             "refund": _refund_out(refund),
-            "settlement": billing.build_settlement(refund.payment.tab_id),
+            "settlement": build_settlement(refund.payment.tab_id),
         },
     )
 

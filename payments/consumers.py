@@ -5,7 +5,6 @@ from channels.db import database_sync_to_async
 from django.http import Http404
 
 from orders import selectors as order_selectors
-from orders.models import Tab
 from restaurant.lib.realtime import DENIED, NOT_FOUND, StreamConsumer
 from restaurant.lib.roles import CASHIER, has_role
 
@@ -38,7 +37,7 @@ class CashierBillConsumer(StreamConsumer):
         if not has_role(self.scope.get("user"), CASHIER):
             return None
         self.tab_id = self.scope["url_route"]["kwargs"]["tab"]
-        if not Tab.objects.filter(pk=self.tab_id).exists():
+        if not order_selectors.tab_exists(self.tab_id):
             return None
         return [realtime.bill_group(self.tab_id)]
 

@@ -1,18 +1,16 @@
 """Reads shared by the cashier's screen, the pay page, the API and the pushes.
 
-Money comes from `orders.billing.build_settlement` (the settlement/v1 contract); tables and tabs
-are only read here.
+Money comes from `orders.settlement.build_settlement` (the settlement/v1 contract); tables and
+tabs are read through `orders.selectors`.
 """
 
-import re
 from decimal import Decimal
 
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from orders import billing
 from orders import selectors as order_selectors
-from orders.models import Tab, Table
+from orders.settlement import TabStatus, build_settlement
 
 from .models import Payment, Refund
 
@@ -25,7 +23,7 @@ def _state(tab, settlement, pending):
     total, due = Decimal(settlement["total"]), Decimal(settlement["balance_due"])
     paid = Decimal(settlement["paid"]) - Decimal(settlement["refunded"])
     lines = [line for line in settlement["lines"] if line["status"] != "voided"]
-    if tab.status == Tab.Status.SETTLED or (lines and total > 0 and due <= 0 and not pending):
+    if tab.status == TabStatus.SETTLED or (lines and total > 0 and due <= 0 and not pending):
         return "settled"
     if pending or (paid > 0 and due > 0):
         return "paying"
@@ -37,7 +35,7 @@ def _state(tab, settlement, pending):
 
 
 def _tile(table, tab, pending_tabs, alerts):
-    settlement = billing.build_settlement(tab.pk) if tab else None
+    settlement = build_settlement(tab.pk) if tab else None
     pending = tab is not None and tab.pk in pending_tabs
     return {
         "table": table,
@@ -54,38 +52,18 @@ def _pending_tabs(tabs):
 
 def floor():
     """Every table in use with its current tab, state and amounts, in floor order."""
-    tables = list(Table.objects.filter(active=True))
-    tabs = {
-        tab.table_id: tab
-        for tab in Tab.objects.exclude(status=Tab.Status.CLOSED).filter(table__in=tables)
-    }
+    tables = order_selectors.active_tables()
+    tabs = order_selectors.current_tabs(tables)
     pending = _pending_tabs(list(tabs.values()))
     alerts = order_selectors.limit_alerts([tab.pk for tab in tabs.values()])
     return [_tile(table, tabs.get(table.pk), pending, alerts) for table in tables]
 
 
 def tile_for_table(table_id):
-    table = Table.objects.get(pk=table_id)
-    tab = Tab.objects.exclude(status=Tab.Status.CLOSED).filter(table=table).first()
+    table = order_selectors.table_by_id(table_id)
+    tab = order_selectors.current_tab(table)
     alerts = order_selectors.limit_alerts([tab.pk] if tab else [])
     return _tile(table, tab, _pending_tabs([tab] if tab else []), alerts)
-
-
-TOKEN_IN_URL = re.compile(r"/t/([A-Za-z0-9_-]{8,40})/?")
-
-
-def find_table(query):
-    """A table by what a person types or a scanner reads: its code, its token or its QR URL."""
-    query = (query or "").strip()
-    if not query or len(query) > 300:
-        return None
-    found = TOKEN_IN_URL.search(query)
-    if found:
-        query = found.group(1)
-    return (
-        Table.objects.filter(active=True, code__iexact=query).first()
-        or Table.objects.filter(active=True, token=query).first()
-    )
 
 
 def tab_payments(tab_id):
@@ -99,8 +77,8 @@ def tab_payments(tab_id):
 
 def bill_view(tab_id, settlement=None):
     """The bill on the cashier's screen: the settlement, payments with their refunds."""
-    tab = Tab.objects.select_related("table").get(pk=tab_id)
-    settlement = settlement or billing.build_settlement(tab_id)
+    tab = order_selectors.tab_with_table(tab_id)
+    settlement = settlement or build_settlement(tab_id)
     payments = tab_payments(tab_id)
     pending_refunds = sum(
         (r.amount for p in payments for r in p.refunds.all() if r.status == Refund.Status.PENDING),
@@ -113,7 +91,7 @@ def bill_view(tab_id, settlement=None):
         "payments": payments,
         "due": max(due, Decimal(0)),
         "pending": any(p.status == Payment.Status.PENDING for p in payments),
-        "unpaid_orders": billing.unpaid_order_count(tab_id),
+        "unpaid_orders": order_selectors.unpaid_order_count(tab_id),
         "state": _state(tab, settlement, any(p.status == Payment.Status.PENDING for p in payments)),
     }
 
@@ -122,16 +100,16 @@ def tile_from_bill(bill):
     """The floor-plan tile of a bill already read (no further queries)."""
     return {
         "table": bill["tab"].table,
-        "tab": bill["tab"] if bill["tab"].status != Tab.Status.CLOSED else None,
-        "settlement": bill["settlement"] if bill["tab"].status != Tab.Status.CLOSED else None,
-        "state": bill["state"] if bill["tab"].status != Tab.Status.CLOSED else "free",
+        "tab": bill["tab"] if bill["tab"].status != TabStatus.CLOSED else None,
+        "settlement": bill["settlement"] if bill["tab"].status != TabStatus.CLOSED else None,
+        "state": bill["state"] if bill["tab"].status != TabStatus.CLOSED else "free",
     }
 
 
 def pay_view(tab_id, bill=None):
     """What every phone on the pay page sees (the same for each; pushed to all)."""
-    tab = bill["tab"] if bill else Tab.objects.select_related("table").get(pk=tab_id)
-    settlement = bill["settlement"] if bill else billing.build_settlement(tab_id)
+    tab = bill["tab"] if bill else order_selectors.tab_with_table(tab_id)
+    settlement = bill["settlement"] if bill else build_settlement(tab_id)
     all_payments = bill["payments"] if bill else tab_payments(tab_id)
     payments = [p for p in all_payments if p.method == "qr" or p.status == "succeeded"]
     due = Decimal(settlement["balance_due"])

@@ -1,6 +1,6 @@
 """Writes of the payment side. Every rule of taking and giving back money lives here.
 
-Each service locks the tab first (`orders.billing.lock_tab`), then its payment rows: one lock
+Each service locks the tab first (`orders.services.lock_tab`), then its payment rows: one lock
 order everywhere, so payments, notifications and refunds on one tab queue instead of racing or
 deadlocking. Gateway calls (start, close, refund) happen outside those transactions, and every
 push to a screen goes out after commit.
@@ -16,9 +16,9 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from orders import billing, controls
+from orders import controls
 from orders import services as order_services
-from orders.models import Tab
+from orders.settlement import TabStatus, build_settlement
 from restaurant.lib import parse
 from restaurant.lib.approvals import Approval
 from restaurant.lib.errors import Code, Refused
@@ -26,7 +26,7 @@ from restaurant.lib.money import money, money_str, yuan
 
 from . import conf, providers, realtime
 from .models import LedgerEntry, Method, Payment, PaymentEvent, Refund
-from .providers import NotifyRefused
+from .providers.base import NotifyRefused
 from .providers.sandbox import cents
 
 logger = logging.getLogger("payments")
@@ -86,7 +86,7 @@ def _pending_refunds(tab_id):
 
 def amount_due(tab_id):
     """What the tab still owes, counting refunds already on their way back as given back."""
-    settlement = billing.build_settlement(tab_id)
+    settlement = build_settlement(tab_id)
     return settlement, figures(settlement)["balance_due"] + _pending_refunds(tab_id)
 
 
@@ -118,7 +118,7 @@ def _locked_payment(payment_id):
     payment = Payment.objects.filter(pk=payment_id).only("tab_id").first()
     if payment is None:
         raise Refused(Code.UNKNOWN_PAYMENT)
-    tab = billing.lock_tab(payment.tab_id)
+    tab = order_services.lock_tab(payment.tab_id)
     return tab, Payment.objects.select_for_update().get(pk=payment_id)
 
 
@@ -153,7 +153,7 @@ def _captured(payment, *, user=None):
 
 def _report(payment):
     """Tell the ordering side (its TabPayment and the tab's version) and every screen."""
-    billing.record_payment(
+    order_services.record_payment(
         tab_id=payment.tab_id,
         payment=payment.pk,
         method=payment.method,
@@ -176,14 +176,14 @@ def _after_money_in(tab_id, *, user=None):
         )
         due = Decimal(0)
     if due == 0 and Decimal(settlement["total"]) > 0:
-        billing.orders_release(tab_id=tab_id, user=user)
+        order_services.orders_release(tab_id=tab_id, user=user)
         status = settlement["status"]
         if settings.SERVICE_FLOW == "pay_later" and status in (
-            Tab.Status.OPEN,
-            Tab.Status.SETTLING,
+            TabStatus.OPEN,
+            TabStatus.SETTLING,
         ):
             order_services.tab_set_status(
-                tab_id=tab_id, status=Tab.Status.SETTLED, user=user, reason=_("paid")
+                tab_id=tab_id, status=TabStatus.SETTLED, user=user, reason=_("paid")
             )
         # Other phones' unfinished QR payments are closed at the gateway (after commit).
         for payment_id in Payment.objects.filter(tab_id=tab_id, status=PENDING).values_list(
@@ -232,7 +232,7 @@ def payment_start(
         if not terminal_ref or len(terminal_ref) > 64:
             raise Refused(Code.REFERENCE_REQUIRED)
     with transaction.atomic():
-        tab = billing.lock_tab(tab_id)
+        tab = order_services.lock_tab(tab_id)
         existing = Payment.objects.filter(tab=tab, key=key).first()
         if existing is not None:
             if existing.method != method:
@@ -248,11 +248,11 @@ def payment_start(
 
 
 def _create(tab, provider, method, amount, version, key, user, diner, scope, terminal_ref):
-    if tab.status == Tab.Status.CLOSED:
+    if tab.status == TabStatus.CLOSED:
         raise Refused(Code.TAB_CLOSED)
     if version != tab.version:
         # The bill changed since the client computed its payment: here is the bill as it is now.
-        raise Refused(Code.STALE_VERSION, extra={"settlement": billing.build_settlement(tab.pk)})
+        raise Refused(Code.STALE_VERSION, extra={"settlement": build_settlement(tab.pk)})
     _settlement, due = amount_due(tab.pk)
     if due <= 0:
         raise Refused(Code.NOTHING_DUE)
@@ -443,7 +443,7 @@ def payments_expire_due(*, now=None, tab_id=None):
             expired += _close_pending(
                 payment_id, Payment.Status.EXPIRED, reason=_("Not completed in time")
             )
-    for expired_tab in billing.orders_expire_unpaid(now=now, tab_id=tab_id):
+    for expired_tab in order_services.orders_expire_unpaid(now=now, tab_id=tab_id):
         realtime.push_tab_changed(expired_tab)
     return expired
 
@@ -601,7 +601,7 @@ def refund_execute(*, refund_id):
 def refund_overpayment(*, tab_id, reason=None, user=None):
     """退菜 or a discount on a paid tab: whatever was paid above the new total goes back."""
     with transaction.atomic():
-        tab = billing.lock_tab(tab_id)
+        tab = order_services.lock_tab(tab_id)
         _settlement, due = amount_due(tab.pk)
         refunds = []
         if due < 0:
@@ -621,7 +621,7 @@ def refund_overpayment(*, tab_id, reason=None, user=None):
 def line_discount(*, line_id, amount, reason, user, approval=None):
     """The bill's discounts together stay within a cashier's limit unless a manager approves."""
     amount = parse_amount(amount, allow_zero=True)
-    tab = billing.line_discount_set(
+    tab = order_services.line_discount_set(
         line_id=line_id, amount=amount, reason=reason, user=user, approval=approval
     )
     realtime.push_tab_changed(tab.pk)
@@ -631,7 +631,7 @@ def line_discount(*, line_id, amount, reason, user, approval=None):
 def tab_discount(*, tab_id, amount, reason, user, approval=None):
     """The bill's discounts together stay within a cashier's limit unless a manager approves."""
     amount = parse_amount(amount, allow_zero=True)
-    tab = billing.tab_discount_set(
+    tab = order_services.tab_discount_set(
         tab_id=tab_id, amount=amount, reason=reason, user=user, approval=approval
     )
     realtime.push_tab_changed(tab.pk)
@@ -639,7 +639,7 @@ def tab_discount(*, tab_id, amount, reason, user, approval=None):
 
 
 def pay_at_counter(*, tab_id, diner=None):
-    tab = billing.bill_request(tab_id=tab_id, diner=diner)
+    tab = order_services.bill_request(tab_id=tab_id, diner=diner)
     realtime.push_tab_changed(tab.pk)
     return tab
 
@@ -648,8 +648,8 @@ def tab_close(*, tab_id, user=None, rotate_token=False):
     """Free the table. Refused while money is owed, a payment is unfinished or a refund pending."""
     payments_expire_due(tab_id=tab_id)  # an overdue payment is closed at its gateway first
     with transaction.atomic():
-        tab = billing.lock_tab(tab_id)
-        if tab.status == Tab.Status.CLOSED:
+        tab = order_services.lock_tab(tab_id)
+        if tab.status == TabStatus.CLOSED:
             raise Refused(Code.TAB_CLOSED)
         if Payment.objects.filter(tab=tab, status=PENDING).exists():
             raise Refused(Code.PAYMENT_PENDING)
@@ -660,7 +660,7 @@ def tab_close(*, tab_id, user=None, rotate_token=False):
             raise Refused(
                 Code.BALANCE_DUE, due=money_str(due), extra={"balance_due": money_str(due)}
             )
-        tab = billing.tab_close(tab_id=tab.pk, user=user, rotate_token=rotate_token)
+        tab = order_services.tab_close(tab_id=tab.pk, user=user, rotate_token=rotate_token)
         realtime.push_tab_changed(tab.pk)
     return tab
 
@@ -668,7 +668,7 @@ def tab_close(*, tab_id, user=None, rotate_token=False):
 def tab_reopen(*, tab_id, user=None):
     """A settled tab orders again (a dessert after paying): it will owe the difference."""
     tab = order_services.tab_set_status(
-        tab_id=tab_id, status=Tab.Status.OPEN, user=user, reason=_("reopened")
+        tab_id=tab_id, status=TabStatus.OPEN, user=user, reason=_("reopened")
     )
     realtime.push_tab_changed(tab.pk)
     return tab

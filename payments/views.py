@@ -12,10 +12,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from orders import billing
 from orders import selectors as order_selectors
 from orders import services as order_services
-from orders.models import Diner, OrderLine, Tab
+from orders.settlement import diner_share
 from restaurant.lib import parse
 from restaurant.lib.approvals import NEEDS_MANAGER, Approval
 from restaurant.lib.diners import known_diner_key
@@ -52,8 +51,7 @@ def _diner_tab(token):
 
 
 def _diner(request, tab):
-    key = known_diner_key(request)
-    return Diner.objects.filter(tab=tab, key=key).first() if key else None
+    return order_selectors.diner_by_key(tab, known_diner_key(request))
 
 
 def _pay_context(request, tab, **extra):
@@ -63,7 +61,7 @@ def _pay_context(request, tab, **extra):
         "token": tab.table.token,
         "key": new_key(),
         "diner": diner,
-        "mine": billing.diner_share(tab.pk, diner.key) if diner else Decimal(0),
+        "mine": diner_share(tab.pk, diner.key) if diner else Decimal(0),
     }
     # After a reload the phone that started a QR payment still sees its code and its cancel.
     context["payment"] = next(
@@ -121,7 +119,7 @@ def pay_start(request, tab):
     elif choice == "mine":
         if diner is None:
             raise Refused(Code.NO_DISHES)
-        amount, scope = min(billing.diner_share(tab.pk, diner.key), due), Payment.Scope.MINE
+        amount, scope = min(diner_share(tab.pk, diner.key), due), Payment.Scope.MINE
     elif choice == "balance":
         amount, scope = due, Payment.Scope.BALANCE
     else:
@@ -179,7 +177,7 @@ def _receipt_context(tab_id, paper):
 
 
 def _tab_or_404(tab_id):
-    if not Tab.objects.filter(pk=tab_id).exists():
+    if not order_selectors.tab_exists(tab_id):
         raise Http404("No such tab")
     return tab_id
 
@@ -193,7 +191,7 @@ def _bill_context(tab_id, **extra):
 def cashier(request):
     context = {"tiles": selectors.floor(), "key": new_key()}
     tab_id = parse.whole_number(request.GET.get("tab", ""))
-    if tab_id is not None and Tab.objects.filter(pk=tab_id).exists():
+    if tab_id is not None and order_selectors.tab_exists(tab_id):
         context.update(_bill_context(tab_id))
     return render(request, "payments/cashier.html", context)
 
@@ -208,7 +206,7 @@ def _bill_pane(request, tab_id, **extra):
 @role_required(CASHIER)
 def cashier_find(request):
     """By typing or scanning a table's code (a scanner types it and Enter)."""
-    table = selectors.find_table(request.GET.get("q"))
+    table = order_selectors.find_table(request.GET.get("q"))
     tab = order_selectors.current_tab(table) if table else None
     if tab is None:
         message = (
@@ -240,9 +238,7 @@ def _tab_of(kwargs):
     if "tab" in kwargs:
         return kwargs["tab"]
     if "line" in kwargs:
-        return (
-            OrderLine.objects.filter(pk=kwargs["line"]).values_list("order__tab", flat=True).first()
-        )
+        return order_selectors.line_tab_id(kwargs["line"])
     return Payment.objects.filter(pk=kwargs.get("payment")).values_list("tab", flat=True).first()
 
 

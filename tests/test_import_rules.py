@@ -2,7 +2,11 @@
 
 Every `import` in app code counts, at module level or inside a function. The kernel
 (`restaurant/lib/`) imports no app; menu imports neither orders nor payments; orders never
-imports payments; no app imports the demo or the project's wiring (settings, urls, api, asgi).
+imports payments; payments reaches orders only through its public surface (selectors and the
+settlement to read, services to write, signals to listen, controls for the
+money rules both sides apply); no app imports the demo or the
+project's wiring (settings, urls, api, asgi). No module imports itself round a circle, and no
+import hides inside a function to dodge one (an AppConfig's ready() is the one such place).
 """
 
 import ast
@@ -28,12 +32,34 @@ def source_files():
                 yield path
 
 
-def imports_of(path):
-    """(imported module, line) for every import in the file, relative ones made absolute."""
+def _function_level(tree):
+    """The import nodes that sit inside a function."""
+    inside = set()
+    for function in ast.walk(tree):
+        if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            inside.update(
+                id(node)
+                for node in ast.walk(function)
+                if isinstance(node, ast.Import | ast.ImportFrom)
+            )
+    return inside
+
+
+def imports_of(path, *, where="anywhere"):
+    """(imported module, line) for every import in the file, relative ones made absolute.
+
+    `where`: "anywhere", "module" (only module-level ones) or "function" (only those inside a
+    function)."""
     name = module_name(path)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    inside = _function_level(tree)
     found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree):
+        if where == "module" and id(node) in inside:
+            continue
+        if where == "function" and id(node) not in inside:
+            continue
         if isinstance(node, ast.Import):
             found += [(alias.name, node.lineno) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -57,6 +83,13 @@ def under(module, *prefixes):
 
 
 WIRING = ("restaurant.settings", "restaurant.urls", "restaurant.api", "restaurant.asgi")
+ORDERS_SURFACE = (
+    "orders.selectors",
+    "orders.settlement",
+    "orders.services",
+    "orders.signals",
+    "orders.controls",  # the money controls both sides apply (issue 11)
+)
 
 
 def forbidden(importer, imported):
@@ -73,6 +106,9 @@ def forbidden(importer, imported):
         return "menu imports neither orders nor payments"
     if under(importer, "orders") and under(imported, "payments"):
         return "orders never imports payments"
+    if under(importer, "payments") and under(imported, "orders"):
+        if not under(imported, *ORDERS_SURFACE):
+            return "payments reaches orders only through its selectors, settlement and services"
     if under(importer, "menu", "orders", "payments", "demo") and under(imported, "restaurant"):
         if not under(imported, "restaurant.lib"):
             return "apps use the kernel, not the project package"
@@ -102,3 +138,72 @@ def test_the_rules_catch_a_forbidden_import():
     assert forbidden("payments.views", "restaurant.urls")
     assert forbidden("restaurant.lib.roles", "restaurant.lib.money") is None
     assert forbidden("orders.services", "restaurant.lib.money") is None
+    assert forbidden("payments.services", "orders.models")
+    assert forbidden("payments.views", "orders.views")
+    assert forbidden("payments.services", "orders.services") is None
+    assert forbidden("payments.selectors", "orders.settlement") is None
+
+
+def module_graph():
+    graph = {}
+    for path in source_files():
+        graph.setdefault(module_name(path), set()).update(
+            imported for imported, _line in imports_of(path, where="module")
+        )
+    return graph
+
+
+def find_circle(graph):
+    """One circle of imports as a list of modules, or None."""
+    done, stack = set(), []
+
+    def visit(module):
+        if module in stack:
+            return stack[stack.index(module) :] + [module]
+        if module in done:
+            return None
+        stack.append(module)
+        for imported in sorted(graph.get(module, ())):
+            circle = visit(imported)
+            if circle:
+                return circle
+        stack.pop()
+        done.add(module)
+        return None
+
+    for module in sorted(graph):
+        circle = visit(module)
+        if circle:
+            return circle
+    return None
+
+
+def test_no_module_imports_itself_round_a_circle():
+    graph = module_graph()
+    assert "orders.settlement" in graph["orders.selectors"]  # the graph is really read
+    assert find_circle(graph) is None
+
+
+def test_the_circle_finder_finds_a_circle():
+    assert find_circle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_circle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
+
+
+def test_no_import_of_the_project_hides_inside_a_function():
+    hidden = []
+    for path in source_files():
+        if path.name == "apps.py":
+            continue  # AppConfig.ready() connects receivers once the apps are loaded
+        hidden += [
+            f"{path.relative_to(ROOT)}:{line} imports {imported} inside a function"
+            for imported, line in imports_of(path, where="function")
+        ]
+    assert hidden == []
+
+
+def test_the_settlement_reads_only_models_and_money():
+    path = ROOT / "orders" / "settlement.py"
+    assert {imported for imported, _line in imports_of(path)} == {
+        "orders.models",
+        "restaurant.lib.money",
+    }

@@ -12,39 +12,10 @@ WeChat Pay (v3) and Alipay (当面付) fit the same shape and come in a later is
 needs members and wallets, which do not exist yet, so it is not here.
 """
 
-from dataclasses import dataclass
-
 from .. import conf
 from ..models import Method
-
-
-@dataclass
-class RefundResult:
-    ok: bool
-    gateway_refund: str | None = None
-    failure: str = ""
-
-
-@dataclass
-class Notification:
-    """What a gateway told us, checked and parsed."""
-
-    out_trade_no: str
-    transaction_id: str
-    succeeded: bool
-    amount_cents: int
-    currency: str
-    reason: str = ""
-
-
-class NotifyRefused(Exception):
-    """A notification we do not believe or cannot apply; answered with `status`, logged."""
-
-    def __init__(self, code, message, status=400):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+from .base import RefundResult
+from .sandbox import Sandbox
 
 
 class Cash:
@@ -74,15 +45,11 @@ def for_method(method):
     if method == Method.CARD:
         return Card()
     if method == Method.QR and conf.sandbox_enabled():
-        from .sandbox import Sandbox
-
         return Sandbox()
     return None
 
 
 def by_name(name):
     if name == "sandbox":
-        from .sandbox import Sandbox
-
         return Sandbox()
     return {"cash": Cash, "card": Card}[name]()

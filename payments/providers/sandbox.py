@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from .. import conf
 from ..models import Method, SandboxCharge
-from . import Notification, NotifyRefused, RefundResult
+from .base import Notification, NotifyRefused, RefundResult
 
 logger = logging.getLogger("payments.sandbox")
 

@@ -4,8 +4,9 @@ discounts by role, closing the table, printing receipts."""
 import pytest
 from django.test import Client
 
-from orders import billing
+from orders import services as order_services
 from orders.models import OrderLine, Tab, Table
+from orders.settlement import build_settlement
 from payments.models import Payment
 
 from .conftest import seat
@@ -40,7 +41,7 @@ def test_only_cashiers_and_managers_open_the_dashboard(client, cook, manager, co
 def test_the_floor_plan_shows_each_tables_state_and_amount(counter, table, other_table, menu):
     Table.objects.create(code="B1")
     tab = seat(table, menu)
-    billing.bill_request(tab_id=tab.pk)
+    order_services.bill_request(tab_id=tab.pk)
     page = counter.get("/cashier/").content.decode()
     assert f'id="table-{table.pk}" class="tile state-bill"' in page
     assert f'id="table-{other_table.pk}" class="tile state-free"' in page
@@ -99,7 +100,7 @@ def test_a_cashier_discounts_within_the_limit_and_a_manager_beyond(counter, mana
     boss.post(
         f"/cashier/tabs/{tab.pk}/discount/", {"amount": "20", "reason": "老板朋友"}, headers=HTMX
     )
-    assert billing.build_settlement(tab.pk)["total"] == "30.00"
+    assert build_settlement(tab.pk)["total"] == "30.00"
 
 
 def test_a_discount_needs_a_reason(counter, tab):
@@ -111,7 +112,7 @@ def test_a_discount_needs_a_reason(counter, tab):
     counter.post(
         f"/cashier/lines/{line.pk}/discount/", {"amount": "2", "reason": "小份"}, headers=HTMX
     )
-    settlement = billing.build_settlement(tab.pk)
+    settlement = build_settlement(tab.pk)
     assert (settlement["lines"][0]["discount"], settlement["total"]) == ("2.00", "48.00")
 
 

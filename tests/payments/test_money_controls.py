@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
-from orders import billing
 from orders import services as order_services
 from orders.models import OrderLine, Tab, TabEvent
+from orders.settlement import build_settlement
 from payments.models import Payment, Refund
 from restaurant.lib.devices import DeviceToken
 
@@ -34,7 +34,7 @@ def line(tab, name):
 
 
 def total(tab):
-    return billing.build_settlement(tab.pk)["total"]
+    return build_settlement(tab.pk)["total"]
 
 
 def serve(line):
@@ -141,7 +141,7 @@ def test_a_void_that_would_take_a_162_bill_to_0_is_refused_until_the_discount_is
         f"/cashier/tabs/{tab.pk}/discount/", {"amount": "18", "reason": "会员"}, headers=HTMX
     )
     pay_cash(counter, tab, "162")
-    assert billing.build_settlement(tab.pk)["balance_due"] == "0.00"
+    assert build_settlement(tab.pk)["balance_due"] == "0.00"
 
     fish = line(tab, "清蒸鲈鱼")
     with commits():
@@ -160,7 +160,7 @@ def test_a_void_that_would_take_a_162_bill_to_0_is_refused_until_the_discount_is
     with commits():
         voided = counter.post(f"/cashier/lines/{fish.pk}/void/", {"reason": "不要了"}, headers=HTMX)
     assert voided.status_code == 200
-    settlement = billing.build_settlement(tab.pk)
+    settlement = build_settlement(tab.pk)
     assert (settlement["total"], settlement["refunded"], settlement["balance_due"]) == (
         "9.60",
         "152.40",
@@ -382,6 +382,6 @@ def test_another_cashier_is_no_manager(counter, roles, tab):
 def test_the_worker_taking_off_unpaid_orders_is_not_held_by_the_limit(table, menu, settings):
     """Pay first: the system voids what was not paid in time, whatever discount is on the bill."""
     tab = seat(table, menu)
-    billing.tab_discount_set(tab_id=tab.pk, amount="10", reason="会员", user=None)
+    order_services.tab_discount_set(tab_id=tab.pk, amount="10", reason="会员", user=None)
     order_services.line_void(line_id=line(tab, "宫保鸡丁").pk, reason="x", system=True)
     assert line(tab, "宫保鸡丁").status == "voided"

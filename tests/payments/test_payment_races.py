@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from orders import billing
+from orders.settlement import build_settlement
 from payments.models import LedgerEntry, Payment, Refund
 from payments.providers import sandbox
 
@@ -44,7 +44,7 @@ def test_two_tills_taking_the_whole_bill_at_once_take_it_once(needs_postgres, ap
 
     assert sorted(at_once(2, pay)) == [201, 409]
     assert Payment.objects.count() == 1
-    assert billing.build_settlement(tab.pk)["balance_due"] == "0.00"
+    assert build_settlement(tab.pk)["balance_due"] == "0.00"
 
 
 def test_a_notification_replayed_by_many_threads_records_one_payment(needs_postgres, table, menu):
@@ -64,7 +64,7 @@ def test_two_phones_paid_at_the_gateway_at_once_are_kept_once(needs_postgres, ta
     charges = [approve(p) for p in payments]
     codes = at_once(2, lambda i: notify(Client(), charges[i]).status_code)
     assert codes == [200, 200]
-    settlement = billing.build_settlement(tab.pk)
+    settlement = build_settlement(tab.pk)
     assert (settlement["balance_due"], settlement["refunded"]) == ("0.00", "50.00")
     assert Refund.objects.get().automatic
     assert ledger_sum(tab_id=tab.pk) == 50

@@ -7,9 +7,9 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
-from orders import billing
 from orders import services as order_services
 from orders.models import OrderLine, Tab
+from orders.settlement import build_settlement
 from payments import services
 from payments.models import AppendOnly, LedgerEntry, Payment, Refund
 from restaurant.lib.errors import Code, Refused
@@ -46,7 +46,7 @@ def test_a_voided_line_on_a_paid_tab_is_refunded_newest_payment_first(tab, commi
     refunds = {r.payment_id: r.amount for r in Refund.objects.filter(status="succeeded")}
     assert refunds == {newer.pk: Decimal("10.00"), older.pk: Decimal("2.00")}
     assert all(r.automatic for r in Refund.objects.all())
-    settlement = billing.build_settlement(tab.pk)
+    settlement = build_settlement(tab.pk)
     assert (settlement["total"], settlement["balance_due"], settlement["refunded"]) == (
         "38.00",
         "0.00",
@@ -62,7 +62,7 @@ def test_a_voided_line_on_an_unpaid_tab_refunds_nothing(tab, commits, cashier):
     with commits():
         order_services.line_void(line_id=line(tab, "拍黄瓜").pk, reason="太咸", user=cashier)
     assert not Refund.objects.exists()
-    assert billing.build_settlement(tab.pk)["balance_due"] == "18.00"
+    assert build_settlement(tab.pk)["balance_due"] == "18.00"
 
 
 def test_a_qr_payment_is_refunded_at_the_gateway(client, tab, commits, cashier):
@@ -82,7 +82,7 @@ def test_a_discount_after_paying_is_refunded(tab, commits, manager):
     with commits():
         services.tab_discount(tab_id=tab.pk, amount="5", reason="老顾客", user=manager)
     assert Refund.objects.get().amount == Decimal("5.00")
-    assert billing.build_settlement(tab.pk)["balance_due"] == "0.00"
+    assert build_settlement(tab.pk)["balance_due"] == "0.00"
 
 
 def test_a_dish_added_after_paying_makes_the_tab_owe_again(tab, commits, cashier, menu):
@@ -96,7 +96,7 @@ def test_a_dish_added_after_paying_makes_the_tab_owe_again(tab, commits, cashier
             key="dessert",
             lines=[order_services.LineRequest(dish=menu["cucumber"].pk)],
         )
-    assert billing.build_settlement(tab.pk)["balance_due"] == "12.00"
+    assert build_settlement(tab.pk)["balance_due"] == "12.00"
 
 
 def test_a_cashier_refunds_with_a_reason_and_never_more_than_was_paid(tab, commits, cashier):
@@ -155,7 +155,7 @@ def test_for_every_tab_payments_minus_refunds_equal_the_settled_total(
             payment_id=Payment.objects.filter(tab=second).last().pk, amount="5", reason="x"
         )
     for tab in (first, second):
-        settlement = billing.build_settlement(tab.pk)
+        settlement = build_settlement(tab.pk)
         paid_in = Decimal(settlement["paid"]) - Decimal(settlement["refunded"])
         assert ledger_sum(tab_id=tab.pk) == paid_in
         if settlement["balance_due"] == "0.00":
