@@ -32,6 +32,17 @@ def test_database_url():
     return f"postgres://{auth}{db['HOST']}{port}/{db['NAME']}"
 
 
+def end(process):
+    """Stop a child process politely, then firmly if it lingers past ten seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class Daphne:
     def __init__(self, prefix=None, log_dir=None, env=None):
         self.port = free_port()
@@ -85,12 +96,7 @@ class Daphne:
         return self.log.read()[-4000:]
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        end(self.process)
         self.log.close()
 
 
@@ -127,12 +133,6 @@ class Worker:
             time.sleep(0.1)
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        end(self.process)
         self.log.close()
         return self.process.returncode
