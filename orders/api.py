@@ -165,7 +165,7 @@ def order_create(request, token: str, payload: OrderIn):
             dish=line.dish,
             quantity=line.quantity,
             options=line.options,
-            note=line.note,
+            note=line.note or "",
             hold=line.hold,
         )
         for line in payload.lines
@@ -187,7 +187,7 @@ def order_create(request, token: str, payload: OrderIn):
 def tab_detail(request, token: str):
     """`tab` is null when nobody is seated at the table. The total leaves voided dishes out."""
     table = selectors.table_by_token(token)
-    tab = services.tab_for_table(table, create=False)
+    tab = selectors.current_tab(table)
     if tab is None:
         return {"table": table, "tab": None}
     orders = selectors.tab_orders(tab)
@@ -323,7 +323,7 @@ def line_void(request, line: int, payload: VoidIn):
 def line_urge(request, token: str, line: int):
     """At most once per few minutes per dish (`400 urged_recently` otherwise)."""
     table = selectors.table_by_token(token)
-    tab = services.tab_for_table(table, create=False)
+    tab = selectors.current_tab(table)
     if tab is None:
         raise Refused(Code.UNKNOWN_LINE)
     urged = services.line_urge(tab=tab, line_id=line)

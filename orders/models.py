@@ -1,17 +1,20 @@
 import secrets
+from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import MoneyField
 
 CHINESE_NUMBERS = "一二三四五六七八九十"
 
 
-def new_token():
+def new_token() -> str:
     return secrets.token_urlsafe(16)
 
 
@@ -33,24 +36,24 @@ class Table(models.Model):
         verbose_name = _("table")
         verbose_name_plural = _("tables")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.display_name
 
     @property
-    def display_name(self):
+    def display_name(self) -> str:
         return self.name or f"{self.area} {self.code}".strip()
 
-    def rotate_token(self):
+    def rotate_token(self) -> None:
         """A new token: QR codes printed before stop working at once."""
         self.token = new_token()
         self.save(update_fields=["token"])
 
     @property
-    def diner_path(self):
+    def diner_path(self) -> str:
         return f"/t/{self.token}/"
 
     @property
-    def diner_url(self):
+    def diner_url(self) -> str:
         return settings.PUBLIC_URL + self.diner_path
 
 
@@ -100,16 +103,46 @@ class Tab(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.table.code} #{self.pk}"
 
     @property
-    def group(self):
+    def group(self) -> str:
         return f"tab.{self.pk}"
 
     @property
-    def is_open(self):
+    def is_open(self) -> bool:
         return self.status == self.Status.OPEN
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == self.Status.CLOSED
+
+    @property
+    def can_reopen(self) -> bool:
+        """A settled (paid) tab may be opened again to order more; it owes the difference."""
+        return self.status == self.Status.SETTLED
+
+    def can_move_to(self, status: str) -> bool:
+        return status in self.TRANSITIONS[self.Status(self.status)]
+
+    def transition(self, to: str, *, user: User | None = None, reason: str = "") -> "Tab.Status":
+        """The one writer of a tab's status: checks the move against TRANSITIONS, saves it (and
+        when it closed), records it as a TabEvent. Call on the row the caller has locked
+        (`orders.services.lock_tab`); an illegal move raises Refused and changes nothing."""
+        old, new = self.Status(self.status), self.Status(to)
+        if not self.can_move_to(new):
+            raise Refused(Code.ILLEGAL_TRANSITION, thing=_("the bill"), status=old.label)
+        self.status = new
+        fields = ["status"]
+        if new == self.Status.CLOSED:
+            self.closed_at = timezone.now()
+            fields.append("closed_at")
+        self.save(update_fields=fields)
+        TabEvent.objects.create(
+            tab=self, kind="tab.status", from_status=old, to_status=new, user=user, reason=reason
+        )
+        return old
 
 
 class Diner(models.Model):
@@ -126,11 +159,11 @@ class Diner(models.Model):
             models.UniqueConstraint(fields=["tab", "key"], name="one_diner_per_browser_per_tab"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.label
 
     @property
-    def label(self):
+    def label(self) -> str:
         if self.nickname:
             return self.nickname
         if (get_language() or "").startswith("en"):
@@ -142,6 +175,10 @@ class Diner(models.Model):
 
 class CartItem(models.Model):
     """A dish in the table's shared cart, not yet sent to the kitchen."""
+
+    # Priced when read, from the menu as it is now (`selectors.cart_items`); never stored.
+    unit_price: Decimal
+    amount: Decimal
 
     tab = models.ForeignKey(Tab, on_delete=models.CASCADE, related_name="cart_items")
     diner = models.ForeignKey(Diner, null=True, blank=True, on_delete=models.SET_NULL)
@@ -184,7 +221,7 @@ class Order(models.Model):
             models.UniqueConstraint(fields=["tab", "number"], name="order_number_once_per_tab"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.tab.table.code} · {self.number}"
 
 
@@ -247,23 +284,97 @@ class OrderLine(models.Model):
         ordering = ["id"]
         indexes = [models.Index(fields=["status"], name="orderline_status")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.quantity} × {self.name}"
 
     @property
-    def local_name(self):
+    def local_name(self) -> str:
         if (get_language() or "").startswith("en") and self.name_en:
             return self.name_en
         return self.name
 
     @property
-    def local_options(self):
+    def local_options(self) -> list[str]:
         if (get_language() or "").startswith("en") and self.options_en:
             return self.options_en
         return self.options
 
-    def can_move_to(self, status):
+    def can_move_to(self, status: str) -> bool:
         return status in self.TRANSITIONS[self.Status(self.status)]
+
+    @property
+    def next_status(self) -> "OrderLine.Status | None":
+        """Where a tap on the kitchen screen moves it (None: a tap does nothing)."""
+        return self.NEXT.get(self.Status(self.status))
+
+    @property
+    def is_being_made(self) -> bool:
+        """Waiting for the kitchen or cooking: what a tap on the kitchen screen moves on."""
+        return self.status in (self.Status.QUEUED, self.Status.COOKING)
+
+    @property
+    def can_urge(self) -> bool:
+        """催菜 is for a dish still being made."""
+        return self.is_being_made
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.status == self.Status.QUEUED
+
+    @property
+    def is_held(self) -> bool:
+        """叫起: waiting for staff to fire it."""
+        return self.status == self.Status.HELD
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == self.Status.READY
+
+    @property
+    def is_voided(self) -> bool:
+        return self.status == self.Status.VOIDED
+
+    def transition(
+        self,
+        to: str,
+        *,
+        user: User | None = None,
+        reason: str = "",
+        expect: str | None = None,
+        approved_by: User | None = None,
+    ) -> "OrderLine.Status":
+        """The one writer of a line's status: checks the move against TRANSITIONS, writes it by
+        compare-and-set, records it as a TabEvent. Returns the status it left (also kept as
+        `from_status`). Needs `order` (select_related) for the tab.
+
+        `expect` is the status the screen showed: when the line has moved since, nothing changes.
+        """
+        new = self.Status(to)
+        if expect is not None and self.status != expect:
+            raise Refused(Code.LINE_MOVED)
+        if not self.can_move_to(new):
+            raise Refused(
+                Code.ILLEGAL_TRANSITION, thing=_("the dish"), status=self.get_status_display()
+            )
+        now = timezone.now()
+        # Compare-and-set: when two screens move the same line at once (a bump racing a void),
+        # only one move counts and the other is told.
+        if not OrderLine.objects.filter(pk=self.pk, status=self.status).update(
+            status=new, status_at=now
+        ):
+            raise Refused(Code.LINE_MOVED)
+        self.event = TabEvent.objects.create(
+            tab_id=self.order.tab_id,
+            line=self,
+            kind="line.voided" if new == self.Status.VOIDED else "line.status",
+            from_status=self.status,
+            to_status=new,
+            user=user,
+            approved_by=approved_by,
+            reason=reason,
+        )
+        self.from_status, self.status, self.status_at = self.Status(self.status), new, now
+        return self.from_status
 
 
 class TabEvent(models.Model):

@@ -2,18 +2,22 @@
 and so does the payment side (payments reported, discounts, asking for the bill, closing)."""
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from menu.models import Dish, MenuState
+from menu.models import Dish, MenuState, Option, Station
 from menu.signals import dish_availability_changed
 from restaurant.lib import parse
 from restaurant.lib.errors import Code, Refused
@@ -25,7 +29,7 @@ from .selectors import LIMIT_ALERT_SECONDS, limit_alert_key
 from .settlement import settlement_figures
 
 
-def out_of_stock(dishes):
+def out_of_stock(dishes: list[dict[str, Any]]) -> Refused:
     """The refusal naming each dish there is too little of and how many are left."""
     names = "、".join(f"{d['name']}" + _("(%(left)s left)") % {"left": d["left"]} for d in dishes)
     return Refused(Code.OUT_OF_STOCK, names=names, extra={"dishes": dishes})
@@ -49,28 +53,30 @@ class PricedLine:
     hold: bool = False
 
     @property
-    def unit_price(self):
+    def unit_price(self) -> Decimal:
         return money(self.dish.price + sum((o.price for o in self.options), start=money(0)))
 
 
 # Tabs and diners ------------------------------------------------------------------------------
 
 
-def tab_for_table(table, *, create=True):
-    """The table's current (not closed) tab, opened now if there is none and `create` is set."""
-    tab = Tab.objects.filter(table=table).exclude(status=Tab.Status.CLOSED).first()
-    if tab is None and not create:
-        return None
+def tab_for_table(table: Table, *, create: bool = True) -> Tab | None:
+    """The table's current (not closed) tab, opened now if there is none and `create` is set
+    (`selectors.current_tab` only reads)."""
+    tab = selectors.current_tab(table)
     if tab is not None:
         tab.table = table
         return tab
+    if not create:
+        return None
     try:
         with transaction.atomic():
-            tab = Tab.objects.create(table=table)
+            opened = Tab.objects.create(table=table)
             transaction.on_commit(
-                lambda: signals.tab_opened.send(sender=None, tab_id=tab.pk, table_id=table.pk),
+                lambda: signals.tab_opened.send(sender=None, tab_id=opened.pk, table_id=table.pk),
                 robust=True,
             )
+            tab = opened
     except IntegrityError:
         # Another phone opened it a moment ago; the unique constraint keeps one current tab.
         tab = Tab.objects.exclude(status=Tab.Status.CLOSED).get(table=table)
@@ -106,7 +112,7 @@ def tab_for_visit(*, table, shown, diner_key=None, staff=False):
     return current
 
 
-def diner_for_tab(*, tab, key):
+def diner_for_tab(*, tab: Tab, key: str) -> Diner:
     """The diner of this browser at this tab, numbered 一号, 二号 … in order of arrival."""
     diner = Diner.objects.filter(tab=tab, key=key).first()
     if diner:
@@ -122,7 +128,7 @@ def diner_for_tab(*, tab, key):
     return diner
 
 
-def diner_rename(*, diner, nickname):
+def diner_rename(*, diner: Diner, nickname: str | None) -> None:
     nickname = (nickname or "").strip()
     if len(nickname) > 12:
         raise Refused(Code.BAD_NICKNAME)
@@ -134,14 +140,14 @@ def diner_rename(*, diner, nickname):
 # Validation and pricing -----------------------------------------------------------------------
 
 
-def _positive_int(value, code, maximum):
+def _positive_int(value: object, code: Code, maximum: int) -> int:
     value = parse.whole_number(value)
     if value is None or value < 1 or value > maximum:
         raise Refused(code, max=maximum)
     return value
 
 
-def price_lines(requests):
+def price_lines(requests: list[LineRequest]) -> list[PricedLine]:
     """Check every requested line against the menu and price it from the database.
 
     Refuses anything a kitchen could not make: an unknown or inactive dish, a bad quantity, a
@@ -191,7 +197,7 @@ def price_lines(requests):
     return priced
 
 
-def _check_options(dish, option_ids):
+def _check_options(dish: Dish, option_ids: Any) -> list[Option]:
     if not isinstance(option_ids, list | tuple):
         raise Refused(Code.BAD_OPTIONS, option=option_ids, dish=dish.name)
     ids = []
@@ -226,7 +232,7 @@ def _check_options(dish, option_ids):
 # The shared cart ------------------------------------------------------------------------------
 
 
-def _require_open(tab):
+def _require_open(tab: Tab) -> None:
     """Ordering goes on until the table is closed, except while the bill is being settled; a
     paid (settled) tab may order more and owes again."""
     if tab.status in (Tab.Status.CLOSED, Tab.Status.SETTLING):
@@ -234,7 +240,7 @@ def _require_open(tab):
 
 
 @transaction.atomic
-def cart_add(*, tab, diner, request):
+def cart_add(*, tab: Tab, diner: Diner, request: LineRequest) -> CartItem:
     """Put a dish in the table's cart; the same dish, options and note by the same phone add up."""
     _require_open(tab)
     (line,) = price_lines([request])
@@ -265,39 +271,46 @@ def cart_add(*, tab, diner, request):
 
 
 @transaction.atomic
-def cart_set_quantity(*, tab, item_id, quantity):
+def cart_set_quantity(*, tab: Tab, item_id: int, quantity: object) -> None:
     """Any phone at the table may change any line of the cart; 0 takes it out."""
     _require_open(tab)
-    quantity = parse.whole_number(quantity)
-    if quantity is None:
+    wanted = parse.whole_number(quantity)
+    if wanted is None:
         raise Refused(Code.BAD_QUANTITY, max=settings.MAX_LINE_QUANTITY)
     items = CartItem.objects.filter(tab=tab, pk=item_id)
-    if quantity <= 0:
+    if wanted <= 0:
         changed = items.delete()[0]
     else:
         changed = items.update(
-            quantity=_positive_int(quantity, Code.BAD_QUANTITY, settings.MAX_LINE_QUANTITY)
+            quantity=_positive_int(wanted, Code.BAD_QUANTITY, settings.MAX_LINE_QUANTITY)
         )
     if not changed:
         raise Refused(Code.NOT_IN_CART)
     _cart_changed(tab)
 
 
-def _cart_changed(tab):
+def _cart_changed(tab: Tab) -> None:
     Tab.objects.filter(pk=tab.pk).update(cart_version=F("cart_version") + 1)
     realtime.push_cart(tab.pk)
 
 
-def cart_key(tab, cart_version):
+def cart_key(tab: Tab, cart_version: object) -> str:
     """Submitting one version of the cart is one order, however many phones or taps send it."""
     return f"cart-{cart_version}"
 
 
-def cart_submit(*, tab, cart_version, guests=None, diner=None, user=None):
+def cart_submit(
+    *,
+    tab: Tab,
+    cart_version: object,
+    guests: object = None,
+    diner: Diner | None = None,
+    user: User | None = None,
+) -> tuple[Order, bool]:
     """Send the table's cart to the kitchen as one order, and empty it for everyone."""
     key = cart_key(tab, cart_version)
 
-    def take_cart(locked_tab):
+    def take_cart(locked_tab: Tab) -> tuple[list[LineRequest], list[Diner | None], list[int]]:
         if str(locked_tab.cart_version) != str(cart_version):
             raise Refused(Code.CART_CHANGED)
         items = list(
@@ -320,7 +333,15 @@ def cart_submit(*, tab, cart_version, guests=None, diner=None, user=None):
     return _submit(tab=tab, key=key, guests=guests, take=take_cart, diner=diner, user=user)
 
 
-def order_submit(*, tab, key, lines, guests=None, diner=None, user=None):
+def order_submit(
+    *,
+    tab: Tab,
+    key: object,
+    lines: list[LineRequest],
+    guests: object = None,
+    diner: Diner | None = None,
+    user: User | None = None,
+) -> tuple[Order, bool]:
     """Submit an order with explicit lines (the API). The same key again returns the same order.
 
     Keys live apart from the pages' (`cart-<version>`), so an API client can never make a
@@ -334,13 +355,21 @@ def order_submit(*, tab, key, lines, guests=None, diner=None, user=None):
     if Order.objects.filter(tab__table_id=tab.table_id, key=key.strip()).exclude(tab=tab).exists():
         raise Refused(Code.TAB_CLOSED)
 
-    def take_lines(locked_tab):
+    def take_lines(locked_tab: Tab) -> tuple[list[LineRequest], list[Diner | None], list[int]]:
         return lines, [diner] * len(lines), []
 
     return _submit(tab=tab, key=key.strip(), guests=guests, take=take_lines, diner=diner, user=user)
 
 
-def _submit(*, tab, key, guests, take, diner, user):
+def _submit(
+    *,
+    tab: Tab,
+    key: str,
+    guests: object,
+    take: Callable[[Tab], tuple[list[LineRequest], list[Diner | None], list[int]]],
+    diner: Diner | None,
+    user: User | None,
+) -> tuple[Order, bool]:
     """Returns (order, created). All or nothing: a refused order leaves cart and stock as they were."""
     shortfall = None
     with transaction.atomic():
@@ -417,18 +446,9 @@ def limit_reached(tab, code, **params):
     raise Refused(code, **params)
 
 
-def _reopen_for_more(tab, user):
-    """加菜 after paying: the tab is open again and owes the difference."""
-    TabEvent.objects.create(
-        tab=tab,
-        kind="tab.status",
-        from_status=tab.status,
-        to_status=Tab.Status.OPEN,
-        user=user,
-        reason="ordered after paying",
-    )
-    old, tab.status = tab.status, Tab.Status.OPEN
-    tab.save(update_fields=["status"])
+def _reopen_for_more(tab: Tab, user: User | None) -> None:
+    """加菜 after paying: the tab is open again and owes the difference. The tab is locked."""
+    old = tab.transition(Tab.Status.OPEN, user=user, reason="ordered after paying")
     transaction.on_commit(
         lambda: signals.tab_status_changed.send(
             sender=None, tab_id=tab.pk, old=old, new=tab.status
@@ -437,14 +457,14 @@ def _reopen_for_more(tab, user):
     )
 
 
-def _reserve_stock(priced):
+def _reserve_stock(priced: list[PricedLine]) -> list[Dish]:
     """Take stock for counted dishes; returns the dishes that had too little (then roll back).
 
     A conditional UPDATE (stock >= wanted) is the compare-and-set that keeps hundreds of phones
     racing for the last portion from overselling it: the database re-checks the row after
     waiting for the other writer. Dishes are taken in id order so two orders never deadlock.
     """
-    wanted = Counter()
+    wanted: Counter[int] = Counter()
     dishes = {}
     for line in priced:
         if line.dish.stock is not None:
@@ -464,16 +484,24 @@ def _reserve_stock(priced):
     return shortfall
 
 
-def _availability_changed(dish_ids):
+def _availability_changed(dish_ids: list[int]) -> None:
     MenuState.bump()
     for dish_id in dish_ids:
-        transaction.on_commit(
-            lambda dish_id=dish_id: dish_availability_changed.send(sender=Dish, dish_id=dish_id),
-            robust=True,
-        )
+        transaction.on_commit(partial(_dish_changed, dish_id), robust=True)
 
 
-def _create_order(tab, key, priced, diners, diner, user):
+def _dish_changed(dish_id: int) -> None:
+    dish_availability_changed.send(sender=Dish, dish_id=dish_id)
+
+
+def _create_order(
+    tab: Tab,
+    key: str,
+    priced: list[PricedLine],
+    diners: list[Diner | None],
+    diner: Diner | None,
+    user: User | None,
+) -> Order:
     number = (
         Order.objects.filter(tab=tab).order_by("-number").values_list("number", flat=True).first()
         or 0
@@ -524,7 +552,14 @@ def _create_order(tab, key, priced, diners, diner, user):
 # The kitchen lifecycle ------------------------------------------------------------------------
 
 
-def line_set_status(*, line_id, status, user=None, reason="", expect=None):
+def line_set_status(
+    *,
+    line_id: int,
+    status: str | None,
+    user: User | None = None,
+    reason: str = "",
+    expect: str | None = None,
+) -> OrderLine:
     """Move a line along its lifecycle. An illegal move or a lost race is refused.
 
     `expect` is the status the screen showed: when the line has moved since, nothing changes.
@@ -534,46 +569,25 @@ def line_set_status(*, line_id, status, user=None, reason="", expect=None):
         if line is None:
             raise Refused(Code.UNKNOWN_LINE)
         try:
-            status = OrderLine.Status(status)
+            status = OrderLine.Status(status or "")
         except ValueError:
             raise Refused(Code.BAD_STATUS, status=status) from None
         if status == OrderLine.Status.VOIDED:
             raise Refused(Code.USE_VOID)
-        if expect is not None and line.status != expect:
-            raise Refused(Code.LINE_MOVED)
-        if not line.can_move_to(status):
-            raise Refused(
-                Code.ILLEGAL_TRANSITION, thing=_("the dish"), status=line.get_status_display()
-            )
-        # Compare-and-set: when two screens bump the same line at once, only one move counts.
-        moved = OrderLine.objects.filter(pk=line.pk, status=line.status).update(
-            status=status, status_at=timezone.now()
-        )
-        if not moved:
-            raise Refused(Code.LINE_MOVED)
-        TabEvent.objects.create(
-            tab_id=line.order.tab_id,
-            line=line,
-            kind="line.status",
-            from_status=line.status,
-            to_status=status,
-            user=user,
-            reason=reason,
-        )
+        old = line.transition(status, user=user, reason=reason, expect=expect)
         ready = OrderLine.Status.READY
         realtime.push_order_changed(
-            line.order_id, line.order.tab_id, pass_changed=ready in (line.status, status)
+            line.order_id, line.order.tab_id, pass_changed=ready in (old, status)
         )
-    line.from_status, line.status = line.status, status
     return line
 
 
-def line_bump(*, line_id, user=None):
+def line_bump(*, line_id: int, user: User | None = None) -> OrderLine:
     """Tap a line: queued → cooking → ready → served. Returns the line with `from_status`."""
     line = OrderLine.objects.filter(pk=line_id).only("status").first()
     if line is None:
         raise Refused(Code.UNKNOWN_LINE)
-    following = OrderLine.NEXT.get(OrderLine.Status(line.status))
+    following = line.next_status
     if following is None:
         raise Refused(
             Code.ILLEGAL_TRANSITION, thing=_("the dish"), status=line.get_status_display()
@@ -581,7 +595,9 @@ def line_bump(*, line_id, user=None):
     return line_set_status(line_id=line_id, status=following, user=user, expect=line.status)
 
 
-def ticket_bump(*, order_id, station=None, user=None):
+def ticket_bump(
+    *, order_id: int, station: Station | None = None, user: User | None = None
+) -> list[OrderLine]:
     """Tap a ticket's header: every waiting or cooking line of it (at this station) moves on."""
     lines = OrderLine.objects.filter(
         order_id=order_id, status__in=(OrderLine.Status.QUEUED, OrderLine.Status.COOKING)
@@ -597,14 +613,14 @@ def ticket_bump(*, order_id, station=None, user=None):
     return moved
 
 
-def line_urge(*, tab, line_id, diner=None):
+def line_urge(*, tab: Tab, line_id: int, diner: Diner | None = None) -> OrderLine:
     """催菜: a diner hurries a waiting dish; at most once per URGE_INTERVAL_MINUTES per line."""
     now = timezone.now()
     with transaction.atomic():
         line = OrderLine.objects.filter(pk=line_id, order__tab=tab).first()
         if line is None:
             raise Refused(Code.UNKNOWN_LINE)
-        if line.status not in (OrderLine.Status.QUEUED, OrderLine.Status.COOKING):
+        if not line.can_urge:
             raise Refused(Code.NOT_WAITING)
         calm_since = now - timedelta(minutes=settings.URGE_INTERVAL_MINUTES)
         # Compare-and-set on the last urge: ten taps from five phones make one urge.
@@ -620,7 +636,14 @@ def line_urge(*, tab, line_id, diner=None):
     return line
 
 
-def line_void(*, line_id, reason, user=None, approval=None, system=False):
+def line_void(
+    *,
+    line_id: int,
+    reason: str | None,
+    user: User | None = None,
+    approval: Any = None,
+    system: bool = False,
+) -> OrderLine:
     """退菜: take a line off the tab with a reason. A line not yet cooking gives its stock back.
 
     A served dish, or a void that leaves the bill's discounts above a cashier's limit, needs a
@@ -649,69 +672,48 @@ def line_void(*, line_id, reason, user=None, approval=None, system=False):
             )
         approver = None if system else controls.check_void(line=line, user=user, approval=approval)
         before = controls.discounts(tab_id)
-        # Compare-and-set, as for every line move: a void racing a bump is told, not lost.
-        if not OrderLine.objects.filter(pk=line.pk, status=line.status).update(
-            status=OrderLine.Status.VOIDED, status_at=timezone.now()
-        ):
-            raise Refused(Code.LINE_MOVED)
+        old = line.transition(
+            OrderLine.Status.VOIDED, user=user, reason=reason, approved_by=approver
+        )
         if not system:
-            approver = (
-                controls.check_discounts(tab_id=tab_id, before=before, user=user, approval=approval)
-                or approver
+            by_discounts = controls.check_discounts(
+                tab_id=tab_id, before=before, user=user, approval=approval
             )
+            if by_discounts and not approver:
+                # The void's own event, written by transition() just now, names its approver.
+                TabEvent.objects.filter(pk=line.event.pk).update(approved_by=by_discounts)
         if (
             line.reserved_stock
             and line.dish_id
-            and line.status in (OrderLine.Status.HELD, OrderLine.Status.QUEUED)
+            and old in (OrderLine.Status.HELD, OrderLine.Status.QUEUED)
         ):
             Dish.objects.filter(pk=line.dish_id, stock__isnull=False).update(
                 stock=F("stock") + line.quantity
             )
             _availability_changed([line.dish_id])
         Tab.objects.filter(pk=tab_id).update(version=F("version") + 1)
-        TabEvent.objects.create(
-            tab_id=tab_id,
-            line=line,
-            kind="line.voided",
-            from_status=line.status,
-            to_status=OrderLine.Status.VOIDED,
-            user=user,
-            approved_by=approver,
-            reason=reason,
-        )
         realtime.push_order_changed(
-            line.order_id, tab_id, pass_changed=line.status == OrderLine.Status.READY
+            line.order_id, tab_id, pass_changed=old == OrderLine.Status.READY
         )
         transaction.on_commit(
             lambda: signals.tab_total_changed.send(sender=None, tab_id=tab_id), robust=True
         )
-    line.status = OrderLine.Status.VOIDED
     return line
 
 
 # Tabs -----------------------------------------------------------------------------------------
 
 
-def tab_set_status(*, tab_id, status, user=None, reason=""):
+def tab_set_status(*, tab_id: int, status: str, user: User | None = None, reason: str = "") -> Tab:
     """Move a tab along open → settling → settled → closed (and back where the table allows)."""
     with transaction.atomic():
         tab = Tab.objects.select_for_update().filter(pk=tab_id).first()
         if tab is None:
             raise Refused(Code.UNKNOWN_TAB)
-        old, new = Tab.Status(tab.status), Tab.Status(status)
-        if old == new:
+        new = Tab.Status(status)
+        if tab.status == new:
             return tab
-        if new not in Tab.TRANSITIONS[old]:
-            raise Refused(Code.ILLEGAL_TRANSITION, thing=_("the bill"), status=old.label)
-        tab.status = new
-        fields = ["status"]
-        if new == Tab.Status.CLOSED:
-            tab.closed_at = timezone.now()
-            fields.append("closed_at")
-        tab.save(update_fields=fields)
-        TabEvent.objects.create(
-            tab=tab, kind="tab.status", from_status=old, to_status=new, user=user, reason=reason
-        )
+        old = tab.transition(new, user=user, reason=reason)
         realtime.push_tab(tab.pk)
         if new == Tab.Status.CLOSED:
             realtime.push_visit_ended(tab.pk)  # every phone and socket of the visit is told
@@ -725,7 +727,15 @@ def tab_set_status(*, tab_id, status, user=None, reason=""):
 # Locks and the payments the payment side reports ------------------------------------------------
 
 
-def record_payment(*, tab_id, payment, method, amount, status, refunded=Decimal(0)):
+def record_payment(
+    *,
+    tab_id: int,
+    payment: int | str,
+    method: str,
+    amount: Decimal,
+    status: str,
+    refunded: Decimal = Decimal(0),
+) -> None:
     """The payment side reports a payment (new or changed); the tab's version grows.
 
     Called inside the payment side's transaction; pushes go out after it commits.
@@ -744,7 +754,7 @@ def record_payment(*, tab_id, payment, method, amount, status, refunded=Decimal(
     realtime.push_tab(tab_id)
 
 
-def lock_tab(tab_id):
+def lock_tab(tab_id: int) -> Tab:
     """The tab row, locked until the caller's transaction ends (call inside one)."""
     return Tab.objects.select_for_update().select_related("table").get(pk=tab_id)
 
@@ -752,26 +762,26 @@ def lock_tab(tab_id):
 # The bill: payments reported, discounts, asking for the bill, closing (the payment side calls these)
 
 
-def _reason(reason, *, required):
+def _reason(reason: object, *, required: bool) -> str:
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if len(reason) > 200 or (required and not reason):
         raise Refused(Code.REASON_REQUIRED)
     return reason
 
 
-def _total_changed(tab_id):
+def _total_changed(tab_id: int) -> None:
     """The payment side refunds a paid tab whose total went down (after commit)."""
     transaction.on_commit(
         lambda: signals.tab_total_changed.send(sender=None, tab_id=tab_id), robust=True
     )
 
 
-def _require_billable(tab):
+def _require_billable(tab: Tab) -> None:
     if tab.status == Tab.Status.CLOSED:
         raise Refused(Code.TAB_CLOSED)
 
 
-def _discount(amount, maximum):
+def _discount(amount: Decimal, maximum: Decimal) -> Decimal:
     amount = money(amount)
     if amount < 0 or amount > maximum:
         raise Refused(Code.BAD_DISCOUNT, max=money_str(maximum))
@@ -859,7 +869,7 @@ def tab_discount_set(*, tab_id, amount, reason, user=None, approval=None):
 
 
 @transaction.atomic
-def bill_request(*, tab_id, diner=None):
+def bill_request(*, tab_id: int, diner: Diner | None = None) -> Tab:
     """买单 / "pay at the counter": the diners ask for the bill; the first ask counts."""
     tab = lock_tab(tab_id)
     _require_billable(tab)
@@ -872,7 +882,7 @@ def bill_request(*, tab_id, diner=None):
 
 
 @transaction.atomic
-def orders_release(*, tab_id, user=None):
+def orders_release(*, tab_id: int, user: User | None = None) -> list[Order]:
     """Pay first (先付后吃): the tab is paid, so its waiting orders go to the kitchen now."""
     lock_tab(tab_id)
     released = list(selectors.unpaid_orders(tab_id))
@@ -889,7 +899,7 @@ def orders_release(*, tab_id, user=None):
     return released
 
 
-def orders_expire_unpaid(*, now=None, tab_id=None):
+def orders_expire_unpaid(*, now: datetime | None = None, tab_id: int | None = None) -> list[int]:
     """Pay first: orders not paid in time are taken off (their stock goes back). Returns the ids
     of the tabs changed. Safe in several processes at once: each order expires under its tab's
     lock, and an order another process expired (or a payment released) is skipped."""
@@ -915,7 +925,9 @@ def orders_expire_unpaid(*, now=None, tab_id=None):
 
 
 @transaction.atomic
-def tab_close(*, tab_id, user=None, rotate_token=False, reason=""):
+def tab_close(
+    *, tab_id: int, user: User | None = None, rotate_token: bool = False, reason: str = ""
+) -> Tab:
     """Close the tab (the table is free again); optionally give the table a new QR token, so an
     old photo of its code cannot order."""
     tab = tab_set_status(tab_id=tab_id, status=Tab.Status.CLOSED, user=user, reason=reason)

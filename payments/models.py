@@ -4,20 +4,24 @@ The state machines are explicit tables; `payments.services` is the only writer.
 """
 
 import secrets
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import MoneyField
 
 from . import ledger
 
 
-def new_reference():
+def new_reference() -> str:
     """Our id of a payment at a gateway (WeChat's `out_trade_no`): unguessable, 32 characters."""
     return "dc" + secrets.token_hex(15)
 
@@ -29,13 +33,13 @@ class Method(models.TextChoices):
 
 
 class PaymentQuerySet(models.QuerySet):
-    def under_way(self, now=None):
+    def under_way(self, now: datetime | None = None) -> "PaymentQuerySet":
         """Pending and not yet past its expiry: what readers count as an unfinished payment."""
         return self.filter(status=Payment.Status.PENDING).filter(
             models.Q(expires_at__isnull=True) | models.Q(expires_at__gte=now or timezone.now())
         )
 
-    def overdue(self, now=None):
+    def overdue(self, now: datetime | None = None) -> "PaymentQuerySet":
         return self.filter(status=Payment.Status.PENDING, expires_at__lt=now or timezone.now())
 
 
@@ -114,13 +118,40 @@ class Payment(models.Model):
         ]
         indexes = [models.Index(fields=["status", "expires_at"], name="payment_pending_expiry")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_method_display()} {self.amount} #{self.pk}"
 
-    def can_move_to(self, status):
+    def can_move_to(self, status: str) -> bool:
         return status in self.TRANSITIONS[self.Status(self.status)]
 
-    def overdue(self, now=None):
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status == self.Status.SUCCEEDED
+
+    def transition(
+        self, to: str, *, user: User | None = None, reason: str = "", **fields: Any
+    ) -> None:
+        """The one writer of a payment's status: checks the move against TRANSITIONS, saves it
+        with `fields` (failure, completed_at, gateway_txn …), records a PaymentEvent. Call on
+        the row the caller has locked; an illegal move raises Refused and changes nothing."""
+        old = self.status
+        if not self.can_move_to(to):
+            raise Refused(
+                Code.ILLEGAL_TRANSITION, thing=_("the payment"), status=self.get_status_display()
+            )
+        self.status = self.Status(to)
+        for name, value in fields.items():
+            setattr(self, name, value)
+        self.save(update_fields=["status", *fields])
+        PaymentEvent.objects.create(
+            payment=self, from_status=old, to_status=to, user=user, reason=reason[:200]
+        )
+
+    def overdue(self, now: datetime | None = None) -> bool:
         """Still pending past its expiry: the worker will close it at the gateway."""
         return (
             self.status == self.Status.PENDING
@@ -128,7 +159,7 @@ class Payment(models.Model):
             and self.expires_at < (now or timezone.now())
         )
 
-    def as_read(self, now=None):
+    def as_read(self, now: datetime | None = None) -> "Payment":
         """Expiry is computed on read: an overdue payment reads as expired before the worker has
         closed it (the status is changed in memory only; readers never save)."""
         if self.overdue(now):
@@ -136,11 +167,11 @@ class Payment(models.Model):
         return self
 
     @property
-    def refundable(self):
-        return self.amount - self.refunded if self.status == self.Status.SUCCEEDED else 0
+    def refundable(self) -> Decimal:
+        return self.amount - self.refunded if self.status == self.Status.SUCCEEDED else Decimal(0)
 
     @property
-    def refund_state(self):
+    def refund_state(self) -> str:
         """`refunded`, `partially refunded` or empty: derived from the refunds, not a status."""
         if not self.refunded:
             return ""
@@ -183,8 +214,31 @@ class Refund(models.Model):
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive"),
         ]
 
-    def can_move_to(self, status):
+    def can_move_to(self, status: str) -> bool:
         return status in self.TRANSITIONS[self.Status(self.status)]
+
+    @property
+    def is_done(self) -> bool:
+        return self.status == self.Status.SUCCEEDED
+
+    def transition(
+        self, to: str, *, user: User | None = None, reason: str = "", **fields: Any
+    ) -> None:
+        """The one writer of a refund's status, as `Payment.transition`; the event is recorded
+        on its payment."""
+        old = self.status
+        if not self.can_move_to(to):
+            raise Refused(
+                Code.ILLEGAL_TRANSITION, thing=_("the refund"), status=self.get_status_display()
+            )
+        self.status = self.Status(to)
+        for name, value in fields.items():
+            setattr(self, name, value)
+        self.save(update_fields=["status", *fields])
+        PaymentEvent.objects.create(
+            payment_id=self.payment_id, refund=self, from_status=old, to_status=to, user=user,
+            reason=reason[:200],
+        )  # fmt: skip
 
 
 class PaymentEvent(models.Model):
@@ -211,10 +265,10 @@ class AppendOnly(Exception):
 
 
 class LedgerQuerySet(models.QuerySet):
-    def update(self, **kwargs):
+    def update(self, **kwargs: Any) -> int:
         raise AppendOnly("Ledger entries are never changed; write a correcting entry.")
 
-    def delete(self):
+    def delete(self) -> tuple[int, dict[str, int]]:
         raise AppendOnly("Ledger entries are never deleted; write a correcting entry.")
 
 
@@ -255,7 +309,7 @@ class LedgerEntry(models.Model):
         verbose_name = _("ledger entry")
         verbose_name_plural = _("ledger")
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise AppendOnly("Ledger entries are never changed; write a correcting entry.")
         with transaction.atomic():
@@ -265,7 +319,7 @@ class LedgerEntry(models.Model):
             self.hash = ledger.entry_digest(self, self.previous_hash)
             super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnly("Ledger entries are never deleted; write a correcting entry.")
 
 
@@ -294,5 +348,5 @@ class SandboxCharge(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     @property
-    def amount(self):
+    def amount(self) -> Decimal:
         return (Decimal(self.amount_cents) / 100).quantize(Decimal("0.01"))

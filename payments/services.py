@@ -7,10 +7,14 @@ push to a screen goes out after commit.
 """
 
 import logging
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
@@ -39,7 +43,9 @@ CLOSE_CLAIM = timedelta(minutes=2)
 # Strict input ---------------------------------------------------------------------------------
 
 
-def parse_amount(value, *, code=Code.BAD_AMOUNT, allow_zero=False):
+def parse_amount(
+    value: object, *, code: Code = Code.BAD_AMOUNT, allow_zero: bool = False
+) -> Decimal:
     """`"12.50"` or `12` → Decimal("12.50"). Floats, negatives, a third decimal, text: refused."""
     amount = parse.amount(value)
     if amount is None:
@@ -50,20 +56,20 @@ def parse_amount(value, *, code=Code.BAD_AMOUNT, allow_zero=False):
     return amount
 
 
-def _parse_version(version):
+def _parse_version(version: object) -> int:
     version = parse.whole_number(version)
     if version is None:
         raise Refused(Code.BAD_VERSION)
     return version
 
 
-def _parse_key(key):
+def _parse_key(key: object) -> str:
     if not isinstance(key, str) or not key.strip() or len(key.strip()) > 64:
         raise Refused(Code.BAD_KEY)
     return key.strip()
 
 
-def _parse_reason(reason, *, required=True):
+def _parse_reason(reason: object, *, required: bool = True) -> str:
     reason = reason.strip() if isinstance(reason, str) else ""
     if (required and not reason) or len(reason) > 200:
         raise Refused(Code.REASON_REQUIRED)
@@ -75,22 +81,22 @@ def _parse_reason(reason, *, required=True):
 FIGURES = ("subtotal", "discount_total", "total", "paid", "refunded", "balance_due")
 
 
-def figures(settlement):
+def figures(settlement: dict[str, Any]) -> dict[str, Decimal]:
     return {name: Decimal(settlement[name]) for name in FIGURES}
 
 
-def _pending_refunds(tab_id):
+def _pending_refunds(tab_id: int) -> Decimal:
     pending = Refund.objects.filter(payment__tab_id=tab_id, status=Refund.Status.PENDING)
     return pending.aggregate(total=Sum("amount"))["total"] or Decimal(0)
 
 
-def amount_due(tab_id):
+def amount_due(tab_id: int) -> tuple[dict[str, Any], Decimal]:
     """What the tab still owes, counting refunds already on their way back as given back."""
     settlement = build_settlement(tab_id)
     return settlement, figures(settlement)["balance_due"] + _pending_refunds(tab_id)
 
 
-def equal_share(settlement, people):
+def equal_share(settlement: dict[str, Any], people: int) -> Decimal:
     """AA: the total split in `people`, rounded up to the cent; the last share is what is left."""
     total, due = Decimal(settlement["total"]), Decimal(settlement["balance_due"])
     share = (total / people).quantize(Decimal("0.01"), rounding="ROUND_UP")
@@ -100,20 +106,7 @@ def equal_share(settlement, people):
 # Moves of the state machines ------------------------------------------------------------------
 
 
-def _move(payment, new, *, user=None, reason=""):
-    """Move a locked payment; an illegal move raises and changes nothing. Records the event."""
-    old = payment.status
-    if not payment.can_move_to(new):
-        raise Refused(
-            Code.ILLEGAL_TRANSITION, thing=_("the payment"), status=payment.get_status_display()
-        )
-    payment.status = new
-    PaymentEvent.objects.create(
-        payment=payment, from_status=old, to_status=new, user=user, reason=reason[:200]
-    )
-
-
-def _locked_payment(payment_id):
+def _locked_payment(payment_id: int) -> tuple[Any, Payment]:
     """The payment with its tab locked first, then itself (the one lock order)."""
     payment = Payment.objects.filter(pk=payment_id).only("tab_id").first()
     if payment is None:
@@ -122,14 +115,14 @@ def _locked_payment(payment_id):
     return tab, Payment.objects.select_for_update().get(pk=payment_id)
 
 
-ACCOUNTS = {
+ACCOUNTS: dict[str, str] = {
     Method.CASH: LedgerEntry.Account.CASH,
     Method.CARD: LedgerEntry.Account.CARD,
     Method.QR: LedgerEntry.Account.QR,
 }
 
 
-def _captured(payment, *, user=None):
+def _captured(payment: Payment, *, user: User | None = None) -> None:
     """Money came in: the books, the tab, and what follows from a paid bill. Tab is locked."""
     account = ACCOUNTS[payment.method]
     if payment.method == Method.CASH:
@@ -151,7 +144,7 @@ def _captured(payment, *, user=None):
     _after_money_in(payment.tab_id, user=user)
 
 
-def _report(payment):
+def _report(payment: Payment) -> None:
     """Tell the ordering side (its TabPayment and the tab's version) and every screen."""
     order_services.record_payment(
         tab_id=payment.tab_id,
@@ -164,7 +157,7 @@ def _report(payment):
     realtime.push_tab_changed(payment.tab_id)
 
 
-def _after_money_in(tab_id, *, user=None):
+def _after_money_in(tab_id: int, *, user: User | None = None) -> None:
     """A paid bill: refund anything above it, release pay-first orders, settle, close the rest."""
     settlement, due = amount_due(tab_id)
     if due < 0:
@@ -189,12 +182,10 @@ def _after_money_in(tab_id, *, user=None):
         for payment_id in Payment.objects.filter(tab_id=tab_id, status=PENDING).values_list(
             "pk", flat=True
         ):
-            transaction.on_commit(
-                lambda payment_id=payment_id: _close_quietly(payment_id), robust=True
-            )
+            transaction.on_commit(partial(_close_quietly, payment_id), robust=True)
 
 
-def _close_quietly(payment_id):
+def _close_quietly(payment_id: int) -> None:
     _close_pending(payment_id, Payment.Status.CANCELLED, reason=_("The bill was paid another way"))
 
 
@@ -203,16 +194,16 @@ def _close_quietly(payment_id):
 
 def payment_start(
     *,
-    tab_id,
-    method,
-    amount,
-    version,
-    key,
-    user=None,
-    diner=None,
-    scope=Payment.Scope.AMOUNT,
-    terminal_ref="",
-):
+    tab_id: int,
+    method: str,
+    amount: object,
+    version: object,
+    key: object,
+    user: Any = None,
+    diner: Any = None,
+    scope: str = Payment.Scope.AMOUNT,
+    terminal_ref: str = "",
+) -> tuple[Payment, bool]:
     """Take a payment against the settlement `version`. Returns (payment, created).
 
     Cash and card are recorded as paid at once (cash may be more than is due: the change is
@@ -247,7 +238,18 @@ def payment_start(
     return payment, created
 
 
-def _create(tab, provider, method, amount, version, key, user, diner, scope, terminal_ref):
+def _create(
+    tab: Any,
+    provider: Any,
+    method: str,
+    amount: Decimal,
+    version: int,
+    key: str,
+    user: Any,
+    diner: Any,
+    scope: str,
+    terminal_ref: str,
+) -> Payment:
     if tab.status == TabStatus.CLOSED:
         raise Refused(Code.TAB_CLOSED)
     if version != tab.version:
@@ -300,7 +302,7 @@ def _check_pending_limit(tab):
         order_services.limit_reached(tab, Code.TOO_MANY_PAYMENTS, n=settings.MAX_PENDING_PAYMENTS)
 
 
-def _gateway_start(provider, payment):
+def _gateway_start(provider: Any, payment: Payment) -> None:
     """Ask the gateway for a charge, outside our transactions. A gateway that fails fails it."""
     try:
         code_url = provider.start(payment)
@@ -309,9 +311,11 @@ def _gateway_start(provider, payment):
         with transaction.atomic():
             tab, locked = _locked_payment(payment.pk)
             if locked.status == PENDING:
-                locked.failure = str(error)[:200]
-                _move(locked, Payment.Status.FAILED, reason=_("The gateway did not answer"))
-                locked.save(update_fields=["status", "failure"])
+                locked.transition(
+                    Payment.Status.FAILED,
+                    reason=_("The gateway did not answer"),
+                    failure=str(error)[:200],
+                )
                 realtime.push_tab_changed(tab.pk)
         payment.refresh_from_db()
         return
@@ -319,7 +323,9 @@ def _gateway_start(provider, payment):
     payment.code_url = code_url
 
 
-def payment_notify(*, provider_name, headers, body):
+def payment_notify(
+    *, provider_name: str, headers: Mapping[str, str], body: bytes
+) -> tuple[Payment, bool]:
     """A gateway's notification. Returns (payment, changed); a replay changes nothing.
 
     Raises NotifyRefused (and logs why) for anything forged, unsigned, stale, for an unknown
@@ -344,10 +350,12 @@ def payment_notify(*, provider_name, headers, body):
         if not note.succeeded:
             if payment.status != PENDING:
                 return payment, False  # a replay, or news older than what we know
-            payment.failure = note.reason or _("Declined")
-            payment.completed_at = timezone.now()
-            _move(payment, Payment.Status.FAILED, reason=_("The gateway says it failed"))
-            payment.save(update_fields=["status", "failure", "completed_at"])
+            payment.transition(
+                Payment.Status.FAILED,
+                reason=_("The gateway says it failed"),
+                failure=note.reason or _("Declined"),
+                completed_at=timezone.now(),
+            )
             realtime.push_tab_changed(payment.tab_id)
             return payment, True
         if payment.status == SUCCEEDED:
@@ -366,26 +374,24 @@ def payment_notify(*, provider_name, headers, body):
                 NotifyRefused("conflict", "This transaction paid another payment.", 409), body
             )
         late = payment.status != PENDING
-        payment.gateway_txn = note.transaction_id
-        payment.completed_at = timezone.now()
-        _move(
-            payment,
+        payment.transition(
             SUCCEEDED,
             reason=_("The gateway took the money after all") if late else _("Paid"),
+            gateway_txn=note.transaction_id,
+            completed_at=timezone.now(),
         )
-        payment.save(update_fields=["status", "gateway_txn", "completed_at"])
         _captured(payment)
     return payment, True
 
 
-def _refused(refused, body):
+def _refused(refused: NotifyRefused, body: bytes) -> NotifyRefused:
     logger.warning(
         "payments: notification refused (%s: %s): %r", refused.code, refused.message, body[:500]
     )
     return refused
 
 
-def _close_pending(payment_id, new, *, reason, user=None):
+def _close_pending(payment_id: int, new: str, *, reason: str, user: User | None = None) -> bool:
     """Close an unfinished payment at its gateway, then mark it `new` (expired or cancelled).
 
     False when the gateway says it was paid: its notification will complete it.
@@ -402,14 +408,14 @@ def _close_pending(payment_id, new, *, reason, user=None):
         _tab, payment = _locked_payment(payment_id)
         if payment.status != PENDING:
             return False
-        _move(payment, new, user=user, reason=reason)
-        payment.completed_at = timezone.now()
-        payment.save(update_fields=["status", "completed_at"])
+        payment.transition(new, user=user, reason=reason, completed_at=timezone.now())
         realtime.push_tab_changed(payment.tab_id)
     return True
 
 
-def payment_cancel(*, payment_id, tab_id=None, user=None):
+def payment_cancel(
+    *, payment_id: int, tab_id: int | None = None, user: User | None = None
+) -> Payment:
     """The diner gives up a QR payment (or the cashier does): closed at the gateway first."""
     payment = Payment.objects.filter(pk=payment_id).first()
     if payment is None or (tab_id is not None and payment.tab_id != tab_id):
@@ -424,7 +430,7 @@ def payment_cancel(*, payment_id, tab_id=None, user=None):
     return payment
 
 
-def payments_expire_due(*, now=None, tab_id=None):
+def payments_expire_due(*, now: datetime | None = None, tab_id: int | None = None) -> int:
     """QR payments not completed in time are closed at the gateway first, then marked expired;
     pay-first orders not paid in time give their stock back. Returns how many payments expired.
 
@@ -448,7 +454,7 @@ def payments_expire_due(*, now=None, tab_id=None):
     return expired
 
 
-def _claim_close(payment_id, now):
+def _claim_close(payment_id: int, now: datetime) -> bool:
     """Only the process whose compare-and-set wins closes the payment, until its claim runs
     out (a gateway that says "paid" leaves the claim to run out: the next try asks again)."""
     unclaimed = Q(closing_until__isnull=True) | Q(closing_until__lt=now)
@@ -463,12 +469,20 @@ def _claim_close(payment_id, now):
 # Refunds --------------------------------------------------------------------------------------
 
 
-def _refunding(payment):
+def _refunding(payment: Payment) -> Decimal:
     pending = payment.refunds.filter(status=Refund.Status.PENDING)
     return payment.refunded + (pending.aggregate(total=Sum("amount"))["total"] or Decimal(0))
 
 
-def _refund_open(payment, amount, *, reason, user=None, key=None, automatic=False):
+def _refund_open(
+    payment: Payment,
+    amount: Decimal,
+    *,
+    reason: str,
+    user: User | None = None,
+    key: str | None = None,
+    automatic: bool = False,
+) -> Refund:
     refund = Refund.objects.create(
         payment=payment, amount=amount, reason=reason, user=user, key=key, automatic=automatic
     )
@@ -479,7 +493,9 @@ def _refund_open(payment, amount, *, reason, user=None, key=None, automatic=Fals
     return refund
 
 
-def _refund_newest_first(tab_id, amount, *, reason, user=None):
+def _refund_newest_first(
+    tab_id: int, amount: Decimal, *, reason: str, user: User | None = None
+) -> list[Refund]:
     """Give `amount` back over the tab's payments, newest first. The tab is locked."""
     refunds = []
     for payment in (
@@ -569,11 +585,13 @@ def refund_execute(*, refund_id):
         refund = Refund.objects.select_for_update().get(pk=refund_id)
         if refund.status != Refund.Status.PENDING:
             return refund
-        old = refund.status
-        refund.completed_at = timezone.now()
         if result.ok:
-            refund.status = Refund.Status.SUCCEEDED
-            refund.gateway_refund = result.gateway_refund
+            refund.transition(
+                Refund.Status.SUCCEEDED,
+                user=refund.user,
+                gateway_refund=result.gateway_refund,
+                completed_at=timezone.now(),
+            )
             payment.refunded += refund.amount
             payment.save(update_fields=["refunded"])
             LedgerEntry.objects.create(
@@ -587,18 +605,20 @@ def refund_execute(*, refund_id):
                 note=refund.reason,
             )
         else:
-            refund.status = Refund.Status.FAILED
-            refund.failure = result.failure[:200]
-        refund.save(update_fields=["status", "gateway_refund", "failure", "completed_at"])
-        PaymentEvent.objects.create(
-            payment=payment, refund=refund, from_status=old, to_status=refund.status,
-            user=refund.user, reason=refund.failure,
-        )  # fmt: skip
+            refund.transition(
+                Refund.Status.FAILED,
+                user=refund.user,
+                reason=result.failure,
+                failure=result.failure[:200],
+                completed_at=timezone.now(),
+            )
         _report(payment)
     return refund
 
 
-def refund_overpayment(*, tab_id, reason=None, user=None):
+def refund_overpayment(
+    *, tab_id: int, reason: str | None = None, user: User | None = None
+) -> list[Refund]:
     """退菜 or a discount on a paid tab: whatever was paid above the new total goes back."""
     with transaction.atomic():
         tab = order_services.lock_tab(tab_id)
@@ -638,13 +658,13 @@ def tab_discount(*, tab_id, amount, reason, user, approval=None):
     return tab
 
 
-def pay_at_counter(*, tab_id, diner=None):
+def pay_at_counter(*, tab_id: int, diner: Any = None) -> Any:
     tab = order_services.bill_request(tab_id=tab_id, diner=diner)
     realtime.push_tab_changed(tab.pk)
     return tab
 
 
-def tab_close(*, tab_id, user=None, rotate_token=False):
+def tab_close(*, tab_id: int, user: User | None = None, rotate_token: bool = False) -> Any:
     """Free the table. Refused while money is owed, a payment is unfinished or a refund pending."""
     payments_expire_due(tab_id=tab_id)  # an overdue payment is closed at its gateway first
     with transaction.atomic():
@@ -665,7 +685,7 @@ def tab_close(*, tab_id, user=None, rotate_token=False):
     return tab
 
 
-def tab_reopen(*, tab_id, user=None):
+def tab_reopen(*, tab_id: int, user: User | None = None) -> Any:
     """A settled tab orders again (a dessert after paying): it will owe the difference."""
     tab = order_services.tab_set_status(
         tab_id=tab_id, status=TabStatus.OPEN, user=user, reason=_("reopened")

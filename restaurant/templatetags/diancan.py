@@ -34,7 +34,7 @@ def local_line(line, field="name"):
 @register.filter
 def urges(lines):
     """How often the dishes still being made were hurried: the kitchen screen beeps when it grows."""
-    return sum(line.urge_count for line in lines if line.status in ("queued", "cooking"))
+    return sum(line.urge_count for line in lines if line.can_urge)
 
 
 # The staff screens, each with the roles that may open it (a manager may open every one).
