@@ -72,6 +72,7 @@ def bench_environment(port, database=BENCH_DATABASE):
         {
             "DJANGO_SETTINGS_MODULE": "restaurant.settings",
             "DEBUG": "false",
+            "HTTPS": "false",  # plain HTTP on loopback: no TLS proxy in front
             "SECRET_KEY": random_secret_key(),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": bench_database_url(database),
@@ -103,10 +104,17 @@ def manage(env, *args):
         raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
 
 
+def load_demo(env):
+    """The demo restaurant with its documented staff logins, which the benchmarks sign in with.
+    Only this step runs with DEBUG on: with DEBUG off load_demo refuses (or, when allowed,
+    gives the staff random passwords); the server itself still runs with DEBUG off."""
+    manage({**env, "DEBUG": "true"}, "load_demo")
+
+
 def prepare_database(env):
     shutil.rmtree(OUT / "media", ignore_errors=True)
     manage(env, "migrate", "--noinput")
-    manage(env, "load_demo")
+    load_demo(env)
     manage(env, "collectstatic", "--noinput")
 
 
