@@ -216,6 +216,11 @@ def _diner_tab(token):
     return tab
 
 
+def _staff_user(request):
+    """The staff member acting, for the records; None when a device token calls."""
+    return request.user if request.device is None else None
+
+
 def _staff_tab(tab_id):
     if not order_selectors.tab_exists(tab_id):
         raise Http404("No such tab.")
@@ -276,7 +281,7 @@ def tab_payment(request, tab: int, payload: PaymentIn):
         amount=payload.amount,
         version=payload.version,
         key=payload.key,
-        user=request.user if request.device is None else None,
+        user=_staff_user(request),
         terminal_ref=payload.reference,
     )
     return _answer(payment, created)
@@ -301,7 +306,7 @@ def tab_discount(request, tab: int, payload: DiscountIn):
         tab_id=_staff_tab(tab),
         amount=payload.amount,
         reason=payload.reason,
-        user=request.user if request.device is None else None,
+        user=_staff_user(request),
         approval=Approval.from_api(request, payload.approval),
     )
     return build_settlement(tab)
@@ -320,7 +325,7 @@ def line_discount(request, line: int, payload: DiscountIn):
         line_id=line,
         amount=payload.amount,
         reason=payload.reason,
-        user=request.user if request.device is None else None,
+        user=_staff_user(request),
         approval=Approval.from_api(request, payload.approval),
     )
     return build_settlement(tab.pk)
@@ -381,7 +386,7 @@ def payment_refund(request, payment: int, payload: RefundIn):
         amount=payload.amount,
         reason=payload.reason,
         key=payload.key,
-        user=request.user if request.device is None else None,
+        user=_staff_user(request),
         approval=Approval.from_api(request, payload.approval),
     )
     refund.refresh_from_db()
