@@ -1,7 +1,7 @@
 """The menu as JSON for a mini-program or kiosk, read through the same selector as the page."""
 
 from ninja import Router, Schema
-from pydantic import StrictInt
+from pydantic import StrictBool, StrictInt
 
 from restaurant.lib.api_auth import StaffAuth
 from restaurant.lib.money import money_str
@@ -86,9 +86,10 @@ def menu(request):
 
 
 class AvailabilityIn(Schema):
-    sold_out: bool | None = None
+    # JSON true/false only: "yes", "1" or 1 are refused with 400, as `hold` is (parse.py).
+    sold_out: StrictBool | None = None
     stock: StrictInt | None = None
-    unlimited: bool = False
+    unlimited: StrictBool = False
 
 
 class AvailabilityOut(Schema):

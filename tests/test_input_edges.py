@@ -194,3 +194,38 @@ def test_the_cashier_screen_takes_a_tab_in_other_digits_as_no_tab(cashier, seate
     assert page.status_code == 200
     assert 'id="bill"' not in page.content.decode()
     assert 'id="bill"' in staff(cashier).get("/cashier/", {"tab": seated.pk}).content.decode()
+
+
+def kitchen_device():
+    _device, raw = DeviceToken.issue(name="pass", role="kitchen")
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
+@pytest.mark.parametrize("field", ["sold_out", "unlimited"])
+@pytest.mark.parametrize("loose", ["yes", "true", "1", 1, 0, "no"])
+def test_sold_out_and_unlimited_must_be_json_booleans(menu, field, loose):
+    fish = menu["fish"]
+    fish_before = (fish.sold_out, fish.stock)
+    answer = Client().post(
+        f"/api/v1/kitchen/dishes/{fish.pk}/availability",
+        {field: loose},
+        content_type="application/json",
+        **kitchen_device(),
+    )
+    assert answer.status_code == 400, answer.content
+    assert answer.json()["error"] == "invalid" and field in answer.json()["message"]
+    fish.refresh_from_db()
+    assert (fish.sold_out, fish.stock) == fish_before
+
+
+def test_sold_out_and_unlimited_take_true_and_false(menu):
+    fish, path = menu["fish"], f"/api/v1/kitchen/dishes/{menu['fish'].pk}/availability"
+    for body, expected in [
+        ({"sold_out": True}, (True, fish.stock)),
+        ({"sold_out": False, "stock": 3}, (False, 3)),
+        ({"unlimited": True}, (False, None)),
+    ]:
+        answer = Client().post(path, body, content_type="application/json", **kitchen_device())
+        assert answer.status_code == 200, answer.content
+        fish.refresh_from_db()
+        assert (fish.sold_out, fish.stock) == expected
