@@ -5,6 +5,7 @@ booleans, and no redirect to another site."""
 import json
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.test import Client
 
 from orders.models import CartItem, Order, OrderLine, Tab
@@ -229,3 +230,33 @@ def test_sold_out_and_unlimited_take_true_and_false(menu):
         assert answer.status_code == 200, answer.content
         fish.refresh_from_db()
         assert (fish.sold_out, fish.stock) == expected
+
+
+# NUL over WebSockets: refused at the edge like the HTTP middleware, before any consumer runs.
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "where", ["/ws/t/{token}%00/", "/ws/t/{token}/?tab=%00", "/ws/t/{token}/?lang=en%00"]
+)
+async def test_a_socket_whose_address_carries_a_nul_is_refused(table, menu, where):
+    from tests.sockets import connect
+
+    socket, connected, code = await connect(where.format(token=table.token))
+    assert not connected and code == 4400
+    assert not await sync_to_async(Tab.objects.exists)()  # no consumer ran: no visit opened
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_a_socket_message_carrying_a_nul_closes_the_socket(table, menu):
+    from tests.sockets import connect
+
+    socket, connected, _ = await connect(f"/ws/t/{table.token}/?lang=en")
+    assert connected
+    await socket.receive_from(timeout=5)  # the state
+    await socket.send_to(text_data="fine")  # other messages are ignored, as before
+    assert await socket.receive_nothing(timeout=0.3)
+    await socket.send_to(text_data="no\x00te")
+    assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": 4400}

@@ -4,12 +4,15 @@ Numbers and amounts are ASCII digits only: Python's `int()` and `Decimal()` also
 scripts' digits ("５", "١٠") and `str.isdigit()` says yes to "²", which `int()` then refuses,
 so each of them alone either lets a number in that no till would print or crashes a view.
 Booleans are JSON's true and false, never "yes". Text never carries a NUL character
-(PostgreSQL cannot store one): `RefuseNul` answers such a request with 400 before any view.
+(PostgreSQL cannot store one): `RefuseNul` answers such a request with 400 before any view,
+and `RefuseNulSockets` closes a socket whose address or text message carries one (code 4400)
+before any consumer reads it.
 """
 
 import json
 import re
 from decimal import Decimal
+from urllib.parse import unquote
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponseBadRequest, JsonResponse
@@ -87,3 +90,41 @@ class RefuseNul:
         if request.headers.get("HX-Request"):
             return refusal(request, refused.message, 400)
         return HttpResponseBadRequest(refused.message, content_type="text/plain; charset=utf-8")
+
+
+NUL_CLOSE = 4400  # a WebSocket close code of the 4xxx range: htmx does not reconnect after it
+
+
+def _address_carries_nul(scope):
+    query = scope.get("query_string", b"").decode("latin-1")
+    return NUL in scope.get("path", "") or NUL in unquote(query, encoding="latin-1")
+
+
+class RefuseNulSockets:
+    """ASGI middleware for the WebSocket stack (restaurant/asgi.py), RefuseNul's twin.
+
+    A handshake whose path or query carries a NUL is refused before the consumer is reached (it
+    would look the table's token up with it); a text message carrying one closes the socket.
+    Screens send nothing that is read today (they act over HTTP), so the message check guards
+    what any later consumer might read. Binary frames are not text and are left alone.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "websocket":
+            return await self.app(scope, receive, send)
+        if _address_carries_nul(scope):
+            await receive()  # websocket.connect
+            await send({"type": "websocket.close", "code": NUL_CLOSE})
+            return None
+
+        async def checked():
+            message = await receive()
+            if message["type"] == "websocket.receive" and NUL in (message.get("text") or ""):
+                await send({"type": "websocket.close", "code": NUL_CLOSE})
+                return {"type": "websocket.disconnect", "code": NUL_CLOSE}
+            return message
+
+        return await self.app(scope, checked, send)

@@ -73,6 +73,23 @@ def test_postgresql_refuses_the_orms_raw_delete_too(needs_postgres, books):
     assert LedgerEntry.objects.count() == 3
 
 
+@pytest.mark.parametrize(
+    "sql", ["TRUNCATE payments_ledgerentry", "TRUNCATE payments_ledgerentry CASCADE"]
+)
+def test_postgresql_refuses_truncate_of_the_ledger(needs_postgres, books, sql):
+    """TRUNCATE fires no row trigger: a statement trigger of its own refuses it (migration
+    payments/0005). Django's `flush` therefore refuses on a database with a ledger; the test
+    suite's flush runs with triggers off (tests/conftest.py)."""
+    with pytest.raises(DatabaseError, match="append-only: TRUNCATE"), transaction.atomic():
+        with connection.cursor() as cursor:
+            # The test's own transaction holds deferred foreign-key checks, which PostgreSQL
+            # would give as its reason to refuse; run them now, as a fresh session would have.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(sql)
+    assert list(LedgerEntry.objects.order_by("id")) == books
+    assert check().startswith("The ledger checks out: 3 entries")
+
+
 def test_a_changed_amount_is_detected(needs_postgres, books):
     change = books[1]
     behind_the_triggers_back(
