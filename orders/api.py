@@ -234,7 +234,14 @@ class TicketOut(Schema):
     table: str
     round: int
     created_at: datetime
+    # Set when the ticket is on the board only for dishes voided while the kitchen had them:
+    # when it leaves by itself (POST .../clear takes it off sooner).
+    clear_at: datetime | None
     lines: list[TicketLineOut]
+
+
+class ClearedOut(Schema):
+    cleared: int
 
 
 def _station_slugs():
@@ -260,6 +267,7 @@ def _ticket(order, slugs):
         "table": order.tab.table.code,
         "round": order.number,
         "created_at": timezone.localtime(order.created_at),
+        "clear_at": order.clear_at and timezone.localtime(order.clear_at),
         "lines": [_line_out(line, slugs) for line in order.kitchen_lines],
     }
 
@@ -279,6 +287,19 @@ def kitchen_tickets(request, station: str | None = None):
     board = selectors.station_by_slug(station) if station else None
     slugs = _station_slugs()
     return [_ticket(order, slugs) for order in selectors.open_tickets(board)]
+
+
+@router.post(
+    "/kitchen/tickets/{order}/clear",
+    response={200: ClearedOut, 401: Error, 404: Error},
+    auth=StaffAuth(KITCHEN),
+    summary="Clear a ticket's voided dishes off the boards (optionally one station's)",
+)
+def kitchen_ticket_clear(request, order: int, station: str | None = None):
+    """The kitchen has seen the voids: the ticket leaves the boards if nothing is left to make."""
+    board = selectors.station_by_slug(station) if station else None
+    cleared = services.ticket_clear(order_id=order, station=board, user=_staff_user(request))
+    return {"cleared": cleared}
 
 
 @router.post(

@@ -279,6 +279,9 @@ class OrderLine(models.Model):
     status_at = models.DateTimeField(default=timezone.now)
     urged_at = models.DateTimeField(null=True, blank=True)
     urge_count = models.PositiveSmallIntegerField(default=0)
+    # A dish voided while the kitchen had it (held, waiting, cooking) keeps its ticket on the
+    # boards, struck through, until then, or until a cook clears the ticket (None).
+    void_shown_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

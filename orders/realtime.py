@@ -56,6 +56,11 @@ def push_order_changed(order_id, tab_id, *, pass_changed=True):
     push_tab(tab_id)
 
 
+def push_ticket_changed(order_id):
+    """Only the kitchen boards see it (a voided dish cleared off its ticket)."""
+    publish_on_commit(KITCHEN, kind="ticket", order=order_id, added=False)
+
+
 def push_dish(dish_id):
     """A dish became available or not (after commit): every open menu, the carts holding it."""
     carts = selectors.tabs_with_dish_in_cart(dish_id)

@@ -97,30 +97,53 @@ def kitchen_thresholds():
     }
 
 
+def _shown_voids(now):
+    """Dishes voided while the kitchen had them, not yet cleared by a cook nor aged out."""
+    return OrderLine.objects.filter(
+        order=OuterRef("pk"), status=OrderLine.Status.VOIDED, void_shown_until__gt=now
+    )
+
+
 def _tickets(station=None):
-    """Orders the kitchen (or one station) still has work on, oldest first, each with
-    `kitchen_lines`: its lines at that station. Three queries, whatever the number of tickets."""
+    """Orders the kitchen (or one station) still has work on, or a freshly voided dish to show
+    struck through, oldest first, each with `kitchen_lines`: its lines at that station. Three
+    queries, whatever the number of tickets."""
     open_lines = OrderLine.objects.filter(order=OuterRef("pk"), status__in=OrderLine.KITCHEN_OPEN)
+    voids = _shown_voids(timezone.now())
     lines = OrderLine.objects.order_by("id")
     if station is not None:
-        open_lines = open_lines.filter(station=station)
-        lines = lines.filter(station=station)
+        open_lines, voids, lines = (q.filter(station=station) for q in (open_lines, voids, lines))
     return (
-        Order.objects.filter(Exists(open_lines), awaiting_payment=False)
+        Order.objects.filter(Exists(open_lines) | Exists(voids), awaiting_payment=False)
         .select_related("tab__table")
         .prefetch_related(Prefetch("lines", queryset=lines, to_attr="kitchen_lines"))
         .order_by("created_at", "id")
     )
 
 
+def _as_ticket(order):
+    """`has_work`: a dish of this board still to make (the header moves them on); else the
+    ticket is only showing voids, and `clear_at` is when the last of them ages out (the header
+    clears it, the screen drops it then)."""
+    order.has_work = any(line.status in OrderLine.KITCHEN_OPEN for line in order.kitchen_lines)
+    shown = [
+        line.void_shown_until
+        for line in order.kitchen_lines
+        if line.is_voided and line.void_shown_until
+    ]
+    order.clear_at = None if order.has_work or not shown else max(shown)
+    return order
+
+
 def open_tickets(station=None):
     """Every order the kitchen (or one station) still has work on, oldest first."""
-    return list(_tickets(station))
+    return [_as_ticket(order) for order in _tickets(station)]
 
 
 def ticket(order_id, station=None):
-    """One order as a kitchen ticket, or None when that board has nothing left to do on it."""
-    return _tickets(station).filter(pk=order_id).first()
+    """One order as a kitchen ticket, or None when that board has nothing left to show of it."""
+    order = _tickets(station).filter(pk=order_id).first()
+    return _as_ticket(order) if order else None
 
 
 def board_view(station=None):
@@ -172,6 +195,7 @@ def done_tickets(station=None):
     """Orders finished (at this station) in the last hour, newest first: to bring one back."""
     since = timezone.now() - timedelta(hours=1)
     open_lines = OrderLine.objects.filter(order=OuterRef("pk"), status__in=OrderLine.KITCHEN_OPEN)
+    voids = _shown_voids(timezone.now())  # still on the board
     done_lines = OrderLine.objects.filter(
         order=OuterRef("pk"),
         status__in=(OrderLine.Status.READY, OrderLine.Status.SERVED),
@@ -179,11 +203,11 @@ def done_tickets(station=None):
     )
     lines = OrderLine.objects.order_by("id")
     if station is not None:
-        open_lines, done_lines, lines = (
-            q.filter(station=station) for q in (open_lines, done_lines, lines)
+        open_lines, voids, done_lines, lines = (
+            q.filter(station=station) for q in (open_lines, voids, done_lines, lines)
         )
     return list(
-        Order.objects.filter(Exists(done_lines), ~Exists(open_lines))
+        Order.objects.filter(Exists(done_lines), ~Exists(open_lines), ~Exists(voids))
         .select_related("tab__table")
         .prefetch_related(Prefetch("lines", queryset=lines, to_attr="kitchen_lines"))
         .order_by("-created_at")[:50]

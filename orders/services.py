@@ -613,6 +613,31 @@ def ticket_bump(
     return moved
 
 
+def ticket_clear(*, order_id: int, station: Station | None = None, user: User | None = None) -> int:
+    """Tap the header of a ticket with nothing left to make: the cook has seen its voided dishes
+    (at this station), and the ticket leaves the boards. Returns how many dishes were cleared."""
+    with transaction.atomic():
+        lines = OrderLine.objects.filter(
+            order_id=order_id,
+            status=OrderLine.Status.VOIDED,
+            void_shown_until__gt=timezone.now(),
+        )
+        if station is not None:
+            lines = lines.filter(station=station)
+        # Locked: two cooks clearing one ticket at once record one clearing.
+        cleared = list(lines.select_for_update())
+        if not cleared:
+            return 0
+        OrderLine.objects.filter(pk__in=[line.pk for line in cleared]).update(void_shown_until=None)
+        tab_id = Order.objects.values_list("tab_id", flat=True).get(pk=order_id)
+        TabEvent.objects.bulk_create(
+            TabEvent(tab_id=tab_id, line=line, kind="line.void_cleared", user=user)
+            for line in cleared
+        )
+        realtime.push_ticket_changed(order_id)
+    return len(cleared)
+
+
 def line_urge(*, tab: Tab, line_id: int, diner: Diner | None = None) -> OrderLine:
     """催菜: a diner hurries a waiting dish; at most once per URGE_INTERVAL_MINUTES per line."""
     now = timezone.now()
@@ -682,6 +707,11 @@ def line_void(
             if by_discounts and not approver:
                 # The void's own event, written by transition() just now, names its approver.
                 TabEvent.objects.filter(pk=line.event.pk).update(approved_by=by_discounts)
+        if old in OrderLine.KITCHEN_OPEN and not line.order.awaiting_payment:
+            # The kitchen had it: the ticket stays on the boards, the dish struck through, so
+            # the cook stops making it (selectors.open_tickets), until cleared or it ages out.
+            shown_until = timezone.now() + timedelta(minutes=settings.KITCHEN_VOID_MINUTES)
+            OrderLine.objects.filter(pk=line.pk).update(void_shown_until=shown_until)
         if (
             line.reserved_stock
             and line.dish_id

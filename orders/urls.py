@@ -19,6 +19,7 @@ urlpatterns = [
     path("kitchen/lines/<int:line>/bump/", views.kitchen_line_bump, name="line-bump"),
     path("kitchen/lines/<int:line>/status/", views.kitchen_line_status, name="line-status"),
     path("kitchen/tickets/<int:order>/bump/", views.kitchen_ticket_bump, name="ticket-bump"),
+    path("kitchen/tickets/<int:order>/clear/", views.kitchen_ticket_clear, name="ticket-clear"),
     # Station boards last: a station cannot be called done, pass, stock or recall.
     path("kitchen/<slug:station>/", views.kitchen, name="station"),
     path("staff/tables/", views.staff_tables, name="staff-tables"),

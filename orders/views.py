@@ -262,6 +262,18 @@ def kitchen_ticket_bump(request, order):
 
 @require_POST
 @role_required(KITCHEN)
+def kitchen_ticket_clear(request, order):
+    """A ticket left only for its voided dishes: the cook has seen them, it leaves the boards."""
+
+    def clear():
+        services.ticket_clear(order_id=order, station=_station(request), user=request.user)
+        return HttpResponse(status=204)
+
+    return _staff_answer(request, clear)
+
+
+@require_POST
+@role_required(KITCHEN)
 def kitchen_recall(request):
     """Undo this screen's last bump: the line goes back where it was, if nobody moved it since."""
 

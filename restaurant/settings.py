@@ -335,9 +335,11 @@ if SERVICE_FLOW not in ("pay_later", "pay_first"):
 PAY_FIRST_EXPIRY_MINUTES = env_int("PAY_FIRST_EXPIRY_MINUTES", 15)
 
 # The kitchen: a ticket turns amber, then red, after waiting this long; a diner may hurry
-# (催菜) a dish once per URGE_INTERVAL_MINUTES.
+# (催菜) a dish once per URGE_INTERVAL_MINUTES. A dish voided while the kitchen had it stays on
+# its ticket, struck through, until a cook clears it or KITCHEN_VOID_MINUTES pass.
 KITCHEN_WARN_MINUTES = env_int("KITCHEN_WARN_MINUTES", 10)
 KITCHEN_LATE_MINUTES = env_int("KITCHEN_LATE_MINUTES", 20)
+KITCHEN_VOID_MINUTES = env_int("KITCHEN_VOID_MINUTES", 10)
 URGE_INTERVAL_MINUTES = env_int("URGE_INTERVAL_MINUTES", 3)
 
 # Ordering limits: anything beyond is refused as bad input. MAX_ORDER_LINES also bounds the rows

@@ -54,6 +54,12 @@
     var warn = Number(board.dataset.warn) * 60, late = Number(board.dataset.late) * 60;
     var now = Date.now() / 1000;
     document.querySelectorAll(".ticket").forEach(function (ticket) {
+      // A ticket left only for its voided dishes leaves when they age out (the server's board
+      // no longer has it then either); a cook may clear it sooner with its header.
+      if (ticket.dataset.clearAt) {
+        if (now >= Number(ticket.dataset.clearAt)) ticket.remove();
+        return;
+      }
       var waited = now - Number(ticket.dataset.created);
       ticket.querySelector(".age").textContent = Math.max(0, Math.floor(waited / 60)) + "′";
       ticket.classList.toggle("is-warn", waited >= warn && waited < late);
