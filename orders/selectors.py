@@ -345,3 +345,25 @@ def unpaid_orders(tab_id):
 
 def unpaid_order_count(tab_id):
     return unpaid_orders(tab_id).count()
+
+
+# Printing (printing/ reads orders only here) ---------------------------------------------------
+
+
+def order_for_print(order_id):
+    """An order with its tab, table and lines (each with its station), or None."""
+    return (
+        Order.objects.filter(pk=order_id)
+        .select_related("tab__table")
+        .prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.select_related("station").order_by("id"))
+        )
+        .first()
+    )
+
+
+def line_for_print(line_id):
+    """A dish line with its order, tab, table and station, or None."""
+    return (
+        OrderLine.objects.filter(pk=line_id).select_related("order__tab__table", "station").first()
+    )

@@ -579,7 +579,14 @@ def line_set_status(
         realtime.push_order_changed(
             line.order_id, line.order.tab_id, pass_changed=ready in (old, status)
         )
+        if old == OrderLine.Status.HELD and status == OrderLine.Status.QUEUED:
+            _after_commit(signals.line_fired, line_id=line.pk)
     return line
+
+
+def _after_commit(signal, **kwargs):
+    """Tell other apps (printing) once the transaction commits; never during it."""
+    transaction.on_commit(partial(signal.send, sender=None, **kwargs), robust=True)
 
 
 def line_bump(*, line_id: int, user: User | None = None) -> OrderLine:
@@ -658,6 +665,7 @@ def line_urge(*, tab: Tab, line_id: int, diner: Diner | None = None) -> OrderLin
             raise Refused(Code.URGED_RECENTLY)
         TabEvent.objects.create(tab=tab, line=line, kind="line.urged", diner=diner)
         realtime.push_order_changed(line.order_id, tab.pk, pass_changed=False)
+        _after_commit(signals.line_urged, line_id=line.pk)
     return line
 
 
@@ -728,6 +736,7 @@ def line_void(
         transaction.on_commit(
             lambda: signals.tab_total_changed.send(sender=None, tab_id=tab_id), robust=True
         )
+        _after_commit(signals.line_voided, line_id=line.pk, old=old, reason=reason)
     return line
 
 
@@ -926,6 +935,7 @@ def orders_release(*, tab_id: int, user: User | None = None) -> list[Order]:
             tab_id=tab_id, kind="order.released", user=user, reason=f"#{order.number}"
         )
         realtime.push_new_order(order.pk, tab_id)
+    _after_commit(signals.orders_released, order_ids=[o.pk for o in released], tab_id=tab_id)
     return released
 
 

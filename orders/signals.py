@@ -15,8 +15,19 @@ tab_status_changed = Signal()
 # A table's new tab was opened: `tab_id`, `table_id`.
 tab_opened = Signal()
 
-# An order was submitted: `order_id`, `tab_id`.
+# An order was submitted: `order_id`, `tab_id`. In pay first (先付后吃) it waits for its
+# payment (`awaiting_payment`) and reaches the kitchen with `orders_released`.
 order_submitted = Signal()
+
+# Pay first: a paid tab's waiting orders went to the kitchen: `order_ids`, `tab_id`.
+orders_released = Signal()
+
+# The kitchen must act on one dish (printers print a slip for its station), each with
+# `line_id`: hurried by a diner (催菜), fired (起菜: held → waiting), voided (退菜; also `old`,
+# the status it had, and `reason`).
+line_urged = Signal()
+line_fired = Signal()
+line_voided = Signal()
 
 # A tab reached one of the limits (README, "Limits") and was refused: `tab_id`, `code`. Sent
 # at once, not after commit: the refusal rolls its transaction back.

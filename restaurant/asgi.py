@@ -12,13 +12,16 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from orders.routing import websocket_urlpatterns as orders_sockets  # noqa: E402
 from payments.routing import websocket_urlpatterns as payments_sockets  # noqa: E402
+from printing.routing import websocket_urlpatterns as printing_sockets  # noqa: E402
 from restaurant.lib.parse import RefuseNulSockets  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            RefuseNulSockets(AuthMiddlewareStack(URLRouter(orders_sockets + payments_sockets)))
+            RefuseNulSockets(
+                AuthMiddlewareStack(URLRouter(orders_sockets + payments_sockets + printing_sockets))
+            )
         ),
     }
 )

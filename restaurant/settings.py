@@ -150,6 +150,7 @@ INSTALLED_APPS = [
     "menu",
     "orders",
     "payments",
+    "printing",
     "demo",
 ]
 

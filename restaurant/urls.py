@@ -13,6 +13,7 @@ admin.site.site_url = "/staff/"
 urlpatterns = [
     path("", include("orders.urls")),
     path("", include("payments.urls")),
+    path("", include("printing.urls")),
     path("api/v1/", api.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

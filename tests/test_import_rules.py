@@ -4,7 +4,8 @@ Every `import` in app code counts, at module level or inside a function. The ker
 (`restaurant/lib/`) imports no app; menu imports neither orders nor payments; orders never
 imports payments; payments reaches orders only through its public surface (selectors and the
 settlement to read, services to write, signals to listen, controls for the
-money rules both sides apply); no app imports the demo or the
+money rules both sides apply); printing only reads and listens (orders' selectors, settlement
+and signals, payments' and menu's selectors) and no other app imports it; no app imports the demo or the
 project's wiring (settings, urls, api, asgi). No module imports itself round a circle, and no
 import hides inside a function to dodge one (an AppConfig's ready() is the one such place).
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 from django.conf import settings
 
 ROOT = Path(settings.BASE_DIR)
-PACKAGES = ("restaurant", "menu", "orders", "payments", "demo")
+PACKAGES = ("restaurant", "menu", "orders", "payments", "printing", "demo")
 
 
 def module_name(path):
@@ -90,6 +91,15 @@ ORDERS_SURFACE = (
     "orders.signals",
     "orders.controls",  # the money controls both sides apply (issue 11)
 )
+# Printing (issue 13) reads and listens, and never writes another app's rows.
+PRINTING_READS = (
+    "orders.selectors",
+    "orders.settlement",
+    "orders.signals",
+    "payments.selectors",
+    "menu.selectors",
+    "menu.signals",
+)
 
 
 def forbidden(importer, imported):
@@ -109,7 +119,14 @@ def forbidden(importer, imported):
     if under(importer, "payments") and under(imported, "orders"):
         if not under(imported, *ORDERS_SURFACE):
             return "payments reaches orders only through its selectors, settlement and services"
-    if under(importer, "menu", "orders", "payments", "demo") and under(imported, "restaurant"):
+    if under(imported, "printing") and under(importer, "menu", "orders", "payments", "demo"):
+        return "no app imports printing: it listens to their signals"
+    if under(importer, "printing") and under(imported, "menu", "orders", "payments"):
+        if not under(imported, *PRINTING_READS):
+            return "printing reaches other apps only through their selectors and signals"
+    if under(importer, "menu", "orders", "payments", "printing", "demo") and under(
+        imported, "restaurant"
+    ):
         if not under(imported, "restaurant.lib"):
             return "apps use the kernel, not the project package"
     return None
@@ -142,6 +159,14 @@ def test_the_rules_catch_a_forbidden_import():
     assert forbidden("payments.views", "orders.views")
     assert forbidden("payments.services", "orders.services") is None
     assert forbidden("payments.selectors", "orders.settlement") is None
+    assert forbidden("orders.services", "printing.services")
+    assert forbidden("payments.views", "printing.models")
+    assert forbidden("printing.services", "orders.services")
+    assert forbidden("printing.services", "payments.models")
+    assert forbidden("printing.services", "restaurant.urls")
+    assert forbidden("printing.services", "orders.selectors") is None
+    assert forbidden("printing.receivers", "orders.signals") is None
+    assert forbidden("restaurant.management.commands.worker", "printing.services") is None
 
 
 def module_graph():

@@ -116,6 +116,20 @@ class Code(StrEnum):
         _("Not enough left of: %(names)s. Nothing was ordered; please change the order."),
     )
 
+    # Printing
+    NO_TILL_PRINTER = (
+        "no_till_printer",
+        409,
+        _("No till printer is set up: the manager adds one in the admin (Printers)."),
+    )
+    UNKNOWN_PRINTER = "unknown_printer", 404, _("No such printer.")
+    UNKNOWN_PRINT_JOB = "unknown_print_job", 404, _("No such print job.")
+    BAD_PRINTER_MOVE = (
+        "bad_printer_move",
+        400,
+        _("Move the jobs to another printer that is in use."),
+    )
+
     # The kitchen
     UNKNOWN_LINE = "unknown_line", 404, _("No such dish line.")
     BAD_STATUS = "bad_status", 400, _("Unknown status %(status)s.")

@@ -44,6 +44,7 @@ STAFF_SCREENS = [
     ("orders:kitchen-stock", _("Sold out (估清)"), (KITCHEN,)),
     ("orders:staff-tables", _("Order for a table"), (KITCHEN, CASHIER)),
     ("payments:cashier", _("Cashier"), (CASHIER,)),
+    ("printing:queue", _("Printers"), (KITCHEN, CASHIER)),
     ("admin:index", _("Admin"), (MANAGER,)),
 ]
 

@@ -1,0 +1,430 @@
+"""Writes of printing: queueing jobs (after the events they print have committed), reprinting,
+moving a dead printer's queue, and sending, which only the worker does (`print_jobs_send`).
+
+Nothing here talks to a printer inside a request: a job is a row, and the worker sends it.
+"""
+
+import logging
+import threading
+import uuid
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Max, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from orders import selectors as order_selectors
+from payments import selectors as payment_selectors
+from restaurant.lib.errors import Code, Refused
+
+from . import realtime, render, transport
+from .models import Printer, PrintJob
+
+logger = logging.getLogger("printing")
+
+# A worker holds a printer while it sends to it; a crashed worker's hold runs out after this.
+CLAIM_SECONDS = 60
+# Waits between tries of a printer that failed: 2, 4, 8, 16, then every 30 seconds.
+BACKOFF_SECONDS = (2, 4, 8, 16, 30)
+# Printers sent to at once by one worker round (each in a thread of its own).
+PARALLEL_PRINTERS = 8
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long to wait after the `attempts`-th failed try in a row."""
+    return timedelta(seconds=BACKOFF_SECONDS[min(attempts, len(BACKOFF_SECONDS)) - 1])
+
+
+# Queueing ---------------------------------------------------------------------------------------
+
+
+def _enqueue(printers, *, kind, title, payload, tab_id=None, order_id=None, **extra):
+    """One job per printer, numbered after the printer's last job (its row locked meanwhile,
+    so two requests queueing at once never take the same number)."""
+    jobs = []
+    for printer in printers:
+        with transaction.atomic():
+            Printer.objects.select_for_update().filter(pk=printer.pk).first()
+            top = PrintJob.objects.filter(printer_id=printer.pk).aggregate(top=Max("sequence"))
+            jobs.append(
+                PrintJob.objects.create(
+                    printer_id=printer.pk,
+                    sequence=(top["top"] or 0) + 1,
+                    kind=kind,
+                    title=title[:120],
+                    payload=payload,
+                    tab_id=tab_id,
+                    order_id=order_id,
+                    **extra,
+                )
+            )
+    return jobs
+
+
+def _active_printers():
+    return list(Printer.objects.filter(active=True).prefetch_related("stations"))
+
+
+def _station_printers(printers, station_id):
+    return [p for p in printers if any(s.pk == station_id for s in p.stations.all())]
+
+
+def _local(moment):
+    return timezone.localtime(moment).isoformat(timespec="seconds")
+
+
+def _head(order, at=None):
+    tab = order.tab
+    return {
+        "table": tab.table.code,
+        "table_name": tab.table.display_name,
+        "round": order.number,
+        "guests": tab.guests,
+        "ordered_at": _local(order.created_at),
+        "at": _local(at or order.created_at),
+        "tab": tab.pk,
+        "order": order.pk,
+    }
+
+
+def _line(line):
+    return {
+        "name": line.name,
+        "name_en": line.name_en,
+        "options": list(line.options),
+        "options_en": list(line.options_en),
+        "note": line.note,
+        "quantity": line.quantity,
+        "held": line.status == "held",
+        "station": line.station.name if line.station_id else "",
+    }
+
+
+def order_tickets_queue(*, order_id: int) -> list[PrintJob]:
+    """A new order (or a pay-first order just paid): one ticket per station, on each of the
+    station's printers, and the whole order on the pass printers. An order still waiting for
+    its payment prints nothing yet."""
+    order = order_selectors.order_for_print(order_id)
+    if order is None or order.awaiting_payment:
+        return []
+    lines = [line for line in order.lines.all() if line.status != "voided"]
+    if not lines:
+        return []
+    printers = _active_printers()
+    head = _head(order)
+    kind = PrintJob.Kind.TICKET if order.number == 1 else PrintJob.Kind.ADDON
+    by_station = defaultdict(list)
+    for line in lines:
+        if line.station_id:
+            by_station[line.station_id].append(line)
+    jobs = []
+    for station_lines in by_station.values():
+        station = station_lines[0].station
+        jobs += _enqueue(
+            _station_printers(printers, station.pk),
+            kind=kind,
+            title=f"{head['table']} #{order.number} · {station.name}",
+            payload={**head, "station": station.name, "lines": [_line(x) for x in station_lines]},
+            tab_id=head["tab"],
+            order_id=order.pk,
+        )
+    jobs += _enqueue(
+        [p for p in printers if p.prints_pass],
+        kind=PrintJob.Kind.PASS,
+        title=f"{head['table']} #{order.number}",
+        payload={**head, "lines": [_line(x) for x in lines]},
+        tab_id=head["tab"],
+        order_id=order.pk,
+    )
+    return jobs
+
+
+SLIP_TITLES = {
+    PrintJob.Kind.URGE: "催菜",
+    PrintJob.Kind.VOID: "退菜",
+    PrintJob.Kind.FIRE: "起菜",
+}
+
+
+def line_slip_queue(*, line_id: int, kind: str, **extra: Any) -> list[PrintJob]:
+    """催菜, 退菜 or 起菜 of one dish: a short slip on its station's printers. Nothing for a dish
+    the kitchen never saw (an unpaid pay-first order) or one without a station."""
+    line = order_selectors.line_for_print(line_id)
+    if line is None or line.order.awaiting_payment or not line.station_id:
+        return []
+    payload = {
+        **_head(line.order, at=timezone.now()),
+        "station": line.station.name,
+        "line": _line(line),
+        "urges": line.urge_count,
+        **extra,
+    }
+    return _enqueue(
+        _station_printers(_active_printers(), line.station_id),
+        kind=kind,
+        title=f"{line.order.tab.table.code} {SLIP_TITLES.get(kind, '')} {line.name}",
+        payload=payload,
+        tab_id=line.order.tab_id,
+        order_id=line.order_id,
+    )
+
+
+def till_printer() -> Printer:
+    """The printer bills and receipts go to: the first till printer in use."""
+    printer = Printer.objects.filter(active=True, prints_receipts=True).first()
+    if printer is None:
+        raise Refused(Code.NO_TILL_PRINTER)
+    return printer
+
+
+def _payments(bill):
+    return [
+        {
+            "method": p.method,
+            "amount": str(p.amount),
+            "tendered": str(p.tendered) if p.tendered is not None else None,
+            "change": str(p.change),
+            "refunds": [
+                {"amount": str(r.amount), "reason": r.reason} for r in p.refunds.all() if r.is_done
+            ],
+        }
+        for p in bill["payments"]
+        if p.status == "succeeded"
+    ]
+
+
+def bill_print(*, tab_id: int, kind: str) -> PrintJob:
+    """结账单 (before paying: what is owed, with the pay page's QR code) or the paid receipt
+    (payments, change and refunds, with the e-receipt's QR code) on the till printer, as the
+    settlement stands now."""
+    if kind not in (PrintJob.Kind.PREBILL, PrintJob.Kind.RECEIPT):
+        raise Refused(Code.NOT_FOUND)
+    printer = till_printer()
+    if not order_selectors.tab_exists(tab_id):
+        raise Refused(Code.UNKNOWN_TAB)
+    bill = payment_selectors.bill_view(tab_id)
+    tab, settlement = bill["tab"], bill["settlement"]
+    succeeded = [p for p in bill["payments"] if p.status == "succeeded"]
+    if kind == PrintJob.Kind.RECEIPT:
+        last = succeeded[-1] if succeeded else None
+        link = last and reverse("payments:receipt", args=[last.reference])
+    else:
+        link = reverse("payments:pay", args=[tab.table.token]) if not tab.is_closed else None
+    payload = {
+        "restaurant": settings.RESTAURANT_NAME,
+        "table": tab.table.code,
+        "table_name": tab.table.display_name,
+        "tab": tab.pk,
+        "guests": tab.guests,
+        "opened_at": _local(tab.opened_at),
+        "at": _local(timezone.now()),
+        "settlement": settlement,
+        "bill_discount_reason": tab.discount_reason,
+        "payments": _payments(bill),
+        "due": str(bill["due"]),
+        "qr": settings.PUBLIC_URL + link if link else "",
+    }
+    (job,) = _enqueue(
+        [printer], kind=kind, title=f"{tab.table.code} #{tab.pk}", payload=payload, tab_id=tab.pk
+    )
+    return job
+
+
+def test_page_print(*, printer_id: int) -> PrintJob:
+    """A test page (Chinese text, a QR code, a cut) to set a printer up."""
+    printer = Printer.objects.filter(pk=printer_id).first()
+    if printer is None:
+        raise Refused(Code.UNKNOWN_PRINTER)
+    payload = {"restaurant": settings.RESTAURANT_NAME, "at": _local(timezone.now())}
+    (job,) = _enqueue([printer], kind=PrintJob.Kind.TEST, title=printer.name, payload=payload)
+    return job
+
+
+def job_reprint(*, job_id: int) -> PrintJob:
+    """The same ticket or receipt again, as it was, marked 重印, at the end of its printer's
+    queue (or of the printer its queue was moved to)."""
+    job = PrintJob.objects.select_related("printer").filter(pk=job_id).first()
+    if job is None:
+        raise Refused(Code.UNKNOWN_PRINT_JOB)
+    (copy,) = _enqueue(
+        [job.printer],
+        kind=job.kind,
+        title=job.title,
+        payload={**job.payload, "reprint": True},
+        tab_id=job.tab_id,
+        order_id=job.order_id,
+        reprint_of=job,
+    )
+    return copy
+
+
+def jobs_move(*, from_printer_id: int, to_printer_id: int) -> int:
+    """A dead printer's waiting jobs go to another printer, after that one's own, in their
+    order; each slip says where it was meant to print. Returns how many moved."""
+    if from_printer_id == to_printer_id:
+        raise Refused(Code.BAD_PRINTER_MOVE)
+    with transaction.atomic():
+        # Both rows locked in id order (the one lock order), so two moves never deadlock, and
+        # no job is queued on either meanwhile.
+        locked = {
+            p.pk: p
+            for p in Printer.objects.select_for_update()
+            .filter(pk__in=[from_printer_id, to_printer_id])
+            .order_by("pk")
+        }
+        source, target = locked.get(from_printer_id), locked.get(to_printer_id)
+        if source is None or target is None:
+            raise Refused(Code.UNKNOWN_PRINTER)
+        if not target.active:
+            raise Refused(Code.BAD_PRINTER_MOVE)
+        top = PrintJob.objects.filter(printer=target).aggregate(top=Max("sequence"))["top"] or 0
+        waiting = list(
+            PrintJob.objects.filter(printer=source, status=PrintJob.Status.QUEUED).order_by(
+                "sequence"
+            )
+        )
+        now = timezone.now()
+        for number, job in enumerate(waiting, start=top + 1):
+            # Compare-and-set on the status: a job the worker printed meanwhile stays printed.
+            PrintJob.objects.filter(pk=job.pk, status=PrintJob.Status.QUEUED).update(
+                printer=target,
+                sequence=number,
+                moved_from=source.name,
+                attempts=0,
+                next_try_at=now,
+                last_error="",
+            )
+        # Nothing left to try on the dead printer: its alert ends (it shows again if a new job
+        # for it fails).
+        Printer.objects.filter(pk=source.pk).update(failing_since=None)
+        realtime.push_printers()
+    return len(waiting)
+
+
+# Sending (the worker) --------------------------------------------------------------------------
+
+
+def _due_printer_ids(now: datetime) -> list[int]:
+    """Printers in use whose oldest waiting job is due (a printer's later jobs wait behind it)."""
+    waiting = (
+        PrintJob.objects.filter(status=PrintJob.Status.QUEUED, printer__active=True)
+        .order_by()
+        .values_list("printer", flat=True)
+        .distinct()
+    )
+    due = []
+    for printer_id in sorted(waiting):
+        head = (
+            PrintJob.objects.filter(printer_id=printer_id, status=PrintJob.Status.QUEUED)
+            .order_by("sequence")
+            .values_list("next_try_at", flat=True)
+            .first()
+        )
+        if head is not None and head <= now:
+            due.append(printer_id)
+    return due
+
+
+def print_jobs_send(*, now: datetime | None = None) -> int:
+    """One round of the worker: every printer with a job due gets its waiting jobs, in order,
+    each printer in a thread of its own (a dead printer's timeouts do not hold up the others).
+    Returns how many jobs were printed."""
+    now = now or timezone.now()
+    printer_ids = _due_printer_ids(now)
+    if not printer_ids:
+        return 0
+    if len(printer_ids) == 1:
+        return printer_send(printer_id=printer_ids[0], now=now)
+    with ThreadPoolExecutor(max_workers=min(PARALLEL_PRINTERS, len(printer_ids))) as pool:
+        return sum(
+            pool.map(lambda pk: _in_thread(printer_send, printer_id=pk, now=now), printer_ids)
+        )
+
+
+def _in_thread(function, **kwargs):
+    try:
+        return function(**kwargs)
+    finally:
+        if threading.current_thread() is not threading.main_thread():
+            connection.close()  # each thread's own connection, not left open
+
+
+def _claim(printer_id: int, token: str, now: datetime) -> bool:
+    """Compare-and-set: this worker holds the printer until the claim runs out, so two worker
+    copies never send the same printer's jobs at once (which would print them twice, or out of
+    order). A crashed worker's claim runs out and another copy carries on."""
+    return bool(
+        Printer.objects.filter(pk=printer_id, active=True)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now) | Q(claimed_by=token))
+        .update(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), claimed_by=token)
+    )
+
+
+def printer_send(*, printer_id: int, now: datetime | None = None) -> int:
+    """Send one printer's waiting jobs, oldest first, while it takes them. A job counts as
+    printed once its bytes are written and the printer's status, asked after them, is fine;
+    until then it stays queued and is tried again after a back-off (nothing is lost)."""
+    now = now or timezone.now()
+    token = uuid.uuid4().hex
+    if not _claim(printer_id, token, now):
+        return 0  # another worker copy is sending to it
+    printed = 0
+    try:
+        printer = Printer.objects.get(pk=printer_id)
+        while True:
+            job = (
+                PrintJob.objects.filter(printer_id=printer_id, status=PrintJob.Status.QUEUED)
+                .order_by("sequence")
+                .first()
+            )
+            if job is None or job.next_try_at > now:
+                break
+            try:
+                data = render.job_bytes(job, printer)
+            except Exception as error:  # a job that cannot be rendered would block the queue
+                logger.exception("printing: job %s cannot be rendered", job.pk)
+                PrintJob.objects.filter(pk=job.pk, status=PrintJob.Status.QUEUED).update(
+                    status=PrintJob.Status.FAILED, last_error=str(error)[:200]
+                )
+                continue
+            try:
+                transport.send(printer.host, printer.port, data)
+            except transport.PrinterError as error:
+                _failed(printer, job, str(error), now)
+                break
+            PrintJob.objects.filter(pk=job.pk, status=PrintJob.Status.QUEUED).update(
+                status=PrintJob.Status.SENT,
+                sent_at=timezone.now(),
+                attempts=F("attempts") + 1,
+                last_error="",
+            )
+            printed += 1
+            if printer.failing_since is not None:
+                Printer.objects.filter(pk=printer_id).update(failing_since=None, last_error="")
+                printer.failing_since = None
+                realtime.push_printers()
+            if not _claim(printer_id, token, now):
+                break  # the claim was lost (this round took too long): another copy goes on
+    finally:
+        Printer.objects.filter(pk=printer_id, claimed_by=token).update(
+            claimed_until=None, claimed_by=""
+        )
+    return printed
+
+
+def _failed(printer: Printer, job: PrintJob, error: str, now: datetime) -> None:
+    attempts = job.attempts + 1
+    PrintJob.objects.filter(pk=job.pk, status=PrintJob.Status.QUEUED).update(
+        attempts=attempts, next_try_at=now + backoff(attempts), last_error=error[:200]
+    )
+    logger.warning("printing: %s (%s) failed: %s", printer.name, printer.address, error)
+    changed = Printer.objects.filter(pk=printer.pk).update(
+        failing_since=printer.failing_since or now, last_error=error[:200]
+    )
+    if changed and (printer.failing_since is None or printer.last_error != error[:200]):
+        realtime.push_printers()
