@@ -266,7 +266,7 @@ def _create(
     elif amount > due:
         raise Refused(Code.OVER_BALANCE, due=money_str(due), extra={"balance_due": money_str(due)})
     if not provider.immediate:
-        _check_pending_limit(tab)
+        _check_pending_limit(tab, amount, due)
     payment = Payment.objects.create(
         tab=tab,
         method=method,
@@ -294,12 +294,24 @@ def _create(
     return payment
 
 
-def _check_pending_limit(tab):
-    """A few QR payments under way at once (a table splitting its bill), each at most what is
-    due: a hundred pending payments on one bill are refused (README, "Limits"). Two phones
-    paying the whole bill at once stay possible: the second is closed once the first is paid."""
-    if Payment.objects.filter(tab=tab).under_way().count() >= settings.MAX_PENDING_PAYMENTS:
+def _check_pending_limit(tab: Any, amount: Decimal, due: Decimal) -> None:
+    """A few QR payments under way at once (a table splitting its bill), and together never
+    more than is due: a hundred pending payments on one bill, or two phones each starting the
+    whole bill, are refused (README, "Limits"). A payment past its expiry no longer counts (it
+    reads as expired; the worker closes it at the gateway). The tab is locked."""
+    under_way = Payment.objects.filter(tab=tab).under_way()
+    if under_way.count() >= settings.MAX_PENDING_PAYMENTS:
         order_services.limit_reached(tab, Code.TOO_MANY_PAYMENTS, n=settings.MAX_PENDING_PAYMENTS)
+    started = under_way.aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    if started + amount > due:
+        startable = max(due - started, Decimal(0))
+        order_services.limit_reached(
+            tab,
+            Code.PAYMENTS_OVER_DUE,
+            under_way=yuan(started),
+            startable=yuan(startable),
+            extra={"under_way": money_str(started), "startable": money_str(startable)},
+        )
 
 
 def _gateway_start(provider: Any, payment: Payment) -> None:

@@ -89,6 +89,14 @@ class Code(StrEnum):
         409,
         _("%(n)s payments are already under way on this bill: finish or cancel one first."),
     )
+    PAYMENTS_OVER_DUE = (
+        "payments_over_due",
+        409,
+        _(
+            "%(under_way)s is already being paid on this bill; at most %(startable)s more can "
+            "be paid now. Finish or cancel a payment under way first."
+        ),
+    )
     BAD_NICKNAME = "bad_nickname", 400, _("A nickname has at most 12 characters.")
     BAD_QUANTITY = "bad_quantity", 400, _("The quantity must be a whole number from 1 to %(max)s.")
     BAD_GUESTS = (

@@ -88,7 +88,9 @@ def test_a_hundred_pending_qr_payments_stop_at_a_few(table, menu, sandbox_gatewa
     refused = 0
     for n in range(100):
         try:
-            qr_payment(tab, amount="12.00", key=f"phone-{n}")
+            qr_payment(
+                tab, amount="1.00", key=f"phone-{n}"
+            )  # ¥3 under way of ¥12: the count stops them
         except Exception as error:
             assert getattr(error, "code", None) == "too_many_payments"
             refused += 1
@@ -117,3 +119,61 @@ async def test_the_cashiers_floor_is_told_at_once_when_a_tab_hits_a_limit(
         told = await floor.receive_from(timeout=5)
     assert 'data-limit="too_many_portions"' in told
     await floor.disconnect()
+
+
+@pytest.mark.usefixtures("sandbox_gateway")
+def test_pending_qr_payments_together_never_exceed_what_is_due(table, menu, cashier):
+    """A bill of ¥50: ¥30 and ¥20 may be under way at once (two phones splitting it); another
+    ¥30 would make ¥60 under way for ¥50 owed and is refused, on the page's API as in the
+    service, naming what is under way and what may still start."""
+    from tests.payments.conftest import seat
+
+    tab = seat(table, menu)
+    qr_payment(tab, amount="30.00", key="phone-a")
+    answer = Client(HTTP_ACCEPT_LANGUAGE="en").post(
+        f"/api/v1/tables/{table.token}/payments",
+        {"method": "qr", "amount": "30.00", "version": tab.version, "key": "phone-b"},
+        content_type="application/json",
+    )
+    assert answer.status_code == 409, answer.content
+    refused = answer.json()
+    assert refused["error"] == "payments_over_due"
+    assert (refused["under_way"], refused["startable"]) == ("30.00", "20.00")
+    assert "¥30 is already being paid" in refused["message"]
+    assert "at most ¥20 more" in refused["message"]
+    assert not Payment.objects.filter(key="phone-b").exists()
+    assert 'data-limit="payments_over_due"' in floor_html(cashier)
+    qr_payment(tab, amount="20.00", key="phone-c")  # what is left may start
+    assert Payment.objects.filter(tab=tab, status="pending").count() == 2
+
+
+@pytest.mark.usefixtures("sandbox_gateway")
+def test_a_payment_past_its_expiry_no_longer_counts_as_under_way(table, menu):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.payments.conftest import seat
+
+    tab = seat(table, menu)
+    old = qr_payment(tab, key="walked-away")
+    Payment.objects.filter(pk=old.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert qr_payment(tab, key="next-phone").status == "pending"
+
+
+@pytest.mark.parametrize(
+    ("setting", "code"),
+    [("MAX_ORDERS_PER_MINUTE", "ordering_too_fast"), ("MAX_OPEN_LINES", "tab_full")],
+)
+def test_every_order_limit_flags_the_tab_on_the_cashiers_floor(
+    table, menu, cashier, settings, setting, code
+):
+    """Staff are alerted of a tab that hit a limit: its tile says so in words, as an alert."""
+    setattr(settings, setting, 1)
+    line = [{"dish": menu["cucumber"].pk}]
+    assert api_order(table, line, "k1").status_code == 201
+    assert 'data-limit="' not in floor_html(cashier)
+    refused = api_order(table, line, "k2")
+    assert refused.json()["error"] == code
+    floor = floor_html(cashier)
+    assert f'role="alert" data-limit="{code}">limit reached<' in floor

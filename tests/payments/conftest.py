@@ -135,5 +135,17 @@ def qr_payment(tab, amount="50.00", key="phone-1", version=None):
     return Payment.objects.get(pk=payment.pk)
 
 
+def lapse(payment):
+    """The payment runs past its expiry (the worker has not closed it yet): it is no longer
+    under way, so another phone may start the whole bill, and its charge is still open at the
+    gateway (which gives a charge a minute more than we wait), so both can still be paid."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    Payment.objects.filter(pk=payment.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    return payment
+
+
 # The browser fixtures (a real daphne, Chromium), for test_browser_pay.py.
 from tests.browser.conftest import browser, phone, server, staff_screen  # noqa: E402, F401

@@ -43,7 +43,7 @@ def test_a_round_of_the_worker_expires_what_is_due_and_nothing_else(
     table, other_table, menu, settings, commits
 ):
     tab = seat(table, menu)
-    due, young = qr_payment(tab, key="due"), qr_payment(tab, key="young")
+    due, young = qr_payment(tab, "25.00", key="due"), qr_payment(tab, "25.00", key="young")
     settings.SERVICE_FLOW = "pay_first"
     unpaid, fresh = unpaid_fish_order(other_table, "late"), unpaid_fish_order(other_table, "new")
     assert Dish.objects.get(name="清蒸鲈鱼").stock == 3
