@@ -23,6 +23,7 @@ from restaurant.lib.roles import CASHIER
 from . import conf, services
 from .models import Method, Payment
 from .providers.base import NotifyRefused
+from .views import start_context
 
 router = Router(tags=["payments"])
 staff = StaffAuth(CASHIER)
@@ -101,6 +102,7 @@ class PaymentIn(Schema):
 
 class DinerPaymentIn(Schema):
     method: str = "qr"
+    gateway: str = ""
     amount: str | StrictInt
     version: StrictInt
     key: str
@@ -119,6 +121,7 @@ class PaymentOut(Schema):
     id: int
     tab: int
     method: str
+    gateway: str
     status: str
     amount: str
     tendered: str | None
@@ -182,6 +185,7 @@ def _payment_out(payment):
         "id": payment.pk,
         "tab": payment.tab_id,
         "method": payment.method,
+        "gateway": payment.provider,
         "status": payment.status,
         "amount": money_str(payment.amount),
         "tendered": money_str(payment.tendered) if payment.tendered is not None else None,
@@ -338,9 +342,11 @@ def line_discount(request, line: int, payload: DiscountIn):
     by_alias=True,
 )
 def table_payment(request, token: str, payload: DinerPaymentIn):
-    """Starts a QR payment of `amount` (at most the balance due) at the gateway; the answer's
-    `code_url` is shown as a QR code. The payment completes when the gateway notifies us; its
-    status is pushed to the phones and readable at `GET /tables/{token}/payments/{id}`."""
+    """Starts a QR payment of `amount` (at most the balance due) at `gateway` (`wechatpay`,
+    `sandbox`: those offered here; empty: the first offered). The answer's `code_url` is a QR
+    code to show (desktop) or a page to open (WeChat Pay H5, chosen by a phone's user agent).
+    The payment completes when the gateway notifies us; its status is pushed to the phones and
+    readable at `GET /tables/{token}/payments/{id}`."""
     if payload.method != Method.QR:
         raise Refused(Code.BAD_METHOD)
     tab = _diner_tab(token)
@@ -351,6 +357,8 @@ def table_payment(request, token: str, payload: DinerPaymentIn):
         amount=payload.amount,
         version=payload.version,
         key=payload.key,
+        gateway=payload.gateway,
+        context=start_context(request, token),
     )
     return _answer(payment, created)
 
@@ -422,3 +430,27 @@ def sandbox_notify(request):
     except NotifyRefused as refused:
         return Status(refused.status, {"code": "FAIL", "message": refused.message})
     return {"code": "SUCCESS", "message": ""}
+
+
+@router.post(
+    "/payments/notify/wechatpay",
+    response={204: None, 400: NotifyAnswer, 401: NotifyAnswer, 404: NotifyAnswer,
+              409: NotifyAnswer},
+    summary="WeChat Pay API v3 payment and refund notifications",
+)  # fmt: skip
+def wechatpay_notify(request):
+    """Called by WeChat Pay, never by people. Verified as API v3 requires: the
+    `Wechatpay-Serial` must be our public key id, the `Wechatpay-Timestamp` within 5 minutes,
+    `Wechatpay-Signature` RSA-SHA256 over "timestamp\\nnonce\\nbody\\n" with the WeChat Pay
+    public key, the resource decrypted (AEAD_AES_256_GCM, the APIv3 key) and its mchid and
+    appid ours. `204` when applied or a replay; otherwise 4xx `{"code": "FAIL", "message": …}`
+    (logged), so that the gateway tries again."""
+    if not conf.wechatpay_enabled():
+        return Status(404, {"code": "FAIL", "message": "WeChat Pay is not configured here."})
+    try:
+        services.payment_notify(
+            provider_name="wechatpay", headers=request.headers, body=request.body
+        )
+    except NotifyRefused as refused:
+        return Status(refused.status, {"code": "FAIL", "message": refused.message})
+    return Status(204, None)

@@ -18,6 +18,11 @@ def sandbox_enabled():
     return settings.DEBUG or settings.SANDBOX_GATEWAY_SECRET not in ("", DEV_SANDBOX_SECRET)
 
 
+def wechatpay_enabled():
+    """WeChat Pay is offered when WECHATPAY_ is configured (settings.py checked it whole)."""
+    return bool(getattr(settings, "WECHATPAY", None))
+
+
 def sandbox_secret():
     return settings.SANDBOX_GATEWAY_SECRET or DEV_SANDBOX_SECRET
 

@@ -30,7 +30,13 @@ from restaurant.lib.money import money, money_str, yuan
 
 from . import conf, providers, realtime
 from .models import LedgerEntry, Method, Payment, PaymentEvent, Refund
-from .providers.base import NotifyRefused
+from .providers.base import (
+    GatewayUnknown,
+    Notification,
+    NotifyRefused,
+    RefundNotice,
+    RefundResult,
+)
 from .providers.sandbox import cents
 
 logger = logging.getLogger("payments")
@@ -203,16 +209,20 @@ def payment_start(
     diner: Any = None,
     scope: str = Payment.Scope.AMOUNT,
     terminal_ref: str = "",
+    gateway: str = "",
+    context: Any = None,
 ) -> tuple[Payment, bool]:
     """Take a payment against the settlement `version`. Returns (payment, created).
 
     Cash and card are recorded as paid at once (cash may be more than is due: the change is
     recorded); a QR payment is started at the gateway and completes with its notification.
-    The same `key` again returns the first payment and takes nothing more.
+    The same `key` again returns the first payment and takes nothing more. `gateway` names
+    the QR gateway (the first offered when empty); `context` (providers.base.StartContext)
+    tells it who is paying (the phone's user agent picks WeChat's H5 or Native flow).
     """
     if method not in Method.values:
         raise Refused(Code.BAD_METHOD)
-    provider = providers.for_method(method)
+    provider = providers.for_method(method, gateway if isinstance(gateway, str) else "")
     if provider is None:
         raise Refused(Code.METHOD_UNAVAILABLE)
     key = _parse_key(key)
@@ -226,7 +236,7 @@ def payment_start(
         tab = order_services.lock_tab(tab_id)
         existing = Payment.objects.filter(tab=tab, key=key).first()
         if existing is not None:
-            if existing.method != method:
+            if existing.method != method or (gateway and existing.provider != gateway):
                 raise Refused(Code.KEY_REUSED)
             payment, created = existing, False
         else:
@@ -234,7 +244,7 @@ def payment_start(
                               terminal_ref)  # fmt: skip
             created = True
     if not provider.immediate and payment.status == PENDING and not payment.code_url:
-        _gateway_start(provider, payment)
+        _gateway_start(provider, payment, context)
     return payment, created
 
 
@@ -314,10 +324,15 @@ def _check_pending_limit(tab: Any, amount: Decimal, due: Decimal) -> None:
         )
 
 
-def _gateway_start(provider: Any, payment: Payment) -> None:
-    """Ask the gateway for a charge, outside our transactions. A gateway that fails fails it."""
+def _gateway_start(provider: Any, payment: Payment, context: Any = None) -> None:
+    """Ask the gateway for a charge, outside our transactions. A gateway that fails fails it.
+
+    A start that timed out fails too: the payer never got a code or a page, so nothing can be
+    paid; if the charge was made at the gateway, the expiry job's close finds it (or finds
+    nothing) and a success can only come from a code nobody has.
+    """
     try:
-        code_url = provider.start(payment)
+        code_url = provider.start(payment, context=context)
     except Exception as error:  # the network edge: whatever the gateway does, say so
         logger.exception("payments: %s could not start %s", provider.name, payment.reference)
         with transaction.atomic():
@@ -343,13 +358,20 @@ def payment_notify(
     Raises NotifyRefused (and logs why) for anything forged, unsigned, stale, for an unknown
     payment or the wrong amount; nothing is changed then.
     """
-    provider = providers.for_method(Method.QR)
-    if provider is None or provider.name != provider_name:
+    provider = providers.gateway(provider_name)
+    if provider is None:
         raise _refused(NotifyRefused("unavailable", "No such gateway here.", 404), body)
     try:
         note = provider.verify(headers, body)
     except NotifyRefused as refused:
         raise _refused(refused, body) from None
+    if isinstance(note, RefundNotice):
+        return refund_notified(provider, note, body)
+    return _payment_news(provider, note, body)
+
+
+def _payment_news(provider: Any, note: Any, body: bytes) -> tuple[Payment, bool]:
+    """Apply a checked notification (or the query API's answer) to its payment, once."""
     payment = Payment.objects.filter(reference=note.out_trade_no, provider=provider.name).first()
     if payment is None:
         raise _refused(NotifyRefused("unknown_payment", "No such payment.", 404), body)
@@ -393,6 +415,17 @@ def payment_notify(
             completed_at=timezone.now(),
         )
         _captured(payment)
+        if late:
+            # The phone was told this payment timed out or was given up, so the diner paid (or
+            # will pay) another way: money that arrives afterwards goes back in full.
+            left = payment.amount - _refunding(payment)
+            if left > 0:
+                _refund_open(
+                    payment,
+                    left,
+                    reason=_("Paid after the payment had timed out: given back automatically"),
+                    automatic=True,
+                )
     return payment, True
 
 
@@ -403,10 +436,13 @@ def _refused(refused: NotifyRefused, body: bytes) -> NotifyRefused:
     return refused
 
 
-def _close_pending(payment_id: int, new: str, *, reason: str, user: User | None = None) -> bool:
+def _close_pending(
+    payment_id: int, new: str, *, reason: str, user: User | None = None
+) -> bool | None:
     """Close an unfinished payment at its gateway, then mark it `new` (expired or cancelled).
 
-    False when the gateway says it was paid: its notification will complete it.
+    False when the gateway says it was paid: its notification will complete it. None when the
+    gateway did not answer (time-out): the payment stays pending.
     """
     payment = Payment.objects.filter(pk=payment_id).first()
     if payment is None or payment.status != PENDING:
@@ -414,7 +450,14 @@ def _close_pending(payment_id: int, new: str, *, reason: str, user: User | None 
     provider = providers.by_name(payment.provider)
     if not provider.immediate:
         logger.info("payments: closing %s at %s", payment.reference, provider.name)
-        if not provider.close(payment):
+        try:
+            closed = provider.close(payment)
+        except GatewayUnknown as error:
+            # Unknown, not failed: the payment stays pending; the next try (the worker's next
+            # round once the claim runs out, or the payer's next cancel) asks again.
+            logger.warning("payments: closing %s: %s", payment.reference, error)
+            return None
+        if not closed:
             return False
     with transaction.atomic():
         _tab, payment = _locked_payment(payment_id)
@@ -432,9 +475,14 @@ def payment_cancel(
     payment = Payment.objects.filter(pk=payment_id).first()
     if payment is None or (tab_id is not None and payment.tab_id != tab_id):
         raise Refused(Code.UNKNOWN_PAYMENT)
-    if payment.status == PENDING and not _close_pending(
-        payment_id, Payment.Status.CANCELLED, reason=_("Given up"), user=user
-    ):
+    closed = None
+    if payment.status == PENDING:
+        closed = _close_pending(
+            payment_id, Payment.Status.CANCELLED, reason=_("Given up"), user=user
+        )
+        if closed is None:
+            raise Refused(Code.GATEWAY_UNAVAILABLE)
+    if payment.status == PENDING and not closed:
         payment.refresh_from_db()
         if payment.status == PENDING:
             raise Refused(Code.ALREADY_PAID)
@@ -458,8 +506,10 @@ def payments_expire_due(*, now: datetime | None = None, tab_id: int | None = Non
     expired = 0
     for payment_id in due.values_list("pk", flat=True):
         if _claim_close(payment_id, now):
-            expired += _close_pending(
-                payment_id, Payment.Status.EXPIRED, reason=_("Not completed in time")
+            expired += bool(
+                _close_pending(
+                    payment_id, Payment.Status.EXPIRED, reason=_("Not completed in time")
+                )
             )
     for expired_tab in order_services.orders_expire_unpaid(now=now, tab_id=tab_id):
         realtime.push_tab_changed(expired_tab)
@@ -587,21 +637,40 @@ def _refund_approver(tab_id, amount, user, approval):
 
 
 def refund_execute(*, refund_id):
-    """Give the money back through the payment's provider, then book it (after commit)."""
+    """Give the money back through the payment's provider, then book it (after commit).
+
+    A gateway that accepts the refund but is still processing it, or does not answer, leaves
+    it pending: its refund notification or the refund query (the worker) settles it.
+    """
     refund = Refund.objects.select_related("payment").filter(pk=refund_id).first()
     if refund is None or refund.status != Refund.Status.PENDING:
         return refund
-    result = providers.by_name(refund.payment.provider).refund(refund)
+    try:
+        result = providers.by_name(refund.payment.provider).refund(refund)
+    except GatewayUnknown as error:
+        logger.warning("payments: refund %s is unknown for now: %s", refund.pk, error)
+        return refund
+    return _refund_apply(refund_id, result)
+
+
+def _refund_apply(refund_id: int, result: RefundResult) -> Refund:
+    """Book what the gateway said of a refund, once: the refund is locked, still pending."""
+    payment_id = Refund.objects.filter(pk=refund_id).values_list("payment_id", flat=True).get()
     with transaction.atomic():
-        _tab, payment = _locked_payment(refund.payment_id)
+        _tab, payment = _locked_payment(payment_id)
         refund = Refund.objects.select_for_update().get(pk=refund_id)
         if refund.status != Refund.Status.PENDING:
+            return refund
+        if result.ok is None:
+            if result.gateway_refund and not refund.gateway_refund:
+                refund.gateway_refund = result.gateway_refund
+                refund.save(update_fields=["gateway_refund"])
             return refund
         if result.ok:
             refund.transition(
                 Refund.Status.SUCCEEDED,
                 user=refund.user,
-                gateway_refund=result.gateway_refund,
+                gateway_refund=result.gateway_refund or refund.gateway_refund,
                 completed_at=timezone.now(),
             )
             payment.refunded += refund.amount
@@ -626,6 +695,104 @@ def refund_execute(*, refund_id):
             )
         _report(payment)
     return refund
+
+
+def refund_notified(provider: Any, notice: RefundNotice, body: bytes) -> tuple[Payment, bool]:
+    """A gateway's refund notification: the refund it names is booked, once."""
+    number = notice.out_refund_no
+    reference, _sep, refund_id = number.rpartition("r")
+    refund = (
+        Refund.objects.select_related("payment")
+        .filter(
+            pk=parse.whole_number(refund_id) or 0,
+            payment__reference=reference,
+            payment__provider=provider.name,
+        )
+        .first()
+    )
+    if refund is None or refund.payment.reference != notice.out_trade_no:
+        raise _refused(NotifyRefused("unknown_refund", "No such refund.", 404), body)
+    if notice.amount_cents != cents(refund.amount):
+        raise _refused(NotifyRefused("wrong_amount", "The amount is not the refund's."), body)
+    if refund.gateway_refund and refund.gateway_refund != notice.gateway_refund:
+        raise _refused(NotifyRefused("conflict", "Another gateway refund id.", 409), body)
+    was = refund.status
+    result = RefundResult(
+        ok=notice.succeeded, gateway_refund=notice.gateway_refund, failure=notice.failure
+    )
+    refund = _refund_apply(refund.pk, result)
+    return refund.payment, refund.status != was
+
+
+def gateways_settle(*, now: datetime | None = None) -> int:
+    """What a time-out left unknown, settled by the gateways' query APIs (the worker's job).
+
+    - QR payments pending for more than SETTLE_AFTER: the query says paid (booked as its
+      notification would be, once), failed (declined on the phone: the real gateways notify
+      no failure), or still open (nothing changes). Each payment is claimed by compare-and-set
+      for SETTLE_CLAIM, so several workers ask once and a payment is asked at most that often.
+    - Refunds pending for more than SETTLE_AFTER: the refund query settles them; one the
+      gateway never received is sent again under the same refund number (idempotent there).
+    Calls the gateways with no transaction open and no row locked. Returns how many changed.
+    """
+    now = now or timezone.now()
+    changed = 0
+    # Overdue ones too: a payment whose close the gateway refused as paid waits for news.
+    asking = Payment.objects.filter(
+        status=PENDING, method=Method.QR, created_at__lt=now - SETTLE_AFTER
+    )
+    for payment in asking.exclude(provider="sandbox"):
+        provider = providers.by_name(payment.provider)
+        if not hasattr(provider, "query") or not _claim_query(payment.pk, now):
+            continue
+        try:
+            state = provider.query(payment)
+        except GatewayUnknown as error:
+            logger.info("payments: query of %s: %s", payment.reference, error)
+            continue
+        if state.paid is None:
+            continue
+        note = Notification(
+            out_trade_no=payment.reference,
+            transaction_id=state.transaction_id,
+            succeeded=bool(state.paid),
+            amount_cents=state.amount_cents if state.paid else cents(payment.amount),
+            currency=state.currency if state.paid else settings.CURRENCY,
+            reason=state.reason,
+        )
+        try:
+            _payment, did = _payment_news(provider, note, b"(query)")
+        except NotifyRefused:
+            continue
+        changed += did
+    pending = Refund.objects.filter(
+        status=Refund.Status.PENDING, created_at__lt=now - SETTLE_AFTER
+    ).select_related("payment")
+    for refund in pending.exclude(payment__provider__in=("sandbox", "cash", "card")):
+        provider = providers.by_name(refund.payment.provider)
+        try:
+            result = provider.query_refund(refund)
+            if result is None:
+                result = provider.refund(refund)
+        except GatewayUnknown as error:
+            logger.info("payments: refund query of %s: %s", refund.pk, error)
+            continue
+        changed += _refund_apply(refund.pk, result).status != Refund.Status.PENDING
+    return changed
+
+
+SETTLE_AFTER = timedelta(seconds=30)
+SETTLE_CLAIM = timedelta(seconds=30)
+
+
+def _claim_query(payment_id: int, now: datetime) -> bool:
+    """Compare-and-set on `closing_until`: one worker asks the gateway about a payment, and
+    asks again only after the claim runs out (the expiry job uses the same claim)."""
+    unclaimed = Q(closing_until__isnull=True) | Q(closing_until__lt=now)
+    claimed = Payment.objects.filter(unclaimed, pk=payment_id, status=PENDING).update(
+        closing_until=now + SETTLE_CLAIM
+    )
+    return claimed == 1
 
 
 def refund_overpayment(

@@ -4,6 +4,7 @@ the sandbox gateway's "phone" page. Thin: parse, check, call a service, render."
 import secrets
 from decimal import Decimal
 
+from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,17 +26,34 @@ from restaurant.lib.roles import CASHIER, role_required
 
 from . import conf, selectors, services
 from .models import Method, Payment, SandboxCharge
-from .providers import sandbox
+from .providers import qr_gateways, sandbox
+from .providers.base import StartContext
 
 
 def new_key():
     return secrets.token_hex(12)
 
 
+def start_context(request, token):
+    """Who starts a QR payment: the phone's user agent and address, and its way back."""
+    return StartContext(
+        user_agent=request.headers.get("User-Agent", "")[:500],
+        client_ip=request.META.get("REMOTE_ADDR", ""),
+        return_url=settings.PUBLIC_URL + reverse("payments:pay", args=[token]),
+    )
+
+
 def _flash_error(request, template, error, context=None):
     response = render(request, template, {**(context or {}), "error": error.message})
     response.status_code = error.status
     return response
+
+
+# The pay page's button of each QR gateway.
+GATEWAY_LABELS = {
+    "wechatpay": gettext_lazy("Pay with WeChat Pay"),
+    "sandbox": gettext_lazy("Pay by QR"),
+}
 
 
 # The diner's pay page -------------------------------------------------------------------------
@@ -62,6 +80,7 @@ def _pay_context(request, tab, **extra):
         "key": new_key(),
         "diner": diner,
         "mine": diner_share(tab.pk, diner.key) if diner else Decimal(0),
+        "gateways": [(provider.name, GATEWAY_LABELS[provider.name]) for provider in qr_gateways()],
     }
     # After a reload the phone that started a QR payment still sees its code and its cancel.
     context["payment"] = next(
@@ -134,6 +153,8 @@ def pay_start(request, tab):
         key=request.POST.get("key"),
         diner=diner,
         scope=scope,
+        gateway=request.POST.get("gateway", ""),
+        context=start_context(request, tab.table.token),
     )
     return _pay_answer(request, tab, payment=payment)
 

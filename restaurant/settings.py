@@ -13,6 +13,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from payments.gateway_settings import GatewayConfigError, wechatpay_from_env
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -405,6 +407,13 @@ SANDBOX_DELIVERY = env_str("SANDBOX_DELIVERY", "http")
 if SANDBOX_DELIVERY not in ("http", "off"):
     raise ImproperlyConfigured(f"SANDBOX_DELIVERY must be http or off, not {SANDBOX_DELIVERY!r}")
 PAYMENT_EXPIRY_MINUTES = env_int("PAYMENT_EXPIRY_MINUTES", 10)
+
+# The real gateways (payments/README.md, "WeChat Pay"): configured only from the environment; a
+# gateway with none of its variables set is not offered, a partial or malformed one stops here.
+try:
+    WECHATPAY = wechatpay_from_env(os.environ, public_url=PUBLIC_URL)
+except GatewayConfigError as error:
+    raise ImproperlyConfigured(str(error)) from None
 
 # Money controls (README, "Money controls"): beyond these a manager approves on the same screen.
 # All of a bill's discounts together, in percent of its subtotal:

@@ -8,14 +8,17 @@ A provider says how a payment is taken and given back:
 - `refund(refund)` gives money back; returns a RefundResult.
 - `verify(headers, body)` (gateways) checks a notification and returns a Notification.
 
-WeChat Pay (v3) and Alipay (当面付) fit the same shape and come in a later issue; member balance
-needs members and wallets, which do not exist yet, so it is not here.
+Gateways may also have `query(payment)` and `query_refund(refund)` (settling what a time-out
+left unknown). QR gateways offered here: WeChat Pay (API v3, when WECHATPAY_ is configured) and
+the sandbox (for demos); Alipay comes later. Member balance needs members and wallets, which do
+not exist yet, so it is not here.
 """
 
 from .. import conf
 from ..models import Method
 from .base import RefundResult
 from .sandbox import Sandbox
+from .wechatpay import WeChatPayProvider
 
 
 class Cash:
@@ -38,18 +41,39 @@ class Card:
         return RefundResult(ok=True)
 
 
-def for_method(method):
+def qr_gateways():
+    """The QR gateways offered here, in the order the pay page shows them."""
+    offered = []
+    if conf.wechatpay_enabled():
+        offered.append(WeChatPayProvider())
+    if conf.sandbox_enabled():
+        offered.append(Sandbox())
+    return offered
+
+
+def gateway(name):
+    """The offered QR gateway of this name (the first offered for ""), or None."""
+    offered = qr_gateways()
+    if not name:
+        return offered[0] if offered else None
+    return next((provider for provider in offered if provider.name == name), None)
+
+
+def for_method(method, gateway_name=""):
     """The provider of a method, or None when the method is not available here."""
     if method == Method.CASH:
         return Cash()
     if method == Method.CARD:
         return Card()
-    if method == Method.QR and conf.sandbox_enabled():
-        return Sandbox()
+    if method == Method.QR:
+        return gateway(gateway_name)
     return None
 
 
 def by_name(name):
+    """The provider of an existing payment (to close or refund it)."""
     if name == "sandbox":
         return Sandbox()
+    if name == "wechatpay":
+        return WeChatPayProvider()
     return {"cash": Cash, "card": Card}[name]()

@@ -5,9 +5,28 @@ from dataclasses import dataclass
 
 @dataclass
 class RefundResult:
-    ok: bool
+    """`ok`: True given back, False refused (`failure` says why), None accepted and still
+    processing at the gateway (its notification or the query settles it)."""
+
+    ok: bool | None
     gateway_refund: str | None = None
     failure: str = ""
+
+
+@dataclass
+class StartContext:
+    """Who starts a payment: the phone's user agent picks the flow (WeChat: H5 on a phone,
+    Native on a desktop), its address goes to the gateway, and the gateway's page sends the
+    payer back to `return_url`."""
+
+    user_agent: str = ""
+    client_ip: str = ""
+    return_url: str = ""
+
+
+class GatewayUnknown(Exception):
+    """A gateway call timed out, failed on the network or got a 5xx: the outcome is unknown,
+    not a failure. The query API or the notification settles it later."""
 
 
 @dataclass
@@ -20,6 +39,18 @@ class Notification:
     amount_cents: int
     currency: str
     reason: str = ""
+
+
+@dataclass
+class RefundNotice:
+    """A gateway's word on a refund (WeChat's REFUND.SUCCESS / ABNORMAL / CLOSED)."""
+
+    out_refund_no: str
+    out_trade_no: str
+    gateway_refund: str
+    succeeded: bool
+    amount_cents: int
+    failure: str = ""
 
 
 class NotifyRefused(Exception):

@@ -194,7 +194,7 @@ class Sandbox:
     method = Method.QR
     immediate = False
 
-    def start(self, payment):
+    def start(self, payment, *, context=None):
         charge = gateway_create(
             out_trade_no=payment.reference,
             amount_cents=cents(payment.amount),

@@ -181,6 +181,11 @@ class Code(StrEnum):
     BAD_VERSION = "bad_version", 400, _("version must be the settlement's version number.")
     BAD_METHOD = "bad_method", 400, _("This way of paying is not taken here.")
     METHOD_UNAVAILABLE = "method_unavailable", 400, _("This way of paying is not set up here.")
+    GATEWAY_UNAVAILABLE = (
+        "gateway_unavailable",
+        503,
+        _("The payment service did not answer. Nothing was changed: please try again."),
+    )
     REFERENCE_REQUIRED = (
         "reference_required",
         400,

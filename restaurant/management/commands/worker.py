@@ -16,7 +16,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from payments.services import payments_expire_due
+from payments.services import gateways_settle, payments_expire_due
 
 logger = logging.getLogger("worker")
 
@@ -26,6 +26,9 @@ JOBS = [
     # QR payments not completed in time (closed at the gateway first) and pay-first orders not
     # paid in time (their stock goes back).
     ("expire", payments_expire_due),
+    # What a gateway time-out left unknown: pending QR payments and refunds are asked about
+    # through the gateway's query API (each payment claimed by compare-and-set first).
+    ("settle", gateways_settle),
 ]
 
 
@@ -47,7 +50,7 @@ def _ms(started):
 
 
 class Command(BaseCommand):
-    help = "Run the timed jobs (payment and pay-first expiry) every few seconds until stopped."
+    help = "Run the timed jobs (expiry, gateway queries) every few seconds until stopped."
 
     def add_arguments(self, parser):
         parser.add_argument(

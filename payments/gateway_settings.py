@@ -1,0 +1,112 @@
+"""The real gateways' configuration, read from the environment by restaurant/settings.py.
+
+Pure functions over a mapping (no Django, no app imports), so that settings.py can refuse a
+partial or malformed configuration at start-up with a message that names the variable. A
+gateway none of whose variables is set is simply not offered.
+"""
+
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
+
+WECHATPAY_GATEWAY = "https://api.mch.weixin.qq.com"
+
+WECHATPAY_REQUIRED = (
+    "WECHATPAY_MCHID",
+    "WECHATPAY_APPID",
+    "WECHATPAY_PRIVATE_KEY",
+    "WECHATPAY_CERT_SERIAL",
+    "WECHATPAY_APIV3_KEY",
+    "WECHATPAY_PUBLIC_KEY",
+    "WECHATPAY_PUBLIC_KEY_ID",
+)
+WECHATPAY_OPTIONAL = ("WECHATPAY_BASE_URL", "WECHATPAY_NOTIFY_URL", "WECHATPAY_TIMEOUT")
+
+
+class GatewayConfigError(ValueError):
+    """A gateway's configuration is partial or malformed: the message says what to fix."""
+
+
+def _pem(name, path, loader, kind):
+    file = Path(path)
+    if not file.is_file():
+        raise GatewayConfigError(f"{name} must be the path of a PEM file; {path!r} is no file.")
+    try:
+        key = loader(file.read_bytes())
+    except (ValueError, TypeError) as error:
+        raise GatewayConfigError(f"{name}: {path} is not a PEM {kind} ({error}).") from None
+    if not isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey) or key.key_size < 2048:
+        raise GatewayConfigError(f"{name}: {path} must hold an RSA {kind} of 2048 bits or more.")
+    return file.read_text()
+
+
+def _url(name, value):
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+        raise GatewayConfigError(
+            f"{name} must be a base URL like {WECHATPAY_GATEWAY}, not {value!r}"
+        )
+    return value.rstrip("/")
+
+
+def wechatpay_from_env(environ, *, public_url):
+    """WeChat Pay API v3 settings as a dict, or None when none of its variables is set."""
+    given = {name: environ.get(name, "").strip() for name in WECHATPAY_REQUIRED}
+    optional = {name: environ.get(name, "").strip() for name in WECHATPAY_OPTIONAL}
+    if not any(given.values()) and not any(optional.values()):
+        return None
+    missing = [name for name, value in given.items() if not value]
+    if missing:
+        raise GatewayConfigError(
+            "WeChat Pay is partly configured: set " + ", ".join(missing) + " too "
+            "(or unset every WECHATPAY_ variable to not offer WeChat Pay)."
+        )
+    if not re.fullmatch(r"\d{8,32}", given["WECHATPAY_MCHID"]):
+        raise GatewayConfigError("WECHATPAY_MCHID must be the merchant number (digits).")
+    if not re.fullmatch(r"wx[0-9A-Za-z]{8,30}", given["WECHATPAY_APPID"]):
+        raise GatewayConfigError("WECHATPAY_APPID must be an app id like wx1234567890abcdef.")
+    if not re.fullmatch(r"[0-9A-Fa-f]{8,64}", given["WECHATPAY_CERT_SERIAL"]):
+        raise GatewayConfigError(
+            "WECHATPAY_CERT_SERIAL must be the merchant certificate's hex serial."
+        )
+    if len(given["WECHATPAY_APIV3_KEY"].encode()) != 32:
+        raise GatewayConfigError("WECHATPAY_APIV3_KEY must be the 32-character APIv3 key.")
+    if not re.fullmatch(r"PUB_KEY_ID_[0-9A-Za-z]{4,64}", given["WECHATPAY_PUBLIC_KEY_ID"]):
+        raise GatewayConfigError("WECHATPAY_PUBLIC_KEY_ID must look like PUB_KEY_ID_0114….")
+    timeout = optional["WECHATPAY_TIMEOUT"] or "10"
+    try:
+        timeout = float(timeout)
+    except ValueError:
+        raise GatewayConfigError("WECHATPAY_TIMEOUT must be seconds, like 10.") from None
+    if not 0 < timeout <= 60:
+        raise GatewayConfigError("WECHATPAY_TIMEOUT must be more than 0 and at most 60 seconds.")
+    private_key = _pem(
+        "WECHATPAY_PRIVATE_KEY",
+        given["WECHATPAY_PRIVATE_KEY"],
+        lambda data: load_pem_private_key(data, password=None),
+        "private key",
+    )
+    public_key = _pem(
+        "WECHATPAY_PUBLIC_KEY", given["WECHATPAY_PUBLIC_KEY"], load_pem_public_key, "public key"
+    )
+    base_url = _url("WECHATPAY_BASE_URL", optional["WECHATPAY_BASE_URL"] or WECHATPAY_GATEWAY)
+    notify_url = optional["WECHATPAY_NOTIFY_URL"] or (
+        public_url.rstrip("/") + "/api/v1/payments/notify/wechatpay"
+    )
+    if not notify_url.startswith(("https://", "http://")):
+        raise GatewayConfigError("WECHATPAY_NOTIFY_URL must be an http(s) URL.")
+    return {
+        "mchid": given["WECHATPAY_MCHID"],
+        "appid": given["WECHATPAY_APPID"],
+        "private_key": private_key,
+        "cert_serial": given["WECHATPAY_CERT_SERIAL"].upper(),
+        "apiv3_key": given["WECHATPAY_APIV3_KEY"],
+        "public_key": public_key,
+        "public_key_id": given["WECHATPAY_PUBLIC_KEY_ID"],
+        "base_url": base_url,
+        "notify_url": notify_url,
+        "timeout": timeout,
+    }

@@ -1,0 +1,316 @@
+"""WeChat Pay API v3 (直连商户), through the kept SDK `wechatpayv3`.
+
+The SDK signs every request (`Authorization: WECHATPAY2-SHA256-RSA2048 …` with the merchant
+key), verifies every answer's signature with the WeChat Pay public key (微信支付公钥 and its id),
+and verifies and decrypts notifications (RSA-SHA256 over "timestamp\\nnonce\\nbody\\n", the
+`resource` AEAD_AES_256_GCM under the APIv3 key). What it does not do we do here, and say why
+(payments/README.md, "WeChat Pay"):
+
+- the gateway's address: the SDK has no parameter for it, so `_core._gate_way` is set to
+  `WECHATPAY_BASE_URL` (the real gateway by default; the simulator in tests and the demo);
+- the serial of a notification is checked against our public key id *before* the SDK sees it:
+  for any other serial the SDK would download platform certificates from the gateway inside
+  the notify request (and `int(serial, 16)` raises on one that is not hex);
+- a notification's timestamp must be within 5 minutes (the SDK does not check freshness);
+- the decrypted resource's `mchid` and `appid` must be ours.
+
+Every call here is network I/O: services call them with no transaction open and no row locked.
+A call that times out or gets a 5xx raises `GatewayUnknown`: the outcome is unknown and is
+settled later by the query API or the notification, whichever comes first.
+"""
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+from urllib.parse import quote
+
+import requests
+from django.conf import settings
+from django.utils import timezone
+from wechatpayv3 import WeChatPay, WeChatPayType
+
+from .. import conf
+from ..models import Method
+from .base import GatewayUnknown, Notification, NotifyRefused, RefundNotice, RefundResult
+
+logger = logging.getLogger("payments.wechatpay")
+
+HEADERS = (
+    "Wechatpay-Signature",
+    "Wechatpay-Timestamp",
+    "Wechatpay-Nonce",
+    "Wechatpay-Serial",
+    "Wechatpay-Signature-Type",
+)
+PHONE_MARKERS = ("Mobile", "Android", "iPhone", "iPad", "HarmonyOS")
+
+
+def cents(amount):
+    return int((amount * 100).to_integral_value())
+
+
+def is_phone(user_agent):
+    return any(marker in (user_agent or "") for marker in PHONE_MARKERS)
+
+
+def refund_number(refund):
+    """Our refund number at the gateway (out_refund_no): one per Refund row, so a refund that
+    is tried again after a time-out is the same refund, and a new refund is a new number."""
+    return f"{refund.payment.reference}r{refund.pk}"
+
+
+@dataclass
+class PaymentState:
+    """What the query API says of a payment: paid, failed, or still open (None)."""
+
+    paid: bool | None
+    transaction_id: str = ""
+    amount_cents: int = 0
+    currency: str = ""
+    reason: str = ""
+
+
+@lru_cache(maxsize=4)
+def _client(mchid, appid, private_key, cert_serial, apiv3_key, public_key, public_key_id,
+            base_url, notify_url, timeout):  # fmt: skip
+    client = WeChatPay(
+        wechatpay_type=WeChatPayType.NATIVE,
+        mchid=mchid,
+        private_key=private_key,
+        cert_serial_no=cert_serial,
+        appid=appid,
+        apiv3_key=apiv3_key,
+        notify_url=notify_url,
+        public_key=public_key,
+        public_key_id=public_key_id,
+        timeout=(min(timeout, 5), timeout),
+        logger=logger,
+    )
+    client._core._gate_way = base_url  # the SDK has no parameter for the gateway's address
+    return client
+
+
+def _json(text):
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    try:
+        data = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+class WeChatPayProvider:
+    name = "wechatpay"
+    method = Method.QR
+    immediate = False
+
+    def __init__(self, config=None):
+        self.config = config or settings.WECHATPAY
+
+    @property
+    def client(self):
+        c = self.config
+        return _client(
+            c["mchid"], c["appid"], c["private_key"], c["cert_serial"], c["apiv3_key"],
+            c["public_key"], c["public_key_id"], c["base_url"], c["notify_url"], c["timeout"],
+        )  # fmt: skip
+
+    def _call(self, what, function, *args, **kwargs):
+        """One SDK call; a network failure, a time-out or a 5xx is GatewayUnknown."""
+        try:
+            status, text = function(*args, **kwargs)
+        except requests.RequestException as error:
+            raise GatewayUnknown(f"{what}: {error.__class__.__name__}") from error
+        if status >= 500 or status == 429:
+            raise GatewayUnknown(f"{what}: the gateway answered {status}")
+        return status, _json(text)
+
+    # Payments -----------------------------------------------------------------------------
+
+    def start(self, payment, *, context=None):
+        """Native (a code_url for a QR code) on a desktop, H5 (an h5_url page) on a phone."""
+        user_agent = getattr(context, "user_agent", "")
+        phone = is_phone(user_agent)
+        expires = timezone.localtime(payment.expires_at + timedelta(minutes=1))
+        arguments = {
+            "description": f"{settings.RESTAURANT_NAME} #{payment.tab_id}"[:127],
+            "out_trade_no": payment.reference,
+            "amount": {"total": cents(payment.amount), "currency": settings.CURRENCY},
+            "time_expire": expires.isoformat(timespec="seconds"),
+            "pay_type": WeChatPayType.H5 if phone else WeChatPayType.NATIVE,
+        }
+        if phone:
+            arguments["scene_info"] = {
+                "payer_client_ip": getattr(context, "client_ip", "") or "127.0.0.1",
+                "h5_info": {"type": "Wap"},
+            }
+        status, data = self._call("start", self.client.pay, **arguments)
+        if status != 200:
+            raise GatewayRefusedStart(f"{data.get('code', status)}: {data.get('message', '')}")
+        if phone:
+            url = data["h5_url"]
+            back = getattr(context, "return_url", "")
+            if back:
+                url += ("&" if "?" in url else "?") + "redirect_url=" + quote(back, safe="")
+            return url
+        return data["code_url"]
+
+    def close(self, payment):
+        """True when the charge can no longer be paid; False when the gateway says it is paid."""
+        status, data = self._call("close", self.client.close, payment.reference)
+        if status in (200, 204):
+            return True
+        if data.get("code") == "ORDERPAID":
+            return False
+        if data.get("code") == "ORDER_NOT_EXIST":
+            return True  # never created at the gateway (start failed): nothing can be paid
+        raise GatewayUnknown(f"close: {status} {data.get('code')}: {data.get('message')}")
+
+    def query(self, payment):
+        status, data = self._call("query", self.client.query, out_trade_no=payment.reference)
+        if status == 404:
+            return PaymentState(paid=None, reason="not at the gateway")
+        if status != 200:
+            raise GatewayUnknown(f"query: {status} {data.get('code')}")
+        if data.get("mchid") != self.config["mchid"] or data.get("appid") != self.config["appid"]:
+            raise GatewayUnknown("query: the answer is about another merchant")
+        state = data.get("trade_state")
+        amount = data.get("amount") or {}
+        if state in ("SUCCESS", "REFUND"):
+            return PaymentState(
+                paid=True,
+                transaction_id=data.get("transaction_id", ""),
+                amount_cents=amount.get("total", -1),
+                currency=amount.get("currency", ""),
+            )
+        if state in ("PAYERROR", "REVOKED"):
+            return PaymentState(paid=False, reason=str(data.get("trade_state_desc") or state))
+        return PaymentState(paid=None, reason=str(state))  # NOTPAY, USERPAYING, CLOSED
+
+    # Refunds ------------------------------------------------------------------------------
+
+    def refund(self, refund):
+        payment = refund.payment
+        status, data = self._call(
+            "refund",
+            self.client.refund,
+            out_refund_no=refund_number(refund),
+            amount={
+                "refund": cents(refund.amount),
+                "total": cents(payment.amount),
+                "currency": settings.CURRENCY,
+            },
+            out_trade_no=payment.reference,
+            reason=refund.reason[:80],
+        )
+        if status != 200:
+            return RefundResult(
+                ok=False, failure=f"{data.get('code', status)}: {data.get('message', '')}"[:200]
+            )
+        return self._refund_result(data)
+
+    def query_refund(self, refund):
+        status, data = self._call("refund query", self.client.query_refund, refund_number(refund))
+        if status == 404:
+            return None  # the gateway never got it: the caller sends it again, same number
+        if status != 200:
+            raise GatewayUnknown(f"refund query: {status} {data.get('code')}")
+        return self._refund_result(data)
+
+    def _refund_result(self, data):
+        state = data.get("status")
+        refund_id = data.get("refund_id") or None
+        if state == "SUCCESS":
+            return RefundResult(ok=True, gateway_refund=refund_id)
+        if state == "PROCESSING":
+            return RefundResult(ok=None, gateway_refund=refund_id)
+        return RefundResult(ok=False, gateway_refund=refund_id, failure=f"{state}"[:200])
+
+    # Notifications ------------------------------------------------------------------------
+
+    def verify(self, headers, body):
+        """A payment or refund notification, checked exactly; raises NotifyRefused."""
+        given = {name: headers.get(name, "") or "" for name in HEADERS}
+        if not all(given[name] for name in HEADERS[:4]):
+            raise NotifyRefused("unsigned", "The notification is not signed.", 401)
+        timestamp = given["Wechatpay-Timestamp"]
+        if (
+            not timestamp.isdigit()
+            or abs(time.time() - int(timestamp)) > conf.NOTIFY_MAX_SKEW_SECONDS
+        ):
+            raise NotifyRefused(
+                "stale", "The notification's timestamp is too old or in the future."
+            )
+        if given["Wechatpay-Serial"] != self.config["public_key_id"]:
+            raise NotifyRefused("unknown_serial", "Signed with a key we do not know.", 401)
+        try:
+            text = body.decode("utf-8")
+            data = self.client.callback(given, text)
+        except (UnicodeDecodeError, ValueError):
+            raise NotifyRefused("invalid", "The notification is not valid JSON.") from None
+        except Exception as error:  # the SDK raises bare Exception for unsupported algorithms
+            raise NotifyRefused("invalid", f"The notification is not usable: {error}") from None
+        if not data:
+            raise NotifyRefused(
+                "bad_signature",
+                "The signature does not match, or the resource does not decrypt.",
+                401,
+            )
+        resource = data.get("resource")
+        if not isinstance(resource, dict):
+            raise NotifyRefused("invalid", "The notification has no resource.")
+        if resource.get("mchid") != self.config["mchid"]:
+            raise NotifyRefused("wrong_merchant", "The notification is for another merchant.")
+        event = str(data.get("event_type", ""))
+        try:
+            if event.startswith("REFUND."):
+                return self._refund_notice(event, resource)
+            if resource.get("appid") != self.config["appid"]:
+                raise NotifyRefused("wrong_merchant", "The notification is for another app.")
+            amount = resource["amount"]
+            note = Notification(
+                out_trade_no=resource["out_trade_no"],
+                transaction_id=resource.get("transaction_id", ""),
+                succeeded=event == "TRANSACTION.SUCCESS" and resource["trade_state"] == "SUCCESS",
+                amount_cents=amount["total"],
+                currency=amount.get("currency", "CNY"),
+                reason=str(resource.get("trade_state_desc") or "")[:200],
+            )
+        except (KeyError, TypeError):
+            raise NotifyRefused("invalid", "The resource is not a transaction.") from None
+        _check_ids(note.out_trade_no, note.transaction_id, note.amount_cents)
+        return note
+
+    def _refund_notice(self, event, resource):
+        try:
+            notice = RefundNotice(
+                out_refund_no=resource["out_refund_no"],
+                out_trade_no=resource["out_trade_no"],
+                gateway_refund=resource["refund_id"],
+                succeeded=event == "REFUND.SUCCESS" and resource["refund_status"] == "SUCCESS",
+                amount_cents=resource["amount"]["refund"],
+                failure=str(resource.get("refund_status") or event)[:200],
+            )
+        except (KeyError, TypeError):
+            raise NotifyRefused("invalid", "The resource is not a refund.") from None
+        _check_ids(notice.out_refund_no, notice.gateway_refund, notice.amount_cents)
+        return notice
+
+
+def _check_ids(ours, theirs, amount):
+    if (
+        not isinstance(ours, str)
+        or not isinstance(theirs, str)
+        or not 0 < len(theirs) <= 64
+        or isinstance(amount, bool)
+        or not isinstance(amount, int)
+    ):
+        raise NotifyRefused("invalid", "The notification's fields are not of the right kind.")
+
+
+class GatewayRefusedStart(Exception):
+    """The gateway refused to create the charge (its code and message)."""

@@ -1,0 +1,1 @@
+"""Local stand-ins for the payment gateways, for development and tests; never for production."""

@@ -1,0 +1,730 @@
+"""A local WeChat Pay API v3 simulator, for development and tests only; never for production.
+
+    python -m simulators.wechatpay --port 8801 --keys-dir /tmp/wechatpay-sim
+
+It speaks the merchant side of API v3 as the real gateway does: every request must carry a valid
+`Authorization: WECHATPAY2-SHA256-RSA2048 mchid=…,nonce_str=…,signature=…,timestamp=…,serial_no=…`
+(RSA-SHA256 over "METHOD\\nPATH\\nTIMESTAMP\\nNONCE\\nBODY\\n" with the merchant key), and every
+answer is signed with the platform key (`Wechatpay-Timestamp`, `-Nonce`, `-Signature`, `-Serial`
+= the public key id). Notifications are POSTed to the order's `notify_url`, signed the same way,
+with the `resource` encrypted AEAD_AES_256_GCM under the APIv3 key, retried on the gateway's
+schedule until answered 2xx.
+
+At start it makes all the keys (the merchant's key pair, the platform's key pair, the APIv3 key)
+and writes, under --keys-dir, `apiclient_key.pem` (the merchant's private key),
+`pub_key.pem` (the platform public key) and `wechatpay.env` (every WECHATPAY_ variable the
+product needs). Its first line on stdout is a JSON object with its `url` and that `env`.
+
+Served: Native (`/v3/pay/transactions/native`, a `code_url`), H5 (`/v3/pay/transactions/h5`,
+an `h5_url` page where a person approves or declines, then goes back to `redirect_url`), query
+by out_trade_no, close, refund (answered PROCESSING, then settled and notified), refund query.
+Unsigned controls under `/sim/` (it listens on loopback only): decide an order, build a
+notification without sending it, change the behaviour (decline, be slow or unreachable, notify
+twice, notify with a wrong key, refuse refunds). See payments/README.md, "The simulators".
+"""
+
+import argparse
+import base64
+import html
+import json
+import os
+import secrets
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, quote, urlsplit
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+CHINA = timezone(timedelta(hours=8))
+# The real gateway's schedule (seconds before each try): 15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/
+# 3h/3h/3h/6h/6h. Tests and the demo pass a short one with --retry-delays.
+REAL_RETRY_DELAYS = (0, 15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800,
+                     21600, 21600)  # fmt: skip
+MAX_SKEW = 300
+
+
+def now_rfc3339():
+    return datetime.now(CHINA).isoformat(timespec="seconds")
+
+
+def new_rsa_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def rsa_sign(key, message):
+    return base64.b64encode(key.sign(message, padding.PKCS1v15(), hashes.SHA256())).decode()
+
+
+def rsa_verify(public_key, message, signature):
+    try:
+        public_key.verify(base64.b64decode(signature), message, padding.PKCS1v15(), hashes.SHA256())
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def pem_private(key):
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def pem_public(key):
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+class Keys:
+    """Everything both sides share, made fresh at start."""
+
+    def __init__(self):
+        self.mchid = str(1900000000 + secrets.randbelow(99999))
+        self.appid = "wx" + secrets.token_hex(8)
+        self.merchant = new_rsa_key()
+        self.cert_serial = secrets.token_hex(20).upper()
+        self.apiv3_key = secrets.token_urlsafe(24)[:32]
+        self.platform = new_rsa_key()
+        self.public_key_id = "PUB_KEY_ID_" + secrets.token_hex(16).upper()
+        self.wrong = new_rsa_key()  # signs notifications when told to sign with a wrong key
+
+    def write(self, folder, url):
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        private, public = folder / "apiclient_key.pem", folder / "pub_key.pem"
+        private.write_bytes(pem_private(self.merchant))
+        os.chmod(private, 0o600)
+        public.write_bytes(pem_public(self.platform))
+        env = {
+            "WECHATPAY_MCHID": self.mchid,
+            "WECHATPAY_APPID": self.appid,
+            "WECHATPAY_PRIVATE_KEY": str(private),
+            "WECHATPAY_CERT_SERIAL": self.cert_serial,
+            "WECHATPAY_APIV3_KEY": self.apiv3_key,
+            "WECHATPAY_PUBLIC_KEY": str(public),
+            "WECHATPAY_PUBLIC_KEY_ID": self.public_key_id,
+            "WECHATPAY_BASE_URL": url,
+        }
+        (folder / "wechatpay.env").write_text(
+            "".join(f"export {name}={value}\n" for name, value in env.items())
+        )
+        return env
+
+
+class Gateway:
+    """The gateway's own records and behaviour; the HTTP handler below only translates."""
+
+    def __init__(self, keys, url, retry_delays):
+        self.keys = keys
+        self.url = url
+        self.lock = threading.RLock()
+        self.orders = {}  # out_trade_no → order
+        self.by_prepay = {}  # prepay_id → out_trade_no
+        self.refunds = {}  # out_refund_no → refund
+        self.deliveries = []  # (kind, key, status or error), for tests and people to read
+        self.controls = {
+            "delivery": "http",  # or "off": notifications are only built on request
+            "retry_delays": list(retry_delays),
+            "notify_times": 1,  # 2: every notification is delivered twice
+            "notify_wrong_key": False,  # sign notifications with a key that is not the platform's
+            "latency": 0.0,  # seconds before answering a merchant request
+            "unreachable": False,  # drop merchant connections without an answer
+            "refund_refuse": None,  # {"code": …, "message": …}: refunds are refused so
+            "refund_settle_delay": 0.2,  # seconds from PROCESSING to SUCCESS
+            "decline_reason": "用户取消支付",
+            # Answer a close with 204 but leave the order payable: the race in which the payer
+            # completes the payment while the merchant closes it (a late success follows).
+            "close_ignored": False,
+        }
+
+    # Signing -----------------------------------------------------------------------------
+
+    def signed_headers(self, body, *, key=None, timestamp=None, nonce=None):
+        timestamp = str(int(time.time()) if timestamp is None else timestamp)
+        nonce = nonce or secrets.token_hex(16).upper()
+        message = f"{timestamp}\n{nonce}\n".encode() + body + b"\n"
+        return {
+            "Wechatpay-Timestamp": timestamp,
+            "Wechatpay-Nonce": nonce,
+            "Wechatpay-Signature": rsa_sign(key or self.keys.platform, message),
+            "Wechatpay-Serial": self.keys.public_key_id,
+            "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
+        }
+
+    def check_authorization(self, method, path, body, authorization):
+        """None when the merchant's request is signed right, else (status, code, message)."""
+        scheme, _, params = (authorization or "").partition(" ")
+        if scheme != "WECHATPAY2-SHA256-RSA2048":
+            return 401, "SIGN_ERROR", "Authorization 缺失或类型错误"
+        fields = {}
+        for part in params.split(","):
+            name, _, value = part.strip().partition("=")
+            fields[name] = value.strip('"')
+        if fields.get("mchid") != self.keys.mchid:
+            return 401, "SIGN_ERROR", "商户号与签名不匹配"
+        if fields.get("serial_no", "").upper() != self.keys.cert_serial:
+            return 401, "SIGN_ERROR", "证书序列号错误"
+        timestamp = fields.get("timestamp", "")
+        if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > MAX_SKEW:
+            return 401, "SIGN_ERROR", "时间戳过期"
+        message = f"{method}\n{path}\n{timestamp}\n{fields.get('nonce_str', '')}\n".encode()
+        message += body + b"\n"
+        if not rsa_verify(self.keys.merchant.public_key(), message, fields.get("signature", "")):
+            return 401, "SIGN_ERROR", "签名错误"
+        return None
+
+    def encrypt(self, plain, associated_data):
+        nonce = secrets.token_urlsafe(9)[:12]
+        sealed = AESGCM(self.keys.apiv3_key.encode()).encrypt(
+            nonce.encode(), json.dumps(plain, ensure_ascii=False).encode(), associated_data.encode()
+        )
+        return {
+            "original_type": associated_data,
+            "algorithm": "AEAD_AES_256_GCM",
+            "ciphertext": base64.b64encode(sealed).decode(),
+            "associated_data": associated_data,
+            "nonce": nonce,
+        }
+
+    # Orders ------------------------------------------------------------------------------
+
+    def create(self, trade_type, data):
+        required = ("appid", "mchid", "description", "out_trade_no", "notify_url", "amount")
+        missing = [name for name in required if not data.get(name)]
+        if missing:
+            return 400, {"code": "PARAM_ERROR", "message": f"缺少参数 {', '.join(missing)}"}
+        if data["mchid"] != self.keys.mchid or data["appid"] != self.keys.appid:
+            return 400, {"code": "APPID_MCHID_NOT_MATCH", "message": "appid和mch_id不匹配"}
+        total = data["amount"].get("total")
+        if not isinstance(total, int) or isinstance(total, bool) or total <= 0:
+            return 400, {"code": "PARAM_ERROR", "message": "amount.total 必须为正整数(分)"}
+        if trade_type == "H5" and not (data.get("scene_info") or {}).get("payer_client_ip"):
+            return 400, {"code": "PARAM_ERROR", "message": "缺少 scene_info.payer_client_ip"}
+        with self.lock:
+            order = self.orders.get(data["out_trade_no"])
+            if order is not None:
+                if order["state"] == "SUCCESS":
+                    return 400, {"code": "ORDERPAID", "message": "该订单已支付"}
+                if order["state"] == "CLOSED":
+                    return 400, {"code": "ORDER_CLOSED", "message": "订单已关闭"}
+                if order["total"] != total:
+                    return 400, {"code": "INVALID_REQUEST", "message": "订单号重复，参数不一致"}
+            else:
+                prepay_id = "wx" + datetime.now(CHINA).strftime("%d%H%M%S") + secrets.token_hex(12)
+                order = {
+                    "appid": data["appid"],
+                    "mchid": data["mchid"],
+                    "out_trade_no": data["out_trade_no"],
+                    "description": data["description"],
+                    "total": total,
+                    "currency": data["amount"].get("currency", "CNY"),
+                    "notify_url": data["notify_url"],
+                    "trade_type": trade_type,
+                    "time_expire": data.get("time_expire"),
+                    "state": "NOTPAY",
+                    "state_desc": "订单未支付",
+                    "prepay_id": prepay_id,
+                    "transaction_id": None,
+                    "success_time": None,
+                    "refunded": 0,
+                    "openid": "o" + secrets.token_urlsafe(20),
+                }
+                self.orders[order["out_trade_no"]] = order
+                self.by_prepay[prepay_id] = order["out_trade_no"]
+        page = f"{self.url}/pay/{order['prepay_id']}"
+        if trade_type == "NATIVE":
+            # The real code_url is weixin://wxpay/bizpayurl?pr=…, which only the WeChat app
+            # opens; the simulator's is its own approval page, so a person can scan it.
+            return 200, {"code_url": page}
+        return 200, {"h5_url": page + "?h5=1"}
+
+    def expired(self, order):
+        if not order["time_expire"]:
+            return False
+        return datetime.fromisoformat(order["time_expire"]) < datetime.now(UTC)
+
+    def decide(self, out_trade_no, approve):
+        """The payer approves or declines on the phone. Returns (ok, message)."""
+        with self.lock:
+            order = self.orders.get(out_trade_no)
+            if order is None:
+                return False, "订单不存在"
+            if order["state"] != "NOTPAY":
+                return False, f"订单状态为 {order['state']}"
+            if self.expired(order):
+                return False, "订单已过期"
+            if approve:
+                order["state"], order["state_desc"] = "SUCCESS", "支付成功"
+                order["transaction_id"] = "4200" + "".join(
+                    secrets.choice("0123456789") for _ in range(24)
+                )
+                order["success_time"] = now_rfc3339()
+            else:
+                # The real gateway sends no notification for a payment that failed: the
+                # merchant learns it by the query API.
+                order["state"], order["state_desc"] = "PAYERROR", self.controls["decline_reason"]
+        if approve:
+            self.notify_later("transaction", out_trade_no)
+        return True, ""
+
+    def transaction_view(self, order):
+        view = {
+            "appid": order["appid"],
+            "mchid": order["mchid"],
+            "out_trade_no": order["out_trade_no"],
+            "trade_type": order["trade_type"],
+            "trade_state": order["state"],
+            "trade_state_desc": order["state_desc"],
+            "bank_type": "OTHERS",
+            "attach": "",
+            "amount": {
+                "total": order["total"],
+                "currency": order["currency"],
+                "payer_total": order["total"] if order["state"] in ("SUCCESS", "REFUND") else 0,
+                "payer_currency": order["currency"],
+            },
+        }
+        if order["transaction_id"]:
+            view["transaction_id"] = order["transaction_id"]
+            view["success_time"] = order["success_time"]
+            view["payer"] = {"openid": order["openid"]}
+        return view
+
+    def query(self, out_trade_no):
+        with self.lock:
+            order = self.orders.get(out_trade_no)
+            if order is None:
+                return 404, {"code": "ORDER_NOT_EXIST", "message": "订单不存在"}
+            return 200, self.transaction_view(order)
+
+    def close(self, out_trade_no, data):
+        if data.get("mchid") != self.keys.mchid:
+            return 400, {"code": "PARAM_ERROR", "message": "mchid 错误"}
+        with self.lock:
+            order = self.orders.get(out_trade_no)
+            if order is None:
+                return 404, {"code": "ORDER_NOT_EXIST", "message": "订单不存在"}
+            if order["state"] in ("SUCCESS", "REFUND"):
+                return 400, {"code": "ORDERPAID", "message": "订单已支付"}
+            if order["state"] == "NOTPAY" and not self.controls["close_ignored"]:
+                order["state"], order["state_desc"] = "CLOSED", "订单已关闭"
+        return 204, None
+
+    # Refunds -----------------------------------------------------------------------------
+
+    def refund(self, data):
+        out_refund_no = data.get("out_refund_no")
+        amount = data.get("amount") or {}
+        if not out_refund_no or not data.get("out_trade_no") and not data.get("transaction_id"):
+            return 400, {"code": "PARAM_ERROR", "message": "缺少 out_refund_no 或订单号"}
+        with self.lock:
+            existing = self.refunds.get(out_refund_no)
+            if existing is not None:  # the same refund number again: the same refund
+                return 200, self.refund_view(existing)
+            refused = self.controls["refund_refuse"]
+            if refused:
+                return 403, {"code": refused["code"], "message": refused["message"]}
+            order = self.orders.get(data.get("out_trade_no") or "")
+            if order is None:
+                order = next(
+                    (o for o in self.orders.values()
+                     if o["transaction_id"] and o["transaction_id"] == data.get("transaction_id")),
+                    None,
+                )  # fmt: skip
+            if order is None:
+                return 404, {"code": "RESOURCE_NOT_EXISTS", "message": "订单不存在"}
+            if order["state"] not in ("SUCCESS", "REFUND"):
+                return 400, {"code": "INVALID_REQUEST", "message": "订单未支付，不能退款"}
+            value = amount.get("refund")
+            if (
+                not isinstance(value, int)
+                or isinstance(value, bool)
+                or value <= 0
+                or amount.get("total") != order["total"]
+                or amount.get("currency", "CNY") != order["currency"]
+            ):
+                return 400, {"code": "PARAM_ERROR", "message": "退款金额参数错误"}
+            if order["refunded"] + value > order["total"]:
+                return 400, {"code": "INVALID_REQUEST", "message": "退款金额超过订单可退金额"}
+            order["refunded"] += value
+            order["state"], order["state_desc"] = "REFUND", "转入退款"
+            refund = {
+                "refund_id": "5030" + "".join(secrets.choice("0123456789") for _ in range(25)),
+                "out_refund_no": out_refund_no,
+                "out_trade_no": order["out_trade_no"],
+                "transaction_id": order["transaction_id"],
+                "mchid": order["mchid"],
+                "amount": value,
+                "total": order["total"],
+                "currency": order["currency"],
+                "status": "PROCESSING",
+                "create_time": now_rfc3339(),
+                "success_time": None,
+                "notify_url": data.get("notify_url") or order["notify_url"],
+            }
+            self.refunds[out_refund_no] = refund
+        delay = self.controls["refund_settle_delay"]
+        threading.Timer(delay, self.settle_refund, args=(out_refund_no,)).start()
+        return 200, self.refund_view(refund)
+
+    def settle_refund(self, out_refund_no):
+        with self.lock:
+            refund = self.refunds[out_refund_no]
+            if refund["status"] != "PROCESSING":
+                return
+            refund["status"], refund["success_time"] = "SUCCESS", now_rfc3339()
+        self.notify_later("refund", out_refund_no)
+
+    def refund_view(self, refund):
+        view = {
+            "refund_id": refund["refund_id"],
+            "out_refund_no": refund["out_refund_no"],
+            "transaction_id": refund["transaction_id"],
+            "out_trade_no": refund["out_trade_no"],
+            "channel": "ORIGINAL",
+            "user_received_account": "支付用户零钱",
+            "create_time": refund["create_time"],
+            "status": refund["status"],
+            "funds_account": "AVAILABLE",
+            "amount": {
+                "total": refund["total"],
+                "refund": refund["amount"],
+                "payer_total": refund["total"],
+                "payer_refund": refund["amount"],
+                "settlement_refund": refund["amount"],
+                "settlement_total": refund["total"],
+                "discount_refund": 0,
+                "currency": refund["currency"],
+            },
+        }
+        if refund["success_time"]:
+            view["success_time"] = refund["success_time"]
+        return view
+
+    def query_refund(self, out_refund_no):
+        with self.lock:
+            refund = self.refunds.get(out_refund_no)
+            if refund is None:
+                return 404, {"code": "RESOURCE_NOT_EXISTS", "message": "退款单不存在"}
+            return 200, self.refund_view(refund)
+
+    # Notifications -----------------------------------------------------------------------
+
+    def notification(self, kind, key, overrides=None):
+        """(url, headers, body) of the notification about an order or refund as it is now."""
+        overrides = overrides or {}
+        with self.lock:
+            if kind == "transaction":
+                order = self.orders[key]
+                plain = self.transaction_view(order)
+                event, summary = "TRANSACTION.SUCCESS", "支付成功"
+                url = order["notify_url"]
+            else:
+                refund = self.refunds[key]
+                plain = {
+                    "mchid": refund["mchid"],
+                    "out_trade_no": refund["out_trade_no"],
+                    "transaction_id": refund["transaction_id"],
+                    "out_refund_no": refund["out_refund_no"],
+                    "refund_id": refund["refund_id"],
+                    "refund_status": refund["status"],
+                    "success_time": refund["success_time"],
+                    "user_received_account": "支付用户零钱",
+                    "amount": {
+                        "total": refund["total"],
+                        "refund": refund["amount"],
+                        "payer_total": refund["total"],
+                        "payer_refund": refund["amount"],
+                    },
+                }
+                event = {"SUCCESS": "REFUND.SUCCESS", "CLOSED": "REFUND.CLOSED"}.get(
+                    refund["status"], "REFUND.ABNORMAL"
+                )
+                summary, url = "退款成功", refund["notify_url"]
+        for name in ("mchid", "appid", "trade_state"):
+            if name in overrides:
+                plain[name] = overrides[name]
+        if "amount_total" in overrides:
+            plain["amount"]["total"] = overrides["amount_total"]
+            plain["amount"]["payer_total"] = overrides["amount_total"]
+        if "currency" in overrides:
+            plain["amount"]["currency"] = overrides["currency"]
+        body = {
+            "id": str(uuid.uuid4()),
+            "create_time": now_rfc3339(),
+            "resource_type": "encrypt-resource",
+            "event_type": event,
+            "summary": summary,
+            "resource": self.encrypt(plain, kind),
+        }
+        raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        wrong = overrides.get("wrong_key", self.controls["notify_wrong_key"])
+        headers = self.signed_headers(
+            raw, key=self.keys.wrong if wrong else None, timestamp=overrides.get("timestamp")
+        )
+        return url, headers, raw
+
+    def notify_later(self, kind, key):
+        if self.controls["delivery"] != "http":
+            return
+        for _ in range(max(1, int(self.controls["notify_times"]))):
+            threading.Thread(target=self.deliver, args=(kind, key), daemon=True).start()
+
+    def deliver(self, kind, key):
+        """POST until answered 2xx, on the retry schedule; each try is signed afresh."""
+        for delay in self.controls["retry_delays"]:
+            time.sleep(delay)
+            url, headers, body = self.notification(kind, key)
+            request = urllib.request.Request(
+                url,
+                data=body,
+                method="POST",
+                headers={"Content-Type": "application/json", **headers},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as answer:
+                    self.record(kind, key, answer.status)
+                    return
+            except urllib.error.HTTPError as error:
+                self.record(kind, key, error.code)
+            except OSError as error:
+                self.record(kind, key, f"error: {error}")
+        self.record(kind, key, "gave up")
+
+    def record(self, kind, key, outcome):
+        with self.lock:
+            self.deliveries.append({"kind": kind, "key": key, "outcome": outcome})
+
+
+class Handler(BaseHTTPRequestHandler):
+    gateway: Gateway
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format, *args):
+        if os.environ.get("SIMULATOR_QUIET") != "1":
+            sys.stderr.write("wechatpay-sim: " + format % args + "\n")
+
+    # Answers ---------------------------------------------------------------------------
+
+    def send(self, status, body=b"", content_type="application/json; charset=utf-8", headers=()):
+        self.send_response(status)
+        if body or status != 204:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in dict(headers).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if body:
+            self.wfile.write(body)
+
+    def api_answer(self, status, data):
+        """A merchant API answer, signed with the platform key as the real gateway signs."""
+        body = b"" if data is None else json.dumps(data, ensure_ascii=False).encode()
+        headers = {"Request-ID": str(uuid.uuid4()), **self.gateway.signed_headers(body)}
+        self.send(status, body, headers=headers)
+
+    def json_answer(self, status, data):
+        self.send(status, json.dumps(data, ensure_ascii=False).encode())
+
+    def page(self, status, text):
+        self.send(status, text.encode(), "text/html; charset=utf-8")
+
+    def body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    # Routing ---------------------------------------------------------------------------
+
+    def do_GET(self):
+        self.route("GET")
+
+    def do_POST(self):
+        self.route("POST")
+
+    def route(self, method):
+        path = urlsplit(self.path).path
+        body = self.body()
+        try:
+            if path.startswith("/v3/"):
+                return self.merchant_api(method, body)
+            if path.startswith("/sim/"):
+                return self.control(method, path, body)
+            if path.startswith("/pay/"):
+                return self.phone_page(method, path, body)
+            self.json_answer(404, {"code": "NOT_FOUND", "message": "no such path"})
+        except Exception as error:  # a simulator that says what broke, never a hang
+            self.json_answer(500, {"code": "SYSTEM_ERROR", "message": repr(error)})
+
+    def merchant_api(self, method, body):
+        controls = self.gateway.controls
+        if controls["unreachable"]:
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        if controls["latency"]:
+            time.sleep(controls["latency"])
+        refused = self.gateway.check_authorization(
+            method, self.path, body, self.headers.get("Authorization")
+        )
+        if refused:
+            status, code, message = refused
+            return self.api_answer(status, {"code": code, "message": message})
+        try:
+            data = json.loads(body) if body else {}
+        except ValueError:
+            return self.api_answer(400, {"code": "PARAM_ERROR", "message": "请求体不是 JSON"})
+        path = urlsplit(self.path).path
+        query = parse_qs(urlsplit(self.path).query)
+        parts = path.strip("/").split("/")
+        gateway = self.gateway
+        if method == "POST" and path == "/v3/pay/transactions/native":
+            return self.api_answer(*gateway.create("NATIVE", data))
+        if method == "POST" and path == "/v3/pay/transactions/h5":
+            return self.api_answer(*gateway.create("H5", data))
+        if parts[:4] == ["v3", "pay", "transactions", "out-trade-no"] and len(parts) >= 5:
+            out_trade_no = parts[4]
+            if method == "GET" and len(parts) == 5:
+                if query.get("mchid", [""])[0] != gateway.keys.mchid:
+                    return self.api_answer(400, {"code": "PARAM_ERROR", "message": "mchid 错误"})
+                return self.api_answer(*gateway.query(out_trade_no))
+            if method == "POST" and parts[5:] == ["close"]:
+                return self.api_answer(*gateway.close(out_trade_no, data))
+        if method == "POST" and path == "/v3/refund/domestic/refunds":
+            return self.api_answer(*gateway.refund(data))
+        if method == "GET" and parts[:4] == ["v3", "refund", "domestic", "refunds"]:
+            return self.api_answer(*gateway.query_refund(parts[4] if len(parts) > 4 else ""))
+        return self.api_answer(404, {"code": "NOT_FOUND", "message": "接口不存在"})
+
+    def control(self, method, path, body):
+        gateway = self.gateway
+        data = json.loads(body) if body else {}
+        if path == "/sim/controls":
+            if method == "POST":
+                unknown = set(data) - set(gateway.controls)
+                if unknown:
+                    return self.json_answer(400, {"error": f"unknown controls {sorted(unknown)}"})
+                gateway.controls.update(data)
+            return self.json_answer(200, gateway.controls)
+        if path == "/sim/deliveries":
+            with gateway.lock:
+                return self.json_answer(200, list(gateway.deliveries))
+        if path.startswith("/sim/orders/"):
+            out_trade_no = path.split("/")[3]
+            if method == "POST" and path.endswith("/decide"):
+                ok, message = gateway.decide(out_trade_no, data.get("action") == "approve")
+                return self.json_answer(200 if ok else 409, {"ok": ok, "message": message})
+            with gateway.lock:
+                order = gateway.orders.get(out_trade_no)
+                return self.json_answer(200 if order else 404, order or {})
+        if path.startswith("/sim/refunds/"):
+            with gateway.lock:
+                refund = gateway.refunds.get(path.split("/")[3])
+                return self.json_answer(200 if refund else 404, refund or {})
+        if path == "/sim/notification" and method == "POST":
+            kind = data.get("kind", "transaction")
+            key = data.get("key")
+            known = gateway.orders if kind == "transaction" else gateway.refunds
+            if key not in known:
+                return self.json_answer(404, {"error": "no such order or refund"})
+            url, headers, raw = gateway.notification(kind, key, data.get("overrides"))
+            if data.get("deliver"):
+                threading.Thread(target=gateway.deliver, args=(kind, key), daemon=True).start()
+            return self.json_answer(
+                200, {"url": url, "headers": headers, "body": raw.decode("utf-8")}
+            )
+        return self.json_answer(404, {"error": "no such control"})
+
+    def phone_page(self, method, path, body):
+        """The payer's page (code_url and h5_url): the order, and approve or decline."""
+        parts = path.strip("/").split("/")
+        gateway = self.gateway
+        with gateway.lock:
+            out_trade_no = gateway.by_prepay.get(parts[1] if len(parts) > 1 else "")
+            order = dict(gateway.orders[out_trade_no]) if out_trade_no else None
+        if order is None:
+            return self.page(404, "<h1>订单不存在</h1>")
+        query = parse_qs(urlsplit(self.path).query)
+        redirect = query.get("redirect_url", [""])[0]
+        if method == "POST" and parts[2:] == ["decide"]:
+            form = parse_qs(body.decode())
+            approve = form.get("action", [""])[0] == "approve"
+            ok, message = gateway.decide(out_trade_no, approve)
+            if ok and redirect.startswith(("http://", "https://")):
+                self.send(302, headers={"Location": redirect})
+                return
+            with gateway.lock:
+                order = dict(gateway.orders[out_trade_no])
+            return self.page(200 if ok else 409, self.render(order, redirect, message))
+        return self.page(200, self.render(order, redirect, ""))
+
+    def render(self, order, redirect, message):
+        amount = f"{order['total'] / 100:.2f}"
+        action = f"/pay/{order['prepay_id']}/decide"
+        if redirect:
+            action += "?redirect_url=" + quote(redirect, safe="")
+        state = order["state"]
+        buttons = (
+            f'<form method="post" action="{html.escape(action)}">'
+            '<button name="action" value="approve" data-testid="approve">确认支付</button> '
+            '<button name="action" value="decline" data-testid="decline">取消支付</button></form>'
+            if state == "NOTPAY"
+            else ""
+        )
+        back = f'<p><a href="{html.escape(redirect)}">返回商家</a></p>' if redirect else ""
+        error = f'<p class="error" role="alert">{html.escape(message)}</p>' if message else ""
+        return (
+            '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            "<title>微信支付（模拟器）</title></head><body>"
+            "<h1>微信支付 · 模拟器</h1><p>仅供开发与测试，不会扣款。</p>"
+            f"<p>{html.escape(order['description'])}</p>"
+            f'<p class="amount" data-testid="amount">¥{amount}</p>'
+            f'<p data-testid="state">{html.escape(state)}</p>{error}{buttons}{back}'
+            "</body></html>"
+        )
+
+
+def serve(port, keys_dir, retry_delays, host="127.0.0.1"):
+    keys = Keys()
+    server = ThreadingHTTPServer((host, port), Handler)
+    url = f"http://{host}:{server.server_address[1]}"
+    gateway = Gateway(keys, url, retry_delays)
+    Handler.gateway = gateway
+    env = keys.write(keys_dir, url)
+    print(json.dumps({"url": url, "env": env}), flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--port", type=int, default=8801, help="0 picks a free port")
+    parser.add_argument("--keys-dir", default="var/simulators/wechatpay")
+    parser.add_argument(
+        "--retry-delays",
+        default=",".join(str(d) for d in REAL_RETRY_DELAYS),
+        help="seconds before each notification try, comma-separated (default: the real ones)",
+    )
+    args = parser.parse_args(argv)
+    delays = [float(d) for d in args.retry_delays.split(",") if d.strip()]
+    serve(args.port, args.keys_dir, delays)
+
+
+if __name__ == "__main__":
+    main()
