@@ -147,5 +147,27 @@ def lapse(payment):
     return payment
 
 
+@pytest.fixture(scope="session")
+def wechatpay_sim(tmp_path_factory):
+    """The WeChat Pay simulator (simulators/wechatpay.py), one process for the session."""
+    from tests.simulators import WeChatPaySim
+
+    sim = WeChatPaySim(tmp_path_factory.mktemp("wechatpay-sim"))
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def sim(settings, wechatpay_sim):
+    """WeChat Pay configured against the simulator exactly as from the environment (with a
+    1 s time-out), the simulator's controls back to the tests' defaults (no delivery)."""
+    from payments.gateway_settings import wechatpay_from_env
+
+    wechatpay_sim.reset()
+    env = {**wechatpay_sim.env, "WECHATPAY_TIMEOUT": "1"}
+    settings.WECHATPAY = wechatpay_from_env(env, public_url=settings.PUBLIC_URL)
+    return wechatpay_sim
+
+
 # The browser fixtures (a real daphne, Chromium), for test_browser_pay.py.
 from tests.browser.conftest import browser, phone, server, staff_screen  # noqa: E402, F401

@@ -13,13 +13,13 @@ from tests.browser.pages import live
 from tests.live import Daphne
 
 from .conftest import ledger_sum, seat
-from .test_wechatpay import IPHONE, wechatpay_sim  # noqa: F401 (the session's simulator)
+from .test_wechatpay import IPHONE
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def wechat_server(transactional_db, settings, tmp_path, wechatpay_sim):  # noqa: F811
+def wechat_server(transactional_db, settings, tmp_path, wechatpay_sim):
     wechatpay_sim.reset()
     wechatpay_sim.controls(delivery="http", notify_times=2)
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -33,7 +33,7 @@ def test_a_phone_pays_by_wechat_h5_and_comes_back_to_a_paid_bill(
     wechatpay_sim,
     browser,
     table,
-    menu,  # noqa: F811
+    menu,
 ):
     tab = seat(table, menu)  # 50
     context = browser.new_context(

@@ -19,7 +19,6 @@ from payments.gateway_settings import GatewayConfigError, wechatpay_from_env
 from payments.models import LedgerEntry, Payment, Refund
 from payments.providers.base import StartContext
 from payments.providers.wechatpay import refund_number
-from tests.simulators import WeChatPaySim
 
 from .conftest import ledger_sum, seat
 
@@ -31,22 +30,6 @@ IPHONE = (
     "(KHTML, like Gecko) Mobile/15E148 Safari/604.1"
 )
 NOTIFY = "/api/v1/payments/notify/wechatpay"
-
-
-@pytest.fixture(scope="session")
-def wechatpay_sim(tmp_path_factory):
-    sim = WeChatPaySim(tmp_path_factory.mktemp("wechatpay-sim"))
-    yield sim
-    sim.stop()
-
-
-@pytest.fixture
-def sim(settings, wechatpay_sim):
-    """WeChat Pay configured against the simulator, exactly as from the environment."""
-    wechatpay_sim.reset()
-    env = {**wechatpay_sim.env, "WECHATPAY_TIMEOUT": "1"}
-    settings.WECHATPAY = wechatpay_from_env(env, public_url=settings.PUBLIC_URL)
-    return wechatpay_sim
 
 
 def start(tab, amount="50.00", key="phone-1", user_agent=DESKTOP):
