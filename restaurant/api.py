@@ -13,6 +13,7 @@ from ninja.errors import HttpError, ValidationError
 
 from menu.api import router as menu_router
 from orders.api import router as orders_router
+from restaurant.lib import outage
 from restaurant.lib.errors import Code, Refused
 
 api = NinjaAPI(title="Diancan API", version="1", urls_namespace="api-v1", docs_url="/docs")
@@ -63,6 +64,15 @@ def http_error(request, exc):
             request, {"error": "error", "message": exc.message}, status=exc.status_code
         )
     return _answer(request, Refused(code))
+
+
+def database_unavailable(request, exc):
+    """The database out of reach: 503 `database_unavailable` (restaurant/lib/outage.py)."""
+    return outage.unavailable(request, exc)
+
+
+for _outage_error in outage.OUTAGE:
+    api.add_exception_handler(_outage_error, database_unavailable)
 
 
 @api.exception_handler(Http404)

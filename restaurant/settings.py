@@ -81,6 +81,10 @@ def database_from_url(url):
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
             "CONN_MAX_AGE": 0,
+            # The pool checks a connection before handing it out and replaces a dead one, so
+            # after a database restart no request gets a connection the restart killed
+            # (restaurant/lib/outage.py; tests/drills/test_database_restart.py).
+            "CONN_HEALTH_CHECKS": True,
             "OPTIONS": options,
         }
     raise ImproperlyConfigured(
@@ -165,6 +169,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "restaurant.lib.parse.RefuseNul",
+    "restaurant.lib.outage.DatabaseUnavailable",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

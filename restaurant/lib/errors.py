@@ -40,6 +40,14 @@ class Code(StrEnum):
     )
     NOT_FOUND = "not_found", 404, _("Not found.")
     TOO_BIG = "too_big", 413, _("The request body is too large.")
+    DATABASE_UNAVAILABLE = (
+        "database_unavailable",
+        503,
+        _(
+            "The system is briefly unavailable (its database is restarting). If what you just "
+            "did does not show, please try again in a moment."
+        ),
+    )
     NUL_IN_TEXT = "nul_in_text", 400, _("Text must not contain a NUL character.")
     BAD_KEY = "bad_key", 400, _("key must be a string of 1 to 64 characters.")
     REASON_REQUIRED = "reason_required", 400, _("Give a reason (at most 200 characters).")
