@@ -6,7 +6,7 @@ an old settlement version answers `409 stale_version` with the current `settleme
 
 from datetime import datetime
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
@@ -454,3 +454,23 @@ def wechatpay_notify(request):
     except NotifyRefused as refused:
         return Status(refused.status, {"code": "FAIL", "message": refused.message})
     return Status(204, None)
+
+
+@router.post(
+    "/payments/notify/alipay",
+    response={200: str, 400: str, 401: str, 404: str, 409: str},
+    summary="Alipay asynchronous notifications (form POST)",
+)
+def alipay_notify(request):
+    """Called by Alipay, never by people: a form POST, RSA2-verified with the Alipay public key
+    over the sorted fields without `sign` and `sign_type`; `app_id` and `seller_id` must be ours,
+    `notify_time` within 5 minutes. Answered with the plain text `success` when applied, a
+    replay, or nothing to do (WAIT_BUYER_PAY); otherwise 4xx `fail` (logged), so that Alipay
+    tries again."""
+    if not conf.alipay_enabled():
+        return HttpResponse("fail", status=404, content_type="text/plain")
+    try:
+        services.payment_notify(provider_name="alipay", headers=request.headers, body=request.body)
+    except NotifyRefused as refused:
+        return HttpResponse("fail", status=refused.status, content_type="text/plain")
+    return HttpResponse("success", content_type="text/plain")

@@ -23,6 +23,11 @@ def wechatpay_enabled():
     return bool(getattr(settings, "WECHATPAY", None))
 
 
+def alipay_enabled():
+    """Alipay is offered when ALIPAY_ is configured (settings.py checked it whole)."""
+    return bool(getattr(settings, "ALIPAY", None))
+
+
 def sandbox_secret():
     return settings.SANDBOX_GATEWAY_SECRET or DEV_SANDBOX_SECRET
 

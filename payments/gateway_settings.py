@@ -110,3 +110,67 @@ def wechatpay_from_env(environ, *, public_url):
         "notify_url": notify_url,
         "timeout": timeout,
     }
+
+
+ALIPAY_GATEWAY = "https://openapi.alipay.com/gateway.do"
+ALIPAY_REQUIRED = ("ALIPAY_APPID", "ALIPAY_SELLER_ID", "ALIPAY_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY")
+ALIPAY_OPTIONAL = ("ALIPAY_GATEWAY_URL", "ALIPAY_NOTIFY_URL", "ALIPAY_TIMEOUT")
+
+
+def alipay_from_env(environ, *, public_url):
+    """Alipay (当面付, 手机网站支付) settings as a dict, or None when none of its variables is set.
+
+    ALIPAY_SELLER_ID (the merchant's PID, 2088…) is required beside the issue's four: a
+    notification's `seller_id` must be checked against something."""
+    given = {name: environ.get(name, "").strip() for name in ALIPAY_REQUIRED}
+    optional = {name: environ.get(name, "").strip() for name in ALIPAY_OPTIONAL}
+    if not any(given.values()) and not any(optional.values()):
+        return None
+    missing = [name for name, value in given.items() if not value]
+    if missing:
+        raise GatewayConfigError(
+            "Alipay is partly configured: set " + ", ".join(missing) + " too "
+            "(or unset every ALIPAY_ variable to not offer Alipay)."
+        )
+    if not re.fullmatch(r"\d{16}", given["ALIPAY_APPID"]):
+        raise GatewayConfigError("ALIPAY_APPID must be the 16-digit app id (2021…).")
+    if not re.fullmatch(r"2088\d{12}", given["ALIPAY_SELLER_ID"]):
+        raise GatewayConfigError(
+            "ALIPAY_SELLER_ID must be the merchant's PID (2088 and 12 digits)."
+        )
+    timeout = optional["ALIPAY_TIMEOUT"] or "10"
+    try:
+        timeout = float(timeout)
+    except ValueError:
+        raise GatewayConfigError("ALIPAY_TIMEOUT must be seconds, like 10.") from None
+    if not 0 < timeout <= 60:
+        raise GatewayConfigError("ALIPAY_TIMEOUT must be more than 0 and at most 60 seconds.")
+    private_key = _pem(
+        "ALIPAY_PRIVATE_KEY",
+        given["ALIPAY_PRIVATE_KEY"],
+        lambda data: load_pem_private_key(data, password=None),
+        "private key",
+    )
+    public_key = _pem(
+        "ALIPAY_PUBLIC_KEY", given["ALIPAY_PUBLIC_KEY"], load_pem_public_key, "public key"
+    )
+    gateway = optional["ALIPAY_GATEWAY_URL"] or ALIPAY_GATEWAY
+    parts = urlsplit(gateway)
+    if parts.scheme not in ("http", "https") or not parts.netloc or not parts.path.endswith(".do"):
+        raise GatewayConfigError(
+            f"ALIPAY_GATEWAY_URL must be the gateway's URL like {ALIPAY_GATEWAY}, not {gateway!r}"
+        )
+    notify_url = optional["ALIPAY_NOTIFY_URL"] or (
+        public_url.rstrip("/") + "/api/v1/payments/notify/alipay"
+    )
+    if not notify_url.startswith(("https://", "http://")):
+        raise GatewayConfigError("ALIPAY_NOTIFY_URL must be an http(s) URL.")
+    return {
+        "appid": given["ALIPAY_APPID"],
+        "seller_id": given["ALIPAY_SELLER_ID"],
+        "private_key": private_key,
+        "public_key": public_key,
+        "gateway_url": gateway,
+        "notify_url": notify_url,
+        "timeout": timeout,
+    }

@@ -33,6 +33,7 @@ from .models import LedgerEntry, Method, Payment, PaymentEvent, Refund
 from .providers.base import (
     GatewayUnknown,
     Notification,
+    NotifyIgnored,
     NotifyRefused,
     RefundNotice,
     RefundResult,
@@ -352,8 +353,9 @@ def _gateway_start(provider: Any, payment: Payment, context: Any = None) -> None
 
 def payment_notify(
     *, provider_name: str, headers: Mapping[str, str], body: bytes
-) -> tuple[Payment, bool]:
+) -> tuple[Payment | None, bool]:
     """A gateway's notification. Returns (payment, changed); a replay changes nothing.
+    A genuine notification that says nothing to act on (Alipay's WAIT_BUYER_PAY): (None, False).
 
     Raises NotifyRefused (and logs why) for anything forged, unsigned, stale, for an unknown
     payment or the wrong amount; nothing is changed then.
@@ -365,6 +367,8 @@ def payment_notify(
         note = provider.verify(headers, body)
     except NotifyRefused as refused:
         raise _refused(refused, body) from None
+    except NotifyIgnored:
+        return None, False
     if isinstance(note, RefundNotice):
         return refund_notified(provider, note, body)
     return _payment_news(provider, note, body)

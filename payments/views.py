@@ -24,7 +24,7 @@ from restaurant.lib.htmx import refusal
 from restaurant.lib.money import yuan
 from restaurant.lib.roles import CASHIER, role_required
 
-from . import conf, selectors, services
+from . import conf, providers, selectors, services
 from .models import Method, Payment, SandboxCharge
 from .providers import qr_gateways, sandbox
 from .providers.base import StartContext
@@ -40,6 +40,7 @@ def start_context(request, token):
         user_agent=request.headers.get("User-Agent", "")[:500],
         client_ip=request.META.get("REMOTE_ADDR", ""),
         return_url=settings.PUBLIC_URL + reverse("payments:pay", args=[token]),
+        token=token,
     )
 
 
@@ -52,6 +53,7 @@ def _flash_error(request, template, error, context=None):
 # The pay page's button of each QR gateway.
 GATEWAY_LABELS = {
     "wechatpay": gettext_lazy("Pay with WeChat Pay"),
+    "alipay": gettext_lazy("Pay with Alipay"),
     "sandbox": gettext_lazy("Pay by QR"),
 }
 
@@ -176,6 +178,26 @@ def pay_at_counter(request, tab):
     return _pay_answer(
         request, tab, message=_("The cashier knows: please pay at the counter. Thank you!")
     )
+
+
+@require_GET
+def alipay_wap(request, token, reference):
+    """A phone paying by Alipay: sent on to Alipay's gateway with a wap.pay request signed
+    now (the signed request is too long to keep, and its timestamp must be fresh). Only the
+    table's own pending payment; the reference is unguessable."""
+    _table, tab = _diner_tab(token)
+    provider = providers.gateway("alipay")
+    payment = (
+        Payment.objects.filter(
+            reference=reference, provider="alipay", tab=tab, status=Payment.Status.PENDING
+        ).first()
+        if tab is not None and provider is not None
+        else None
+    )
+    if payment is None or payment.overdue():
+        return redirect("payments:pay", token=token)
+    back = settings.PUBLIC_URL + reverse("payments:pay", args=[token])
+    return redirect(provider.wap_url(payment, return_url=back))
 
 
 @require_GET

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from payments.gateway_settings import GatewayConfigError, wechatpay_from_env
+from payments.gateway_settings import GatewayConfigError, alipay_from_env, wechatpay_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -417,6 +417,7 @@ PAYMENT_EXPIRY_MINUTES = env_int("PAYMENT_EXPIRY_MINUTES", 10)
 # gateway with none of its variables set is not offered, a partial or malformed one stops here.
 try:
     WECHATPAY = wechatpay_from_env(os.environ, public_url=PUBLIC_URL)
+    ALIPAY = alipay_from_env(os.environ, public_url=PUBLIC_URL)
 except GatewayConfigError as error:
     raise ImproperlyConfigured(str(error)) from None
 

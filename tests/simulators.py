@@ -21,12 +21,15 @@ DEFAULT_CONTROLS = {
 }
 
 
-class WeChatPaySim:
-    """`python -m simulators.wechatpay` in a process of its own; its keys in `keys_dir`."""
+class Simulator:
+    """`python -m simulators.<module>` in a process of its own; its keys in `keys_dir`."""
+
+    module = ""
+    defaults = DEFAULT_CONTROLS
 
     def __init__(self, keys_dir):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "simulators.wechatpay", "--port", "0",
+            [sys.executable, "-m", f"simulators.{self.module}", "--port", "0",
              "--keys-dir", str(keys_dir), "--retry-delays", "0,0.2,0.5,1"],
             cwd=ROOT,
             stdout=subprocess.PIPE,
@@ -37,7 +40,7 @@ class WeChatPaySim:
         first = self.process.stdout.readline()
         if not first:
             end(self.process)
-            raise RuntimeError("the WeChat Pay simulator did not start")
+            raise RuntimeError(f"the {self.module} simulator did not start")
         started = json.loads(first)
         self.url, self.env = started["url"], started["env"]
 
@@ -56,13 +59,24 @@ class WeChatPaySim:
         return self.call("/sim/controls", {**changes})[1]
 
     def reset(self):
-        self.controls(**DEFAULT_CONTROLS)
+        self.controls(**self.defaults)
 
     def decide(self, out_trade_no, action="approve"):
         return self.call(f"/sim/orders/{out_trade_no}/decide", {"action": action})
 
     def order(self, out_trade_no):
         return self.call(f"/sim/orders/{out_trade_no}")[1]
+
+    def deliveries(self):
+        return self.call("/sim/deliveries")[1]
+
+    def stop(self):
+        end(self.process)
+        self.process.stdout.close()
+
+
+class WeChatPaySim(Simulator):
+    module = "wechatpay"
 
     def refund(self, out_refund_no):
         return self.call(f"/sim/refunds/{out_refund_no}")[1]
@@ -75,9 +89,28 @@ class WeChatPaySim:
         assert status == 200, answer
         return answer["headers"], answer["body"].encode()
 
-    def deliveries(self):
-        return self.call("/sim/deliveries")[1]
 
-    def stop(self):
-        end(self.process)
-        self.process.stdout.close()
+ALIPAY_CONTROLS = {
+    "delivery": "off",
+    "retry_delays": [0, 0.2, 0.5, 1],
+    "notify_times": 1,
+    "notify_wrong_key": False,
+    "latency": 0.0,
+    "unreachable": False,
+    "refund_refuse": None,
+    "close_ignored": False,
+}
+
+
+class AlipaySim(Simulator):
+    module = "alipay"
+    defaults = ALIPAY_CONTROLS
+
+    def refund(self, out_trade_no, out_request_no):
+        return self.call(f"/sim/refunds/{out_trade_no}/{out_request_no}")[1]
+
+    def notification(self, key, **overrides):
+        """The signed form fields Alipay would POST now."""
+        status, answer = self.call("/sim/notification", {"key": key, "overrides": overrides})
+        assert status == 200, answer
+        return answer["fields"]

@@ -9,13 +9,14 @@ A provider says how a payment is taken and given back:
 - `verify(headers, body)` (gateways) checks a notification and returns a Notification.
 
 Gateways may also have `query(payment)` and `query_refund(refund)` (settling what a time-out
-left unknown). QR gateways offered here: WeChat Pay (API v3, when WECHATPAY_ is configured) and
-the sandbox (for demos); Alipay comes later. Member balance needs members and wallets, which do
+left unknown). QR gateways offered here: WeChat Pay (API v3, when WECHATPAY_ is configured), Alipay
+(when ALIPAY_ is configured) and the sandbox (for demos). Member balance needs members and wallets, which do
 not exist yet, so it is not here.
 """
 
 from .. import conf
 from ..models import Method
+from .alipay import AlipayProvider
 from .base import RefundResult
 from .sandbox import Sandbox
 from .wechatpay import WeChatPayProvider
@@ -46,6 +47,8 @@ def qr_gateways():
     offered = []
     if conf.wechatpay_enabled():
         offered.append(WeChatPayProvider())
+    if conf.alipay_enabled():
+        offered.append(AlipayProvider())
     if conf.sandbox_enabled():
         offered.append(Sandbox())
     return offered
@@ -76,4 +79,6 @@ def by_name(name):
         return Sandbox()
     if name == "wechatpay":
         return WeChatPayProvider()
+    if name == "alipay":
+        return AlipayProvider()
     return {"cash": Cash, "card": Card}[name]()

@@ -22,6 +22,7 @@ class StartContext:
     user_agent: str = ""
     client_ip: str = ""
     return_url: str = ""
+    token: str = ""  # the table's: Alipay wap sends the phone through our own address first
 
 
 class GatewayUnknown(Exception):
@@ -51,6 +52,10 @@ class RefundNotice:
     succeeded: bool
     amount_cents: int
     failure: str = ""
+
+
+class NotifyIgnored(Exception):
+    """A genuine notification that changes nothing (Alipay's WAIT_BUYER_PAY): acknowledged."""
 
 
 class NotifyRefused(Exception):

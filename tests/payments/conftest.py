@@ -169,5 +169,26 @@ def sim(settings, wechatpay_sim):
     return wechatpay_sim
 
 
+@pytest.fixture(scope="session")
+def alipay_sim(tmp_path_factory):
+    """The Alipay simulator (simulators/alipay.py), one process for the session."""
+    from tests.simulators import AlipaySim
+
+    sim = AlipaySim(tmp_path_factory.mktemp("alipay-sim"))
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def alisim(settings, alipay_sim):
+    """Alipay configured against the simulator exactly as from the environment (1 s time-out)."""
+    from payments.gateway_settings import alipay_from_env
+
+    alipay_sim.reset()
+    env = {**alipay_sim.env, "ALIPAY_TIMEOUT": "1"}
+    settings.ALIPAY = alipay_from_env(env, public_url=settings.PUBLIC_URL)
+    return alipay_sim
+
+
 # The browser fixtures (a real daphne, Chromium), for test_browser_pay.py.
 from tests.browser.conftest import browser, phone, server, staff_screen  # noqa: E402, F401
