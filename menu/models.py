@@ -110,7 +110,7 @@ class Dish(Localized, models.Model):
     )
     sold_out = models.BooleanField(_("sold out (估清)"), default=False)
     position = models.PositiveIntegerField(_("position"), default=0)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["category__position", "position", "id"]
@@ -265,7 +265,11 @@ class MenuState(models.Model):
     random version (not a counter) stays unique even when the table is emptied and refilled.
     """
 
-    version = models.CharField(max_length=32, default=new_version)
+    version = models.CharField(_("menu version"), max_length=32, default=new_version)
+
+    class Meta:
+        verbose_name = _("menu state")
+        verbose_name_plural = _("menu states")
 
     @classmethod
     def current(cls):

@@ -83,10 +83,10 @@ class Tab(models.Model):
     opened_at = models.DateTimeField(_("opened"), default=timezone.now)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     # Grows with every change of what the tab owes (the settlement version).
-    version = models.PositiveIntegerField(default=1)
+    version = models.PositiveIntegerField(_("version"), default=1)
     # Grows with every change of the shared cart; a cart is submitted at the version it showed.
-    cart_version = models.PositiveIntegerField(default=1)
-    diner_count = models.PositiveSmallIntegerField(default=0)
+    cart_version = models.PositiveIntegerField(_("cart version"), default=1)
+    diner_count = models.PositiveSmallIntegerField(_("phones joined"), default=0)
     # The bill: a discount on the whole tab, and when the diners asked for the bill.
     discount = MoneyField(_("bill discount"), default=0)
     discount_reason = models.CharField(_("discount reason"), max_length=200, blank=True)
@@ -148,13 +148,17 @@ class Tab(models.Model):
 class Diner(models.Model):
     """A phone at a tab. Nothing personal: a random browser key and a nickname."""
 
-    tab = models.ForeignKey(Tab, on_delete=models.CASCADE, related_name="diners")
-    key = models.CharField(max_length=40)
-    number = models.PositiveSmallIntegerField()
+    tab = models.ForeignKey(
+        Tab, on_delete=models.CASCADE, related_name="diners", verbose_name=_("tab")
+    )
+    key = models.CharField(_("phone key"), max_length=40)
+    number = models.PositiveSmallIntegerField(_("guest number"))
     nickname = models.CharField(_("nickname"), max_length=12, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("joined at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("diner")
+        verbose_name_plural = _("diners")
         constraints = [
             models.UniqueConstraint(fields=["tab", "key"], name="one_diner_per_browser_per_tab"),
         ]
@@ -180,37 +184,61 @@ class CartItem(models.Model):
     unit_price: Decimal
     amount: Decimal
 
-    tab = models.ForeignKey(Tab, on_delete=models.CASCADE, related_name="cart_items")
-    diner = models.ForeignKey(Diner, null=True, blank=True, on_delete=models.SET_NULL)
-    dish = models.ForeignKey("menu.Dish", on_delete=models.CASCADE, related_name="+")
-    options = models.ManyToManyField("menu.Option", blank=True, related_name="+")
-    quantity = models.PositiveSmallIntegerField(default=1)
-    note = models.CharField(max_length=200, blank=True)
-    held = models.BooleanField(
-        default=False, help_text="叫起: the kitchen waits until staff fire it."
+    tab = models.ForeignKey(
+        Tab, on_delete=models.CASCADE, related_name="cart_items", verbose_name=_("tab")
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    diner = models.ForeignKey(
+        Diner, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("diner")
+    )
+    dish = models.ForeignKey(
+        "menu.Dish", on_delete=models.CASCADE, related_name="+", verbose_name=_("dish")
+    )
+    options = models.ManyToManyField(
+        "menu.Option", blank=True, related_name="+", verbose_name=_("options")
+    )
+    quantity = models.PositiveSmallIntegerField(_("quantity"), default=1)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    held = models.BooleanField(
+        _("held"), default=False, help_text=_("叫起: the kitchen waits until staff fire it.")
+    )
+    created_at = models.DateTimeField(_("added at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("cart item")
+        verbose_name_plural = _("cart items")
         ordering = ["created_at", "id"]
 
 
 class Order(models.Model):
     """One submission round of a tab (下单, then each 加菜)."""
 
-    tab = models.ForeignKey(Tab, on_delete=models.PROTECT, related_name="orders")
+    tab = models.ForeignKey(
+        Tab, on_delete=models.PROTECT, related_name="orders", verbose_name=_("tab")
+    )
     number = models.PositiveSmallIntegerField(_("round"))
-    key = models.CharField(max_length=64, help_text="The client's idempotency key.")
+    key = models.CharField(
+        _("submission key"), max_length=64, help_text=_("The client's idempotency key.")
+    )
     diner = models.ForeignKey(
-        Diner, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Diner,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("diner"),
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("staff member"),
     )
     created_at = models.DateTimeField(_("ordered at"), default=timezone.now, db_index=True)
     # Pay first (先付后吃): the order waits for its payment before the kitchen sees it.
-    awaiting_payment = models.BooleanField(default=False)
-    expires_at = models.DateTimeField(null=True, blank=True)
+    awaiting_payment = models.BooleanField(_("awaiting payment"), default=False)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -253,37 +281,54 @@ class OrderLine(models.Model):
         Status.READY: Status.SERVED,
     }
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lines")
-    dish = models.ForeignKey("menu.Dish", null=True, on_delete=models.SET_NULL, related_name="+")
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="lines", verbose_name=_("order")
+    )
+    dish = models.ForeignKey(
+        "menu.Dish", null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("dish")
+    )
     station = models.ForeignKey(
-        "menu.Station", null=True, on_delete=models.SET_NULL, related_name="+"
+        "menu.Station",
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("kitchen station"),
     )
     diner = models.ForeignKey(
-        Diner, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Diner,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("diner"),
     )
-    name = models.CharField(max_length=60)
-    name_en = models.CharField(max_length=100, blank=True)
-    options = models.JSONField(default=list, help_text="Option names as ordered.")
-    options_en = models.JSONField(default=list)
-    option_ids = models.JSONField(default=list)
-    note = models.CharField(max_length=200, blank=True)
-    quantity = models.PositiveSmallIntegerField()
-    unit_price = MoneyField()
-    discount = MoneyField(default=0)
-    discount_reason = models.CharField(max_length=200, blank=True)
-    amount = MoneyField()
+    name = models.CharField(_("name"), max_length=60)
+    name_en = models.CharField(_("English name"), max_length=100, blank=True)
+    options = models.JSONField(_("options"), default=list, help_text=_("Option names as ordered."))
+    options_en = models.JSONField(_("English options"), default=list)
+    option_ids = models.JSONField(_("option ids"), default=list)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    quantity = models.PositiveSmallIntegerField(_("quantity"))
+    unit_price = MoneyField(_("unit price"))
+    discount = MoneyField(_("discount"), default=0)
+    discount_reason = models.CharField(_("discount reason"), max_length=200, blank=True)
+    amount = MoneyField(_("amount"))
     reserved_stock = models.BooleanField(
-        default=False, help_text="Stock was taken; a void returns it."
+        _("stock reserved"), default=False, help_text=_("Stock was taken; a void returns it.")
     )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    status_at = models.DateTimeField(default=timezone.now)
-    urged_at = models.DateTimeField(null=True, blank=True)
-    urge_count = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    status_at = models.DateTimeField(_("status since"), default=timezone.now)
+    urged_at = models.DateTimeField(_("last hurried"), null=True, blank=True)
+    urge_count = models.PositiveSmallIntegerField(_("times hurried"), default=0)
     # A dish voided while the kitchen had it (held, waiting, cooking) keeps its ticket on the
     # boards, struck through, until then, or until a cook clears the ticket (None).
-    void_shown_until = models.DateTimeField(null=True, blank=True)
+    void_shown_until = models.DateTimeField(_("void shown until"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("ordered dish")
+        verbose_name_plural = _("ordered dishes")
         ordering = ["id"]
         indexes = [models.Index(fields=["status"], name="orderline_status")]
 
@@ -383,28 +428,55 @@ class OrderLine(models.Model):
 class TabEvent(models.Model):
     """The audit trail of a tab: every submission and every status change, who, when and why."""
 
-    tab = models.ForeignKey(Tab, on_delete=models.CASCADE, related_name="events")
-    line = models.ForeignKey(
-        OrderLine, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    tab = models.ForeignKey(
+        Tab, on_delete=models.CASCADE, related_name="events", verbose_name=_("tab")
     )
-    kind = models.CharField(max_length=30)
-    from_status = models.CharField(max_length=10, blank=True)
-    to_status = models.CharField(max_length=10, blank=True)
+    line = models.ForeignKey(
+        OrderLine,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="events",
+        verbose_name=_("dish line"),
+    )
+    kind = models.CharField(_("kind"), max_length=30)
+    from_status = models.CharField(_("from status"), max_length=10, blank=True)
+    to_status = models.CharField(_("to status"), max_length=10, blank=True)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("staff member"),
     )
     diner = models.ForeignKey(
-        Diner, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Diner,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("diner"),
     )
     # The manager who approved `user`'s action beyond a cashier's limit (orders/controls.py).
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("approved by"),
     )
-    reason = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("tab event")
+        verbose_name_plural = _("tab events")
         ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk}"
 
 
 class TabPayment(models.Model):
@@ -414,14 +486,20 @@ class TabPayment(models.Model):
     ordering never has to read another app's tables.
     """
 
-    tab = models.ForeignKey(Tab, on_delete=models.CASCADE, related_name="payments")
-    payment = models.CharField(max_length=40, unique=True, help_text="The payment side's id.")
-    method = models.CharField(max_length=20)
-    amount = MoneyField()
-    refunded = MoneyField(default=0)
-    status = models.CharField(max_length=20)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    tab = models.ForeignKey(
+        Tab, on_delete=models.CASCADE, related_name="payments", verbose_name=_("tab")
+    )
+    payment = models.CharField(
+        _("payment number"), max_length=40, unique=True, help_text=_("The payment side's id.")
+    )
+    method = models.CharField(_("method"), max_length=20)
+    amount = MoneyField(_("amount"))
+    refunded = MoneyField(_("refunded"), default=0)
+    status = models.CharField(_("status"), max_length=20)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("payment on a tab")
+        verbose_name_plural = _("payments on tabs")
         ordering = ["created_at", "id"]

@@ -68,7 +68,9 @@ class Payment(models.Model):
         MINE = "mine", _("my dishes")
         AMOUNT = "amount", _("an amount")
 
-    tab = models.ForeignKey("orders.Tab", on_delete=models.PROTECT, related_name="+")
+    tab = models.ForeignKey(
+        "orders.Tab", on_delete=models.PROTECT, related_name="+", verbose_name=_("tab")
+    )
     method = models.CharField(_("method"), max_length=10, choices=Method.choices)
     provider = models.CharField(_("provider"), max_length=20)
     status = models.CharField(
@@ -78,27 +80,43 @@ class Payment(models.Model):
     tendered = MoneyField(_("tendered"), null=True, blank=True)
     change = MoneyField(pgettext_lazy("cash change", "change"), default=0)
     refunded = MoneyField(_("refunded"), default=0)
-    version = models.PositiveIntegerField(help_text="The settlement version it was made against.")
-    key = models.CharField(max_length=64, help_text="The client's idempotency key.")
-    reference = models.CharField(max_length=40, unique=True, default=new_reference)
+    version = models.PositiveIntegerField(
+        _("bill version"), help_text=_("The settlement version it was made against.")
+    )
+    key = models.CharField(
+        _("request key"), max_length=64, help_text=_("The client's idempotency key.")
+    )
+    reference = models.CharField(_("reference"), max_length=40, unique=True, default=new_reference)
     gateway_txn = models.CharField(
         _("gateway transaction"), max_length=64, null=True, blank=True, unique=True
     )
     terminal_ref = models.CharField(_("terminal reference"), max_length=64, blank=True)
-    code_url = models.CharField(max_length=300, blank=True)
-    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.AMOUNT)
+    code_url = models.CharField(_("QR code address"), max_length=300, blank=True)
+    scope = models.CharField(
+        _("pays for"), max_length=10, choices=Scope.choices, default=Scope.AMOUNT
+    )
     diner = models.ForeignKey(
-        "orders.Diner", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "orders.Diner",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("diner"),
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("staff member"),
     )
-    failure = models.CharField(max_length=200, blank=True)
+    failure = models.CharField(_("failure"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("started"), default=timezone.now, db_index=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
     # A worker closing this payment at its gateway claims it until then (compare-and-set), so
     # that several worker copies close each payment once; a crashed worker's claim runs out.
-    closing_until = models.DateTimeField(null=True, blank=True)
+    closing_until = models.DateTimeField(_("closing claimed until"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
 
     objects = PaymentQuerySet.as_manager()
@@ -190,20 +208,32 @@ class Refund(models.Model):
         Status.FAILED: set(),
     }
 
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
-    amount = MoneyField(_("amount"))
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    reason = models.CharField(_("reason"), max_length=200)
-    automatic = models.BooleanField(default=False, help_text="Made by the system (退菜, overpaid).")
-    # NULL, not "": refunds without a key must not collide in the unique (payment, key).
-    key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
-    gateway_refund = models.CharField(max_length=64, null=True, blank=True, unique=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("payment")
     )
-    failure = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    completed_at = models.DateTimeField(null=True, blank=True)
+    amount = MoneyField(_("amount"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    reason = models.CharField(_("reason"), max_length=200)
+    automatic = models.BooleanField(
+        _("automatic"), default=False, help_text=_("Made by the system (退菜, overpaid).")
+    )  # NULL, not "": refunds without a key must not collide in the unique (payment, key).
+    key = models.CharField(_("request key"), max_length=64, null=True, blank=True)  # noqa: DJ001
+    gateway_refund = models.CharField(
+        _("gateway refund number"), max_length=64, null=True, blank=True, unique=True
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("staff member"),
+    )
+    failure = models.CharField(_("failure"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -244,19 +274,33 @@ class Refund(models.Model):
 class PaymentEvent(models.Model):
     """Every status change of a payment or refund: who, when, from, to, why."""
 
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="events")
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, related_name="events", verbose_name=_("payment")
+    )
     refund = models.ForeignKey(
-        Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+        Refund,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="events",
+        verbose_name=_("refund"),
     )
-    from_status = models.CharField(max_length=10, blank=True)
-    to_status = models.CharField(max_length=10)
+    from_status = models.CharField(_("from status"), max_length=10, blank=True)
+    to_status = models.CharField(_("to status"), max_length=10)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("staff member"),
     )
-    reason = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("payment event")
+        verbose_name_plural = _("payment events")
         ordering = ["created_at", "id"]
 
 
@@ -288,19 +332,33 @@ class LedgerEntry(models.Model):
     account = models.CharField(_("account"), max_length=10, choices=Account.choices)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     amount = MoneyField(_("amount"))
-    tab = models.ForeignKey("orders.Tab", on_delete=models.PROTECT, related_name="+")
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="ledger")
+    tab = models.ForeignKey(
+        "orders.Tab", on_delete=models.PROTECT, related_name="+", verbose_name=_("tab")
+    )
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, related_name="ledger", verbose_name=_("payment")
+    )
     refund = models.ForeignKey(
-        Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger"
+        Refund,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ledger",
+        verbose_name=_("refund"),
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("staff member"),
     )
-    note = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     # The hash chain (payments/ledger.py): unique links, so the chain can never fork.
-    previous_hash = models.CharField(max_length=64, unique=True, editable=False)
-    hash = models.CharField(max_length=64, unique=True, editable=False)
+    previous_hash = models.CharField(_("previous hash"), max_length=64, unique=True, editable=False)
+    hash = models.CharField(_("hash"), max_length=64, unique=True, editable=False)
 
     objects = LedgerQuerySet.as_manager()
 
@@ -336,16 +394,22 @@ class SandboxCharge(models.Model):
         DECLINED = "declined", "declined"
         CLOSED = "closed", "closed"
 
-    id = models.CharField(primary_key=True, max_length=40)
-    out_trade_no = models.CharField(max_length=40, unique=True)
-    amount_cents = models.PositiveIntegerField()
-    refunded_cents = models.PositiveIntegerField(default=0)
-    description = models.CharField(max_length=100)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
-    transaction_id = models.CharField(max_length=40, unique=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    finished_at = models.DateTimeField(null=True, blank=True)
+    id = models.CharField(_("charge number"), primary_key=True, max_length=40)
+    out_trade_no = models.CharField(_("merchant order number"), max_length=40, unique=True)
+    amount_cents = models.PositiveIntegerField(_("amount (fen)"))
+    refunded_cents = models.PositiveIntegerField(_("refunded (fen)"), default=0)
+    description = models.CharField(_("description"), max_length=100)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    transaction_id = models.CharField(_("transaction number"), max_length=40, unique=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sandbox charge")
+        verbose_name_plural = _("sandbox charges")
 
     @property
     def amount(self) -> Decimal:

@@ -113,3 +113,12 @@ class LoginLockAdmin(ManagerPermissions, AccessAttemptAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    # django-axes names these columns by their method names, in English whatever the language.
+    @admin.display(description=gettext_lazy("status"))
+    def status(self, obj):
+        return super().status(obj)
+
+    @admin.display(description=gettext_lazy("expires at"))
+    def expiration(self, obj):
+        return super().expiration(obj)

@@ -149,7 +149,7 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "csp",
-    "axes",
+    "restaurant.apps.AxesConfig",  # django-axes, named for the admin
     "template_partials",
     "ninja",
     "restaurant",

@@ -32,7 +32,7 @@ class DeviceToken(models.Model):
 
     name = models.CharField(_("device"), max_length=60)
     role = models.CharField(_("role"), max_length=10, choices=Role.choices)
-    digest = models.CharField(max_length=64, unique=True, editable=False)
+    digest = models.CharField(_("digest"), max_length=64, unique=True, editable=False)
     prefix = models.CharField(_("starts with"), max_length=8, editable=False)
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
