@@ -13,6 +13,8 @@ from django.urls import reverse
 
 from orders import services
 from payments.services import payment_start
+from printing.models import Printer
+from printing.services import order_tickets_queue
 from restaurant.lib.devices import DeviceToken
 
 pytestmark = pytest.mark.django_db
@@ -67,14 +69,17 @@ def boss(django_user_model):
 
 @pytest.fixture
 def a_bill(table, menu, cashier):
-    """A row in every changelist: a bill with a voided dish, paid in cash; a device; a failed
-    login that locked its account."""
+    """A row in every changelist: a bill with a voided dish, paid in cash; a device; a printer
+    and its job; a failed login that locked its account."""
+    printer = Printer.objects.create(name="热菜打印机", host="127.0.0.1")
+    printer.stations.add(menu["hot_station"])
     tab = services.tab_for_table(table)
     lines = [
         services.LineRequest(dish=menu["fish"].pk),
         services.LineRequest(dish=menu["cucumber"].pk),
     ]
     order = services.order_submit(tab=tab, key="k", guests=2, lines=lines)[0]
+    order_tickets_queue(order_id=order.pk)  # as after the order's commit
     services.line_void(line_id=order.lines.first().pk, reason="客人不要了", user=cashier)
     tab.refresh_from_db()
     payment_start(
