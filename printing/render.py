@@ -38,9 +38,9 @@ def wrap(text: str, columns: int) -> list[str]:
     return [*lines, current]
 
 
-def clock(moment: str, with_date: bool = True) -> str:
-    at = datetime.fromisoformat(moment)
-    return at.strftime("%Y-%m-%d %H:%M" if with_date else "%H:%M")
+def clock(moment: str, year: bool = False) -> str:
+    """`12-02 18:02` on kitchen slips; with the year on bills."""
+    return datetime.fromisoformat(moment).strftime("%Y-%m-%d %H:%M" if year else "%m-%d %H:%M")
 
 
 def yuan(value) -> str:
@@ -112,6 +112,8 @@ def _marks(slip, payload, job):
         marks.append(_("REPRINT"))
     if job.moved_from:
         marks.append(_("moved from %(printer)s") % {"printer": job.moved_from})
+    if job.attempts:
+        marks.append(_("LATE"))  # its printer failed first: the cook knows it comes late
     slip.text(" · ".join(marks), align="center")
 
 
@@ -199,15 +201,15 @@ METHODS = {"cash": "cash", "card": "card", "qr": "QR pay"}
 def _bill(slip, job, payload):
     settlement = payload["settlement"]
     slip.text(payload["restaurant"], big=True, bold=True, align="center")
-    title = _("Receipt") if job.kind == "receipt" else _("Bill (not paid)")
+    title = _("Paid receipt") if job.kind == "receipt" else _("Bill (not paid)")
     slip.text(title, bold=True, align="center")
     if payload.get("reprint"):
         slip.text(_("REPRINT"), align="center")
     slip.pair(payload["table_name"], _("Bill #%(n)s") % {"n": payload["tab"]})
     if payload.get("guests"):
         slip.text(_("%(n)s guests") % {"n": payload["guests"]})
-    slip.text(_("Opened: %(at)s") % {"at": clock(payload["opened_at"])})
-    slip.text(_("Printed: %(at)s") % {"at": clock(payload["at"])})
+    slip.text(_("Opened: %(at)s") % {"at": clock(payload["opened_at"], year=True)})
+    slip.text(_("Printed: %(at)s") % {"at": clock(payload["at"], year=True)})
     slip.rule()
     for line in settlement["lines"]:
         name = line["name"] + "".join(f"({o})" for o in line["options"])

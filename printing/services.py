@@ -338,8 +338,8 @@ def print_jobs_send(*, now: datetime | None = None) -> int:
     printer_ids = _due_printer_ids(now)
     if not printer_ids:
         return 0
-    if len(printer_ids) == 1:
-        return printer_send(printer_id=printer_ids[0], now=now)
+    if len(printer_ids) == 1 or PARALLEL_PRINTERS == 1:
+        return sum(printer_send(printer_id=pk, now=now) for pk in printer_ids)
     with ThreadPoolExecutor(max_workers=min(PARALLEL_PRINTERS, len(printer_ids))) as pool:
         return sum(
             pool.map(lambda pk: _in_thread(printer_send, printer_id=pk, now=now), printer_ids)

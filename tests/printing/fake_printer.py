@@ -76,6 +76,12 @@ class FakePrinter:
         """Off the network: new connections are refused, open ones dropped."""
         listener, self.listener = self.listener, None
         if listener:
+            # shutdown() first: a bare close() leaves the port listening while the accepting
+            # thread is still blocked in accept().
+            try:
+                listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             listener.close()
         for sock in list(self._open_sockets):
             try:

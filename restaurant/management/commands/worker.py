@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from payments.services import gateways_settle, payments_expire_due
+from printing.services import print_jobs_send
 
 logger = logging.getLogger("worker")
 
@@ -29,6 +30,9 @@ JOBS = [
     # What a gateway time-out left unknown: pending QR payments and refunds are asked about
     # through the gateway's query API (each payment claimed by compare-and-set first).
     ("settle", gateways_settle),
+    # Kitchen tickets, slips and receipts, to each printer in order, each once; a printer that
+    # fails keeps its jobs and is tried again after a back-off (printing/README.md).
+    ("print", print_jobs_send),
 ]
 
 
@@ -50,7 +54,7 @@ def _ms(started):
 
 
 class Command(BaseCommand):
-    help = "Run the timed jobs (expiry, gateway queries) every few seconds until stopped."
+    help = "Run the timed jobs (expiry, gateway queries, printing) every few seconds until stopped."
 
     def add_arguments(self, parser):
         parser.add_argument(
