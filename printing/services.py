@@ -376,6 +376,8 @@ def printer_send(*, printer_id: int, now: datetime | None = None) -> int:
     printed = 0
     try:
         printer = Printer.objects.get(pk=printer_id)
+        # What prints while the printer comes back was due earlier: its slips say 补打 (late).
+        recovering = printer.failing_since is not None
         while True:
             job = (
                 PrintJob.objects.filter(printer_id=printer_id, status=PrintJob.Status.QUEUED)
@@ -385,7 +387,7 @@ def printer_send(*, printer_id: int, now: datetime | None = None) -> int:
             if job is None or job.next_try_at > now:
                 break
             try:
-                data = render.job_bytes(job, printer)
+                data = render.job_bytes(job, printer, late=recovering or job.attempts > 0)
             except Exception as error:  # a job that cannot be rendered would block the queue
                 logger.exception("printing: job %s cannot be rendered", job.pk)
                 PrintJob.objects.filter(pk=job.pk, status=PrintJob.Status.QUEUED).update(
