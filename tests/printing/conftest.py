@@ -3,7 +3,7 @@ as a hot-station printer, a cold-station printer, a pass printer and a till prin
 
 import pytest
 
-from printing import services
+from printing import sender
 from printing.models import Printer
 from tests.printing.fake_printer import FakePrinter
 
@@ -13,7 +13,7 @@ def one_printer_at_a_time(monkeypatch):
     """A test's data lives in its transaction, which the worker's threads (one per printer,
     each with a connection of its own) cannot see: in-process rounds send one printer after
     another. The tests with real worker processes run the threads."""
-    monkeypatch.setattr(services, "PARALLEL_PRINTERS", 1)
+    monkeypatch.setattr(sender, "PARALLEL_PRINTERS", 1)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from orders import services as order_services
-from printing import services
+from printing import sender
 from printing.models import Printer, PrintJob
 from tests.sockets import connect, session_cookie
 
@@ -51,7 +51,7 @@ def test_the_cashier_prints_the_bill_and_the_receipt_on_the_till_printer(
     assert answer.status_code == 302 and answer["Location"] == f"/cashier/?tab={tab.pk}"
     jobs = PrintJob.objects.filter(printer=kitchen["printer"]["till"]).order_by("sequence")
     assert [job.kind for job in jobs] == ["prebill", "receipt"]
-    services.print_jobs_send()
+    sender.print_jobs_send()
     bill, receipt = kitchen["fake"]["till"].documents
     assert "结账单（未付款）" in bill.text and "收款小票" in receipt.text
 
@@ -86,7 +86,7 @@ def test_the_print_queue_page_reprints_and_moves_a_dead_printers_jobs(
 ):
     kitchen["fake"]["hot"].power_off()
     seated(table, menu, commits)
-    services.print_jobs_send()
+    sender.print_jobs_send()
     client = logged_in(cook)
     page = client.get("/printing/").content.decode()
     hot, cold = kitchen["printer"]["hot"], kitchen["printer"]["cold"]
@@ -106,7 +106,7 @@ def test_the_print_queue_page_reprints_and_moves_a_dead_printers_jobs(
         f"/printing/printers/{hot.pk}/move/", {"to": cold.pk}, HTTP_HX_REQUEST="true"
     )
     assert "已转移 1 个打印任务。" in answer.content.decode()
-    services.print_jobs_send()
+    sender.print_jobs_send()
     titles = [d.big_lines()[0] for d in kitchen["fake"]["cold"].documents]
     assert titles == ["凉菜 点菜单", "凉菜 点菜单", "热菜 点菜单"]
     assert "【重印】" in kitchen["fake"]["cold"].documents[1].text
@@ -134,7 +134,7 @@ def test_the_manager_sets_printers_up_in_the_admin_and_prints_a_test_page(
         "/admin/printing/printer/",
         {"action": "print_test_page", "_selected_action": [printer.pk]},
     )
-    services.print_jobs_send()
+    sender.print_jobs_send()
     (page,) = fake.documents
     assert "宫保鸡丁 ×2（微辣）￥38.00" in page.text.split("\n")
     assert page.qr_codes == [settings.PUBLIC_URL] and page.cut
@@ -170,13 +170,13 @@ async def test_a_failing_printer_alerts_the_screens_live_until_it_prints_again(
     fake = kitchen["fake"]["hot"]
     fake.power_off()
     await sync_to_async(seated)(table, menu, commits)
-    await sync_to_async(services.print_jobs_send)()
+    await sync_to_async(sender.print_jobs_send)()
     for screen in screens:
         alert = alert_of(await screen.receive_from(timeout=5))
         assert "热菜打印机" in alert and "连接不上" in alert and "1 张单待打印" in alert
         assert 'hx-swap-oob="true"' in alert and " hidden" not in alert
     fake.power_on()
-    printed = await sync_to_async(services.print_jobs_send)(now=await sync_to_async(later)())
+    printed = await sync_to_async(sender.print_jobs_send)(now=await sync_to_async(later)())
     assert printed == 1
     for screen in screens:
         cleared = alert_of(await screen.receive_from(timeout=5))

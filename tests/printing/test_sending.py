@@ -18,7 +18,7 @@ from orders import services as order_services
 from orders.models import Tab
 from payments import services as payment_services
 from payments.models import Payment
-from printing import render, services, transport
+from printing import render, sender, services, transport
 from printing.models import Printer, PrintJob
 from tests.live import Daphne, Worker
 
@@ -56,7 +56,7 @@ def test_every_ticket_of_an_order_reaches_its_stations_printers(table, menu, kit
     tab = order_services.tab_for_table(table)
     with commits():
         order(tab, menu)
-    assert services.print_jobs_send() == 3
+    assert sender.print_jobs_send() == 3
     fake = kitchen["fake"]
     (hot,) = fake["hot"].documents
     assert hot.big_lines() == [
@@ -84,7 +84,7 @@ def test_every_ticket_of_an_order_reaches_its_stations_printers(table, menu, kit
     assert not PrintJob.objects.filter(sent_at=None).exists()
     # Asked before and after the bytes: online (DLE EOT 1) and paper (DLE EOT 4), twice each.
     assert fake["hot"].status_queries == 4
-    assert services.print_jobs_send() == 0  # nothing is printed twice
+    assert sender.print_jobs_send() == 0  # nothing is printed twice
 
 
 @pytest.mark.django_db
@@ -100,7 +100,7 @@ def test_slips_for_urge_fire_and_void_print_on_the_station(table, menu, kitchen,
         order_services.line_set_status(line_id=fish.pk, status="queued", expect="held")
     with commits():
         order_services.line_void(line_id=chicken.pk, reason="等太久了", user=cashier)
-    services.print_jobs_send()
+    sender.print_jobs_send()
     ticket, urge, fire, void = kitchen["fake"]["hot"].documents
     assert urge.big_lines()[:3] == ["催菜（第 1 次）", "桌号 A1 · 第 1 轮", "宫保鸡丁 ×1"]
     assert urge.beeps == 1
@@ -137,7 +137,7 @@ def test_a_printer_off_for_30_seconds_prints_what_it_missed_in_order_once(
         if second == 30:
             fake.power_on()
         before = tried(hot)
-        services.print_jobs_send(now=now)
+        sender.print_jobs_send(now=now)
         if tried(hot) != before:
             tries.append(second)
         if second < 30:
@@ -172,14 +172,14 @@ def test_out_of_paper_the_job_waits_and_nothing_is_sent_until_paper_is_back(
     with commits():
         order(tab, menu)
     start = timezone.now()
-    services.print_jobs_send(now=start)
+    sender.print_jobs_send(now=start)
     job = PrintJob.objects.get(printer=kitchen["printer"]["cold"])
     assert job.status == "queued" and job.attempts == 1 and job.last_error == "offline"
     assert fake.documents == [] and fake.lost_documents == 0  # its bytes were never sent
     fake.paper_out = False
-    services.print_jobs_send(now=start + timedelta(seconds=1))
+    sender.print_jobs_send(now=start + timedelta(seconds=1))
     assert fake.documents == []  # still waiting out its back-off
-    services.print_jobs_send(now=start + timedelta(seconds=2))
+    sender.print_jobs_send(now=start + timedelta(seconds=2))
     assert len(fake.documents) == 1 and "拍黄瓜 ×2" in fake.documents[0].text
 
 
@@ -220,7 +220,7 @@ def test_a_paid_receipt_prints_chinese_text_and_a_qr_code_that_decode(
     )  # fmt: skip
     job = services.bill_print(tab_id=tab.pk, kind="receipt")
     assert job.printer == kitchen["printer"]["till"]
-    services.print_jobs_send()
+    sender.print_jobs_send()
     (receipt,) = kitchen["fake"]["till"].documents
     text = receipt.text
     assert "点餐小馆" in receipt.big_lines()[0]
@@ -244,7 +244,7 @@ def test_a_bill_before_paying_carries_the_pay_page_code(table, menu, kitchen, co
     with commits():
         order(tab, menu)
     services.bill_print(tab_id=tab.pk, kind="prebill")
-    services.print_jobs_send()
+    sender.print_jobs_send()
     bill = kitchen["fake"]["till"].documents[0]
     assert "结账单（未付款）" in bill.text and "￥153.00" in "".join(bill.big_lines())
     assert bill.qr_codes == [f"{settings.PUBLIC_URL}/t/{table.token}/pay/"]
@@ -265,11 +265,11 @@ def test_reprint_prints_the_same_ticket_again_marked_as_a_reprint(table, menu, k
     tab = order_services.tab_for_table(table)
     with commits():
         order(tab, menu)
-    services.print_jobs_send()
+    sender.print_jobs_send()
     first = PrintJob.objects.get(printer=kitchen["printer"]["hot"])
     copy = services.job_reprint(job_id=first.pk)
     assert copy.sequence == 2 and copy.reprint_of == first
-    services.print_jobs_send()
+    sender.print_jobs_send()
     original, again = kitchen["fake"]["hot"].documents
     assert "【重印】" in again.text and "【重印】" not in original.text
     assert again.big_lines() == original.big_lines()
@@ -284,7 +284,7 @@ def test_a_dead_printers_jobs_move_to_another_in_their_order(table, menu, kitche
     for key in ("a", "b"):
         with commits():
             one_dish(tab, menu, key) if key == "b" else order(tab, menu, key)
-    services.print_jobs_send()
+    sender.print_jobs_send()
     hot, cold = kitchen["printer"]["hot"], kitchen["printer"]["cold"]
     hot.refresh_from_db()
     assert hot.failing_since is not None
@@ -292,7 +292,7 @@ def test_a_dead_printers_jobs_move_to_another_in_their_order(table, menu, kitche
     assert moved == 2
     hot.refresh_from_db()
     assert hot.failing_since is None
-    services.print_jobs_send()
+    sender.print_jobs_send()
     documents = kitchen["fake"]["cold"].documents
     assert [d.big_lines()[0] for d in documents] == ["凉菜 点菜单", "热菜 点菜单", "热菜 加菜单"]
     assert "转自 热菜打印机" in documents[1].text
@@ -372,6 +372,6 @@ def test_a_printer_not_in_use_keeps_its_jobs_and_is_not_tried(table, menu, kitch
     with commits():
         order(tab, menu)
     Printer.objects.filter(pk=kitchen["printer"]["hot"].pk).update(active=False)
-    services.print_jobs_send()
+    sender.print_jobs_send()
     assert kitchen["fake"]["hot"].connections == 0
     assert PrintJob.objects.get(printer=kitchen["printer"]["hot"]).status == "queued"

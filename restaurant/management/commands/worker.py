@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from payments.services import gateways_settle, payments_expire_due
-from printing.services import print_jobs_send
+from printing.sender import print_jobs_send
 
 logger = logging.getLogger("worker")
 
