@@ -404,7 +404,9 @@ def _submit(
             if cart_ids:
                 realtime.push_cart(locked.pk)
             transaction.on_commit(
-                lambda: signals.order_submitted.send(
+                # Robust: a listener that fails (a push) must not keep the others (the
+                # kitchen's printers) from hearing of the order; Django logs its error.
+                lambda: signals.order_submitted.send_robust(
                     sender=None, order_id=order.pk, tab_id=locked.pk
                 ),
                 robust=True,
@@ -585,8 +587,9 @@ def line_set_status(
 
 
 def _after_commit(signal, **kwargs):
-    """Tell other apps (printing) once the transaction commits; never during it."""
-    transaction.on_commit(partial(signal.send, sender=None, **kwargs), robust=True)
+    """Tell other apps (printing) once the transaction commits; never during it. Each listener
+    hears it even if another fails (Django logs that one's error)."""
+    transaction.on_commit(partial(signal.send_robust, sender=None, **kwargs))
 
 
 def line_bump(*, line_id: int, user: User | None = None) -> OrderLine:
