@@ -3,6 +3,7 @@ from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -12,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from menu import selectors as menu_selectors
 from menu.services import dish_set_availability
 from restaurant.lib import parse
-from restaurant.lib.approvals import Approval
+from restaurant.lib.approvals import NEEDS_MANAGER, Approval, approval_form
 from restaurant.lib.diners import diner_key, known_diner_key, remember_diner
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.htmx import refusal
@@ -311,13 +312,37 @@ def kitchen_line_status(request, line):
 @require_POST
 @role_required(CASHIER)
 def line_void(request, line):
+    """退菜 from the staff table page. A void that needs a manager (a dish already served)
+    answers with the approval fields on this same page, as the cashier's screen does
+    (templates/approval.html): the manager types their login there, a wrong one is refused in
+    place, and the void goes through once approved."""
+    approval = Approval.from_post(request)
+
     def void():
-        services.line_void(
-            line_id=line,
-            reason=request.POST.get("reason", ""),
-            user=request.user,
-            approval=Approval.from_post(request),
-        )
+        try:
+            services.line_void(
+                line_id=line,
+                reason=request.POST.get("reason", ""),
+                user=request.user,
+                approval=approval,
+            )
+        except Refused as error:
+            if error.code not in NEEDS_MANAGER or not request.htmx:
+                raise
+            cancel = _same_site(request, request.headers.get("HX-Current-URL"))
+            return approval_form(
+                request,
+                error,
+                what=_("Void (退菜)"),
+                cancel=cancel or reverse("orders:staff-tables"),
+            )
+        if approval and request.htmx:  # the approval fields close; the banner says it is done
+            return HttpResponse(
+                render_to_string("approval.html", {"oob": True}, request)
+                + render_to_string(
+                    "flash.html", {"message": _("The dish is taken off the bill.")}, request
+                )
+            )
         return HttpResponse(status=204)
 
     return _staff_answer(request, void)

@@ -17,7 +17,7 @@ from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.settlement import diner_share
 from restaurant.lib import parse
-from restaurant.lib.approvals import NEEDS_MANAGER, Approval
+from restaurant.lib.approvals import NEEDS_MANAGER, Approval, approval_form
 from restaurant.lib.diners import known_diner_key
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.htmx import refusal
@@ -267,14 +267,13 @@ def cashier_bill(request, tab):
     return _bill_pane(request, _tab_or_404(tab))
 
 
-# What a manager approves, by the view that asked (payments/approval.html says it).
+# What a manager approves, by the view that asked (templates/approval.html shows it).
 APPROVED_ACTIONS = {
     "cashier_tab_discount": gettext_lazy("Bill discount"),
     "cashier_line_discount": gettext_lazy("Line discount"),
     "cashier_line_void": gettext_lazy("Void (退菜)"),
     "cashier_refund": gettext_lazy("Refund"),
 }
-APPROVAL_FIELDS = ("csrfmiddlewaretoken", "manager_login", "manager_password")
 
 
 def _tab_of(kwargs):
@@ -287,24 +286,8 @@ def _tab_of(kwargs):
 
 def _approval(request, view_name, error, kwargs):
     """The approval fields, over the bill: the same action again, with a manager's login."""
-    approval = {
-        "action": request.path,
-        "message": error.message,
-        "what": APPROVED_ACTIONS.get(view_name, ""),
-        "amount": request.POST.get("amount", "")[:20],
-        "reason": request.POST.get("reason", "")[:200],
-        "fields": [
-            (name, value)
-            for name, value in request.POST.items()
-            if name not in APPROVAL_FIELDS and len(value) <= 200
-        ],
-        "tab": _tab_of(kwargs),
-    }
-    response = render(request, "payments/approval.html#form", {"approval": approval})
-    response.status_code = error.status
-    response["HX-Retarget"] = "#approval"
-    response["HX-Reswap"] = "innerHTML"
-    return response
+    cancel = reverse("payments:cashier") + f"?tab={_tab_of(kwargs)}"
+    return approval_form(request, error, what=APPROVED_ACTIONS.get(view_name, ""), cancel=cancel)
 
 
 def _cashier_post(view):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import authenticate
+from django.shortcuts import render
 from ninja import Schema
 
 from restaurant.lib.errors import Code, Refused
@@ -81,6 +82,35 @@ class Approval:
             raise Refused(Code.APPROVER_NOT_MANAGER, login=self.login)
         self.approver = user
         return user
+
+
+# Fields of a refused form that are not sent again with the approval.
+APPROVAL_FIELDS = ("csrfmiddlewaretoken", "manager_login", "manager_password")
+
+
+def approval_form(request, error: Refused, *, what, cancel):
+    """The answer to an htmx action refused for want of a manager (a code of NEEDS_MANAGER):
+    the approval fields (templates/approval.html) in the page's #approval region, saying why,
+    with the action's own fields to send again beside the manager's login and password.
+    `what` names the action; `cancel` is where "Cancel" goes (a path on this site)."""
+    approval = {
+        "action": request.path,
+        "message": error.message,
+        "what": what,
+        "amount": request.POST.get("amount", "")[:20],
+        "reason": request.POST.get("reason", "")[:200],
+        "fields": [
+            (name, value)
+            for name, value in request.POST.items()
+            if name not in APPROVAL_FIELDS and len(value) <= 200
+        ],
+        "cancel": cancel,
+    }
+    response = render(request, "approval.html#form", {"approval": approval})
+    response.status_code = error.status
+    response["HX-Retarget"] = "#approval"
+    response["HX-Reswap"] = "innerHTML"
+    return response
 
 
 class ApprovalIn(Schema):

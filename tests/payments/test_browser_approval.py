@@ -79,3 +79,53 @@ def test_a_manager_approves_a_served_void_on_the_cashiers_screen(
     refused = TabEvent.objects.filter(tab=tab, kind="refused").values_list("reason", flat=True)
     assert list(refused) == ["line.void: void_needs_manager", "line.void: approval_wrong (manager)"]
     assert counter.evaluate("window.__notReloaded") is True
+
+
+def test_a_manager_approves_a_served_void_on_the_staff_table_page(
+    served, staff_screen, server, cashier, manager, table, tmp_path
+):
+    """The other screen where a cashier voids: /staff/tables/, then the table's own page with
+    the staff controls. The same approval fields, asked for, refused in place, accepted."""
+    shots = os.environ.get("SCREENSHOT_DIR") or str(tmp_path)
+    tab, cucumber = served
+
+    tablet = staff_screen(server, "cashier", "pw-cashier", "/staff/tables/")
+    tablet.get_by_role("link", name=table.code).click()
+    tablet.wait_for_url(f"{server.url}/t/{table.token}/")
+    live(tablet)
+    line = tablet.locator(f"#tab-line-{cucumber.pk}")
+    expect(line).to_have_class("line status-served")
+    approval = tablet.locator("#approval .approval-form")
+    expect(approval).to_have_count(0)
+
+    line.locator(".staff-void input[name=reason]").fill("太咸")
+    line.locator(".staff-void button").click()
+
+    # Refused for a cashier alone: the approval fields appear on this page, saying why.
+    expect(approval).to_be_visible()
+    expect(approval.locator("[role=alert]")).to_have_text("拍黄瓜已经上桌：退菜须经理批准。")
+    expect(approval.locator(".approval-what")).to_contain_text("太咸")
+    expect(approval.locator("input[name=manager_login]")).to_be_focused()
+    tablet.screenshot(path=f"{shots}/table-approval-asked.png")
+    assert OrderLine.objects.get(pk=cucumber.pk).status == "served"
+
+    # A wrong password is refused in the same place; the dish stays.
+    approval.locator("input[name=manager_login]").fill("manager")
+    approval.locator("input[name=manager_password]").fill("1234")
+    approval.locator("button.primary").click()
+    expect(approval.locator("[role=alert]")).to_have_text("经理账号或密码不对。")
+    assert OrderLine.objects.get(pk=cucumber.pk).status == "served"
+
+    # The manager's own login: the void goes through, the fields go, the banner says so.
+    approval.locator("input[name=manager_login]").fill("manager")
+    approval.locator("input[name=manager_password]").fill("pw-manager")
+    approval.locator("button.primary").click()
+    expect(approval).to_have_count(0)
+    expect(tablet.locator("#flash")).to_have_text("已从账单中去掉这道菜。")
+    expect(line).to_have_class("line status-voided")
+    tablet.screenshot(path=f"{shots}/table-approval-done.png")
+
+    voided = TabEvent.objects.get(line=cucumber, kind="line.voided")
+    assert (voided.user, voided.approved_by) == (cashier, manager)
+    refused = TabEvent.objects.filter(tab=tab, kind="refused").values_list("reason", flat=True)
+    assert list(refused) == ["line.void: void_needs_manager", "line.void: approval_wrong (manager)"]
