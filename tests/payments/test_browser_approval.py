@@ -16,6 +16,10 @@ from .conftest import seat
 
 pytestmark = pytest.mark.browser
 
+# A password check is PBKDF2 in daphne (about a second of CPU alone, several on a loaded
+# machine), and so is what waits on it.
+SLOW = 20_000
+
 
 @pytest.fixture
 def served(server, table, menu):
@@ -36,7 +40,7 @@ def test_a_manager_approves_a_served_void_on_the_cashiers_screen(
     counter = staff_screen(server, "cashier", "pw-cashier", "/cashier/")
     live(counter)
     counter.locator(f"#table-{table.pk}").click()
-    expect(counter.locator("#bill-due")).to_have_text("¥50")
+    expect(counter.locator("#bill-due")).to_have_text("¥50", timeout=SLOW)
     # The bill's socket has sent its state (which redraws the bill): now its forms stay open.
     expect(counter.locator(f"[data-stream='{bill_group(tab.pk)}']")).to_be_attached()
     approval = counter.locator("#approval .approval-form")
@@ -50,7 +54,7 @@ def test_a_manager_approves_a_served_void_on_the_cashiers_screen(
     row.locator("button.danger").click()
 
     # Refused for a cashier alone: the approval fields appear, saying why, the dish stays.
-    expect(approval).to_be_visible()
+    expect(approval).to_be_visible(timeout=SLOW)
     expect(approval.locator("[role=alert]")).to_have_text("拍黄瓜已经上桌：退菜须经理批准。")
     expect(approval.locator(".approval-what")).to_contain_text("太咸")
     expect(approval.locator("input[name=manager_login]")).to_be_focused()
@@ -61,7 +65,7 @@ def test_a_manager_approves_a_served_void_on_the_cashiers_screen(
     approval.locator("input[name=manager_login]").fill("manager")
     approval.locator("input[name=manager_password]").fill("1234")
     approval.locator("button.primary").click()
-    expect(approval.locator("[role=alert]")).to_have_text("经理账号或密码不对。")
+    expect(approval.locator("[role=alert]")).to_have_text("经理账号或密码不对。", timeout=SLOW)
     counter.screenshot(path=f"{shots}/approval-wrong.png")
     assert OrderLine.objects.get(pk=cucumber.pk).status == "served"
 
@@ -69,7 +73,7 @@ def test_a_manager_approves_a_served_void_on_the_cashiers_screen(
     approval.locator("input[name=manager_login]").fill("manager")
     approval.locator("input[name=manager_password]").fill("pw-manager")
     approval.locator("button.primary").click()
-    expect(approval).to_have_count(0)
+    expect(approval).to_have_count(0, timeout=SLOW)
     expect(counter.locator("#bill-total")).to_have_text("¥38")
     expect(counter.locator(f"#bill-line-{cucumber.pk}")).to_have_class("status-voided")
     counter.screenshot(path=f"{shots}/approval-done.png")
@@ -102,7 +106,7 @@ def test_a_manager_approves_a_served_void_on_the_staff_table_page(
     line.locator(".staff-void button").click()
 
     # Refused for a cashier alone: the approval fields appear on this page, saying why.
-    expect(approval).to_be_visible()
+    expect(approval).to_be_visible(timeout=SLOW)
     expect(approval.locator("[role=alert]")).to_have_text("拍黄瓜已经上桌：退菜须经理批准。")
     expect(approval.locator(".approval-what")).to_contain_text("太咸")
     expect(approval.locator("input[name=manager_login]")).to_be_focused()
@@ -113,14 +117,14 @@ def test_a_manager_approves_a_served_void_on_the_staff_table_page(
     approval.locator("input[name=manager_login]").fill("manager")
     approval.locator("input[name=manager_password]").fill("1234")
     approval.locator("button.primary").click()
-    expect(approval.locator("[role=alert]")).to_have_text("经理账号或密码不对。")
+    expect(approval.locator("[role=alert]")).to_have_text("经理账号或密码不对。", timeout=SLOW)
     assert OrderLine.objects.get(pk=cucumber.pk).status == "served"
 
     # The manager's own login: the void goes through, the fields go, the banner says so.
     approval.locator("input[name=manager_login]").fill("manager")
     approval.locator("input[name=manager_password]").fill("pw-manager")
     approval.locator("button.primary").click()
-    expect(approval).to_have_count(0)
+    expect(approval).to_have_count(0, timeout=SLOW)
     expect(tablet.locator("#flash")).to_have_text("已从账单中去掉这道菜。")
     expect(line).to_have_class("line status-voided")
     tablet.screenshot(path=f"{shots}/table-approval-done.png")
