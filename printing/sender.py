@@ -122,7 +122,9 @@ def printer_send(*, printer_id: int, now: datetime | None = None) -> int:
             except transport.PrinterError as error:
                 _failed(printer, job, str(error), now)
                 break
-            PrintJob.objects.filter(pk=job.pk, status=PrintJob.Status.QUEUED).update(
+            PrintJob.objects.filter(
+                pk=job.pk, printer_id=printer_id, status=PrintJob.Status.QUEUED
+            ).update(
                 status=PrintJob.Status.SENT,
                 sent_at=timezone.now(),
                 attempts=F("attempts") + 1,

@@ -88,14 +88,16 @@ def _line(line):
 def order_tickets_queue(*, order_id: int) -> list[PrintJob]:
     """A new order (or a pay-first order just paid): one ticket per station, on each of the
     station's printers, and the whole order on the pass printers. An order still waiting for
-    its payment prints nothing yet."""
+    its payment prints nothing yet. A shop without printers pays one query per order."""
+    printers = _active_printers()
+    if not printers:
+        return []
     order = order_selectors.order_for_print(order_id)
     if order is None or order.awaiting_payment:
         return []
     lines = [line for line in order.lines.all() if line.status != "voided"]
     if not lines:
         return []
-    printers = _active_printers()
     head = _head(order)
     kind = PrintJob.Kind.TICKET if order.number == 1 else PrintJob.Kind.ADDON
     by_station = defaultdict(list)
@@ -134,6 +136,9 @@ SLIP_TITLES = {
 def line_slip_queue(*, line_id: int, kind: str, **extra: Any) -> list[PrintJob]:
     """催菜, 退菜 or 起菜 of one dish: a short slip on its station's printers. Nothing for a dish
     the kitchen never saw (an unpaid pay-first order) or one without a station."""
+    printers = _active_printers()
+    if not printers:
+        return []
     line = order_selectors.line_for_print(line_id)
     if line is None or line.order.awaiting_payment or not line.station_id:
         return []
@@ -145,7 +150,7 @@ def line_slip_queue(*, line_id: int, kind: str, **extra: Any) -> list[PrintJob]:
         **extra,
     }
     return _enqueue(
-        _station_printers(_active_printers(), line.station_id),
+        _station_printers(printers, line.station_id),
         kind=kind,
         title=f"{line.order.tab.table.code} {SLIP_TITLES.get(kind, '')} {line.name}",
         payload=payload,
@@ -262,13 +267,17 @@ def jobs_move(*, from_printer_id: int, to_printer_id: int) -> int:
             raise Refused(Code.UNKNOWN_PRINTER)
         if not target.active:
             raise Refused(Code.BAD_PRINTER_MOVE)
+        now = timezone.now()
+        if source.claimed_until and source.claimed_until > now:
+            # A worker is sending to it this moment: a job moved now could come out of both.
+            # (The worker's claim waits on this row lock, so none starts while jobs move.)
+            raise Refused(Code.PRINTER_BUSY)
         top = PrintJob.objects.filter(printer=target).aggregate(top=Max("sequence"))["top"] or 0
         waiting = list(
             PrintJob.objects.filter(printer=source, status=PrintJob.Status.QUEUED).order_by(
                 "sequence"
             )
         )
-        now = timezone.now()
         for number, job in enumerate(waiting, start=top + 1):
             # Compare-and-set on the status: a job the worker printed meanwhile stays printed.
             PrintJob.objects.filter(pk=job.pk, status=PrintJob.Status.QUEUED).update(

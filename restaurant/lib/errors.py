@@ -145,6 +145,11 @@ class Code(StrEnum):
         400,
         _("Move the jobs to another printer that is in use."),
     )
+    PRINTER_BUSY = (
+        "printer_busy",
+        409,
+        _("The worker is trying this printer right now: move its jobs again in a moment."),
+    )
 
     # The kitchen
     UNKNOWN_LINE = "unknown_line", 404, _("No such dish line.")

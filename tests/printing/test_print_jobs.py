@@ -1,14 +1,18 @@
 """Jobs are queued after the events they print have committed, one per printer that must print
 them, and the request that made the event never talks to a printer."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from orders import services as order_services
 from orders.models import OrderLine
 from printing import services
-from printing.models import PrintJob
+from printing.models import Printer, PrintJob
+from restaurant.lib.errors import Code, Refused
 
 
 def order(tab, menu, key="first", hold_fish=False):
@@ -170,3 +174,34 @@ def test_numbers_are_per_printer_and_never_taken_twice(table, menu, kitchen, com
             )
     assert [job.sequence for job in jobs_of(kitchen["printer"]["cold"])] == [1, 2, 3]
     assert [job.sequence for job in jobs_of(kitchen["printer"]["pass_"])] == [1, 2, 3]
+
+
+@pytest.mark.django_db
+def test_a_shop_without_printers_pays_one_query_per_order(table, menu, commits):
+    tab = order_services.tab_for_table(table)
+    first = order(tab, menu)
+    line = first.lines.first()
+    with CaptureQueriesContext(connection) as queries:
+        assert services.order_tickets_queue(order_id=first.pk) == []
+        assert services.line_slip_queue(line_id=line.pk, kind="urge") == []
+    assert len(queries) == 2
+
+
+@pytest.mark.django_db
+def test_jobs_do_not_move_off_a_printer_a_worker_is_sending_to(table, menu, kitchen, commits):
+    """A worker holds a printer (its claim) while it sends: a job moved then could come out of
+    both printers, so the move waits until the worker lets go."""
+    tab = order_services.tab_for_table(table)
+    with commits():
+        order(tab, menu)
+    hot, cold = kitchen["printer"]["hot"], kitchen["printer"]["cold"]
+    Printer.objects.filter(pk=hot.pk).update(
+        claimed_until=timezone.now() + timedelta(seconds=60), claimed_by="a-worker"
+    )
+    with pytest.raises(Refused) as busy:
+        services.jobs_move(from_printer_id=hot.pk, to_printer_id=cold.pk)
+    assert busy.value.code == Code.PRINTER_BUSY
+    assert PrintJob.objects.filter(printer=hot).count() == 1
+    Printer.objects.filter(pk=hot.pk).update(claimed_until=None, claimed_by="")  # it let go
+    assert services.jobs_move(from_printer_id=hot.pk, to_printer_id=cold.pk) == 1
+    assert PrintJob.objects.filter(printer=hot).count() == 0
