@@ -6,7 +6,7 @@ mode), text in GB18030 (or Big5) up to each LF, ESC ! / GS ! (size), ESC E (bold
 (alignment), ESC d (feed), ESC t, ESC B n t (buzzer), GS V (cut: ends a document), GS ( k (QR
 code: model, size, error level, store, print), and the real-time status queries DLE EOT 1/2/4,
 answered at once with a status byte. It can be switched off (connections refused), opened
-(cover open: offline) or run out of paper; while out of paper or offline it prints nothing of
+(cover open: offline), hung (no answer) or run out of paper; while out of paper or offline it prints nothing of
 what it is sent, as a printer that lost its buffer.
 """
 
@@ -51,6 +51,7 @@ class FakePrinter:
         self.lock = threading.Lock()
         self.paper_out = False
         self.cover_open = False
+        self.mute = False  # hung: reads, never answers a status query
         self.bytes_read = 0
         self.first_byte_at = None  # time.monotonic() of the first byte read, status or print
         self.status_queries = 0
@@ -122,7 +123,7 @@ class FakePrinter:
                     self.bytes_read += len(chunk)
                 for byte in chunk:
                     answer = parser.feed(byte)
-                    if answer is not None:
+                    if answer is not None and not self.mute:
                         try:
                             sock.sendall(bytes([answer]))
                         except OSError:

@@ -70,6 +70,8 @@ def test_every_ticket_of_an_order_reaches_its_stations_printers(table, menu, kit
     assert "流水号 1" in hot.text and "第 1 轮 · 4 人" in hot.text and "共 2 份" in hot.text
     assert "拍黄瓜" not in hot.text
     assert hot.cut and hot.beeps == 1
+    # 80 mm paper: 48 columns of normal text, 24 of large.
+    assert all(render.width(line.text) <= (24 if line.big else 48) for line in hot.lines)
     (cold,) = fake["cold"].documents
     assert "拍黄瓜 ×2" in cold.big_lines() and "宫保鸡丁" not in cold.text
     assert cold.beeps == 0  # this printer is set not to beep
@@ -198,6 +200,14 @@ def test_the_status_bytes_are_read_as_a_printer_means_them():
         with pytest.raises(transport.PrinterError) as paper:
             transport.send("127.0.0.1", fake.port, b"x\n")
         assert paper.value.code == "paper_out"
+        fake.status_byte = lambda n: 0xFF  # not a status byte: not an ESC/POS printer
+        with pytest.raises(transport.PrinterError) as odd:
+            transport.send("127.0.0.1", fake.port, b"x\n")
+        assert odd.value.code == "bad_answer"
+        fake.mute = True
+        with pytest.raises(transport.PrinterError) as hung:
+            transport.send("127.0.0.1", fake.port, b"x\n", timeout=0.5)
+        assert hung.value.code == "no_answer"
         fake.power_off()
         with pytest.raises(transport.PrinterError) as off:
             transport.send("127.0.0.1", fake.port, b"x\n")
