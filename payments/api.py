@@ -98,6 +98,7 @@ class PaymentIn(Schema):
     version: StrictInt
     key: str
     reference: str = ""
+    auth_code: str = ""
 
 
 class DinerPaymentIn(Schema):
@@ -276,8 +277,13 @@ def tab_payment(request, tab: int, payload: PaymentIn):
     recorded and answered) or `card` (`reference`: the card terminal's reference). `version` is
     the settlement version the amount was computed from: an older one answers `409
     stale_version` with the current settlement. The same `key` again answers `200` with the
-    first payment and takes nothing."""
-    if payload.method not in (Method.CASH, Method.CARD):
+    first payment and takes nothing. `qr` with `auth_code` (付款码, the code on the payer's
+    phone, scanned at the till): its prefix picks WeChat Pay or Alipay and the payment is taken
+    at once; `status` `pending` means the payer is confirming on the phone (the payment
+    completes or is reversed within a minute, pushed to the cashier's screens)."""
+    if payload.method not in (Method.CASH, Method.CARD) and not (
+        payload.method == Method.QR and payload.auth_code
+    ):
         raise Refused(Code.BAD_METHOD)
     payment, created = services.payment_start(
         tab_id=_staff_tab(tab),
@@ -287,6 +293,7 @@ def tab_payment(request, tab: int, payload: PaymentIn):
         key=payload.key,
         user=_staff_user(request),
         terminal_ref=payload.reference,
+        auth_code=payload.auth_code,
     )
     return _answer(payment, created)
 

@@ -92,6 +92,10 @@ class Payment(models.Model):
     )
     terminal_ref = models.CharField(_("terminal reference"), max_length=64, blank=True)
     code_url = models.CharField(_("QR code address"), max_length=300, blank=True)
+    # 付款码: the payer's code scanned at the till (WeChat 付款码支付, Alipay bar_code). Such a
+    # payment is never "closed" but reversed/cancelled at its gateway, which also gives back
+    # money taken (README, "付款码 at the till").
+    by_code = models.BooleanField(_("paid with a payment code"), default=False)
     scope = models.CharField(
         _("pays for"), max_length=10, choices=Scope.choices, default=Scope.AMOUNT
     )

@@ -212,6 +212,7 @@ def payment_start(
     terminal_ref: str = "",
     gateway: str = "",
     context: Any = None,
+    auth_code: object = "",
 ) -> tuple[Payment, bool]:
     """Take a payment against the settlement `version`. Returns (payment, created).
 
@@ -220,9 +221,17 @@ def payment_start(
     The same `key` again returns the first payment and takes nothing more. `gateway` names
     the QR gateway (the first offered when empty); `context` (providers.base.StartContext)
     tells it who is paying (the phone's user agent picks WeChat's H5 or Native flow).
+
+    `auth_code` (付款码, scanned at the till): the code's prefix picks the gateway, and the
+    payment is taken at once (README, "付款码 at the till").
     """
     if method not in Method.values:
         raise Refused(Code.BAD_METHOD)
+    if auth_code:
+        auth_code = _parse_auth_code(auth_code)
+        gateway = gateway_for_code(auth_code)
+        if method != Method.QR:
+            raise Refused(Code.BAD_METHOD)
     provider = providers.for_method(method, gateway if isinstance(gateway, str) else "")
     if provider is None:
         raise Refused(Code.METHOD_UNAVAILABLE)
@@ -242,9 +251,12 @@ def payment_start(
             payment, created = existing, False
         else:
             payment = _create(tab, provider, method, amount, version, key, user, diner, scope,
-                              terminal_ref)  # fmt: skip
+                              terminal_ref, by_code=bool(auth_code))  # fmt: skip
             created = True
-    if not provider.immediate and payment.status == PENDING and not payment.code_url:
+    if auth_code:
+        if created:  # never twice: the same key again is the same payment, charged once
+            _gateway_code_pay(provider, payment, auth_code)
+    elif not provider.immediate and payment.status == PENDING and not payment.code_url:
         _gateway_start(provider, payment, context)
     return payment, created
 
@@ -260,6 +272,8 @@ def _create(
     diner: Any,
     scope: str,
     terminal_ref: str,
+    *,
+    by_code: bool = False,
 ) -> Payment:
     if tab.status == TabStatus.CLOSED:
         raise Refused(Code.TAB_CLOSED)
@@ -294,7 +308,8 @@ def _create(
         user=user if user is not None and user.is_authenticated else None,
         expires_at=None
         if provider.immediate
-        else now + timedelta(minutes=conf.payment_expiry_minutes()),
+        else now + (CODE_EXPIRY if by_code else timedelta(minutes=conf.payment_expiry_minutes())),
+        by_code=by_code,
         completed_at=now if provider.immediate else None,
     )
     PaymentEvent.objects.create(payment=payment, to_status=payment.status, user=payment.user)
@@ -351,6 +366,111 @@ def _gateway_start(provider: Any, payment: Payment, context: Any = None) -> None
     payment.code_url = code_url
 
 
+# 付款码 at the till ---------------------------------------------------------------------------
+
+# How long the payer may take to confirm on the phone (USERPAYING / WAIT_USER_PAY) before the
+# payment is reversed: WeChat asks merchants to poll about 30 s, Alipay up to about a minute.
+CODE_WAIT = timedelta(seconds=45)
+# The payment expires (and the expiry job reverses it, should the settle job not have) later.
+CODE_EXPIRY = CODE_WAIT + timedelta(minutes=1)
+
+
+# A 付款码 payment whose reverse did not get an answer (its `failure` while pending): it is
+# reversed again until the gateway answers, never booked as paid.
+REVERSING = "reversing: the gateway did not answer"
+
+
+def _parse_auth_code(auth_code: object) -> str:
+    code = auth_code.strip() if isinstance(auth_code, str) else ""
+    if not code.isdigit() or not 16 <= len(code) <= 24:
+        raise Refused(Code.BAD_AUTH_CODE)
+    return code
+
+
+def gateway_for_code(auth_code: str) -> str:
+    """The gateway of a payer's code: WeChat's are 18 digits starting 10–15, Alipay's 16–24
+    digits starting 25–30 (each gateway's published rules)."""
+    if len(auth_code) == 18 and 10 <= int(auth_code[:2]) <= 15:
+        return "wechatpay"
+    if 16 <= len(auth_code) <= 24 and 25 <= int(auth_code[:2]) <= 30:
+        return "alipay"
+    raise Refused(Code.BAD_AUTH_CODE)
+
+
+def _gateway_code_pay(provider: Any, payment: Payment, auth_code: str) -> None:
+    """Take the money with the payer's code, outside our transactions. Paid: booked now;
+    refused: failed with the gateway's reason; the payer still confirming, or no answer: the
+    payment stays pending and the worker's settle job asks with back-off, then reverses."""
+    try:
+        state = provider.code_pay(payment, auth_code)
+    except GatewayUnknown as error:
+        # As the gateways ask: reverse at once, so that nothing is taken without our record
+        # (a reverse gives back money the gateway took); the till says so and scans again.
+        # Should the reverse not answer either, the payment stays pending for the settle job.
+        logger.warning("payments: 付款码 %s: %s; reversing", payment.reference, error)
+        reversed_ = _close_pending(
+            payment.pk,
+            Payment.Status.CANCELLED,
+            reason=_("The payment service did not answer: nothing was taken"),
+        )
+        if reversed_ is None:
+            # A reverse is under way: from now on only a reverse settles it (a success seen
+            # meanwhile is money the reverse gives back), and the till says why it waits.
+            Payment.objects.filter(pk=payment.pk, status=PENDING).update(failure=REVERSING)
+    else:
+        _apply_state(provider, payment, state)
+    payment.refresh_from_db()
+
+
+def _apply_state(provider: Any, payment: Payment, state: Any) -> bool:
+    """Book what a gateway's answer or query says of a payment, once. True if it changed."""
+    if state.paid is None:
+        return False
+    note = Notification(
+        out_trade_no=payment.reference,
+        transaction_id=state.transaction_id,
+        succeeded=bool(state.paid),
+        amount_cents=state.amount_cents if state.paid else cents(payment.amount),
+        currency=state.currency if state.paid else settings.CURRENCY,
+        reason=state.reason,
+    )
+    try:
+        _payment, changed = _payment_news(provider, note, b"(gateway answer)")
+    except NotifyRefused:
+        return False
+    return changed
+
+
+def _settle_code_payment(provider: Any, payment: Payment, now: datetime) -> bool:
+    """A 付款码 payment the payer is still confirming: ask; past CODE_WAIT, reverse it. One
+    whose reverse is under way (REVERSING) is only reversed again."""
+    if payment.failure != REVERSING:
+        try:
+            state = provider.query(payment)
+        except GatewayUnknown as error:
+            logger.info("payments: query of 付款码 %s: %s", payment.reference, error)
+            state = None
+        if state is not None and _apply_state(provider, payment, state):
+            return True
+        if now - payment.created_at < CODE_WAIT:
+            return False
+    return bool(
+        _close_pending(
+            payment.pk,
+            Payment.Status.CANCELLED,
+            reason=_("The payer did not confirm in time: reversed at the gateway"),
+        )
+    )
+
+
+def _code_claim(payment: Payment, now: datetime) -> timedelta:
+    """Back-off of the queries of a 付款码 payment: every 2 s at first, then 5, then 10."""
+    age = now - payment.created_at
+    if age < timedelta(seconds=10):
+        return timedelta(seconds=2)
+    return timedelta(seconds=5) if age < timedelta(seconds=30) else timedelta(seconds=10)
+
+
 def payment_notify(
     *, provider_name: str, headers: Mapping[str, str], body: bytes
 ) -> tuple[Payment | None, bool]:
@@ -396,6 +516,8 @@ def _payment_news(provider: Any, note: Any, body: bytes) -> tuple[Payment, bool]
             )
             realtime.push_tab_changed(payment.tab_id)
             return payment, True
+        if payment.by_code and payment.failure == REVERSING and payment.status == PENDING:
+            return payment, False  # being reversed: the gateway gives this money back
         if payment.status == SUCCEEDED:
             if payment.gateway_txn == note.transaction_id:
                 return payment, False  # the same notification again
@@ -735,6 +857,8 @@ def gateways_settle(*, now: datetime | None = None) -> int:
       notification would be, once), failed (declined on the phone: the real gateways notify
       no failure), or still open (nothing changes). Each payment is claimed by compare-and-set
       for SETTLE_CLAIM, so several workers ask once and a payment is asked at most that often.
+    - 付款码 payments the payer is still confirming: asked at once and then with back-off
+      (2 s, 5 s, 10 s claims); past CODE_WAIT reversed at the gateway and cancelled.
     - Refunds pending for more than SETTLE_AFTER: the refund query settles them; one the
       gateway never received is sent again under the same refund number (idempotent there).
     Calls the gateways with no transaction open and no row locked. Returns how many changed.
@@ -742,33 +866,23 @@ def gateways_settle(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     changed = 0
     # Overdue ones too: a payment whose close the gateway refused as paid waits for news.
-    asking = Payment.objects.filter(
-        status=PENDING, method=Method.QR, created_at__lt=now - SETTLE_AFTER
+    asking = Payment.objects.filter(status=PENDING, method=Method.QR).filter(
+        Q(by_code=True) | Q(created_at__lt=now - SETTLE_AFTER)
     )
     for payment in asking.exclude(provider="sandbox"):
         provider = providers.by_name(payment.provider)
-        if not hasattr(provider, "query") or not _claim_query(payment.pk, now):
+        claim = _code_claim(payment, now) if payment.by_code else SETTLE_CLAIM
+        if not hasattr(provider, "query") or not _claim_query(payment.pk, now, claim):
+            continue
+        if payment.by_code:
+            changed += _settle_code_payment(provider, payment, now)
             continue
         try:
             state = provider.query(payment)
         except GatewayUnknown as error:
             logger.info("payments: query of %s: %s", payment.reference, error)
             continue
-        if state.paid is None:
-            continue
-        note = Notification(
-            out_trade_no=payment.reference,
-            transaction_id=state.transaction_id,
-            succeeded=bool(state.paid),
-            amount_cents=state.amount_cents if state.paid else cents(payment.amount),
-            currency=state.currency if state.paid else settings.CURRENCY,
-            reason=state.reason,
-        )
-        try:
-            _payment, did = _payment_news(provider, note, b"(query)")
-        except NotifyRefused:
-            continue
-        changed += did
+        changed += _apply_state(provider, payment, state)
     pending = Refund.objects.filter(
         status=Refund.Status.PENDING, created_at__lt=now - SETTLE_AFTER
     ).select_related("payment")
@@ -789,12 +903,12 @@ SETTLE_AFTER = timedelta(seconds=30)
 SETTLE_CLAIM = timedelta(seconds=30)
 
 
-def _claim_query(payment_id: int, now: datetime) -> bool:
+def _claim_query(payment_id: int, now: datetime, claim: timedelta | None = None) -> bool:
     """Compare-and-set on `closing_until`: one worker asks the gateway about a payment, and
     asks again only after the claim runs out (the expiry job uses the same claim)."""
     unclaimed = Q(closing_until__isnull=True) | Q(closing_until__lt=now)
     claimed = Payment.objects.filter(unclaimed, pk=payment_id, status=PENDING).update(
-        closing_until=now + SETTLE_CLAIM
+        closing_until=now + (claim or SETTLE_CLAIM)
     )
     return claimed == 1
 

@@ -329,12 +329,25 @@ def cashier_pay(request, tab):
         key=request.POST.get("key"),
         user=request.user,
         terminal_ref=request.POST.get("terminal_ref", ""),
+        auth_code=request.POST.get("auth_code", "") if method == Method.QR else "",
     )
     if payment.method == Method.CASH and payment.change:
         message = _("Cash %(tendered)s received. Change: %(change)s") % {
             "tendered": yuan(payment.tendered),
             "change": yuan(payment.change),
         }
+    elif payment.status == Payment.Status.PENDING and payment.by_code and payment.failure:
+        # services.REVERSING: the gateway answered neither the payment nor its reverse
+        message = _(
+            "The payment service did not answer. The payment is being checked and is reversed "
+            "if anything was taken: scan again in a minute."
+        )
+    elif payment.status == Payment.Status.PENDING and payment.by_code:
+        message = _("The guest is confirming the payment on the phone (用户支付中)…")
+    elif payment.status == Payment.Status.FAILED:
+        message = _("Not paid: %(reason)s") % {"reason": payment.failure}
+    elif payment.status == Payment.Status.CANCELLED and payment.by_code:
+        message = _("The payment service did not answer: nothing was taken. Scan the code again.")
     elif payment.status == Payment.Status.PENDING:
         message = _("Show the QR code to the guest.")
     else:

@@ -147,6 +147,9 @@ class Gateway:
             # Answer a close with 204 but leave the order payable: the race in which the payer
             # completes the payment while the merchant closes it (a late success follows).
             "close_ignored": False,
+            # 付款码: "success", "userpaying" (the payer must confirm: approve or decline it
+            # with /sim/orders/<no>/decide), or a refusal {"status", "code", "message"}.
+            "code_answer": "success",
         }
 
     # Signing -----------------------------------------------------------------------------
@@ -250,6 +253,67 @@ class Gateway:
             return 200, {"code_url": page}
         return 200, {"h5_url": page + "?h5=1"}
 
+    def code_pay(self, data):
+        """付款码支付: the till sends the payer's code; paid at once, or the payer confirms."""
+        required = ("appid", "mchid", "description", "out_trade_no", "amount", "payer")
+        missing = [name for name in required if not data.get(name)]
+        if missing:
+            return 400, {"code": "PARAM_ERROR", "message": f"缺少参数 {', '.join(missing)}"}
+        if data["mchid"] != self.keys.mchid or data["appid"] != self.keys.appid:
+            return 400, {"code": "APPID_MCHID_NOT_MATCH", "message": "appid和mch_id不匹配"}
+        code = str(data["payer"].get("auth_code", ""))
+        if not (len(code) == 18 and code.isdigit() and 10 <= int(code[:2]) <= 15):
+            return 400, {"code": "AUTH_CODE_INVALID", "message": "付款码无效，请重新扫码"}
+        total = data["amount"].get("total")
+        if not isinstance(total, int) or isinstance(total, bool) or total <= 0:
+            return 400, {"code": "PARAM_ERROR", "message": "amount.total 必须为正整数(分)"}
+        answer = self.controls["code_answer"]
+        with self.lock:
+            if data["out_trade_no"] in self.orders:
+                return 400, {"code": "OUT_TRADE_NO_USED", "message": "商户订单号重复"}
+            if isinstance(answer, dict):
+                return answer.get("status", 403), {
+                    "code": answer.get("code", "NOTENOUGH"),
+                    "message": answer.get("message", "用户余额不足"),
+                }
+            order = {
+                "appid": data["appid"],
+                "mchid": data["mchid"],
+                "out_trade_no": data["out_trade_no"],
+                "description": data["description"],
+                "total": total,
+                "currency": data["amount"].get("currency", "CNY"),
+                "notify_url": "",
+                "trade_type": "MICROPAY",
+                "time_expire": None,
+                "state": "USERPAYING",
+                "state_desc": "用户支付中",
+                "prepay_id": "",
+                "transaction_id": None,
+                "success_time": None,
+                "refunded": 0,
+                "openid": "o" + secrets.token_urlsafe(20),
+            }
+            self.orders[order["out_trade_no"]] = order
+        if answer == "userpaying":
+            return 202, {"code": "USERPAYING", "message": "用户支付中，需要输入密码"}
+        self.decide(order["out_trade_no"], True)
+        with self.lock:
+            return 200, self.transaction_view(order)
+
+    def reverse(self, out_trade_no, data):
+        """Reverse a 付款码 order: closed, and its money back to the payer if it was paid."""
+        if data.get("mchid") != self.keys.mchid or data.get("appid") != self.keys.appid:
+            return 400, {"code": "PARAM_ERROR", "message": "appid/mchid 错误"}
+        with self.lock:
+            order = self.orders.get(out_trade_no)
+            if order is None:
+                return 404, {"code": "ORDER_NOT_EXIST", "message": "订单不存在"}
+            if order["state"] == "SUCCESS":
+                order["refunded"] = order["total"]  # the money goes back to the payer
+            order["state"], order["state_desc"] = "REVOKED", "已撤销"
+        return 204, None
+
     def expired(self, order):
         if not order["time_expire"]:
             return False
@@ -261,7 +325,7 @@ class Gateway:
             order = self.orders.get(out_trade_no)
             if order is None:
                 return False, "订单不存在"
-            if order["state"] != "NOTPAY":
+            if order["state"] not in ("NOTPAY", "USERPAYING"):
                 return False, f"订单状态为 {order['state']}"
             if self.expired(order):
                 return False, "订单已过期"
@@ -275,7 +339,7 @@ class Gateway:
                 # The real gateway sends no notification for a payment that failed: the
                 # merchant learns it by the query API.
                 order["state"], order["state_desc"] = "PAYERROR", self.controls["decline_reason"]
-        if approve:
+        if approve and order["notify_url"]:  # 付款码 orders have no notify_url
             self.notify_later("transaction", out_trade_no)
         return True, ""
 
@@ -593,6 +657,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.api_answer(*gateway.create("NATIVE", data))
         if method == "POST" and path == "/v3/pay/transactions/h5":
             return self.api_answer(*gateway.create("H5", data))
+        if method == "POST" and path == "/v3/pay/transactions/codepay":
+            return self.api_answer(*gateway.code_pay(data))
         if parts[:4] == ["v3", "pay", "transactions", "out-trade-no"] and len(parts) >= 5:
             out_trade_no = parts[4]
             if method == "GET" and len(parts) == 5:
@@ -601,6 +667,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.api_answer(*gateway.query(out_trade_no))
             if method == "POST" and parts[5:] == ["close"]:
                 return self.api_answer(*gateway.close(out_trade_no, data))
+            if method == "POST" and parts[5:] == ["reverse"]:
+                return self.api_answer(*gateway.reverse(out_trade_no, data))
         if method == "POST" and path == "/v3/refund/domestic/refunds":
             return self.api_answer(*gateway.refund(data))
         if method == "GET" and parts[:4] == ["v3", "refund", "domestic", "refunds"]:

@@ -18,6 +18,7 @@ DEFAULT_CONTROLS = {
     "refund_refuse": None,
     "refund_settle_delay": 0.05,
     "close_ignored": False,
+    "code_answer": "success",
 }
 
 
@@ -99,6 +100,7 @@ ALIPAY_CONTROLS = {
     "unreachable": False,
     "refund_refuse": None,
     "close_ignored": False,
+    "code_answer": "success",
 }
 
 

@@ -27,9 +27,6 @@ from decimal import Decimal
 from functools import lru_cache
 from urllib.parse import parse_qs
 
-from alipay import AliPay
-from alipay.exceptions import AliPayException, AliPayValidationError
-from alipay.utils import AliPayConfig
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
@@ -67,6 +64,11 @@ class Failed:
 
 @lru_cache(maxsize=4)
 def _client(appid, private_key, public_key, gateway_url, notify_url, timeout):
+    # Imported here: pyOpenSSL and pycryptodomex take a second to load, and only a process
+    # that talks to Alipay needs them (not the worker's start nor a site without Alipay).
+    from alipay import AliPay
+    from alipay.utils import AliPayConfig
+
     client = AliPay(
         appid=appid,
         app_notify_url=notify_url,
@@ -95,6 +97,8 @@ class AlipayProvider:
 
     def _call(self, what, function, **kwargs):
         """One SDK call: the verified answer, or Failed; unknown outcomes raise GatewayUnknown."""
+        from alipay.exceptions import AliPayException, AliPayValidationError
+
         try:
             answer = function(**kwargs)
         except OSError as error:  # URLError, time-outs, refused connections
@@ -153,7 +157,43 @@ class AlipayProvider:
         )
         return self.config["gateway_url"] + "?" + signed
 
+    def code_pay(self, payment, auth_code):
+        """当面付 bar_code (`alipay.trade.pay`): paid, refused, or the payer still confirming
+        (10003 WAIT_USER_PAY): then `paid` is None."""
+        answer = self._call(
+            "pay",
+            self.client.api_alipay_trade_pay,
+            out_trade_no=payment.reference,
+            scene="bar_code",
+            auth_code=auth_code,
+            subject=self._subject(payment),
+            total_amount=money_str(payment.amount),
+        )
+        if isinstance(answer, Failed):
+            if answer.code == "10003":
+                return PaymentState(paid=None, reason="WAIT_USER_PAY")
+            return PaymentState(paid=False, reason=str(answer))
+        return self._paid_state(answer)
+
+    def _paid_state(self, answer):
+        total = answer.get("total_amount", "")
+        return PaymentState(
+            paid=True,
+            transaction_id=answer.get("trade_no", ""),
+            amount_cents=cents(Decimal(total)) if YUAN.fullmatch(total) else -1,
+            currency=settings.CURRENCY,
+        )
+
     def close(self, payment):
+        if payment.by_code:
+            # A 付款码 payment is cancelled (alipay.trade.cancel): closed, or given back to the
+            # payer if they had confirmed meanwhile; never paid after this.
+            answer = self._call(
+                "cancel", self.client.api_alipay_trade_cancel, out_trade_no=payment.reference
+            )
+            if not isinstance(answer, Failed) or answer.sub_code == "ACQ.TRADE_NOT_EXIST":
+                return True
+            raise GatewayUnknown(f"cancel: {answer}")
         answer = self._call(
             "close", self.client.api_alipay_trade_close, out_trade_no=payment.reference
         )
@@ -178,13 +218,7 @@ class AlipayProvider:
             raise GatewayUnknown(f"query: {answer}")
         status = answer.get("trade_status")
         if status in ("TRADE_SUCCESS", "TRADE_FINISHED"):
-            total = answer.get("total_amount", "")
-            return PaymentState(
-                paid=True,
-                transaction_id=answer.get("trade_no", ""),
-                amount_cents=cents(Decimal(total)) if YUAN.fullmatch(total) else -1,
-                currency=settings.CURRENCY,
-            )
+            return self._paid_state(answer)
         if status == "TRADE_CLOSED":
             return PaymentState(paid=False, reason="TRADE_CLOSED")
         return PaymentState(paid=None, reason=str(status))
@@ -238,6 +272,8 @@ class AlipayProvider:
             raise NotifyRefused("unsigned", "The notification is not signed.", 401)
         if fields.get("sign_type") != "RSA2":
             raise NotifyRefused("bad_signature", "Only RSA2 signatures are taken.", 401)
+        from alipay.exceptions import AliPayException
+
         try:
             valid = self.client.verify(dict(fields), signature)
         except (ValueError, TypeError, AliPayException):

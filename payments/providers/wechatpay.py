@@ -27,10 +27,8 @@ from datetime import timedelta
 from functools import lru_cache
 from urllib.parse import quote
 
-import requests
 from django.conf import settings
 from django.utils import timezone
-from wechatpayv3 import WeChatPay, WeChatPayType
 
 from .. import conf
 from ..models import Method
@@ -76,6 +74,9 @@ class PaymentState:
 @lru_cache(maxsize=4)
 def _client(mchid, appid, private_key, cert_serial, apiv3_key, public_key, public_key_id,
             base_url, notify_url, timeout):  # fmt: skip
+    # Imported here, as the SDK (and requests) is needed only by processes that use it.
+    from wechatpayv3 import WeChatPay, WeChatPayType
+
     client = WeChatPay(
         wechatpay_type=WeChatPayType.NATIVE,
         mchid=mchid,
@@ -121,6 +122,8 @@ class WeChatPayProvider:
 
     def _call(self, what, function, *args, **kwargs):
         """One SDK call; a network failure, a time-out or a 5xx is GatewayUnknown."""
+        import requests
+
         try:
             status, text = function(*args, **kwargs)
         except requests.RequestException as error:
@@ -133,6 +136,8 @@ class WeChatPayProvider:
 
     def start(self, payment, *, context=None):
         """Native (a code_url for a QR code) on a desktop, H5 (an h5_url page) on a phone."""
+        from wechatpayv3 import WeChatPayType
+
         user_agent = getattr(context, "user_agent", "")
         phone = is_phone(user_agent)
         expires = timezone.localtime(payment.expires_at + timedelta(minutes=1))
@@ -159,8 +164,58 @@ class WeChatPayProvider:
             return url
         return data["code_url"]
 
+    def code_pay(self, payment, auth_code):
+        """付款码支付 (`/v3/pay/transactions/codepay`): paid, refused, or the payer still
+        confirming on the phone (USERPAYING, answered 202): then `paid` is None."""
+        from wechatpayv3 import WeChatPayType
+
+        status, data = self._call(
+            "codepay",
+            self.client.pay,
+            description=f"{settings.RESTAURANT_NAME} #{payment.tab_id}"[:127],
+            out_trade_no=payment.reference,
+            amount={"total": cents(payment.amount), "currency": settings.CURRENCY},
+            payer={"auth_code": auth_code},
+            scene_info={"store_info": {"out_id": "diancan"}},
+            pay_type=WeChatPayType.CODEPAY,
+        )
+        if (
+            status == 202
+            or data.get("code") == "USERPAYING"
+            or data.get("trade_state")
+            in (
+                "USERPAYING",
+                "NOTPAY",
+            )
+        ):
+            return PaymentState(paid=None, reason="USERPAYING")
+        if status == 200 and data.get("trade_state") == "SUCCESS":
+            return self._paid_state(data)
+        return PaymentState(
+            paid=False, reason=f"{data.get('code', status)}: {data.get('message', '')}"[:200]
+        )
+
+    def _paid_state(self, data):
+        if data.get("mchid") != self.config["mchid"] or data.get("appid") != self.config["appid"]:
+            raise GatewayUnknown("the answer is about another merchant")
+        amount = data.get("amount") or {}
+        return PaymentState(
+            paid=True,
+            transaction_id=data.get("transaction_id", ""),
+            amount_cents=amount.get("total", -1),
+            currency=amount.get("currency", ""),
+        )
+
     def close(self, payment):
-        """True when the charge can no longer be paid; False when the gateway says it is paid."""
+        """True when the charge can no longer be paid; False when the gateway says it is paid.
+
+        A 付款码 payment is reversed instead (`…/reverse`): the gateway closes it, or gives the
+        money back if the payer had confirmed meanwhile, so it is never paid after this."""
+        if payment.by_code:
+            status, data = self._call("reverse", self.client.codepay_reverse, payment.reference)
+            if status in (200, 204) or data.get("code") == "ORDER_NOT_EXIST":
+                return True
+            raise GatewayUnknown(f"reverse: {status} {data.get('code')}: {data.get('message')}")
         status, data = self._call("close", self.client.close, payment.reference)
         if status in (200, 204):
             return True
@@ -187,6 +242,8 @@ class WeChatPayProvider:
                 amount_cents=amount.get("total", -1),
                 currency=amount.get("currency", ""),
             )
+        if state == "REVOKED" or (state == "CLOSED" and payment.by_code):
+            return PaymentState(paid=False, reason=str(data.get("trade_state_desc") or state))
         if state in ("PAYERROR", "REVOKED"):
             return PaymentState(paid=False, reason=str(data.get("trade_state_desc") or state))
         return PaymentState(paid=None, reason=str(state))  # NOTPAY, USERPAYING, CLOSED

@@ -194,6 +194,11 @@ class Code(StrEnum):
     BAD_VERSION = "bad_version", 400, _("version must be the settlement's version number.")
     BAD_METHOD = "bad_method", 400, _("This way of paying is not taken here.")
     METHOD_UNAVAILABLE = "method_unavailable", 400, _("This way of paying is not set up here.")
+    BAD_AUTH_CODE = (
+        "bad_auth_code",
+        400,
+        _("This is not a WeChat Pay or Alipay payment code: scan the code on the payer's phone."),
+    )
     GATEWAY_UNAVAILABLE = (
         "gateway_unavailable",
         503,
