@@ -3,13 +3,12 @@ join and names its streams; on (re)connect and after a missed event it sends the
 state, so a screen is whole again whatever it missed."""
 
 from channels.db import database_sync_to_async
-from django.conf import settings
 from django.http import Http404
 
 from restaurant.lib.realtime import DENIED, NOT_FOUND, StreamConsumer, scope_query
 from restaurant.lib.roles import KITCHEN, has_role
 
-from . import realtime, selectors, services
+from . import realtime, selectors
 
 VISIT_ENDED = 4410  # the page's visit ended: htmx does not reconnect after a 4xxx close
 
@@ -18,9 +17,13 @@ class TableConsumer(StreamConsumer):
     """`/ws/t/<token>/?tab=<id>`: the phones at one table; they see only their own tab (the
     visit their page showed), and the menu's sold-out news. When the visit ends (the table is
     closed, or its code replaced) the page is told and the socket closed, never moved on to the
-    next guests' tab."""
+    next guests' tab.
+
+    Connecting reads only: a page opened at a free table follows the table's stream until a
+    visit opens there (a phone's first order, or staff 开台), then follows that visit."""
 
     refuse_code = NOT_FOUND
+    tab_id: int | None = None
 
     @database_sync_to_async
     def authorize(self):
@@ -29,14 +32,18 @@ class TableConsumer(StreamConsumer):
             table = selectors.table_by_token(self.token)
         except Http404:
             return None
+        self.table_id = table.pk
+        self.table_stream = realtime.table_group(table.pk)
         shown = scope_query(self.scope).get("tab", "")
         if shown.isdigit():
             self.tab_id = selectors.table_tab_id(table, int(shown))  # another table's: refused
-        else:  # a page that showed no tab yet follows the one open now
-            current = services.tab_for_table(table, create=settings.TABLE_OPENING == "diner")
-            self.tab_id = current.pk if current else None
+            if self.tab_id is None:
+                return None
+        else:  # a page that showed no tab yet follows the one open now, or waits for one
+            self.tab_id = selectors.current_tab_id(table.pk)
         if self.tab_id is None:
-            return None
+            self.connect_state = set()  # the page has the menu and an empty cart
+            return [self.table_stream, realtime.MENU]
         self.connect_state = {realtime.tab_group(self.tab_id)}  # the page has just the menu
         return [realtime.tab_group(self.tab_id), realtime.MENU]
 
@@ -44,16 +51,49 @@ class TableConsumer(StreamConsumer):
         if await self.visit_over():
             await self.end_visit()
             return
+        if self.tab_id is None and self.table_stream in streams:
+            # A (re)connect, or a heal after the "opened" event was dropped: a visit that
+            # opened meanwhile is followed now, its state instead of the table's nothing.
+            opened = await database_sync_to_async(selectors.current_tab_id)(self.table_id)
+            if opened is not None:
+                await self.follow(opened)
+                streams = [stream for stream in streams if stream != self.table_stream]
+                if not streams:
+                    return
         await super().send_state(streams, connecting)
 
     async def stream_event(self, event):
+        if event["stream"] == self.table_stream:
+            # A visit opened at the table: follow it (one message: its state). Nothing of the
+            # table's own stream is shown, so it needs no stamp of its own.
+            if event.get("kind") == "opened":
+                async with self.lock:
+                    if self.tab_id is None:
+                        await self.follow(event["tab"])
+            return
+        if event["stream"] not in self.streams:
+            return  # news of a stream this screen left
         if event.get("kind") == "ended" and await self.visit_over():
             await self.end_visit()
             return
         await super().stream_event(event)
 
+    async def follow(self, tab_id):
+        """Join the visit that opened at this table (the caller holds the lock): its stream's
+        whole state, and the page learns which visit its POSTs name."""
+        self.tab_id = tab_id
+        stream = realtime.tab_group(tab_id)
+        await self.channel_layer.group_add(stream, self.channel_name)
+        await self.channel_layer.group_discard(self.table_stream, self.channel_name)
+        self.streams = [stream, *(s for s in self.streams if s != self.table_stream)]
+        for table_state in (self.last, self.ahead, self.behind, self.heard):
+            table_state.pop(self.table_stream, None)
+        await self.send_state([stream])
+
     @database_sync_to_async
     def visit_over(self):
+        if self.tab_id is None:
+            return not selectors.table_is_active(self.token)
         return not selectors.visit_is_current(self.tab_id, self.token)
 
     async def end_visit(self):
@@ -64,7 +104,13 @@ class TableConsumer(StreamConsumer):
     def render_state(self, stream):
         if stream == realtime.MENU:
             return realtime.render_menu()
-        return realtime.render_cart(self.tab_id) + realtime.render_tab(self.tab_id)
+        if stream == self.table_stream:
+            return ""  # nothing to show until a visit opens
+        return (
+            realtime.render_cart(self.tab_id)
+            + realtime.render_tab(self.tab_id)
+            + realtime.render_visit(self.tab_id)
+        )
 
     def render_event(self, event):
         if event["stream"] == realtime.MENU:

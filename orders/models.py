@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from restaurant.lib.diners import diner_marker
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import MoneyField
 
@@ -165,6 +166,11 @@ class Diner(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+    @property
+    def marker(self) -> str:
+        """Marks this phone's lines in the cart that every phone sees (restaurant.lib.diners)."""
+        return diner_marker(self.key)
 
     @property
     def label(self) -> str:

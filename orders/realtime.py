@@ -5,6 +5,8 @@ Streams (each a channel-layer group with its own sequence number):
   because every ticket event changes every board: each shows every station's counts;
 - `pass`: the runners' screen of ready dishes;
 - `tab.<id>`: the phones at one table's tab (its cart and its rounds);
+- `table.<id>`: the phones at a table nobody has opened yet: told when a tab opens, they follow it
+  (a page or socket never opens one itself);
 - `menu`: every open diner menu (a dish sold out or back).
 The push_* functions run in the request and only publish, after commit; the render_* functions
 run in the process holding the screen's socket, in the screen's language.
@@ -26,6 +28,10 @@ def tab_group(tab_id):
     return f"tab.{tab_id}"
 
 
+def table_group(table_id):
+    return f"table.{table_id}"
+
+
 # Pushes: called by the services, inside their transaction -------------------------------------
 
 
@@ -35,6 +41,11 @@ def push_cart(tab_id):
 
 def push_tab(tab_id):
     publish_on_commit(tab_group(tab_id), kind="tab")
+
+
+def push_tab_opened(table_id, tab_id):
+    """A visit began at the table: the phones already looking at its page join it."""
+    publish_on_commit(table_group(table_id), kind="opened", tab=tab_id)
 
 
 def push_visit_ended(tab_id):
@@ -82,6 +93,11 @@ def render_tab(tab_id):
     return render_to_string("orders/diner.html#tab", selectors.tab_view(tab_id))
 
 
+def render_visit(tab_id):
+    """Which visit the page's POSTs name (a page opened before its table was)."""
+    return render_to_string("orders/diner.html#tab-id", {"tab_id": tab_id, "oob": True})
+
+
 def render_tab_event(tab_id, event):
     return render_cart(tab_id) if event["kind"] == "cart" else render_tab(tab_id)
 
@@ -105,11 +121,9 @@ def render_board_pieces(station=None):
     html = render_to_string("orders/kitchen.html#board", view)
     if len(html.encode()) <= PIECE_BYTES:
         return [html]
-    pieces, chunk, size = (
-        [render_to_string("orders/kitchen.html#board", {**view, "orders": []})],
-        [],
-        0,
-    )
+    pieces: list[str] = [render_to_string("orders/kitchen.html#board", {**view, "orders": []})]
+    chunk: list[str] = []
+    size = 0
     for order in view["orders"]:
         ticket = render_to_string("orders/kitchen.html#ticket-added", {**view, "order": order})
         if chunk and size + len(ticket.encode()) > PIECE_BYTES:

@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -170,7 +171,7 @@ def kitchen_stats(all_stations=None):
         .annotate(n=Count("id"))
         .values_list("station_id", "n")
     )
-    durations = {}
+    durations: dict[int | None, list[float]] = {}
     readied = TabEvent.objects.filter(
         kind="line.status", to_status=OrderLine.Status.READY, created_at__gte=since
     )
@@ -221,7 +222,7 @@ def pass_tables():
         .select_related("order__tab__table")
         .order_by("status_at", "id")
     )
-    tables = {}
+    tables: dict[int, dict[str, Any]] = {}
     for line in ready:
         table = line.order.tab.table
         tables.setdefault(table.pk, {"table": table, "lines": []})["lines"].append(line)
@@ -321,6 +322,25 @@ def cart_view(tab):
     items = cart_items(tab)
     count, total = cart_summary(items)
     return {"tab": tab, "items": items, "cart_count": count, "cart_total": total}
+
+
+def no_tab_view():
+    """What the cart and tab partials show at a table nobody has opened yet: nothing."""
+    return {"tab": None, "items": [], "cart_count": 0, "cart_total": money(0), "orders": []}
+
+
+def current_tab_id(table_id):
+    """The id of the table's current (not closed) tab, or None."""
+    return (
+        Tab.objects.filter(table_id=table_id)
+        .exclude(status=Tab.Status.CLOSED)
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def table_is_active(token):
+    return Table.objects.filter(token=token, active=True).exists()
 
 
 def tab_view(tab):

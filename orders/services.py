@@ -72,6 +72,7 @@ def tab_for_table(table: Table, *, create: bool = True) -> Tab | None:
     try:
         with transaction.atomic():
             opened = Tab.objects.create(table=table)
+            realtime.push_tab_opened(table.pk, opened.pk)
             transaction.on_commit(
                 lambda: signals.tab_opened.send(sender=None, tab_id=opened.pk, table_id=table.pk),
                 robust=True,
@@ -141,10 +142,10 @@ def diner_rename(*, diner: Diner, nickname: str | None) -> None:
 
 
 def _positive_int(value: object, code: Code, maximum: int) -> int:
-    value = parse.whole_number(value)
-    if value is None or value < 1 or value > maximum:
+    number = parse.whole_number(value)
+    if number is None or number < 1 or number > maximum:
         raise Refused(code, max=maximum)
-    return value
+    return number
 
 
 def price_lines(requests: list[LineRequest]) -> list[PricedLine]:

@@ -14,7 +14,7 @@ from menu import selectors as menu_selectors
 from menu.services import dish_set_availability
 from restaurant.lib import parse
 from restaurant.lib.approvals import NEEDS_MANAGER, Approval, approval_form
-from restaurant.lib.diners import diner_key, known_diner_key, remember_diner
+from restaurant.lib.diners import diner_key, diner_marker, known_diner_key, remember_diner
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.htmx import refusal
 from restaurant.lib.roles import CASHIER, KITCHEN, has_role, role_required
@@ -30,25 +30,20 @@ from . import selectors, services
 
 
 def _get_tab_for_diner(request, token):
-    """The table of this token, its current tab and this phone's diner; 404 for a bad token.
+    """For a diner's POST: the table of this token, the visit it acts on and this phone's diner
+    (numbered now if this is its first write at the tab); 404 for a bad token.
 
     A POST acts on the visit its page showed (the `tab` field): a page, cart or phone of a
     visit that has ended since is refused, with or without the field (services.tab_for_visit).
+    A page that showed no visit opens one (TABLE_OPENING=diner, or staff) or joins the current.
     """
     table = selectors.table_by_token(token)
-    if request.method == "POST":
-        tab = services.tab_for_visit(
-            table=table,
-            shown=request.POST.get("tab", ""),
-            diner_key=known_diner_key(request),
-            staff=has_role(request.user, KITCHEN, CASHIER),
-        )
-    else:
-        # Under TABLE_OPENING=staff a waiter's look at the table's page opens it (开台).
-        staff = has_role(request.user, KITCHEN, CASHIER)
-        tab = services.tab_for_table(table, create=settings.TABLE_OPENING == "diner" or staff)
-        if tab is None:
-            raise Refused(Code.TABLE_NOT_OPEN)
+    tab = services.tab_for_visit(
+        table=table,
+        shown=request.POST.get("tab", ""),
+        diner_key=known_diner_key(request),
+        staff=has_role(request.user, KITCHEN, CASHIER),
+    )
     diner = services.diner_for_tab(tab=tab, key=diner_key(request))
     return table, tab, diner
 
@@ -68,19 +63,38 @@ def menu_html():
 
 @require_GET
 def diner_page(request, token):
-    try:
-        table, tab, diner = _get_tab_for_diner(request, token)
-    except Refused as error:  # a table not open yet: a clear page, not an error
+    """The table's page. A read: it opens no tab and numbers no phone (the first POST does);
+    the phone's identity is its cookie until then."""
+    table = selectors.table_by_token(token)
+    tab = selectors.current_tab(table)
+    staff = has_role(request.user, KITCHEN, CASHIER)
+    if tab is None and settings.TABLE_OPENING == "staff" and not staff:
+        error = Refused(Code.TABLE_NOT_OPEN)  # a clear page, not an error
         return render(request, "orders/error.html", {"error": error.message, "token": token})
+    key = diner_key(request)
+    if tab is not None:
+        tab.table = table
+        views = {**selectors.cart_view(tab), **selectors.tab_view(tab)}
+    else:
+        views = selectors.no_tab_view()
     context = {
         "table": table,
-        "diner": diner,
+        "diner": selectors.diner_by_key(tab, key) if tab is not None else None,
+        "me": diner_marker(key),
         "menu_html": menu_html(),
         "staff": has_role(request.user, CASHIER),
-        **selectors.cart_view(tab),
-        **selectors.tab_view(tab),
+        "can_open": tab is None and staff,  # 开台
+        **views,
     }
     return remember_diner(request, render(request, "orders/diner.html", context))
+
+
+@require_POST
+@role_required(KITCHEN, CASHIER)
+def table_open(request, token):
+    """开台: staff open a free table's visit, so that its phones can order."""
+    services.tab_for_table(selectors.table_by_token(token))
+    return redirect("orders:diner", token=token)
 
 
 def _diner_action(view):
@@ -128,9 +142,8 @@ def cart_add(request, token):
         hold=request.POST.get("hold") == "1",
     )
     services.cart_add(tab=tab, diner=diner, request=request_line)
-    return _back_to_table(
-        request, token, {**selectors.cart_view(tab.pk), "message": _("Added to the cart.")}
-    )
+    context = {**selectors.cart_view(tab.pk), "diner": diner, "message": _("Added to the cart.")}
+    return _back_to_table(request, token, context)
 
 
 @_diner_action

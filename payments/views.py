@@ -18,7 +18,7 @@ from orders import services as order_services
 from orders.settlement import diner_share
 from restaurant.lib import parse
 from restaurant.lib.approvals import NEEDS_MANAGER, Approval, approval_form
-from restaurant.lib.diners import known_diner_key
+from restaurant.lib.diners import diner_key, known_diner_key, remember_diner
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.htmx import refusal
 from restaurant.lib.money import yuan
@@ -71,7 +71,14 @@ def _diner_tab(token):
 
 
 def _diner(request, tab):
+    """This phone's diner at the tab, or None when it has not written there yet (a read)."""
     return order_selectors.diner_by_key(tab, known_diner_key(request))
+
+
+def _diner_joining(request, tab):
+    """This phone's diner at the tab, numbered now if paying is its first write there (so the
+    bill can say who is paying); the cookie of a new key goes out with the answer."""
+    return order_services.diner_for_tab(tab=tab, key=diner_key(request))
 
 
 def _pay_context(request, tab, **extra):
@@ -111,7 +118,7 @@ def _diner_post(view):
             error = Refused(Code.TAB_CLOSED)
             return _flash_error(request, "payments/pay_update.html", error)
         try:
-            return view(request, tab, *args, **kwargs)
+            return remember_diner(request, view(request, tab, *args, **kwargs))
         except Refused as error:
             context = _pay_context(request, tab) if error.code == Code.STALE_VERSION else {}
             return _flash_error(request, "payments/pay_update.html", error, context)
@@ -147,6 +154,8 @@ def pay_start(request, tab):
         raise Refused(Code.BAD_CHOICE)
     if amount <= 0:
         raise Refused(Code.NOTHING_DUE)
+    if diner is None:  # paying is this phone's first write at the tab
+        diner = _diner_joining(request, tab)
     payment, _created = services.payment_start(
         tab_id=tab.pk,
         method=Method.QR,
@@ -174,7 +183,7 @@ def pay_cancel(request, tab, payment):
 
 @_diner_post
 def pay_at_counter(request, tab):
-    services.pay_at_counter(tab_id=tab.pk, diner=_diner(request, tab))
+    services.pay_at_counter(tab_id=tab.pk, diner=_diner_joining(request, tab))
     return _pay_answer(
         request, tab, message=_("The cashier knows: please pay at the counter. Thank you!")
     )

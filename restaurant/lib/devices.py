@@ -58,9 +58,12 @@ class DeviceToken(models.Model):
         if not raw or len(raw) > 200:
             return None
         device = cls.objects.filter(digest=_digest(raw), active=True).first()
-        if device:
-            # At most one write a minute per device, not one per API call.
-            now = timezone.now()
+        now = timezone.now()
+        # At most one write a minute per device, not one per API call: a device seen within the
+        # minute sends no UPDATE at all (the compare-and-set keeps two calls at once to one).
+        if device and (
+            device.last_used_at is None or device.last_used_at < now - timedelta(minutes=1)
+        ):
             stale = models.Q(last_used_at__isnull=True) | models.Q(
                 last_used_at__lt=now - timedelta(minutes=1)
             )

@@ -58,6 +58,9 @@ def test_the_diner_orders_and_the_kitchen_sees_it_with_no_policy_violation(
 
     # The "me" marker is the page's one inline style: it applies, by its nonce.
     diner.locator(f"#dish-{menu['cucumber'].pk} .quick-add button").click()
+    # The dish opened the visit; once the page's socket follows it (its stamp is in the page)
+    # no later swap replaces the line under the check.
+    expect(diner.locator('.live-seq[data-stream^="tab."]')).to_be_attached()
     mine = diner.locator("#cart .who").first
     expect(mine).to_be_attached()
     assert "·" in mine.evaluate("e => getComputedStyle(e, '::after').content")

@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from orders.models import Tab
+from orders import services as order_services
 from payments import services as payment_services
 from tests.browser.pages import live, order_dishes
 
@@ -29,10 +29,11 @@ def test_a_second_hurry_is_refused_in_the_banner_and_the_page_stays(server, phon
 
 
 def test_adding_a_dish_after_the_table_was_closed_says_what_to_do(server, phone, table, menu):
+    tab = order_services.tab_for_table(table)  # seated (a look opens no visit)
     page = phone()
     page.goto(f"{server.url}/t/{table.token}/")
     live(page)
-    payment_services.tab_close(tab_id=Tab.objects.get(table=table).pk)
+    payment_services.tab_close(tab_id=tab.pk)
 
     page.locator(f"#dish-{menu['cucumber'].pk} .quick-add button").click()
 

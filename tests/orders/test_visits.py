@@ -49,9 +49,9 @@ def old_visit(table, menu):
     """A phone joined a visit and added a dish; the table was closed (nothing owed) and the
     next guests sat down and started their own cart."""
     old = phone()
-    old.get(f"/t/{table.token}/")
+    old.get(f"/t/{table.token}/")  # a look opens nothing: the first dish opens the visit
+    add(old, table, menu["cucumber"], tab="")
     first = current(table)
-    add(old, table, menu["cucumber"], tab=first.pk)
     CartItem.objects.filter(tab=first).delete()
     close(first)
     guests = phone()
@@ -134,7 +134,12 @@ def test_with_staff_opening_a_free_table_cannot_order_until_staff_open_it(
     assert not Tab.objects.exists()
     waiter = Client()
     waiter.force_login(cashier)
-    assert waiter.get(f"/t/{table.token}/").status_code == 200  # 开台
+    page = waiter.get(f"/t/{table.token}/")
+    assert page.status_code == 200 and "/open/" in page.content.decode()
+    assert not Tab.objects.exists()  # a waiter's look opens nothing either
+    assert phone().post(f"/t/{table.token}/open/").status_code in (302, 403)  # staff only
+    assert not Tab.objects.exists()
+    assert waiter.post(f"/t/{table.token}/open/").status_code == 302  # 开台
     tab = current(table)
     assert add(phone(), table, menu["cucumber"], tab=tab.pk).status_code == 302
 
