@@ -878,7 +878,9 @@ class _Painter:
             ),
             fill=110,
         )
-        mask = mask.filter(ImageFilter.GaussianBlur(7)).resize(PHOTO_SIZE, Image.BILINEAR)
+        mask = mask.filter(ImageFilter.GaussianBlur(7)).resize(
+            PHOTO_SIZE, Image.Resampling.BILINEAR
+        )
         self.image.paste((20, 14, 10), (0, 0), mask)
 
     # Vessels: each draws itself and then the food inside.

@@ -205,13 +205,12 @@ def new_context(browser, **options):
     """A fresh browser profile (own cookies) in zh-CN that records the pages' errors."""
     context = browser.new_context(locale=LOCALE, timezone_id=TIMEZONE, **options)
     context.set_default_timeout(TIMEOUT_MS)
-    context.on(
-        "console",
-        lambda message: (
-            message.type == "error"
-            and PROBLEMS.append(f"console error on {message.page.url}: {message.text}")
-        ),
-    )
+
+    def console(message):
+        if message.type == "error":
+            PROBLEMS.append(f"console error on {message.page.url}: {message.text}")
+
+    context.on("console", console)
     context.on("weberror", lambda error: PROBLEMS.append(f"page error: {error.error}"))
     return context
 
@@ -405,7 +404,9 @@ def main(argv=None):
         written = take_screenshots(server, tokens)
     except BaseException:
         if server is not None:
-            print(f"daphne's log ({server.log_path}):\n{server.output()}", file=sys.stderr)
+            print(
+                f"daphne's log ({server.log_path}):\n{server.log_path.read_text()}", file=sys.stderr
+            )
         raise
     finally:
         if server is not None:

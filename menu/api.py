@@ -1,5 +1,7 @@
 """The menu as JSON for a mini-program or kiosk, read through the same selector as the page."""
 
+from typing import Any
+
 from ninja import Router, Schema
 from pydantic import StrictBool, StrictInt
 
@@ -113,7 +115,7 @@ class MenuErrorOut(Schema):
 def dish_availability(request, dish: int, payload: AvailabilityIn):
     """`stock` sets the portions left; `unlimited: true` clears the count. Every open menu and
     every cart holding the dish hear of it at once."""
-    changes = {}
+    changes: dict[str, Any] = {}
     if payload.sold_out is not None:
         changes["sold_out"] = payload.sold_out
     if payload.unlimited:

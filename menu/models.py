@@ -161,8 +161,8 @@ class Dish(Localized, models.Model):
 
 def make_thumbnail(photo):
     """A phone-sized JPEG of the photo, cropped to 4:3."""
-    with photo.open("rb"), Image.open(photo) as image:
-        image = image.convert("RGB")
+    with photo.open("rb"), Image.open(photo) as original:
+        image = original.convert("RGB")
         width, height = image.size
         target = THUMBNAIL_SIZE[0] / THUMBNAIL_SIZE[1]
         if width / height > target:
@@ -181,10 +181,11 @@ def make_thumbnail(photo):
 
 def make_webp_variants(thumbnail):
     """(width, file) of the thumbnail as WebP at each of WEBP_WIDTHS."""
-    with thumbnail.open("rb"), Image.open(thumbnail) as image:
-        image = image.convert("RGB")
+    with thumbnail.open("rb"), Image.open(thumbnail) as original:
+        image = original.convert("RGB")
         for width in WEBP_WIDTHS:
-            copy = image.resize((width, width * image.height // image.width), Image.LANCZOS)
+            size = (width, width * image.height // image.width)
+            copy = image.resize(size, Image.Resampling.LANCZOS)
             out = BytesIO()
             copy.save(out, "WEBP", quality=72, method=4)
             yield width, ContentFile(out.getvalue())

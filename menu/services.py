@@ -1,5 +1,7 @@
 """Writes of the menu that other screens must see at once."""
 
+from typing import Any
+
 from django.db import transaction
 
 from restaurant.lib.errors import Code, Refused
@@ -15,7 +17,7 @@ def dish_set_availability(*, dish_id, sold_out=UNCHANGED, stock=UNCHANGED):
 
     Every open diner menu and every cart holding the dish hear of it after commit.
     """
-    fields = {}
+    fields: dict[str, Any] = {}
     if sold_out is not UNCHANGED:
         fields["sold_out"] = bool(sold_out)
     if stock is not UNCHANGED:

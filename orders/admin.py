@@ -111,7 +111,7 @@ class TableAdmin(ManagerPermissions, admin.ModelAdmin):
         """An A4 sheet of QR cards: every table in use, or those named by `?ids=1,2,3`."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        tables = Table.objects.filter(active=True)
+        tables = list(Table.objects.filter(active=True))
         left_out = 0
         if "ids" in request.GET:
             ids = _parse_ids(request.GET["ids"])
@@ -119,7 +119,7 @@ class TableAdmin(ManagerPermissions, admin.ModelAdmin):
                 return HttpResponseBadRequest(
                     "ids must be table ids separated by commas: ?ids=1,2,3"
                 )
-            tables = list(tables.filter(pk__in=ids))
+            tables = list(Table.objects.filter(active=True, pk__in=ids))
             left_out = len(set(ids)) - len(tables)
         cards = [{"table": table, "svg": table_qr_svg(table)} for table in tables]
         pages = [cards[i : i + CARDS_PER_PAGE] for i in range(0, len(cards), CARDS_PER_PAGE)]
@@ -140,8 +140,8 @@ class TableAdmin(ManagerPermissions, admin.ModelAdmin):
             raise PermissionDenied
         table = get_object_or_404(Table, pk=table_id)
         response = HttpResponse(table_qr_svg(table), content_type="image/svg+xml")
-        response["Content-Disposition"] = content_disposition_header(
-            False, f"table-{table.code}.svg"
+        response["Content-Disposition"] = (
+            content_disposition_header(False, f"table-{table.code}.svg") or "inline"
         )
         return response
 
@@ -188,8 +188,14 @@ class OrderFigures:
 
 class OrderInline(OrderFigures, ReadOnlyInline):
     model = Order
-    fields = ["number", "created_at", "diner", "user", "line_count", "total"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "number",
+        "created_at",
+        "diner",
+        "user",
+        "line_count",
+        "total",
+    )
     show_change_link = True  # the order's page lists its lines
 
     def get_queryset(self, request):
@@ -200,11 +206,10 @@ class OrderInline(OrderFigures, ReadOnlyInline):
 
 class TabEventInline(ReadOnlyInline):
     model = TabEvent
-    fields = [
+    fields = readonly_fields = (
         "created_at", "kind", "line", "from_status", "to_status", "user", "approved_by", "diner",
         "reason",
-    ]  # fmt: skip
-    readonly_fields = fields
+    )  # fmt: skip
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("line", "user", "approved_by", "diner")
@@ -217,15 +222,28 @@ class TabAdmin(ReadOnlyAdmin):
     list_select_related = ["table"]
     search_fields = ["table__code", "table__name"]
     date_hierarchy = "opened_at"
-    fields = ["table", "status", "guests", "opened_at", "closed_at", "version", "diner_count"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "table",
+        "status",
+        "guests",
+        "opened_at",
+        "closed_at",
+        "version",
+        "diner_count",
+    )
     inlines = [OrderInline, TabEventInline]
 
 
 class OrderLineInline(ReadOnlyInline):
     model = OrderLine
-    fields = ["name", "options_text", "quantity", "unit_price", "amount", "status"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "name",
+        "options_text",
+        "quantity",
+        "unit_price",
+        "amount",
+        "status",
+    )
 
     @admin.display(description=_("options"))
     def options_text(self, line):
@@ -239,8 +257,14 @@ class OrderAdmin(OrderFigures, ReadOnlyAdmin):
     list_filter = ["tab__table__area"]
     search_fields = ["tab__table__code"]
     date_hierarchy = "created_at"
-    fields = ["tab", "number", "created_at", "diner", "user", "key"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "tab",
+        "number",
+        "created_at",
+        "diner",
+        "user",
+        "key",
+    )
     inlines = [OrderLineInline]
 
     def get_queryset(self, request):

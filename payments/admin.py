@@ -25,15 +25,28 @@ class ReadOnly(ManagerPermissions):
 class RefundInline(ReadOnly, admin.TabularInline):
     model = Refund
     extra = 0
-    fields = ["amount", "status", "reason", "automatic", "user", "created_at", "completed_at"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "amount",
+        "status",
+        "reason",
+        "automatic",
+        "user",
+        "created_at",
+        "completed_at",
+    )
 
 
 class EventInline(ReadOnly, admin.TabularInline):
     model = PaymentEvent
     extra = 0
-    fields = ["created_at", "from_status", "to_status", "refund", "user", "reason"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "created_at",
+        "from_status",
+        "to_status",
+        "refund",
+        "user",
+        "reason",
+    )
 
 
 @admin.register(Payment)

@@ -2,8 +2,10 @@ from django.urls import path
 
 from . import consumers
 
+# Channels routes ASGI consumers with Django's path(); django-stubs types path() for views only,
+# hence the ignores (types-channels' own pattern type is for type checking only).
 websocket_urlpatterns = [
-    path("ws/cashier/", consumers.CashierFloorConsumer.as_asgi()),
-    path("ws/cashier/tabs/<int:tab>/", consumers.CashierBillConsumer.as_asgi()),
-    path("ws/t/<str:token>/pay/", consumers.PayConsumer.as_asgi()),
+    path("ws/cashier/", consumers.CashierFloorConsumer.as_asgi()),  # type: ignore[arg-type]
+    path("ws/cashier/tabs/<int:tab>/", consumers.CashierBillConsumer.as_asgi()),  # type: ignore[arg-type]
+    path("ws/t/<str:token>/pay/", consumers.PayConsumer.as_asgi()),  # type: ignore[arg-type]
 ]

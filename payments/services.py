@@ -64,10 +64,10 @@ def parse_amount(
 
 
 def _parse_version(version: object) -> int:
-    version = parse.whole_number(version)
-    if version is None:
+    number = parse.whole_number(version)
+    if number is None:
         raise Refused(Code.BAD_VERSION)
-    return version
+    return number
 
 
 def _parse_key(key: object) -> str:

@@ -39,10 +39,10 @@ def invalid_body(request, exc):
     problems = []
     for error in exc.errors:
         # ("body", "payload", "lines", 0, "quantity") reads as "lines.0.quantity".
-        where = list(error.get("loc", ()))
-        if where[:1] == ["body"]:
-            where = where[2:] if where[1:2] == ["payload"] else where[1:]
-        where = ".".join(str(part) for part in where) or "body"
+        loc = list(error.get("loc", ()))
+        if loc[:1] == ["body"]:
+            loc = loc[2:] if loc[1:2] == ["payload"] else loc[1:]
+        where = ".".join(str(part) for part in loc) or "body"
         problems.append(f"{where}: {error.get('msg')}")
     return _answer(
         request, Refused(Code.INVALID, problems="; ".join(problems), extra={"detail": exc.errors})

@@ -20,7 +20,7 @@ application = ProtocolTypeRouter(
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
             RefuseNulSockets(
-                AuthMiddlewareStack(URLRouter(orders_sockets + payments_sockets + printing_sockets))
+                AuthMiddlewareStack(URLRouter(orders_sockets + payments_sockets + printing_sockets))  # type: ignore[arg-type]
             )
         ),
     }

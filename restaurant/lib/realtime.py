@@ -25,8 +25,11 @@ import threading
 import time
 import uuid
 from collections import Counter, OrderedDict, defaultdict
-from functools import cache
+from collections.abc import Callable, Iterable, Mapping
+from functools import cache, partial
+from typing import Any
 
+import redis
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -34,6 +37,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.signals import request_finished
 from django.db import transaction
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.utils import translation
 from django.utils.html import format_html
 
@@ -48,29 +53,31 @@ STATE_SECONDS = 1.0  # how long a rendered whole state serves other screens aski
 
 # Sequence numbers -------------------------------------------------------------------------------
 
-_local_seqs = defaultdict(int)
+Event = dict[str, Any]  # a small dict: what changed and its ids ("kind", "order", …)
+State = str | list[str]  # a rendered state: one message, or pieces sent one by one
+
+_local_seqs: defaultdict[str, int] = defaultdict(int)
 _local_lock = threading.Lock()
 # redis-py 8's pool lost connections to races ("I/O operation on closed file") when many
 # request threads used it at once in the kitchen benchmark; one round trip at a time is plenty.
 _redis_lock = threading.Lock()
 
 
-def _prefix():
-    return settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("prefix", "diancan")
+def _prefix() -> str:
+    layer: dict[str, Any] = settings.CHANNEL_LAYERS["default"]
+    return layer.get("CONFIG", {}).get("prefix", "diancan")
 
 
 @cache
-def _redis(url):
-    import redis
-
+def _redis(url: str) -> "redis.Redis":
     return redis.Redis.from_url(url, socket_timeout=5)
 
 
-def _keys(streams):
+def _keys(streams: Iterable[str]) -> list[str]:
     return [f"{_prefix()}:seq:{stream}" for stream in streams]
 
 
-def next_seqs(counts):
+def next_seqs(counts: Mapping[str, int]) -> dict[str, int]:
     """Take counts[stream] numbers on each stream, in one round trip: {stream: the last taken}."""
     if settings.REDIS_URL:
         pipe = _redis(settings.REDIS_URL).pipeline(transaction=False)
@@ -84,7 +91,7 @@ def next_seqs(counts):
         return {stream: _local_seqs[stream] for stream in counts}
 
 
-def current_seqs(streams):
+def current_seqs(streams: Iterable[str]) -> dict[str, int]:
     """{stream: the number of its last event}, 0 for a stream with none yet."""
     streams = list(streams)
     if not streams:
@@ -100,20 +107,20 @@ def current_seqs(streams):
 # Publishing ------------------------------------------------------------------------------------
 
 
-def publish(events):
+def publish(events: Iterable[tuple[str, Event]]) -> None:
     """Number and send [(stream, {event})] now, each distinct event once, in order; during a
     request, once its answer has gone out (HoldEventsUntilAnswered)."""
     held = getattr(_held, "events", None)
     if held is not None:
         held.extend(events)
         return
-    events = list(dict.fromkeys((stream, tuple(sorted(e.items()))) for stream, e in events))
-    if not events:
+    distinct = list(dict.fromkeys((stream, tuple(sorted(e.items()))) for stream, e in events))
+    if not distinct:
         return
-    counts = Counter(stream for stream, _ in events)
+    counts = Counter(stream for stream, _ in distinct)
     following = {stream: top - counts[stream] + 1 for stream, top in next_seqs(counts).items()}
     numbered = []
-    for stream, items in events:
+    for stream, items in distinct:
         seq = following[stream]
         following[stream] += 1
         # The id tells this event from one numbered alike after the counter was lost (Redis
@@ -131,10 +138,10 @@ class HoldEventsUntilAnswered:
     response after sending it, and `request_finished` follows), so a POST answers no later than
     its screens hear of it. Outside a request (sockets, the worker, tests) events leave at once."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         _held.events = []
         try:
             return self.get_response(request)
@@ -143,7 +150,7 @@ class HoldEventsUntilAnswered:
             raise
 
 
-def release(**kwargs):
+def release(**kwargs: Any) -> None:
     events, _held.events = getattr(_held, "events", None), None
     if events:
         try:
@@ -155,13 +162,14 @@ def release(**kwargs):
 request_finished.connect(release, dispatch_uid="realtime.release")
 
 
-async def _send_all(numbered):
+async def _send_all(numbered: list[tuple[str, Event]]) -> None:
     layer = get_channel_layer()
+    assert layer is not None  # settings.CHANNEL_LAYERS always names one
     for stream, message in numbered:
         await layer.group_send(stream, message)
 
 
-def publish_on_commit(stream, **event):
+def publish_on_commit(stream: str, **event: Any) -> None:
     """Publish once the surrounding transaction commits (at once outside one). The events of
     one transaction leave together, each once however often it was asked for. An event asked for
     in a savepoint that rolled back may still leave: a push is only a cue to re-render."""
@@ -175,10 +183,14 @@ def publish_on_commit(stream, **event):
             batch.append((stream, event))
             return
 
-    def send():
-        publish(send.events)
+    events = [(stream, event)]
 
-    send.events = [(stream, event)]
+    def send() -> None:
+        publish(events)
+
+    # The transaction's later events join this batch (a function: Django's robust on_commit
+    # names it by __qualname__ when it fails).
+    setattr(send, "events", events)  # noqa: B010
     transaction.on_commit(send, robust=True)
 
 
@@ -189,13 +201,13 @@ class Memo:
     """Renders per key at most once in this process; screens asking while it is being rendered
     wait for the same result. Keeps the last `size` results, each for at most `seconds`."""
 
-    def __init__(self, size=512):
+    def __init__(self, size: int = 512) -> None:
         self.size = size
-        self.done = OrderedDict()  # key -> (monotonic time rendered, html)
-        self.pending = {}
+        self.done: OrderedDict[tuple, tuple[float, Any]] = OrderedDict()  # key -> (when, html)
+        self.pending: dict[tuple, asyncio.Future] = {}
         self.renders = 0  # how many renders ran (tests and benchmarks read it)
 
-    async def get(self, key, render, seconds=None):
+    async def get(self, key: tuple, render: Callable[[], Any], seconds: float | None = None) -> Any:
         if key in self.done:
             at, html = self.done[key]
             if seconds is None or time.monotonic() - at < seconds:
@@ -204,7 +216,7 @@ class Memo:
             self.pending[key] = asyncio.ensure_future(self._render(key, render))
         return await asyncio.shield(self.pending[key])
 
-    async def _render(self, key, render):
+    async def _render(self, key: tuple, render: Callable[[], Any]) -> Any:
         try:
             self.renders += 1
             # Renders of different screens overlap their queries in a small pool of threads
@@ -221,7 +233,7 @@ class Memo:
 memo = Memo()
 
 
-def stamp(stream, seq):
+def stamp(stream: str, seq: int) -> str:
     """The sequence number a screen has reached on a stream, kept in the page by live.js."""
     return format_html(
         '<i id="seq-{}" class="live-seq" data-stream="{}" data-seq="{}" hidden></i>',
@@ -231,7 +243,7 @@ def stamp(stream, seq):
     )
 
 
-def scope_query(scope):
+def scope_query(scope: Mapping[str, Any]) -> dict[str, str]:
     """The socket's query string as a dict (`?lang=en&tab=12`)."""
     return dict(
         part.split("=", 1)
@@ -240,7 +252,7 @@ def scope_query(scope):
     )
 
 
-def scope_language(scope):
+def scope_language(scope: Mapping[str, Any]) -> str:
     language = scope_query(scope).get("lang", settings.LANGUAGE_CODE)
     return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
@@ -258,21 +270,32 @@ class StreamConsumer(AsyncWebsocketConsumer):
     """
 
     refuse_code = DENIED
-    view = None
-    streams = ()
-    connect_state = None  # the streams whose state a (re)connect sends; None: all of them
+    view: str | None = None
+    streams: list[str] = []
+    # The streams whose state a (re)connect sends; None: all of them.
+    connect_state: set[str] | None = None
 
-    async def connect(self):
+    async def authorize(self) -> list[str] | None:
+        raise NotImplementedError
+
+    def render_state(self, stream: str) -> State:
+        raise NotImplementedError
+
+    def render_event(self, event: Event) -> str:
+        raise NotImplementedError
+
+    async def connect(self) -> None:
         self.language = scope_language(self.scope)
-        self.streams = await self.authorize()
-        if not self.streams:
+        self.last: dict[str, int] = {}  # stream -> the number up to which it has every event
+        self.ahead: dict[str, set[int]] = {}  # stream -> numbers above `last` already shown
+        self.behind: dict[str, tuple[int, float]] = {}  # stream -> (number due, since when)
+        self.heard: dict[str, float] = {}  # stream -> when its last event came (monotonic)
+        self.lock = asyncio.Lock()
+        streams = await self.authorize()
+        if not streams:
             await self.close(code=self.refuse_code)
             return
-        self.last = {}  # stream -> the number up to which this screen has every event
-        self.ahead = {}  # stream -> numbers above `last` already shown (they came out of order)
-        self.behind = {}
-        self.heard = {}  # stream -> when its last event came (monotonic)
-        self.lock = asyncio.Lock()
+        self.streams = streams
         for stream in self.streams:
             await self.channel_layer.group_add(stream, self.channel_name)
         await self.accept()
@@ -280,15 +303,15 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await self.send_state(self.streams, connecting=True)
         watcher.add(self)
 
-    async def disconnect(self, code):
+    async def disconnect(self, code: int) -> None:
         watcher.discard(self)
         for stream in self.streams:
             await self.channel_layer.group_discard(stream, self.channel_name)
 
-    async def receive(self, text_data=None, bytes_data=None):
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Screens act over HTTP; anything sent here is ignored."""
 
-    async def send_state(self, streams, connecting=False):
+    async def send_state(self, streams: Iterable[str], connecting: bool = False) -> None:
         """The whole current state of `streams`, stamped with the numbers read before it.
 
         `render_state` may give a list of pieces (a board too large for one WebSocket message,
@@ -298,7 +321,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         for stream, seq in seqs.items():
             if not connecting or self.connect_state is None or stream in self.connect_state:
                 state = await self.render(
-                    ("state", stream, seq), lambda s=stream: self.render_state(s), STATE_SECONDS
+                    ("state", stream, seq), partial(self.render_state, stream), STATE_SECONDS
                 )
                 pieces = [state] if isinstance(state, str) else state
                 for piece in pieces[:-1]:
@@ -310,7 +333,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             self.behind.pop(stream, None)
         await self.send(text_data=html)
 
-    def advance(self, stream):
+    def advance(self, stream: str) -> int:
         """Moves `last` over the numbers that came ahead of their turn; returns it."""
         ahead = self.ahead[stream]
         while self.last[stream] + 1 in ahead:
@@ -318,7 +341,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             ahead.discard(self.last[stream])
         return self.last[stream]
 
-    async def stream_event(self, event):
+    async def stream_event(self, event: Event) -> None:
         """An event is rendered when it comes, even ahead of a missing one: two requests
         numbered 5 and 6 may send 6 first, and renders read the current state, so the order
         does not matter (every screen of a process gets events in the same order, which keeps
@@ -339,14 +362,16 @@ class StreamConsumer(AsyncWebsocketConsumer):
             if missing > CROSSED:
                 await self.send_state([stream])
 
-    async def render(self, key, render, seconds=None):
-        def in_language():
+    async def render(
+        self, key: tuple, render: Callable[[], Any], seconds: float | None = None
+    ) -> Any:
+        def in_language() -> Any:
             with translation.override(self.language):
                 return render()
 
         return await memo.get((*key, self.language, self.view), in_language, seconds)
 
-    def dropped(self, stream, current, now):
+    def dropped(self, stream: str, current: int, now: float) -> bool:
         """The watcher's look: has an event that existed GRACE ago still not come?"""
         last = self.last.get(stream, 0)
         if current < last:
@@ -362,7 +387,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             return False
         return now - since >= GRACE
 
-    async def heal(self, stream, last):
+    async def heal(self, stream: str, last: int) -> None:
         async with self.lock:
             if self.last.get(stream, 0) != last:
                 return  # an event came meanwhile
@@ -376,20 +401,20 @@ class Watcher:
     """One task per process looks up the current number of every followed stream (one MGET)
     every CHECK_EVERY seconds and lets each consumer compare it with what it has."""
 
-    def __init__(self):
-        self.consumers = set()
-        self.task = None
+    def __init__(self) -> None:
+        self.consumers: set[StreamConsumer] = set()
+        self.task: asyncio.Task | None = None
 
-    def add(self, consumer):
+    def add(self, consumer: StreamConsumer) -> None:
         self.consumers.add(consumer)
         loop = asyncio.get_running_loop()
         if self.task is None or self.task.done() or self.task.get_loop() is not loop:
             self.task = loop.create_task(self.run())
 
-    def discard(self, consumer):
+    def discard(self, consumer: StreamConsumer) -> None:
         self.consumers.discard(consumer)
 
-    async def run(self):
+    async def run(self) -> None:
         while self.consumers:
             await asyncio.sleep(CHECK_EVERY)
             consumers = list(self.consumers)

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import template
 from django.urls import reverse
 from django.utils.translation import get_language
@@ -53,7 +55,7 @@ STAFF_SCREENS = [
 def staff_nav(context):
     """One navigation for every staff screen: the screens this user's role may open."""
     request = context["request"]
-    links = [
+    links: list[dict[str, Any]] = [
         {"url": reverse(name), "label": label}
         for name, label, roles in STAFF_SCREENS
         if has_role(request.user, *roles)

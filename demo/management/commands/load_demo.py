@@ -84,10 +84,12 @@ class DemoLoader:
     """Creates what is missing of `demo.data`; call `load()` inside a transaction."""
 
     def __init__(self, random_passwords=False):
-        self.created = Counter()
+        self.created: Counter[str] = Counter()
         self.photos = 0
         self.random_passwords = random_passwords
-        self.passwords = []  # (username, password) of staff made with a random password
+        self.passwords: list[
+            tuple[str, str]
+        ] = []  # (username, password) of staff made with a random password
 
     def load(self):
         stations = {entry["slug"]: self.station(entry) for entry in data.STATIONS}
@@ -105,9 +107,9 @@ class DemoLoader:
             for dish_position, dish_entry in enumerate(entry["dishes"], start=1):
                 station = stations[dish_entry.get("station", entry["station"])]
                 self.dish(category, station, tags, dish_position, dish_entry)
-        for position, entry in enumerate(data.TABLES, start=1):
+        for position, table in enumerate(data.TABLES, start=1):
             self.get_or_create(
-                Table, "tables", code=entry["code"], defaults={**entry, "position": position}
+                Table, "tables", code=table["code"], defaults={**table, "position": position}
             )
         self.staff()
 
