@@ -126,7 +126,7 @@ def order_tickets_queue(*, order_id: int) -> list[PrintJob]:
     return jobs
 
 
-SLIP_TITLES = {
+SLIP_TITLES: dict[str, str] = {
     PrintJob.Kind.URGE: "催菜",
     PrintJob.Kind.VOID: "退菜",
     PrintJob.Kind.FIRE: "起菜",

@@ -38,6 +38,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from simulators.wechatpay import new_rsa_key, pem_private, pem_public, rsa_sign, rsa_verify
@@ -105,7 +106,7 @@ class Gateway:
         self.by_token = {}  # cashier page token → out_trade_no
         self.refunds = {}  # (out_trade_no, out_request_no) → refund
         self.deliveries = []
-        self.controls = {
+        self.controls: dict[str, Any] = {
             "delivery": "http",
             "retry_delays": list(retry_delays),
             "notify_times": 1,

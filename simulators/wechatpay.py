@@ -38,6 +38,7 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from cryptography.exceptions import InvalidSignature
@@ -134,7 +135,7 @@ class Gateway:
         self.by_prepay = {}  # prepay_id → out_trade_no
         self.refunds = {}  # out_refund_no → refund
         self.deliveries = []  # (kind, key, status or error), for tests and people to read
-        self.controls = {
+        self.controls: dict[str, Any] = {
             "delivery": "http",  # or "off": notifications are only built on request
             "retry_delays": list(retry_delays),
             "notify_times": 1,  # 2: every notification is delivered twice

@@ -44,7 +44,7 @@ class Card:
 
 def qr_gateways():
     """The QR gateways offered here, in the order the pay page shows them."""
-    offered = []
+    offered: list[WeChatPayProvider | AlipayProvider | Sandbox] = []
     if conf.wechatpay_enabled():
         offered.append(WeChatPayProvider())
     if conf.alipay_enabled():

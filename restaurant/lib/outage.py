@@ -15,7 +15,7 @@ connection the restart killed is replaced instead of failing the next request.
 import logging
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import get_language
 
@@ -28,10 +28,11 @@ OUTAGE = (OperationalError, InterfaceError)
 RETRY_AFTER_SECONDS = 5
 
 
-def unavailable(request, error):
+def unavailable(request: HttpRequest, error: Exception) -> HttpResponseBase:
     """The 503 for `request`, which met `error` (one of OUTAGE). Reads nothing from the database."""
     logger.warning("database unavailable for %s %s: %s", request.method, request.path, error)
     refused = Refused(Code.DATABASE_UNAVAILABLE)
+    response: HttpResponseBase
     if request.path.startswith("/api/"):
         response = JsonResponse(refused.as_dict(), status=refused.status)
     elif request.headers.get("HX-Request"):

@@ -12,6 +12,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
@@ -23,7 +24,7 @@ logger = logging.getLogger("worker")
 
 # (name, function): each runs once per round. Later jobs (gateway queries, printing, backups)
 # go here, written the same way: find what is due, claim it, do it, record it.
-JOBS = [
+JOBS: list[tuple[str, Callable[[], object]]] = [
     # QR payments not completed in time (closed at the gateway first) and pay-first orders not
     # paid in time (their stock goes back).
     ("expire", payments_expire_due),
