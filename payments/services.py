@@ -227,9 +227,10 @@ def payment_start(
     """
     if method not in Method.values:
         raise Refused(Code.BAD_METHOD)
+    code = ""
     if auth_code:
-        auth_code = _parse_auth_code(auth_code)
-        gateway = gateway_for_code(auth_code)
+        code = _parse_auth_code(auth_code)
+        gateway = gateway_for_code(code)
         if method != Method.QR:
             raise Refused(Code.BAD_METHOD)
     provider = providers.for_method(method, gateway if isinstance(gateway, str) else "")
@@ -253,9 +254,9 @@ def payment_start(
             payment = _create(tab, provider, method, amount, version, key, user, diner, scope,
                               terminal_ref, by_code=bool(auth_code))  # fmt: skip
             created = True
-    if auth_code:
+    if code:
         if created:  # never twice: the same key again is the same payment, charged once
-            _gateway_code_pay(provider, payment, auth_code)
+            _gateway_code_pay(provider, payment, code)
     elif not provider.immediate and payment.status == PENDING and not payment.code_url:
         _gateway_start(provider, payment, context)
     return payment, created
