@@ -9,6 +9,10 @@ LAN ?= false
 export LAN
 HOST ?= $(if $(filter true 1 yes,$(LAN)),0.0.0.0,127.0.0.1)
 export DEBUG ?= true
+# The demo's WeChat Pay and Alipay are local simulators (simulators/, payments/README.md); a
+# gateway configured in the environment (WECHATPAY_MCHID, ALIPAY_APPID) is used instead of its
+# simulator. SIMULATORS=false: the built-in sandbox only.
+SIMULATORS ?= true
 
 .PHONY: run test install install-test lint format messages bench clean
 
@@ -29,7 +33,7 @@ install-test: $(VENV)/.installed-test
 
 run: install
 	$(PY) manage.py start_demo
-	$(PY) manage.py serve --bind $(HOST) --port $(PORT)
+	$(if $(filter true 1 yes,$(SIMULATORS)),$(PY) -m simulators.demo,$(PY) manage.py serve) --bind $(HOST) --port $(PORT)
 
 test: install-test
 	$(PY) -m pytest $(PYTEST_ARGS)
