@@ -43,7 +43,9 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
     if os.environ.get("DEBUG", "").lower() not in ("1", "true", "yes", "on"):
-        raise SystemExit("demo: the gateway simulators run only with DEBUG=true (never in production)")
+        raise SystemExit(
+            "demo: the gateway simulators run only with DEBUG=true (never in production)"
+        )
     children, env = [], dict(os.environ)
     try:
         for module, port in SIMULATORS:
