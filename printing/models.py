@@ -122,7 +122,10 @@ class PrintJob(models.Model):
                 fields=["printer", "sequence"], name="print_job_sequence_once_per_printer"
             )
         ]
-        indexes = [models.Index(fields=["status", "printer", "sequence"], name="print_job_queue")]
+        indexes = [
+            models.Index(fields=["status", "printer", "sequence"], name="print_job_queue"),
+            models.Index(fields=["status", "created_at"], name="print_job_age"),
+        ]
 
     def __str__(self):
         return f"{self.printer} #{self.sequence} {self.title}"

@@ -8,18 +8,44 @@ Chinese printer (printing/README.md). Every job starts with ESC @ and FS & (Chin
 mode), and all its text goes out in the printer's character set.
 """
 
+import os
+import tempfile
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 from escpos.constants import QR_ECLEVEL_M
-from escpos.printer import Dummy
 
 FS_CHINESE_MODE = b"\x1c&"
 # Characters per line of font A (12 × 24 dots): 384 dots on 58 mm paper, 576 on 80 mm.
 COLUMNS = {58: 32, 80: 48}
+
+
+def _escpos_cache_folder():
+    """python-escpos parses its 96 KB printer database with PyYAML when `escpos.printer` is
+    imported and pickles it into a new temporary folder every time, unless told where: one
+    private folder of ours instead (it is ours and not writable by others, as a pickle read
+    back must be), so later processes load the pickle and leave nothing behind."""
+    folder = Path(tempfile.gettempdir()) / f"diancan-escpos-{os.getuid()}"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        info = folder.stat()
+    except OSError:
+        return
+    if info.st_uid == os.getuid() and not info.st_mode & 0o077:
+        os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", str(folder))
+
+
+def _dummy():
+    """The library's printer that keeps its commands, imported when the first job is rendered:
+    the worker starts without waiting for it."""
+    _escpos_cache_folder()
+    from escpos.printer import Dummy
+
+    return Dummy()
 
 
 def width(text: str) -> int:
@@ -53,7 +79,7 @@ class Slip:
     def __init__(self, printer):
         self.printer = printer
         self.columns = COLUMNS.get(printer.paper, 48)
-        self.out = Dummy()
+        self.out = _dummy()
         self.out.hw("INIT")
         self.out._raw(FS_CHINESE_MODE)
 

@@ -25,6 +25,8 @@ CLAIM_SECONDS = 60
 BACKOFF_SECONDS = (2, 4, 8, 16, 30)
 # Printers sent to at once by one worker round (each in a thread of its own).
 PARALLEL_PRINTERS = 8
+# Printed jobs are kept this long (for reprints and the print queue page), then deleted.
+KEEP_DAYS = 30
 
 
 def backoff(attempts: int) -> timedelta:
@@ -58,6 +60,7 @@ def print_jobs_send(*, now: datetime | None = None) -> int:
     each printer in a thread of its own (a dead printer's timeouts do not hold up the others).
     Returns how many jobs were printed."""
     now = now or timezone.now()
+    print_jobs_purge(now=now)
     printer_ids = _due_printer_ids(now)
     if not printer_ids:
         return 0
@@ -67,6 +70,22 @@ def print_jobs_send(*, now: datetime | None = None) -> int:
         return sum(
             pool.map(lambda pk: _in_thread(printer_send, printer_id=pk, now=now), printer_ids)
         )
+
+
+_purged = {"at": None}
+
+
+def print_jobs_purge(*, now: datetime, force: bool = False) -> int:
+    """Printed jobs older than KEEP_DAYS go, at most once an hour per worker process (a kitchen
+    prints thousands a week); waiting and failed jobs stay whatever their age."""
+    if not force and _purged["at"] and now - _purged["at"] < timedelta(hours=1):
+        return 0
+    _purged["at"] = now
+    cutoff = now - timedelta(days=KEEP_DAYS)
+    deleted, _ = PrintJob.objects.filter(
+        status=PrintJob.Status.SENT, created_at__lt=cutoff
+    ).delete()
+    return deleted
 
 
 def _in_thread(function, **kwargs):

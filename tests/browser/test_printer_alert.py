@@ -33,7 +33,7 @@ def test_the_kitchen_and_the_cashier_see_a_dead_printer_until_it_prints(
         expect(screen.locator("#printer-alert")).to_be_hidden()
     worker = Worker("--every", "0.2", log_dir=tmp_path, env={"CHANNEL_PREFIX": server.prefix})
     try:
-        worker.wait_for("worker: started")
+        worker.wait_for("worker: started", timeout=60)
         # Through daphne's API (this thread runs Playwright's event loop: no pushes from here).
         body = {
             "key": "k",

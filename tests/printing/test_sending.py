@@ -325,11 +325,11 @@ def test_two_worker_copies_print_each_job_once_and_in_order(
     workers = [Worker("--every", "0.1", log_dir=tmp_path, env=env) for _ in range(2)]
     try:
         for worker in workers:
-            worker.wait_for("worker: started")
+            worker.wait_for("worker: started", timeout=60)  # two start at once on a busy machine
         for n in range(8):  # the workers print while orders come in
             one_dish(tabs[n % 2], menu, f"k{n}")
-        fake = kitchen["fake"]["hot"]
-        fake.wait_for(8, timeout=60)
+        kitchen["fake"]["hot"].wait_for(8, timeout=60)
+        kitchen["fake"]["pass_"].wait_for(8, timeout=60)
         time.sleep(1)  # more rounds of both: nothing may print again
     finally:
         codes = [worker.stop() for worker in workers]
@@ -385,3 +385,24 @@ def test_a_printer_not_in_use_keeps_its_jobs_and_is_not_tried(table, menu, kitch
     sender.print_jobs_send()
     assert kitchen["fake"]["hot"].connections == 0
     assert PrintJob.objects.get(printer=kitchen["printer"]["hot"]).status == "queued"
+
+
+@pytest.mark.django_db
+def test_printed_jobs_are_kept_thirty_days_and_waiting_ones_for_ever(table, menu, kitchen, commits):
+    tab = order_services.tab_for_table(table)
+    with commits():
+        order(tab, menu)
+    sender.print_jobs_send()
+    old_printed = PrintJob.objects.get(printer=kitchen["printer"]["hot"])
+    old_waiting = services.job_reprint(job_id=old_printed.pk)
+    recent = PrintJob.objects.get(printer=kitchen["printer"]["cold"])
+    now = timezone.now()
+    PrintJob.objects.filter(pk__in=[old_printed.pk, old_waiting.pk]).update(
+        created_at=now - timedelta(days=31)
+    )
+    PrintJob.objects.filter(pk=recent.pk).update(created_at=now - timedelta(days=29))
+    assert sender.print_jobs_purge(now=now, force=True) == 1
+    assert not PrintJob.objects.filter(pk=old_printed.pk).exists()
+    assert PrintJob.objects.filter(pk__in=[old_waiting.pk, recent.pk]).count() == 2
+    assert PrintJob.objects.get(pk=old_waiting.pk).reprint_of is None  # its original is gone
+    assert sender.print_jobs_purge(now=now) == 0  # at most once an hour
