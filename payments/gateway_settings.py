@@ -23,7 +23,18 @@ WECHATPAY_REQUIRED = (
     "WECHATPAY_PUBLIC_KEY",
     "WECHATPAY_PUBLIC_KEY_ID",
 )
-WECHATPAY_OPTIONAL = ("WECHATPAY_BASE_URL", "WECHATPAY_NOTIFY_URL", "WECHATPAY_TIMEOUT")
+WECHATPAY_OPTIONAL = (
+    "WECHATPAY_BASE_URL",
+    "WECHATPAY_NOTIFY_URL",
+    "WECHATPAY_TIMEOUT",
+    # JSAPI (inside WeChat) needs the official account's AppSecret for the snsapi_base OAuth
+    # that gives the payer's openid; without it a phone in WeChat gets the H5 flow.
+    "WECHATPAY_APP_SECRET",
+    "WECHAT_OAUTH_URL",
+    "WECHAT_API_URL",
+)
+WECHAT_OAUTH = "https://open.weixin.qq.com"
+WECHAT_API = "https://api.weixin.qq.com"
 
 
 class GatewayConfigError(ValueError):
@@ -98,7 +109,13 @@ def wechatpay_from_env(environ, *, public_url):
     )
     if not notify_url.startswith(("https://", "http://")):
         raise GatewayConfigError("WECHATPAY_NOTIFY_URL must be an http(s) URL.")
+    app_secret = optional["WECHATPAY_APP_SECRET"]
+    if app_secret and not re.fullmatch(r"[0-9A-Za-z]{16,64}", app_secret):
+        raise GatewayConfigError("WECHATPAY_APP_SECRET must be the official account's AppSecret.")
     return {
+        "app_secret": app_secret,
+        "oauth_url": _url("WECHAT_OAUTH_URL", optional["WECHAT_OAUTH_URL"] or WECHAT_OAUTH),
+        "api_url": _url("WECHAT_API_URL", optional["WECHAT_API_URL"] or WECHAT_API),
         "mchid": given["WECHATPAY_MCHID"],
         "appid": given["WECHATPAY_APPID"],
         "private_key": private_key,

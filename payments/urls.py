@@ -10,6 +10,7 @@ urlpatterns = [
     path("t/<str:token>/pay/counter/", views.pay_at_counter, name="pay-counter"),
     path("t/<str:token>/pay/<int:payment>/cancel/", views.pay_cancel, name="pay-cancel"),
     path("t/<str:token>/pay/alipay/<str:reference>/", views.alipay_wap, name="alipay-wap"),
+    path("t/<str:token>/pay/wechat/<str:reference>/", views.wechat_jsapi, name="wechat-jsapi"),
     path("receipt/<str:reference>/", views.receipt, name="receipt"),
     path("cashier/", views.cashier, name="cashier"),
     path("cashier/find/", views.cashier_find, name="find"),

@@ -1,6 +1,7 @@
 """Pages of the payment side: the cashier's dashboard, the diner's pay page and e-receipt, and
 the sandbox gateway's "phone" page. Thin: parse, check, call a service, render."""
 
+import logging
 import secrets
 from decimal import Decimal
 
@@ -27,7 +28,10 @@ from restaurant.lib.roles import CASHIER, role_required
 from . import conf, providers, selectors, services
 from .models import Method, Payment, SandboxCharge
 from .providers import qr_gateways, sandbox
-from .providers.base import StartContext
+from .providers.base import GatewayUnknown, StartContext
+from .providers.wechatpay import GatewayRefusedStart
+
+logger = logging.getLogger("payments")
 
 
 def new_key():
@@ -187,6 +191,44 @@ def pay_at_counter(request, tab):
     return _pay_answer(
         request, tab, message=_("The cashier knows: please pay at the counter. Thank you!")
     )
+
+
+@require_GET
+def wechat_jsapi(request, token, reference):
+    """A phone inside WeChat paying by WeChat Pay (JSAPI): the payer's openid by the silent
+    snsapi_base OAuth (kept in the session), the prepay, then WeixinJSBridge's payment sheet;
+    back on the pay page, the notification settles the payment."""
+    _table, tab = _diner_tab(token)
+    provider = providers.gateway("wechatpay")
+    back = settings.PUBLIC_URL + reverse("payments:pay", args=[token])
+    payment = (
+        Payment.objects.filter(
+            reference=reference, provider="wechatpay", tab=tab, status=Payment.Status.PENDING
+        ).first()
+        if tab is not None and provider is not None and provider.config.get("app_secret")
+        else None
+    )
+    if payment is None or payment.overdue():
+        return redirect(back)
+    openid = request.session.get("wechat_openid")
+    try:
+        if not openid:
+            code, state = request.GET.get("code", ""), request.GET.get("state", "")
+            if not code or not state or state != request.session.get("wechat_oauth_state"):
+                state = secrets.token_urlsafe(16)
+                request.session["wechat_oauth_state"] = state
+                return redirect(provider.oauth_url(settings.PUBLIC_URL + request.path, state))
+            openid = provider.openid_for(code)
+            request.session["wechat_openid"] = openid
+        params = provider.jsapi_params(payment, openid)
+    except (GatewayUnknown, GatewayRefusedStart):
+        logger.exception("payments: WeChat JSAPI for %s", payment.reference)
+        response = render(request, "payments/wechat_jsapi.html", {"payment": payment,
+                          "back": back, "error": True})  # fmt: skip
+        response.status_code = 503
+        return response
+    context = {"payment": payment, "back": back, "params": params}
+    return render(request, "payments/wechat_jsapi.html", context)
 
 
 @require_GET

@@ -99,6 +99,7 @@ class Keys:
         self.apiv3_key = secrets.token_urlsafe(24)[:32]
         self.platform = new_rsa_key()
         self.public_key_id = "PUB_KEY_ID_" + secrets.token_hex(16).upper()
+        self.app_secret = secrets.token_hex(16)  # the official account's AppSecret (OAuth)
         self.wrong = new_rsa_key()  # signs notifications when told to sign with a wrong key
 
     def write(self, folder, url):
@@ -117,6 +118,9 @@ class Keys:
             "WECHATPAY_PUBLIC_KEY": str(public),
             "WECHATPAY_PUBLIC_KEY_ID": self.public_key_id,
             "WECHATPAY_BASE_URL": url,
+            "WECHATPAY_APP_SECRET": self.app_secret,
+            "WECHAT_OAUTH_URL": url,
+            "WECHAT_API_URL": url,
         }
         (folder / "wechatpay.env").write_text(
             "".join(f"export {name}={value}\n" for name, value in env.items())
@@ -135,6 +139,7 @@ class Gateway:
         self.by_prepay = {}  # prepay_id → out_trade_no
         self.refunds = {}  # out_refund_no → refund
         self.deliveries = []  # (kind, key, status or error), for tests and people to read
+        self.oauth_codes = {}  # code → openid, each used once
         self.controls: dict[str, Any] = {
             "delivery": "http",  # or "off": notifications are only built on request
             "retry_delays": list(retry_delays),
@@ -151,6 +156,8 @@ class Gateway:
             # 付款码: "success", "userpaying" (the payer must confirm: approve or decline it
             # with /sim/orders/<no>/decide), or a refusal {"status", "code", "message"}.
             "code_answer": "success",
+            # JSAPI: what the WeixinJSBridge stand-in's payer does: "approve" or "cancel".
+            "jsapi_answer": "approve",
         }
 
     # Signing -----------------------------------------------------------------------------
@@ -216,6 +223,8 @@ class Gateway:
             return 400, {"code": "PARAM_ERROR", "message": "amount.total 必须为正整数(分)"}
         if trade_type == "H5" and not (data.get("scene_info") or {}).get("payer_client_ip"):
             return 400, {"code": "PARAM_ERROR", "message": "缺少 scene_info.payer_client_ip"}
+        if trade_type == "JSAPI" and not (data.get("payer") or {}).get("openid"):
+            return 400, {"code": "PARAM_ERROR", "message": "缺少 payer.openid"}
         with self.lock:
             order = self.orders.get(data["out_trade_no"])
             if order is not None:
@@ -243,11 +252,14 @@ class Gateway:
                     "transaction_id": None,
                     "success_time": None,
                     "refunded": 0,
-                    "openid": "o" + secrets.token_urlsafe(20),
+                    "openid": (data.get("payer") or {}).get("openid")
+                    or "o" + secrets.token_urlsafe(20),
                 }
                 self.orders[order["out_trade_no"]] = order
                 self.by_prepay[prepay_id] = order["out_trade_no"]
         page = f"{self.url}/pay/{order['prepay_id']}"
+        if trade_type == "JSAPI":
+            return 200, {"prepay_id": order["prepay_id"]}
         if trade_type == "NATIVE":
             # The real code_url is weixin://wxpay/bizpayurl?pr=…, which only the WeChat app
             # opens; the simulator's is its own approval page, so a person can scan it.
@@ -314,6 +326,54 @@ class Gateway:
                 order["refunded"] = order["total"]  # the money goes back to the payer
             order["state"], order["state_desc"] = "REVOKED", "已撤销"
         return 204, None
+
+    # OAuth (snsapi_base) and the WeixinJSBridge stand-in --------------------------------
+
+    def oauth_code(self, query):
+        """/connect/oauth2/authorize: WeChat's browser asks silently; a code for an openid."""
+        if query.get("appid") != self.keys.appid:
+            return None, "appid 无效"
+        if query.get("scope") != "snsapi_base" or query.get("response_type") != "code":
+            return None, "scope 或 response_type 无效"
+        code = secrets.token_urlsafe(16)
+        with self.lock:
+            self.oauth_codes[code] = query.get("openid") or "o" + secrets.token_urlsafe(20)
+        return code, ""
+
+    def oauth_token(self, query):
+        """/sns/oauth2/access_token: the merchant's server exchanges the code (once)."""
+        if query.get("appid") != self.keys.appid or query.get("secret") != self.keys.app_secret:
+            return {"errcode": 40125, "errmsg": "invalid appsecret"}
+        with self.lock:
+            openid = self.oauth_codes.pop(query.get("code", ""), None)
+        if openid is None or query.get("grant_type") != "authorization_code":
+            return {"errcode": 40029, "errmsg": "invalid code"}
+        return {"access_token": secrets.token_urlsafe(32), "expires_in": 7200,
+                "refresh_token": secrets.token_urlsafe(32), "openid": openid,
+                "scope": "snsapi_base"}  # fmt: skip
+
+    def jsapi_pay(self, params):
+        """getBrandWCPayRequest, as WeChat's browser does it: paySign checked with the
+        merchant's key, then the payer approves or cancels (the `jsapi_answer` control)."""
+        fields = ("appId", "timeStamp", "nonceStr", "package")
+        if params.get("signType") != "RSA" or not all(params.get(f) for f in fields):
+            return {"err_msg": "get_brand_wcpay_request:fail", "err_desc": "参数错误"}
+        message = "".join(f"{params[f]}\n" for f in fields).encode()
+        if params["appId"] != self.keys.appid or not rsa_verify(
+            self.keys.merchant.public_key(), message, params.get("paySign", "")
+        ):
+            return {"err_msg": "get_brand_wcpay_request:fail", "err_desc": "支付验证签名失败"}
+        prepay_id = params["package"].removeprefix("prepay_id=")
+        with self.lock:
+            out_trade_no = self.by_prepay.get(prepay_id)
+        if out_trade_no is None:
+            return {"err_msg": "get_brand_wcpay_request:fail", "err_desc": "prepay_id 无效"}
+        if self.controls["jsapi_answer"] != "approve":
+            return {"err_msg": "get_brand_wcpay_request:cancel"}
+        ok, message = self.decide(out_trade_no, True)
+        if not ok:
+            return {"err_msg": "get_brand_wcpay_request:fail", "err_desc": message}
+        return {"err_msg": "get_brand_wcpay_request:ok"}
 
     def expired(self, order):
         if not order["time_expire"]:
@@ -628,6 +688,20 @@ class Handler(BaseHTTPRequestHandler):
                 return self.control(method, path, body)
             if path.startswith("/pay/"):
                 return self.phone_page(method, path, body)
+            if path == "/connect/oauth2/authorize":
+                return self.oauth_authorize()
+            if path == "/sns/oauth2/access_token":
+                query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
+                return self.json_answer(200, self.gateway.oauth_token(query))
+            if path == "/jsbridge.js":
+                return self.send(200, JSBRIDGE.replace("SIMULATOR", self.gateway.url).encode(),
+                                 "application/javascript; charset=utf-8")  # fmt: skip
+            if path == "/jsbridge/pay" and method == "POST":
+                return self.send(
+                    200,
+                    json.dumps(self.gateway.jsapi_pay(json.loads(body or b"{}"))).encode(),
+                    headers={"Access-Control-Allow-Origin": "*"},
+                )
             self.json_answer(404, {"code": "NOT_FOUND", "message": "no such path"})
         except Exception as error:  # a simulator that says what broke, never a hang
             self.json_answer(500, {"code": "SYSTEM_ERROR", "message": repr(error)})
@@ -656,6 +730,8 @@ class Handler(BaseHTTPRequestHandler):
         gateway = self.gateway
         if method == "POST" and path == "/v3/pay/transactions/native":
             return self.api_answer(*gateway.create("NATIVE", data))
+        if method == "POST" and path == "/v3/pay/transactions/jsapi":
+            return self.api_answer(*gateway.create("JSAPI", data))
         if method == "POST" and path == "/v3/pay/transactions/h5":
             return self.api_answer(*gateway.create("H5", data))
         if method == "POST" and path == "/v3/pay/transactions/codepay":
@@ -715,6 +791,16 @@ class Handler(BaseHTTPRequestHandler):
             )
         return self.json_answer(404, {"error": "no such control"})
 
+    def oauth_authorize(self):
+        query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
+        code, error = self.gateway.oauth_code(query)
+        back = query.get("redirect_uri", "")
+        if code is None or not back.startswith(("http://", "https://")):
+            return self.page(400, f"<h1>授权失败</h1><p>{html.escape(error or 'redirect_uri')}</p>")
+        state = quote(query.get("state", ""), safe="")
+        joiner = "&" if "?" in back else "?"
+        self.send(302, headers={"Location": f"{back}{joiner}code={code}&state={state}"})
+
     def phone_page(self, method, path, body):
         """The payer's page (code_url and h5_url): the order, and approve or decline."""
         parts = path.strip("/").split("/")
@@ -763,6 +849,25 @@ class Handler(BaseHTTPRequestHandler):
             f'<p data-testid="state">{html.escape(state)}</p>{error}{buttons}{back}'
             "</body></html>"
         )
+
+
+# What WeChat's browser injects into every page, as a stand-in: a test (or a developer) adds
+# this script to the page (Playwright's add_init_script), and getBrandWCPayRequest goes to the
+# simulator, which checks the paySign and plays the payer.
+JSBRIDGE = """(function () {
+  window.WeixinJSBridge = {
+    invoke: function (name, params, callback) {
+      if (name !== "getBrandWCPayRequest") { callback({err_msg: name + ":fail"}); return; }
+      fetch("SIMULATOR/jsbridge/pay", {method: "POST", body: JSON.stringify(params)})
+        .then(function (answer) { return answer.json(); })
+        .then(callback, function () { callback({err_msg: "get_brand_wcpay_request:fail"}); });
+    }
+  };
+  document.addEventListener("DOMContentLoaded", function () {
+    document.dispatchEvent(new Event("WeixinJSBridgeReady"));
+  });
+})();
+"""
 
 
 def serve(port, keys_dir, retry_delays, host="127.0.0.1"):

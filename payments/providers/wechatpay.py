@@ -21,13 +21,15 @@ settled later by the query API or the notification, whichever comes first.
 
 import json
 import logging
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 
 from .. import conf
@@ -48,6 +50,10 @@ PHONE_MARKERS = ("Mobile", "Android", "iPhone", "iPad", "HarmonyOS")
 
 def cents(amount):
     return int((amount * 100).to_integral_value())
+
+
+def in_wechat(user_agent):
+    return "MicroMessenger" in (user_agent or "")
 
 
 def is_phone(user_agent):
@@ -139,6 +145,11 @@ class WeChatPayProvider:
         from wechatpayv3 import WeChatPayType
 
         user_agent = getattr(context, "user_agent", "")
+        if in_wechat(user_agent) and self.config.get("app_secret"):
+            # Inside WeChat: JSAPI. Our own page gets the payer's openid (snsapi_base OAuth),
+            # makes the prepay and calls WeixinJSBridge (views.wechat_jsapi).
+            path = reverse("payments:wechat-jsapi", args=[context.token, payment.reference])
+            return settings.PUBLIC_URL + path
         phone = is_phone(user_agent)
         expires = timezone.localtime(payment.expires_at + timedelta(minutes=1))
         arguments = {
@@ -205,6 +216,68 @@ class WeChatPayProvider:
             amount_cents=amount.get("total", -1),
             currency=amount.get("currency", ""),
         )
+
+    # JSAPI (inside WeChat) ---------------------------------------------------------------
+
+    def oauth_url(self, redirect_uri, state):
+        """WeChat's silent OAuth (snsapi_base): it comes back to `redirect_uri` with a code."""
+        query = urlencode({
+            "appid": self.config["appid"], "redirect_uri": redirect_uri,
+            "response_type": "code", "scope": "snsapi_base", "state": state,
+        })  # fmt: skip
+        return f"{self.config['oauth_url']}/connect/oauth2/authorize?{query}#wechat_redirect"
+
+    def openid_for(self, code):
+        """The payer's openid for an OAuth code (not in the SDK: a plain HTTPS GET)."""
+        import requests
+
+        try:
+            answer = requests.get(
+                f"{self.config['api_url']}/sns/oauth2/access_token",
+                params={
+                    "appid": self.config["appid"],
+                    "secret": self.config["app_secret"],
+                    "code": code,
+                    "grant_type": "authorization_code",
+                },  # fmt: skip
+                timeout=self.config["timeout"],
+            )
+            data = answer.json()
+        except (requests.RequestException, ValueError) as error:
+            raise GatewayUnknown(f"oauth: {error.__class__.__name__}") from error
+        openid = data.get("openid") if isinstance(data, dict) else None
+        if not isinstance(openid, str) or not openid:
+            raise GatewayRefusedStart(f"oauth: {data.get('errcode')} {data.get('errmsg')}")
+        return openid
+
+    def jsapi_params(self, payment, openid):
+        """Prepay (`/v3/pay/transactions/jsapi`, the same order again gives the same prepay)
+        and the signed parameters of WeixinJSBridge's getBrandWCPayRequest."""
+        from wechatpayv3 import WeChatPayType
+
+        expires = timezone.localtime(payment.expires_at + timedelta(minutes=1))
+        status, data = self._call(
+            "jsapi",
+            self.client.pay,
+            description=f"{settings.RESTAURANT_NAME} #{payment.tab_id}"[:127],
+            out_trade_no=payment.reference,
+            amount={"total": cents(payment.amount), "currency": settings.CURRENCY},
+            time_expire=expires.isoformat(timespec="seconds"),
+            payer={"openid": openid},
+            pay_type=WeChatPayType.JSAPI,
+        )
+        if status != 200 or not data.get("prepay_id"):
+            raise GatewayRefusedStart(f"{data.get('code', status)}: {data.get('message', '')}")
+        params = {
+            "appId": self.config["appid"],
+            "timeStamp": str(int(time.time())),
+            "nonceStr": secrets.token_hex(16),
+            "package": f"prepay_id={data['prepay_id']}",
+            "signType": "RSA",
+        }
+        fields = [params["appId"], params["timeStamp"], params["nonceStr"], params["package"]]
+        params["paySign"] = self.client.sign(fields)
+        return params
 
     def close(self, payment):
         """True when the charge can no longer be paid; False when the gateway says it is paid.

@@ -157,3 +157,37 @@ def test_half_by_wechat_half_by_alipay_both_screens_live_and_the_books_balance(
     assert alipay_sim.order(paid[1].reference)["product"] == "QUICK_WAP_WAY"
     assert ledger_sum(account="qr") == 50 and LedgerEntry.objects.count() == 2
     assert Tab.objects.get(pk=tab.pk).status == "settled"
+
+
+def test_inside_wechat_a_phone_pays_through_the_jsapi_sheet(
+    wechat_server, wechatpay_sim, browser, table, menu
+):
+    """WeChat's browser: the silent OAuth, our JSAPI page, and WeixinJSBridge (the simulator's
+    stand-in, injected as WeChat injects the real one) showing the payment sheet."""
+    import urllib.request
+
+    from .test_wechat_jsapi import IN_WECHAT
+
+    tab = seat(table, menu)
+    with urllib.request.urlopen(f"{wechatpay_sim.url}/jsbridge.js", timeout=10) as answer:
+        bridge = answer.read().decode()
+    context = browser.new_context(
+        viewport={"width": 390, "height": 800}, is_mobile=True, locale="zh-CN",
+        user_agent=IN_WECHAT, bypass_csp=True,  # the stand-in bridge talks to the simulator
+    )  # fmt: skip
+    context.add_init_script(script=bridge)
+    context.set_default_timeout(15_000)
+    diner = context.new_page()
+    diner.goto(f"{wechat_server.url}/t/{table.token}/pay/")
+    live(diner)
+    diner.locator("button.gateway-wechatpay").click()
+    box = diner.locator(".payment-box")
+    expect(box).to_have_attribute("data-status", "pending")
+    diner.goto(box.locator("a.button").get_attribute("href"))  # → OAuth → JSAPI → sheet → back
+    diner.wait_for_url(f"{wechat_server.url}/t/{table.token}/pay/")
+    expect(diner.locator(".paid-up")).to_be_visible()
+    payment = Payment.objects.get()
+    assert payment.status == "succeeded"
+    assert wechatpay_sim.order(payment.reference)["trade_type"] == "JSAPI"
+    assert Tab.objects.get(pk=tab.pk).status == "settled"
+    context.close()
