@@ -72,7 +72,7 @@ def print_jobs_send(*, now: datetime | None = None) -> int:
         )
 
 
-_purged = {"at": None}
+_purged: dict[str, datetime | None] = {"at": None}
 
 
 def print_jobs_purge(*, now: datetime, force: bool = False) -> int:
