@@ -42,6 +42,20 @@ def sandbox_delivery():
     return settings.SANDBOX_DELIVERY
 
 
+def sandbox_transport():
+    """`local`: our client calls the sandbox gateway in this process; `http`: over its API."""
+    return settings.SANDBOX_TRANSPORT
+
+
+def sandbox_gateway_url():
+    return settings.SANDBOX_GATEWAY_URL
+
+
+def sandbox_timeout():
+    """Seconds our client waits for the sandbox gateway's answer over HTTP."""
+    return settings.SANDBOX_TIMEOUT_SECONDS
+
+
 def payment_expiry_minutes():
     """A QR payment not completed in this time expires (and is closed at the gateway)."""
     return settings.PAYMENT_EXPIRY_MINUTES

@@ -352,6 +352,8 @@ def _gateway_start(provider: Any, payment: Payment, context: Any = None) -> None
         code_url = provider.start(payment, context=context)
     except Exception as error:  # the network edge: whatever the gateway does, say so
         logger.exception("payments: %s could not start %s", provider.name, payment.reference)
+        if isinstance(error, GatewayUnknown) and _close_after_unknown_start(provider, payment):
+            return  # the gateway says the charge it made is paid: the query will book it
         with transaction.atomic():
             tab, locked = _locked_payment(payment.pk)
             if locked.status == PENDING:
@@ -470,6 +472,21 @@ def _code_claim(payment: Payment, now: datetime) -> timedelta:
     if age < timedelta(seconds=10):
         return timedelta(seconds=2)
     return timedelta(seconds=5) if age < timedelta(seconds=30) else timedelta(seconds=10)
+
+
+def _close_after_unknown_start(provider: Any, payment: Payment) -> bool:
+    """A start that timed out may have made a charge at the gateway, with a code nobody got:
+    close it there, so that it can never be paid. True only when the gateway says the charge
+    is paid (the payment then stays pending for the query to book); a close that does not get
+    through either leaves a charge nobody has the code of."""
+    try:
+        closed = provider.close(payment)
+    except GatewayUnknown as error:
+        logger.warning("payments: closing %s after its start: %s", payment.reference, error)
+        return False
+    if not closed:
+        logger.error("payments: %s was paid though its start timed out", payment.reference)
+    return not closed
 
 
 def payment_notify(
@@ -866,11 +883,15 @@ def gateways_settle(*, now: datetime | None = None) -> int:
     """
     now = now or timezone.now()
     changed = 0
-    # Overdue ones too: a payment whose close the gateway refused as paid waits for news.
-    asking = Payment.objects.filter(status=PENDING, method=Method.QR).filter(
-        Q(by_code=True) | Q(created_at__lt=now - SETTLE_AFTER)
+    # Overdue ones too, once the expiry job has tried to close them (a close the gateway refused
+    # as paid, or that did not get through, waits for news). An overdue payment the expiry job
+    # has not reached yet is its own: a query's claim would hold its expiry up.
+    asking = (
+        Payment.objects.filter(status=PENDING, method=Method.QR)
+        .filter(Q(by_code=True) | Q(created_at__lt=now - SETTLE_AFTER))
+        .filter(Q(by_code=True) | Q(expires_at__gte=now) | Q(closing_until__isnull=False))
     )
-    for payment in asking.exclude(provider="sandbox"):
+    for payment in asking:
         provider = providers.by_name(payment.provider)
         claim = _code_claim(payment, now) if payment.by_code else SETTLE_CLAIM
         if not hasattr(provider, "query") or not _claim_query(payment.pk, now, claim):

@@ -26,4 +26,6 @@ urlpatterns = [
     path("cashier/payments/<int:payment>/cancel/", views.cashier_payment_cancel, name="cancel"),
     path("sandbox/pay/<str:charge>/", views.sandbox_page, name="sandbox"),
     path("sandbox/pay/<str:charge>/decide/", views.sandbox_decide, name="sandbox-decide"),
+    path("sandbox/api/<str:op>/", views.sandbox_api, name="sandbox-api"),
+    path("sandbox/faults/", views.sandbox_faults, name="sandbox-faults"),
 ]

@@ -1,12 +1,15 @@
 """Pages of the payment side: the cashier's dashboard, the diner's pay page and e-receipt, and
 the sandbox gateway's "phone" page. Thin: parse, check, call a service, render."""
 
+import json
 import logging
 import secrets
+import time
 from decimal import Decimal
 
 from django.conf import settings
-from django.http import Http404, HttpResponse
+from django.core.cache import cache
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -28,7 +31,7 @@ from restaurant.lib.roles import CASHIER, role_required
 from . import conf, providers, selectors, services
 from .models import Method, Payment, SandboxCharge
 from .providers import qr_gateways, sandbox
-from .providers.base import GatewayUnknown, StartContext
+from .providers.base import GatewayUnknown, NotifyRefused, StartContext
 from .providers.wechatpay import GatewayRefusedStart
 
 logger = logging.getLogger("payments")
@@ -518,3 +521,63 @@ def sandbox_decide(request, charge):
         return response
     sandbox.deliver(charge, times=2 if action == "approve_twice" else 1)
     return render(request, "payments/sandbox.html", {"charge": charge, "done": True})
+
+
+# The sandbox gateway's API (our client's `SANDBOX_TRANSPORT=http` path) and its fault switch --
+
+
+def _signed_json(request):
+    """The body of a signed call to the sandbox gateway, or a refusal to answer with."""
+    if not conf.sandbox_enabled():
+        raise Http404("The sandbox gateway is off")
+    try:
+        sandbox.check_signed(request.headers, request.body)
+        data = json.loads(request.body)
+    except NotifyRefused as refused:
+        return None, JsonResponse(
+            {"code": refused.code, "message": refused.message}, status=refused.status
+        )
+    except ValueError:
+        return None, JsonResponse({"code": "invalid", "message": "Not JSON."}, status=400)
+    if not isinstance(data, dict):
+        return None, JsonResponse({"code": "invalid", "message": "Not an object."}, status=400)
+    return data, None
+
+
+@csrf_exempt  # another system's API: the signature is the credential
+@require_POST
+def sandbox_api(request, op):
+    data, refused = _signed_json(request)
+    if refused:
+        return refused
+    if op not in sandbox.OPERATIONS:
+        raise Http404("No such operation")
+    fault = sandbox.take_fault(op)
+    if fault == "error":
+        return JsonResponse({"code": "SYSTEM_ERROR", "message": "A planned fault."}, status=500)
+    try:
+        answer = sandbox.gateway_call(op, data)
+    except sandbox.SandboxError as error:
+        return JsonResponse({"code": "refused", "message": str(error)}, status=409)
+    except (KeyError, TypeError, ValueError):
+        return JsonResponse({"code": "invalid", "message": "Missing or wrong fields."}, status=400)
+    if fault == "timeout":  # the work is done; the answer comes after the client gave up
+        time.sleep(conf.sandbox_timeout() + 1)
+    return JsonResponse(answer)
+
+
+@csrf_exempt
+@require_POST
+def sandbox_faults(request):
+    """Plan faults of the sandbox gateway: `{"op": "query", "fault": "timeout", "times": 2}`."""
+    data, refused = _signed_json(request)
+    if refused:
+        return refused
+    times = parse.whole_number(data.get("times", 1))
+    try:
+        sandbox.set_fault(
+            str(data.get("op")), str(data.get("fault")), 1 if times is None else times
+        )
+    except sandbox.SandboxError as error:
+        return JsonResponse({"code": "invalid", "message": str(error)}, status=400)
+    return JsonResponse({"faults": cache.get(sandbox.FAULTS_KEY) or {}})

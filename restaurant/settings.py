@@ -411,6 +411,16 @@ SANDBOX_NOTIFY_URL = env_str("SANDBOX_NOTIFY_URL", PUBLIC_URL + "/api/v1/payment
 SANDBOX_DELIVERY = env_str("SANDBOX_DELIVERY", "http")
 if SANDBOX_DELIVERY not in ("http", "off"):
     raise ImproperlyConfigured(f"SANDBOX_DELIVERY must be http or off, not {SANDBOX_DELIVERY!r}")
+# How our client reaches the sandbox gateway: `local` calls its functions in this process (the
+# default); `http` calls its API over the network at SANDBOX_GATEWAY_URL (default PUBLIC_URL),
+# with a time-out, as a real gateway's client does (the fault drills use this path).
+SANDBOX_TRANSPORT = env_str("SANDBOX_TRANSPORT", "local")
+if SANDBOX_TRANSPORT not in ("local", "http"):
+    raise ImproperlyConfigured(
+        f"SANDBOX_TRANSPORT must be local or http, not {SANDBOX_TRANSPORT!r}"
+    )
+SANDBOX_GATEWAY_URL = env_str("SANDBOX_GATEWAY_URL", PUBLIC_URL).rstrip("/")
+SANDBOX_TIMEOUT_SECONDS = env_int("SANDBOX_TIMEOUT_SECONDS", 5)
 PAYMENT_EXPIRY_MINUTES = env_int("PAYMENT_EXPIRY_MINUTES", 10)
 
 # The real gateways (payments/README.md, "WeChat Pay"): configured only from the environment; a

@@ -7,7 +7,15 @@ Two halves, kept apart as if a network ran between them:
   the merchant the outcome by POSTing a signed notification over HTTP to our notify endpoint,
   from a thread, retrying on errors as gateways do; it can also send it twice, or never (the
   payment then expires). It refuses charges that expired or were closed.
-- *Our client* (`Sandbox`): starts a charge, closes one, refunds, and verifies notifications.
+- *Our client* (`Sandbox`): starts a charge, asks about one (`query`), closes one, refunds, and
+  verifies notifications. With `SANDBOX_TRANSPORT=local` (the default) it calls the gateway's
+  functions in this process; with `http` it calls the gateway's API (`/sandbox/api/<op>/`,
+  signed like a notification) over the network with a time-out, as a real gateway's client
+  does: a time-out, a network error or a 5xx is `GatewayUnknown`, never a failure.
+- *Faults* (`/sandbox/faults/`, signed): the gateway's API can be told to answer its next
+  calls of one operation late (after doing the work, past the client's time-out) or with a
+  500 (without doing it), and to drop its next notifications; the fault drills use this
+  (tests/drills/test_gateway_faults.py) through the real HTTP path.
 
 Signing, shaped like WeChat Pay v3 but named for what it is: headers `Sandbox-Timestamp` (Unix
 seconds), `Sandbox-Nonce` and `Sandbox-Signature` = base64(HMAC-SHA256(secret,
@@ -29,12 +37,15 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from .. import conf
 from ..models import Method, SandboxCharge
-from .base import Notification, NotifyRefused, RefundResult
+from .base import GatewayUnknown, Notification, NotifyRefused, RefundResult
+from .wechatpay import PaymentState
 
 logger = logging.getLogger("payments.sandbox")
 
@@ -127,6 +138,94 @@ def gateway_refund(out_trade_no, amount_cents):
     return "5030" + secrets.token_hex(12)
 
 
+def gateway_query(out_trade_no):
+    """The charge as the gateway knows it, or None when it has no such charge."""
+    return SandboxCharge.objects.filter(out_trade_no=out_trade_no).first()
+
+
+def _charge_view(charge):
+    now = timezone.now()
+    status = charge.status
+    if status == SandboxCharge.Status.OPEN and charge.expires_at <= now:
+        status = "expired"
+    return {
+        "id": charge.pk,
+        "out_trade_no": charge.out_trade_no,
+        "status": status,
+        "transaction_id": charge.transaction_id if status == SandboxCharge.Status.PAID else "",
+        "amount_cents": charge.amount_cents,
+        "currency": settings.CURRENCY,
+    }
+
+
+def gateway_call(op, data):
+    """One call of the gateway's API, whichever way it came (in process or over HTTP).
+    Returns the answer as a dict; raises SandboxError for a refusal (a 4xx over HTTP)."""
+    if op == "create":
+        charge = gateway_create(
+            out_trade_no=data["out_trade_no"],
+            amount_cents=data["amount_cents"],
+            description=data["description"],
+            expires_at=parse_datetime(data["expires_at"]),
+        )
+        return _charge_view(charge)
+    if op == "query":
+        charge = gateway_query(data["out_trade_no"])
+        return {"status": "unknown"} if charge is None else _charge_view(charge)
+    if op == "close":
+        return {"closed": gateway_close(data["out_trade_no"])}
+    if op == "refund":
+        return {"refund_id": gateway_refund(data["out_trade_no"], data["amount_cents"])}
+    raise SandboxError(f"No such operation: {op}.")
+
+
+OPERATIONS = ("create", "query", "close", "refund")
+FAULTS = {op: ("timeout", "error") for op in OPERATIONS} | {"notify": ("drop",)}
+FAULTS_KEY = "sandbox:faults"
+
+
+def set_fault(op, fault, times=1):
+    """The gateway's next `times` calls of `op` go wrong: `timeout` (the work is done, the
+    answer comes after the client gave up), `error` (a 500, nothing done), `drop` (a
+    notification is not sent at all). `times=0` clears it."""
+    if fault not in FAULTS.get(op, ()):
+        raise SandboxError(f"No fault {fault!r} for {op!r}.")
+    faults = cache.get(FAULTS_KEY) or {}
+    if times > 0:
+        faults[op] = [fault, times]
+    else:
+        faults.pop(op, None)
+    cache.set(FAULTS_KEY, faults, 3600)
+
+
+def take_fault(op):
+    """The fault planned for this call of `op`, if any (one of its `times` is used up)."""
+    faults = cache.get(FAULTS_KEY) or {}
+    planned = faults.get(op)
+    if not planned:
+        return None
+    fault, times = planned
+    if times > 1:
+        faults[op] = [fault, times - 1]
+    else:
+        faults.pop(op)
+    cache.set(FAULTS_KEY, faults, 3600)
+    return fault
+
+
+def check_signed(headers, body):
+    """A call to the gateway's API or fault switch must be signed with the sandbox secret and
+    fresh; raises NotifyRefused otherwise."""
+    timestamp, nonce = headers.get(TIMESTAMP, ""), headers.get(NONCE, "")
+    signature = headers.get(SIGNATURE, "")
+    if not (timestamp.isdigit() and nonce and signature and len(nonce) <= 64):
+        raise NotifyRefused("unsigned", "The call is not signed.", 401)
+    if abs(time.time() - int(timestamp)) > conf.NOTIFY_MAX_SKEW_SECONDS:
+        raise NotifyRefused("stale", "The call's timestamp is too old or in the future.", 401)
+    if not hmac.compare_digest(sign(conf.sandbox_secret(), timestamp, nonce, body), signature):
+        raise NotifyRefused("bad_signature", "The signature does not match.", 401)
+
+
 def notification_body(charge):
     """The raw JSON a notification carries, as bytes."""
     paid = charge.status == SandboxCharge.Status.PAID
@@ -155,6 +254,9 @@ def deliver(charge, *, times=1):
     Each delivery retries on a network error or a 5xx, as gateways do; a 4xx is final.
     """
     if conf.sandbox_delivery() == "off":
+        return
+    if take_fault("notify") == "drop":
+        logger.warning("sandbox: dropping the notification of %s (a planned fault)", charge.pk)
         return
     url, secret, body = conf.sandbox_notify_url(), conf.sandbox_secret(), notification_body(charge)
 
@@ -189,31 +291,82 @@ def deliver(charge, *, times=1):
 # Our client -----------------------------------------------------------------------------------
 
 
+def _call(op, data):
+    """Our client's call of the gateway's API: in process, or over HTTP with a time-out."""
+    if conf.sandbox_transport() != "http":
+        return gateway_call(op, data)
+    body = json.dumps(data, separators=(",", ":")).encode()
+    request = urllib.request.Request(
+        f"{conf.sandbox_gateway_url()}/sandbox/api/{op}/",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", **signed_headers(body)},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=conf.sandbox_timeout()) as answer:
+            return json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        if error.code >= 500:
+            raise GatewayUnknown(f"{op}: the gateway answered {error.code}") from error
+        try:
+            message = json.loads(error.read()).get("message", "")
+        except (ValueError, AttributeError):
+            message = ""
+        raise SandboxError(message or f"{op}: refused ({error.code})") from error
+    except (OSError, ValueError) as error:  # a time-out, a refused connection, a cut answer
+        raise GatewayUnknown(f"{op}: {error.__class__.__name__}: {error}") from error
+
+
 class Sandbox:
     name = "sandbox"
     method = Method.QR
     immediate = False
 
     def start(self, payment, *, context=None):
-        charge = gateway_create(
-            out_trade_no=payment.reference,
-            amount_cents=cents(payment.amount),
-            description=f"{settings.RESTAURANT_NAME} #{payment.tab_id}",
-            # The gateway lets the charge live a little longer than we wait for it, so that a
-            # payment we expire has been closed at the gateway first (see payments_expire_due).
-            expires_at=payment.expires_at + timedelta(minutes=1),
+        charge = _call(
+            "create",
+            {
+                "out_trade_no": payment.reference,
+                "amount_cents": cents(payment.amount),
+                "description": f"{settings.RESTAURANT_NAME} #{payment.tab_id}",
+                # The gateway lets the charge live a little longer than we wait for it, so
+                # that a payment we expire has been closed at the gateway first (see
+                # payments_expire_due).
+                "expires_at": (payment.expires_at + timedelta(minutes=1)).isoformat(),
+            },
         )
-        return f"{settings.PUBLIC_URL}/sandbox/pay/{charge.pk}/"
+        return f"{settings.PUBLIC_URL}/sandbox/pay/{charge['id']}/"
+
+    def query(self, payment):
+        """What the gateway says of the charge: paid, declined, or not (yet) either."""
+        charge = _call("query", {"out_trade_no": payment.reference})
+        status = charge.get("status")
+        if status == SandboxCharge.Status.PAID:
+            return PaymentState(
+                paid=True,
+                transaction_id=charge["transaction_id"],
+                amount_cents=charge["amount_cents"],
+                currency=charge["currency"],
+            )
+        if status == SandboxCharge.Status.DECLINED:
+            return PaymentState(paid=False, reason="declined by the payer")
+        return PaymentState(paid=None, reason=str(status))  # open, closed, expired, unknown
 
     def close(self, payment):
-        return gateway_close(payment.reference)
+        try:
+            return _call("close", {"out_trade_no": payment.reference})["closed"]
+        except SandboxError as error:
+            raise GatewayUnknown(f"close: {error}") from error
 
     def refund(self, refund):
         try:
-            refund_id = gateway_refund(refund.payment.reference, cents(refund.amount))
+            answer = _call(
+                "refund",
+                {"out_trade_no": refund.payment.reference, "amount_cents": cents(refund.amount)},
+            )
         except SandboxError as error:
             return RefundResult(ok=False, failure=str(error))
-        return RefundResult(ok=True, gateway_refund=refund_id)
+        return RefundResult(ok=True, gateway_refund=answer["refund_id"])
 
     def verify(self, headers, body):
         """Check a notification's signature and freshness, then parse it. Raises NotifyRefused."""
