@@ -422,6 +422,11 @@ if SANDBOX_TRANSPORT not in ("local", "http"):
 SANDBOX_GATEWAY_URL = env_str("SANDBOX_GATEWAY_URL", PUBLIC_URL).rstrip("/")
 SANDBOX_TIMEOUT_SECONDS = env_int("SANDBOX_TIMEOUT_SECONDS", 5)
 PAYMENT_EXPIRY_MINUTES = env_int("PAYMENT_EXPIRY_MINUTES", 10)
+# The worker's jobs inside the daphne process (restaurant/worker_inside.py): what `manage.py serve`
+# does on the embedded default, whose in-memory channel layer a separate worker process cannot
+# reach. WORKER_EVERY_MS: the time between two rounds there.
+WORKER_IN_PROCESS = env_bool("WORKER_IN_PROCESS", False)
+WORKER_EVERY_MS = env_int("WORKER_EVERY_MS", 5000)
 
 # The real gateways (payments/README.md, "WeChat Pay"): configured only from the environment; a
 # gateway with none of its variables set is not offered, a partial or malformed one stops here.
