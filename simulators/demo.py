@@ -29,6 +29,7 @@ def start(module, port, keys_dir):
         stdout=subprocess.PIPE,
         text=True,
     )  # fmt: skip
+    assert process.stdout is not None  # stdout=PIPE
     first = process.stdout.readline()
     if not first:
         raise SystemExit(f"demo: the {module} simulator did not start (is port {port} taken?)")
