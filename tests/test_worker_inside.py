@@ -86,11 +86,14 @@ def test_an_expiry_by_the_worker_reaches_an_open_pay_page_in_embedded_mode(serve
     assert "started inside daphne" in log.read_text()
     running = children_of(process.pid)
     assert len(running) == 1 and "-m daphne" in running[0], running  # no worker process
-    payment = qr_payment(seat(table, menu))
-    Payment.objects.filter(pk=payment.pk).update(expires_at=timezone.now() + timedelta(seconds=2))
+    payment = qr_payment(seat(table, menu))  # due in PAYMENT_EXPIRY_MINUTES
     with socket(port, f"/ws/t/{table.token}/pay/?lang=en") as phone:
         first = receive_until(phone, f'id="payment-{payment.pk}"', 10)
-        assert "status-pending" in first  # not yet due: the read shows it waiting
+        assert "status-pending" in first  # not yet due: the page shows it waiting
+        # Now it falls due: only the worker's expiry, pushed, can tell the open page.
+        Payment.objects.filter(pk=payment.pk).update(
+            expires_at=timezone.now() - timedelta(seconds=1)
+        )
         pushed = receive_until(phone, "status-expired", 15)
     assert f'id="payment-{payment.pk}" class="payment-box status-expired"' in pushed
     # The worker wrote it (a read would only have shown it so).
