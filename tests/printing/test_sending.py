@@ -406,3 +406,51 @@ def test_printed_jobs_are_kept_thirty_days_and_waiting_ones_for_ever(table, menu
     assert PrintJob.objects.filter(pk__in=[old_waiting.pk, recent.pk]).count() == 2
     assert PrintJob.objects.get(pk=old_waiting.pk).reprint_of is None  # its original is gone
     assert sender.print_jobs_purge(now=now) == 0  # at most once an hour
+
+
+@pytest.mark.django_db
+def test_a_receipt_shows_card_and_cash_a_refund_and_a_voided_dish(
+    table, menu, kitchen, commits, cashier
+):
+    """Mixed methods, a refund with its reason and a 退菜 on 80 mm paper: every adjustment of the
+    settlement is on the paper."""
+    Printer.objects.filter(pk=kitchen["printer"]["till"].pk).update(paper=80)
+    tab = order_services.tab_for_table(table)
+    with commits():
+        first = order(tab, menu)
+    with commits():
+        order_services.line_void(
+            line_id=first.lines.get(name="拍黄瓜").pk, reason="上错了", user=cashier
+        )
+    version = Tab.objects.get(pk=tab.pk).version
+    with commits():
+        payment_services.payment_start(
+            tab_id=tab.pk, method="card", amount="100", version=version, key="card",
+            user=cashier, terminal_ref="T-1",
+        )  # fmt: skip
+    version = Tab.objects.get(pk=tab.pk).version
+    with commits():
+        cash, _ = payment_services.payment_start(
+            tab_id=tab.pk, method="cash", amount="50", version=version, key="cash", user=cashier
+        )
+    with commits():
+        payment_services.refund_create(
+            payment_id=cash.pk, amount="10", reason="菜凉了", user=cashier, key="r1"
+        )
+    services.bill_print(tab_id=tab.pk, kind="receipt")
+    sender.print_jobs_send()
+    receipt = kitchen["fake"]["till"].documents[-1]
+    lines = receipt.text.split("\n")
+    assert any(line.startswith("【退】拍黄瓜") for line in lines)
+    for expected in (
+        "刷卡",
+        "100.00",
+        "现金",
+        "实收 50.00",
+        "找零 21.00",
+        "退款 (菜凉了)",
+        "-10.00",
+    ):
+        assert expected in receipt.text, expected
+    assert "￥129.00" in "".join(receipt.big_lines())  # (38 + 3) + 88: the cucumbers are off
+    assert all(render.width(line.text) <= (24 if line.big else 48) for line in receipt.lines)
