@@ -6,6 +6,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from restaurant.lib.money import yuan as format_yuan
+from restaurant.lib.realtime import stamp
 from restaurant.lib.roles import CASHIER, KITCHEN, MANAGER, has_role
 
 register = template.Library()
@@ -69,3 +70,11 @@ def staff_nav(context):
     for link in links:
         link["current"] = link is here
     return {"links": links}
+
+
+@register.simple_tag
+def live_seq(*parts):
+    """`{% live_seq "tab" tab.pk %}`: the stamp of a stream the page's socket follows (here
+    `tab.12`), at 0, so that the socket's first stamp has an element to replace (htmx logs
+    `oobErrorNoTarget` otherwise). One per stream of the socket (restaurant/lib/realtime.py)."""
+    return stamp(".".join(str(part) for part in parts), 0)

@@ -1,5 +1,6 @@
 // Live pages: tell the person (and tests) whether the page's socket is connected, and keep the
-// sequence number each stream has reached (the server's <i class="live-seq"> stamps).
+// sequence number each stream has reached (the server's <i class="live-seq"> stamps, which
+// replace the page's own, {% live_seq %}, by id).
 // Gaps are the server's business: on every (re)connect, and whenever its consumer sees that it
 // missed an event, it sends the whole current state, so a dropped push heals by itself.
 (function () {
@@ -22,11 +23,4 @@
     if (banner && !document.body.contains(socket)) banner.hidden = true;
   });
   socket.addEventListener("htmx:wsError", function () { set(false); });
-  // A stream's first stamp has no element to replace yet: keep it in the page.
-  document.body.addEventListener("htmx:oobErrorNoTarget", function (event) {
-    var stamp = event.detail.content;
-    if (stamp && stamp.classList && stamp.classList.contains("live-seq")) {
-      document.body.appendChild(stamp);
-    }
-  });
 })();
