@@ -11,7 +11,8 @@ What it does:
 2. Drives headless Chromium (Debian's /usr/bin/chromium, locale zh-CN) with Playwright:
    - docs/diner.png    a phone on table A1's page, two dishes added to the cart with "+";
    - docs/kitchen.png  the kitchen board after three tables ordered (through the JSON API),
-                       with a few dishes started, so both states show;
+                       with a few dishes started and one voided by the cashier (struck
+                       through), so every state shows;
    - docs/pass.png     the pass screen after the kitchen marked a dish ready;
    - docs/cashier.png  the cashier dashboard with one table's bill open, when /cashier/ exists
                        and answers 200 for the demo cashier (skipped with a note otherwise).
@@ -88,6 +89,9 @@ ORDERS = [
 # Kitchen: these dishes are started (one bump) before the board is shot, then bumped again
 # (ready) for the pass screen.
 START = [("A3", "拍黄瓜"), ("A5", "小笼包"), ("B2", "北京烤鸭")]
+# The cashier voids this dish (退菜) before the board is shot: it stays on its ticket, struck
+# through, as the kitchen must see it.
+VOID = ("A5", "麻婆豆腐", "客人改主意")
 # The diner's phone adds these with the "+" quick-add buttons.
 DINER_TABLE = "A1"
 DINER_ADDS = ["拍黄瓜", "夫妻肺片"]
@@ -302,8 +306,22 @@ def line_on_board(page, code, dish):
     return ticket.locator(".line", has_text=dish).first
 
 
-def kitchen_shots(browser, server):
-    """The kitchen board with started dishes, then the pass with one dish ready."""
+def void_dish(browser, server, tokens):
+    """The cashier voids VOID's dish from its table's page, with a reason."""
+    code, dish, reason = VOID
+    context = new_context(browser, viewport={"width": 1280, "height": 800})
+    page = log_in(context, server, *CASHIER_LOGIN, f"/t/{tokens[code]}/")
+    if page is None:
+        raise RuntimeError("the table's page did not answer 200 for the demo cashier")
+    row = page.locator("#tab .line", has_text=dish).first
+    row.locator("input[name=reason]").fill(reason)
+    row.locator(".staff-void button").click()
+    page.wait_for_selector(f"#tab .line.status-voided:has-text('{dish}')")
+    context.close()
+
+
+def kitchen_shots(browser, server, tokens):
+    """The kitchen board with started dishes and a voided one, then the pass with dishes ready."""
     context = new_context(browser, viewport={"width": 1280, "height": 800})
     page = log_in(context, server, *KITCHEN_LOGIN, "/kitchen/")
     if page is None:
@@ -319,6 +337,8 @@ def kitchen_shots(browser, server):
             "id => document.getElementById(id).classList.contains('status-cooking')",
             arg=line.get_attribute("id"),
         )
+    void_dish(browser, server, tokens)
+    page.wait_for_selector("#tickets .line.status-voided")
     paths = [shoot(page, "kitchen.png", crop_to="#board")]
 
     # The started dishes are ready: they go to the pass.
@@ -374,7 +394,7 @@ def take_screenshots(server, tokens):
         try:
             written.append(diner_shot(browser, server, tokens))
             tabs = place_orders(server, tokens)
-            written += kitchen_shots(browser, server)
+            written += kitchen_shots(browser, server, tokens)
             cashier = cashier_shot(browser, server, tabs)
             if cashier is not None:
                 written.append(cashier)
