@@ -85,8 +85,11 @@ def live_seq(*parts):
 
 
 @cache
-def _static_text(path):
-    with open(finders.find(path), encoding="utf-8") as file:
+def _static_text(path: str) -> str:
+    found = finders.find(path)
+    if not isinstance(found, str):
+        raise FileNotFoundError(f"no static file {path}")
+    with open(found, encoding="utf-8") as file:
         return file.read()
 
 
