@@ -1,7 +1,5 @@
 """The menu as JSON for a mini-program or kiosk, read through the same selector as the page."""
 
-from typing import Any
-
 from ninja import Router, Schema
 from pydantic import StrictBool, StrictInt
 
@@ -115,11 +113,6 @@ class MenuErrorOut(Schema):
 def dish_availability(request, dish: int, payload: AvailabilityIn):
     """`stock` sets the portions left; `unlimited: true` clears the count. Every open menu and
     every cart holding the dish hear of it at once."""
-    changes: dict[str, Any] = {}
-    if payload.sold_out is not None:
-        changes["sold_out"] = payload.sold_out
-    if payload.unlimited:
-        changes["stock"] = None
-    elif payload.stock is not None:
-        changes["stock"] = payload.stock
-    return services.dish_set_availability(dish_id=dish, **changes)
+    return services.dish_set_availability(
+        dish_id=dish, sold_out=payload.sold_out, stock=payload.stock, unlimited=payload.unlimited
+    )

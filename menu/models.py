@@ -1,9 +1,12 @@
 import uuid
+from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import models
+from django.db.models.fields.files import FieldFile
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from PIL import Image
@@ -19,7 +22,7 @@ WEBP_WIDTHS = (240, 360, 480)
 class Localized:
     """`obj.local("name")` gives the English field when the page is in English and it is set."""
 
-    def local(self, field):
+    def local(self, field: str) -> str:
         if (get_language() or "").startswith("en"):
             english = getattr(self, f"{field}_en", "")
             if english:
@@ -27,7 +30,7 @@ class Localized:
         return getattr(self, field)
 
     @property
-    def local_name(self):
+    def local_name(self) -> str:
         return self.local("name")
 
 
@@ -44,7 +47,7 @@ class Station(Localized, models.Model):
         verbose_name = _("kitchen station")
         verbose_name_plural = _("kitchen stations")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -59,7 +62,7 @@ class Category(Localized, models.Model):
         verbose_name = _("category")
         verbose_name_plural = _("categories")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -74,11 +77,11 @@ class Tag(Localized, models.Model):
         verbose_name = _("tag")
         verbose_name_plural = _("tags")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
-def photo_path(instance, filename):
+def photo_path(instance: "Dish", filename: str) -> str:
     return f"dishes/{uuid.uuid4().hex}{Path(filename).suffix.lower() or '.jpg'}"
 
 
@@ -120,21 +123,21 @@ class Dish(Localized, models.Model):
             models.CheckConstraint(condition=models.Q(price__gte=0), name="dish_price_not_negative")
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
     @property
-    def available(self):
+    def available(self) -> bool:
         return self.active and not self.sold_out and (self.stock is None or self.stock > 0)
 
     @property
-    def local_description(self):
+    def local_description(self) -> str:
         return self.local("description")
 
-    def _variant_name(self, width):
+    def _variant_name(self, width: int) -> str:
         return str(Path(self.thumbnail.name).with_suffix("")) + f"-{width}.webp"
 
-    def thumbnail_srcset(self):
+    def thumbnail_srcset(self) -> str:
         """`url 240w, url 360w, …` of the WebP copies, or "" when they were never made."""
         if not self.thumbnail:
             return ""
@@ -144,7 +147,7 @@ class Dish(Localized, models.Model):
             return ""
         return ", ".join(f"{storage.url(name)} {w}w" for name, w in names)
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         super().save(*args, **kwargs)
         # A new or replaced photo gets a new thumbnail, named after the photo's stored name.
         stem = Path(self.photo.name).stem if self.photo else ""
@@ -159,7 +162,7 @@ class Dish(Localized, models.Model):
             super().save(update_fields=["thumbnail"])
 
 
-def make_thumbnail(photo):
+def make_thumbnail(photo: FieldFile) -> ContentFile:
     """A phone-sized JPEG of the photo, cropped to 4:3."""
     with photo.open("rb"), Image.open(photo) as original:
         image = original.convert("RGB")
@@ -179,7 +182,7 @@ def make_thumbnail(photo):
     return ContentFile(out.getvalue())
 
 
-def make_webp_variants(thumbnail):
+def make_webp_variants(thumbnail: FieldFile) -> Iterator[tuple[int, ContentFile]]:
     """(width, file) of the thumbnail as WebP at each of WEBP_WIDTHS."""
     with thumbnail.open("rb"), Image.open(thumbnail) as original:
         image = original.convert("RGB")
@@ -219,15 +222,15 @@ class OptionGroup(Localized, models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.dish} · {self.name}"
 
     @property
-    def required(self):
+    def required(self) -> bool:
         return self.min_choices > 0
 
     @property
-    def single(self):
+    def single(self) -> bool:
         return self.max_choices == 1
 
 
@@ -251,11 +254,11 @@ class Option(Localized, models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
-def new_version():
+def new_version() -> str:
     return uuid.uuid4().hex
 
 
@@ -273,11 +276,11 @@ class MenuState(models.Model):
         verbose_name_plural = _("menu states")
 
     @classmethod
-    def current(cls):
+    def current(cls) -> str:
         state, _ = cls.objects.get_or_create(pk=1)
         return state.version
 
     @classmethod
-    def bump(cls):
+    def bump(cls) -> None:
         if not cls.objects.filter(pk=1).update(version=new_version()):
             cls.objects.get_or_create(pk=1)

@@ -2,14 +2,14 @@
 
 from django.db.models import Prefetch
 
-from .models import Category, Dish, MenuState, Option, OptionGroup
+from .models import Category, Dish, MenuState, Option, OptionGroup, Station
 
 
-def menu_version():
+def menu_version() -> str:
     return MenuState.current()
 
 
-def menu_categories():
+def menu_categories() -> list[Category]:
     """Active categories with their active dishes, tags, option groups and options: 5 queries."""
     groups = OptionGroup.objects.prefetch_related(
         Prefetch("options", queryset=Option.objects.filter(active=True))
@@ -25,7 +25,7 @@ def menu_categories():
     return [category for category in categories if category.dishes.all()]
 
 
-def dish_card(dish_id):
+def dish_card(dish_id: int) -> Dish | None:
     """One dish as its menu card shows it (for a sold-out push), or None when it is off the menu."""
     groups = OptionGroup.objects.prefetch_related(
         Prefetch("options", queryset=Option.objects.filter(active=True))
@@ -37,7 +37,7 @@ def dish_card(dish_id):
     )
 
 
-def stock_list(station=None):
+def stock_list(station: Station | None = None) -> list[Dish]:
     """Dishes on the menu for the 估清 page, a station's only when one is given."""
     dishes = Dish.objects.filter(active=True).select_related("category")
     if station is not None:

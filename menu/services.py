@@ -9,21 +9,29 @@ from restaurant.lib.errors import Code, Refused
 from .models import Dish, MenuState
 from .signals import dish_availability_changed
 
-UNCHANGED = object()
+MAX_STOCK = 99999
 
 
-def dish_set_availability(*, dish_id, sold_out=UNCHANGED, stock=UNCHANGED):
-    """估清: mark a dish sold out (or back), or set how many portions are left (None: unlimited).
+def dish_set_availability(
+    *,
+    dish_id: int,
+    sold_out: bool | None = None,
+    stock: int | None = None,
+    unlimited: bool = False,
+) -> Dish:
+    """估清: mark a dish sold out (or back), set how many portions are left, or make it
+    unlimited; None leaves that part as it is. The edges (the 估清 form, the API's schema) parse
+    what people typed; this holds the rules.
 
     Every open diner menu and every cart holding the dish hear of it after commit.
     """
     fields: dict[str, Any] = {}
-    if sold_out is not UNCHANGED:
-        fields["sold_out"] = bool(sold_out)
-    if stock is not UNCHANGED:
-        if stock is not None and (
-            isinstance(stock, bool) or not isinstance(stock, int) or not 0 <= stock <= 99999
-        ):
+    if sold_out is not None:
+        fields["sold_out"] = sold_out
+    if unlimited:
+        fields["stock"] = None
+    elif stock is not None:
+        if not 0 <= stock <= MAX_STOCK:
             raise Refused(Code.BAD_STOCK)
         fields["stock"] = stock
     with transaction.atomic():

@@ -384,16 +384,20 @@ def kitchen_stock(request):
     if request.method == "POST":
 
         def update():
-            raw = request.POST.get("stock", "").strip()
-            changes = {}
-            if "sold_out" in request.POST:
-                changes["sold_out"] = request.POST["sold_out"] == "1"
-            if "stock" in request.POST:
-                stock = parse.whole_number(raw)
-                if raw and stock is None:
-                    raise Refused(Code.BAD_STOCK)
-                changes["stock"] = stock if raw else None
-            dish = dish_set_availability(dish_id=_int(request.POST.get("dish")), **changes)
+            # Parsed here, at the edge: the service takes typed values and holds the rules.
+            raw_dish, raw = request.POST.get("dish"), request.POST.get("stock", "").strip()
+            dish_id = parse.whole_number(raw_dish)
+            if dish_id is None:
+                raise Refused(Code.UNKNOWN_DISH, dish=raw_dish)
+            stock = parse.whole_number(raw)
+            if "stock" in request.POST and raw and stock is None:
+                raise Refused(Code.BAD_STOCK)
+            dish = dish_set_availability(
+                dish_id=dish_id,
+                sold_out=request.POST["sold_out"] == "1" if "sold_out" in request.POST else None,
+                stock=stock if "stock" in request.POST else None,
+                unlimited="stock" in request.POST and not raw,
+            )
             return render(
                 request, "orders/kitchen_stock.html#dish-row", {"dish": dish, "oob": True}
             )
