@@ -418,3 +418,24 @@ class SandboxCharge(models.Model):
     @property
     def amount(self) -> Decimal:
         return (Decimal(self.amount_cents) / 100).quantize(Decimal("0.01"))
+
+
+class GatewayBill(models.Model):
+    """A gateway's daily trade bill (WeChat Pay 交易账单, Alipay 业务明细), fetched, checked and
+    parsed (payments/bills.py), kept for the books to reconcile against. One per gateway and day.
+    """
+
+    provider = models.CharField(_("provider"), max_length=20)
+    bill_date = models.DateField(_("bill date"))
+    digest = models.CharField(max_length=64, blank=True, help_text="The gateway's hash, checked.")
+    rows = models.JSONField(default=list, help_text="One object per trade or refund.")
+    totals = models.JSONField(default=dict)
+    fetched_at = models.DateTimeField(_("fetched"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-bill_date", "provider"]
+        verbose_name = _("gateway bill")
+        verbose_name_plural = _("gateway bills")
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "bill_date"], name="bill_once_per_day")
+        ]

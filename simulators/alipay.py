@@ -25,6 +25,7 @@ simulators/wechatpay.py. See payments/README.md, "The simulators".
 
 import argparse
 import html
+import io
 import json
 import os
 import secrets
@@ -34,6 +35,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import zipfile
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -119,6 +121,8 @@ class Gateway:
             # /sim/orders/<no>/decide), or a refusal {"sub_code", "sub_msg"}.
             "code_answer": "success",
         }
+        self.initial_controls = json.loads(json.dumps(self.controls))
+        self.bills = {}  # download token → zip bytes
 
     # Requests and answers ----------------------------------------------------------------
 
@@ -219,6 +223,63 @@ class Gateway:
         with self.lock:
             return {"code": "10000", "msg": "Success", **self.trade(order)}
 
+    def bill_url(self, biz):
+        """alipay.data.dataservice.bill.downloadurl.query: a zip of the day's trade bill."""
+        day = biz.get("bill_date", "")
+        if biz.get("bill_type") != "trade" or len(day) != 10:
+            return self.failed("isp.bill_not_exist", "账单不存在")
+        detail = [
+            "#支付宝业务明细查询",
+            f"#账号：[{self.keys.seller_id}0156]",
+            f"#起始日期：[{day} 00:00:00]   终止日期：[{day} 23:59:59]",
+            "#-----------------------------------------业务明细列表----------------------------------------",
+            "支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,"
+            "对方账户,订单金额（元）,商家实收（元）,支付宝红包（元）,集分宝（元）,支付宝优惠（元）,"
+            "商家优惠（元）,券核销金额（元）,券名称,商家红包消费金额（元）,卡消费金额（元）,"
+            "退款批次号/请求号,服务费（元）,分润（元）,备注",
+        ]
+        paid = refunded = Decimal("0.00")
+        count = 0
+        with self.lock:
+            for o in self.orders.values():
+                if o["trade_no"] and (o["gmt_payment"] or "").startswith(day):
+                    paid += o["total"]
+                    count += 1
+                    detail.append(",".join([
+                        o["trade_no"], o["out_trade_no"], "交易", o["subject"], o["gmt_payment"],
+                        o["gmt_payment"], "", "", "", "", "159****5620", f"{o['total']:.2f}",
+                        f"{o['total']:.2f}", "0.00", "0.00", "0.00", "0.00", "0.00", "", "0.00",
+                        "0.00", "", f"{-(o['total'] * Decimal('0.006')).quantize(Decimal('0.01'))}",
+                        "0.00", "",
+                    ]))  # fmt: skip
+            for (out_trade_no, number), r in self.refunds.items():
+                o = self.orders[out_trade_no]
+                refunded += r["amount"]
+                count += 1
+                detail.append(",".join([
+                    o["trade_no"], out_trade_no, "退款", o["subject"], r["answer"]["gmt_refund_pay"],
+                    r["answer"]["gmt_refund_pay"], "", "", "", "", "159****5620",
+                    f"{-r['amount']:.2f}", f"{-r['amount']:.2f}", "0.00", "0.00", "0.00", "0.00",
+                    "0.00", "", "0.00", "0.00", number, "0.00", "0.00", "",
+                ]))  # fmt: skip
+        detail += [
+            "#-----------------------------------------业务明细列表结束------------------------------------",
+            f"#交易合计：{count}笔，商家实收共{paid - refunded:.2f}元",
+            f"#导出时间：[{china_now()}]",
+        ]
+        summary = ["#支付宝业务汇总查询", "门店编号,门店名称,交易订单总笔数,退款订单总笔数,订单金额（元）,商家实收（元）",
+                   f"合计,,{count},{len(self.refunds)},{paid:.2f},{paid - refunded:.2f}"]  # fmt: skip
+        buffer = io.BytesIO()
+        name = f"{self.keys.seller_id}0156_{day.replace('-', '')}"
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr(f"{name}_业务明细.csv", "\r\n".join(detail).encode("gbk"))
+            archive.writestr(f"{name}_业务明细(汇总).csv", "\r\n".join(summary).encode("gbk"))
+        token = secrets.token_urlsafe(16)
+        with self.lock:
+            self.bills[token] = buffer.getvalue()
+        return {"code": "10000", "msg": "Success",
+                "bill_download_url": f"{self.url}/bills/{token}.csv.zip"}  # fmt: skip
+
     def expired(self, order):
         if not order["time_expire"]:
             return False
@@ -275,6 +336,8 @@ class Gateway:
             biz = json.loads(params.get("biz_content") or "{}")
         except ValueError:
             return method, self.failed("isv.invalid-biz-content", "业务参数格式错误", "40002")
+        if method == "alipay.data.dataservice.bill.downloadurl.query":
+            return method, self.bill_url(biz)
         if method == "alipay.trade.pay":
             return method, self.code_pay(params, biz)
         if method == "alipay.trade.precreate":
@@ -484,6 +547,12 @@ class Handler(BaseHTTPRequestHandler):
                 return self.gateway_do(params)
             if split.path.startswith("/sim/"):
                 return self.control(method, split.path, body)
+            if split.path.startswith("/bills/"):
+                with self.gateway.lock:
+                    data = self.gateway.bills.get(split.path[7:].removesuffix(".csv.zip"))
+                if data is None:
+                    return self.json_answer(404, {"error": "no such bill"})
+                return self.send(200, data, "application/zip")
             if split.path.startswith("/cashier/"):
                 return self.cashier(method, split.path, body)
             self.json_answer(404, {"error": "no such path"})
@@ -518,6 +587,10 @@ class Handler(BaseHTTPRequestHandler):
     def control(self, method, path, body):
         gateway = self.gateway
         data = json.loads(body) if body else {}
+        if path == "/sim/reset" and method == "POST":  # every control as at start
+            gateway.controls.clear()
+            gateway.controls.update(json.loads(json.dumps(gateway.initial_controls)))
+            return self.json_answer(200, gateway.controls)
         if path == "/sim/controls":
             if method == "POST":
                 unknown = set(data) - set(gateway.controls)

@@ -25,6 +25,8 @@ twice, notify with a wrong key, refuse refunds). See payments/README.md, "The si
 
 import argparse
 import base64
+import gzip
+import hashlib
 import html
 import json
 import os
@@ -158,7 +160,10 @@ class Gateway:
             "code_answer": "success",
             # JSAPI: what the WeixinJSBridge stand-in's payer does: "approve" or "cancel".
             "jsapi_answer": "approve",
+            "bill_corrupt": False,  # the downloaded bill does not match its hash_value
         }
+        self.initial_controls = json.loads(json.dumps(self.controls))
+        self.bills = {}  # download token → gzip bytes
 
     # Signing -----------------------------------------------------------------------------
 
@@ -326,6 +331,61 @@ class Gateway:
                 order["refunded"] = order["total"]  # the money goes back to the payer
             order["state"], order["state_desc"] = "REVOKED", "已撤销"
         return 204, None
+
+    # Bills -------------------------------------------------------------------------------
+
+    def trade_bill(self, query):
+        """/v3/bill/tradebill: the day's bill (Beijing dates), gzip, with its SHA1."""
+        day = query.get("bill_date", "")
+        if query.get("tar_type", "GZIP") != "GZIP" or len(day) != 10:
+            return 400, {"code": "PARAM_ERROR", "message": "bill_date 或 tar_type 无效"}
+        text = self.bill_text(day)
+        digest = hashlib.sha1(text.encode()).hexdigest()
+        if self.controls["bill_corrupt"]:
+            text = text.replace("SUCCESS", "SUCCES5", 1) + "`tampered\n"
+        token = secrets.token_urlsafe(16)
+        with self.lock:
+            self.bills[token] = gzip.compress(text.encode())
+        return 200, {"hash_type": "SHA1", "hash_value": digest,
+                     "download_url": f"{self.url}/v3/billdownload/file?token={token}"}  # fmt: skip
+
+    def bill_text(self, day):
+        head = ("交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,"
+                "交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,"
+                "充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,"
+                "费率备注")  # fmt: skip
+        lines, paid, refunded, fees = [head], 0, 0, 0
+        with self.lock:
+            orders = [dict(o) for o in self.orders.values() if o["transaction_id"]]
+            refunds = [dict(r) for r in self.refunds.values() if r["status"] == "SUCCESS"]
+        for o in orders:
+            if not (o["success_time"] or "").startswith(day):
+                continue
+            fee = round(o["total"] * 0.006)
+            paid, fees = paid + o["total"], fees + fee
+            values = [o["success_time"].replace("T", " ")[:19], o["appid"], o["mchid"], "0", "",
+                      o["transaction_id"], o["out_trade_no"], o["openid"], o["trade_type"],
+                      "SUCCESS", "OTHERS", o["currency"], f"{o['total'] / 100:.2f}", "0.00", "0",
+                      "0", "0.00", "0.00", "", "", o["description"], "", f"{fee / 100:.2f}",
+                      "0.60%", f"{o['total'] / 100:.2f}", "0.00", ""]  # fmt: skip
+            lines.append(",".join("`" + v for v in values))
+        for r in refunds:
+            if not (r["success_time"] or "").startswith(day):
+                continue
+            refunded += r["amount"]
+            values = [r["success_time"].replace("T", " ")[:19], self.keys.appid, r["mchid"], "0",
+                      "", r["transaction_id"], r["out_trade_no"], "", "NATIVE", "REFUND",
+                      "OTHERS", r["currency"], "0.00", "0.00", r["refund_id"], r["out_refund_no"],
+                      f"{r['amount'] / 100:.2f}", "0.00", "ORIGINAL", "SUCCESS", "", "", "0.00",
+                      "0.60%", "0.00", f"{r['amount'] / 100:.2f}", ""]  # fmt: skip
+            lines.append(",".join("`" + v for v in values))
+        lines.append(
+            "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额"
+        )
+        totals = [str(len(lines) - 2), f"{paid / 100:.2f}", f"{refunded / 100:.2f}", "0.00",
+                  f"{fees / 100:.2f}", f"{paid / 100:.2f}", f"{refunded / 100:.2f}"]  # fmt: skip
+        lines.append(",".join("`" + v for v in totals))
+        return "\r\n".join(lines) + "\r\n"
 
     # OAuth (snsapi_base) and the WeixinJSBridge stand-in --------------------------------
 
@@ -748,6 +808,16 @@ class Handler(BaseHTTPRequestHandler):
                 return self.api_answer(*gateway.reverse(out_trade_no, data))
         if method == "POST" and path == "/v3/refund/domestic/refunds":
             return self.api_answer(*gateway.refund(data))
+        if method == "GET" and path == "/v3/bill/tradebill":
+            return self.api_answer(*gateway.trade_bill({k: v[0] for k, v in query.items()}))
+        if method == "GET" and path == "/v3/billdownload/file":
+            with gateway.lock:
+                data = gateway.bills.get(query.get("token", [""])[0])
+            if data is None:
+                return self.api_answer(
+                    404, {"code": "RESOURCE_NOT_EXISTS", "message": "账单不存在"}
+                )
+            return self.send(200, data, "application/octet-stream")
         if method == "GET" and parts[:4] == ["v3", "refund", "domestic", "refunds"]:
             return self.api_answer(*gateway.query_refund(parts[4] if len(parts) > 4 else ""))
         return self.api_answer(404, {"code": "NOT_FOUND", "message": "接口不存在"})
@@ -755,6 +825,10 @@ class Handler(BaseHTTPRequestHandler):
     def control(self, method, path, body):
         gateway = self.gateway
         data = json.loads(body) if body else {}
+        if path == "/sim/reset" and method == "POST":  # every control as at start
+            gateway.controls.clear()
+            gateway.controls.update(json.loads(json.dumps(gateway.initial_controls)))
+            return self.json_answer(200, gateway.controls)
         if path == "/sim/controls":
             if method == "POST":
                 unknown = set(data) - set(gateway.controls)

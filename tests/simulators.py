@@ -60,6 +60,8 @@ class Simulator:
         return self.call("/sim/controls", {**changes})[1]
 
     def reset(self):
+        """Every control back to the simulator's start, then the tests' defaults."""
+        self.call("/sim/reset", {})
         self.controls(**self.defaults)
 
     def decide(self, out_trade_no, action="approve"):

@@ -19,6 +19,8 @@ A call that times out or gets a 5xx raises `GatewayUnknown`: the outcome is unkn
 settled later by the query API or the notification, whichever comes first.
 """
 
+import gzip
+import hashlib
 import json
 import logging
 import secrets
@@ -216,6 +218,31 @@ class WeChatPayProvider:
             amount_cents=amount.get("total", -1),
             currency=amount.get("currency", ""),
         )
+
+    # Bills --------------------------------------------------------------------------------
+
+    def trade_bill(self, day):
+        """The day's trade bill (`/v3/bill/tradebill`, GZIP), downloaded with a signed request,
+        un-gzipped and checked against its SHA1: (text, digest). A mismatch raises BillRefused."""
+        status, data = self._call("tradebill", self.client.trade_bill, day.isoformat())
+        if status != 200 or not data.get("download_url"):
+            raise BillRefused(f"{data.get('code', status)}: {data.get('message', '')}")
+        try:
+            status, content = self.client.download_bill(data["download_url"])
+        except Exception as error:  # requests' errors, or the SDK's bare Exception
+            raise GatewayUnknown(f"bill download: {error.__class__.__name__}") from error
+        if status != 200 or not isinstance(content, bytes):
+            raise BillRefused(f"bill download answered {status}")
+        try:
+            text = gzip.decompress(content)
+        except (OSError, EOFError) as error:
+            raise BillRefused(f"the bill is not gzip ({error})") from None
+        if (
+            data.get("hash_type") != "SHA1"
+            or hashlib.sha1(text).hexdigest() != data.get("hash_value", "").lower()
+        ):
+            raise BillRefused("the bill does not match its hash_value")
+        return text.decode("utf-8"), data["hash_value"].lower()
 
     # JSAPI (inside WeChat) ---------------------------------------------------------------
 
@@ -444,3 +471,7 @@ def _check_ids(ours, theirs, amount):
 
 class GatewayRefusedStart(Exception):
     """The gateway refused to create the charge (its code and message)."""
+
+
+class BillRefused(Exception):
+    """A bill the gateway would not give, or one that does not check out."""

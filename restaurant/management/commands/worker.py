@@ -17,6 +17,7 @@ from collections.abc import Callable
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
+from payments.bills import bills_fetch_due
 from payments.services import gateways_settle, payments_expire_due
 from printing.sender import print_jobs_send
 
@@ -31,6 +32,8 @@ JOBS: list[tuple[str, Callable[[], object]]] = [
     # What a gateway time-out left unknown: pending QR payments and refunds are asked about
     # through the gateway's query API (each payment claimed by compare-and-set first).
     ("settle", gateways_settle),
+    # Yesterday's trade bill of each gateway, once published (payments/bills.py).
+    ("bills", bills_fetch_due),
     # Kitchen tickets, slips and receipts, to each printer in order, each once; a printer that
     # fails keeps its jobs and is tried again after a back-off (printing/README.md).
     ("print", print_jobs_send),
