@@ -12,7 +12,8 @@ something inside its transaction, by locks the drill holds from a connection of 
 
 - a cashier device's cash payment (JSON API), held at the ledger's append lock after its
   payment row and its event were inserted;
-- a phone opening a free table's page (HTML), held while inserting the table's new tab.
+- a phone adding a dish to its table's cart with the page's plain form (HTML, no script),
+  held at the cart's version after its cart row was inserted.
 
 Both must answer a clear 503 (`database_unavailable`, Chinese or English as asked), neither
 may leave anything behind, both succeed when sent again, and the same daphne process serves
@@ -24,6 +25,7 @@ import os
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import psycopg
@@ -37,14 +39,18 @@ ZH = "系统暂时无法使用"
 EN = "The system is briefly unavailable"
 
 
-def fetch(url, *, body=None, token=None, language="zh-hans", accept="application/json"):
+def fetch(url, *, body=None, form=None, token=None, language="zh-hans", accept="application/json"):
     """(status, headers, text) of one request; never raises on an HTTP error status."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
+    if form is not None:
+        data = urllib.parse.urlencode(form).encode()
+    request = urllib.request.Request(url, data=data, method="GET" if data is None else "POST")
     request.add_header("Accept-Language", language)
     request.add_header("Accept", accept)
     if body is not None:
         request.add_header("Content-Type", "application/json")
+    if form is not None:
+        request.add_header("Content-Type", "application/x-www-form-urlencoded")
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     try:
@@ -82,18 +88,22 @@ def test_a_postgresql_restart_fails_requests_in_flight_with_a_clear_503_and_the_
             assert status == 201, body
         status, body = call(f"{server.url}/api/v1/tables/{tables[0]}/settlement")
         bill = json.loads(body)
-        free = tables[-1]  # a table nobody has opened yet
+        cart_table = tables[1]
+        status, body = call(f"{server.url}/api/v1/tables/{cart_table}/settlement")
+        cart_tab = json.loads(body)["tab"]
         counts = (
             "SELECT (SELECT count(*) FROM payments_payment), "
             "(SELECT count(*) FROM payments_paymentevent), "
-            "(SELECT count(*) FROM payments_ledgerentry), (SELECT count(*) FROM orders_tab)"
+            "(SELECT count(*) FROM payments_ledgerentry), "
+            "(SELECT count(*) FROM orders_cartitem), "
+            f"(SELECT cart_version FROM orders_tab WHERE id = {int(cart_tab)})"
         )
         before = rows(pg.url, counts)[0]
 
         # The drill's own connection holds the locks the two requests will wait on.
         holder = psycopg.connect(pg.url)
         holder.execute("SELECT pg_advisory_lock(%s)", [APPEND_LOCK])
-        holder.execute("SELECT id FROM orders_table WHERE token = %s FOR UPDATE", [free])
+        holder.execute("SELECT id FROM orders_tab WHERE id = %s FOR UPDATE", [cart_tab])
         answers = {}
         pay = {
             "method": "cash",
@@ -107,12 +117,14 @@ def test_a_postgresql_restart_fails_requests_in_flight_with_a_clear_503_and_the_
                 f"{server.url}/api/v1/tabs/{bill['tab']}/payments", body=pay, token=cashier
             )
 
-        def opening_page():
+        def adding_to_cart():
             answers["page"] = fetch(
-                f"{server.url}/t/{free}/", language="zh-hans", accept="text/html"
+                f"{server.url}/t/{cart_table}/cart/",
+                form={"dish": dish, "quantity": 1, "tab": cart_tab},
+                accept="text/html",
             )
 
-        threads = [threading.Thread(target=paying), threading.Thread(target=opening_page)]
+        threads = [threading.Thread(target=paying), threading.Thread(target=adding_to_cart)]
         for thread in threads:
             thread.start()
         deadline = time.monotonic() + 20
@@ -142,7 +154,7 @@ def test_a_postgresql_restart_fails_requests_in_flight_with_a_clear_503_and_the_
         assert headers["Content-Type"].startswith("text/html") and ZH in text
         assert "Traceback" not in text
 
-        # Nothing half done: the payment's rows, its event and the new tab were rolled back.
+        # Nothing half done: the payment's rows and event, the cart's row were rolled back.
         assert rows(pg.url, counts)[0] == before
         assert not rows(pg.url, "SELECT 1 FROM payments_payment WHERE key = 'cash-in-flight'")
         assert "The ledger checks out" in manage(
@@ -168,9 +180,14 @@ def test_a_postgresql_restart_fails_requests_in_flight_with_a_clear_503_and_the_
             f"{server.url}/api/v1/tabs/{bill['tab']}/payments", body=pay, token=cashier
         )
         assert status == 201, text[-2000:]
-        assert fetch(f"{server.url}/t/{free}/", accept="text/html")[0] == 200
+        status, _headers, text = fetch(
+            f"{server.url}/t/{cart_table}/cart/",
+            form={"dish": dish, "quantity": 1, "tab": cart_tab},
+            accept="text/html",
+        )
+        assert status == 200, text[-2000:]  # back on the table's page
         assert rows(pg.url, "SELECT count(*) FROM payments_payment WHERE key = 'cash-in-flight'")[0][0] == 1  # fmt: skip
-        assert rows(pg.url, "SELECT count(*) FROM orders_tab")[0][0] == before[3] + 1
+        assert rows(pg.url, "SELECT count(*) FROM orders_cartitem")[0][0] == before[3] + 1
         assert "The ledger checks out" in manage(
             {**os.environ, "DEBUG": "true", **stack["env"]}, "check_ledger"
         )
