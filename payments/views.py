@@ -341,7 +341,8 @@ def _tab_of(kwargs):
 def _approval(request, view_name, error, kwargs):
     """The approval fields, over the bill: the same action again, with a manager's login."""
     cancel = reverse("payments:cashier") + f"?tab={_tab_of(kwargs)}"
-    return approval_form(request, error, what=APPROVED_ACTIONS.get(view_name, ""), cancel=cancel)
+    what = str(APPROVED_ACTIONS.get(view_name, ""))  # in the request's language
+    return approval_form(request, error, what=what, cancel=cancel)
 
 
 def _cashier_post(view):

@@ -1,5 +1,7 @@
 """Who may call the staff API: a device token with the right role, or a logged-in staff user."""
 
+from typing import Any
+
 from ninja.security import HttpBearer
 from ninja.utils import check_csrf
 
@@ -17,11 +19,11 @@ class StaffAuth(HttpBearer):
     only by code that holds it, so it needs none.
     """
 
-    def __init__(self, *roles):
+    def __init__(self, *roles: str) -> None:
         super().__init__()
         self.roles = roles
 
-    def __call__(self, request):
+    def __call__(self, request: Any) -> Any:  # an HttpRequest, given `device` here
         if request.headers.get("Authorization"):
             return super().__call__(request)
         user = getattr(request, "user", None)
@@ -32,7 +34,7 @@ class StaffAuth(HttpBearer):
         request.device = None
         return user
 
-    def authenticate(self, request, token):
+    def authenticate(self, request: Any, token: str) -> Any:
         device = DeviceToken.authenticate(token)
         if device and device.has_role(*self.roles):
             request.device = device

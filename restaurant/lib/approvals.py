@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import authenticate
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from ninja import Schema
 
@@ -43,28 +44,28 @@ class Approval:
     approver: Any = field(default=None, init=False, repr=False)
 
     @classmethod
-    def from_fields(cls, request, login, password):
+    def from_fields(cls, request: HttpRequest, login: object, password: object) -> "Approval":
         login = login.strip() if isinstance(login, str) else ""
         password = password if isinstance(password, str) else ""
         return cls(login[:150], password[:200], request)
 
     @classmethod
-    def from_post(cls, request):
+    def from_post(cls, request: HttpRequest) -> "Approval":
         """The approval fields of a staff page's form (payments/approval.html)."""
         return cls.from_fields(
             request, request.POST.get("manager_login"), request.POST.get("manager_password")
         )
 
     @classmethod
-    def from_api(cls, request, approval: "ApprovalIn | None"):
+    def from_api(cls, request: HttpRequest, approval: "ApprovalIn | None") -> "Approval":
         if approval is None:
             return cls(request=request)
         return cls.from_fields(request, approval.login, approval.password)
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return bool(self.login or self.password)
 
-    def manager(self, actor, needed: Refused):
+    def manager(self, actor: Any, needed: Refused) -> Any:
         """The manager who approves `actor`'s action, their password checked; `needed` is raised
         when nobody approved. Nobody approves their own action."""
         if not self:
@@ -88,7 +89,7 @@ class Approval:
 APPROVAL_FIELDS = ("csrfmiddlewaretoken", "manager_login", "manager_password")
 
 
-def approval_form(request, error: Refused, *, what, cancel):
+def approval_form(request: HttpRequest, error: Refused, *, what: str, cancel: str) -> HttpResponse:
     """The answer to an htmx action refused for want of a manager (a code of NEEDS_MANAGER):
     the approval fields (templates/approval.html) in the page's #approval region, saying why,
     with the action's own fields to send again beside the manager's login and password.

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from restaurant.lib.roles import CASHIER, KITCHEN, MANAGER
 
 
-def _digest(raw):
+def _digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -43,18 +43,18 @@ class DeviceToken(models.Model):
         verbose_name = _("device token")
         verbose_name_plural = _("device tokens")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} ({self.get_role_display()})"
 
     @classmethod
-    def issue(cls, *, name, role):
+    def issue(cls, *, name: str, role: str) -> "tuple[DeviceToken, str]":
         """Make a device and return it with its token, which is never stored."""
         raw = "dc_" + secrets.token_urlsafe(32)
         device = cls.objects.create(name=name, role=role, digest=_digest(raw), prefix=raw[:8])
         return device, raw
 
     @classmethod
-    def authenticate(cls, raw):
+    def authenticate(cls, raw: str | None) -> "DeviceToken | None":
         if not raw or len(raw) > 200:
             return None
         device = cls.objects.filter(digest=_digest(raw), active=True).first()
@@ -70,5 +70,5 @@ class DeviceToken(models.Model):
             cls.objects.filter(stale, pk=device.pk).update(last_used_at=now)
         return device
 
-    def has_role(self, *roles):
+    def has_role(self, *roles: str) -> bool:
         return self.role == MANAGER or self.role in roles

@@ -13,6 +13,7 @@ connection the restart killed is replaced instead of failing the next request.
 """
 
 import logging
+from collections.abc import Callable
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
@@ -50,13 +51,15 @@ class DatabaseUnavailable:
     """Middleware: a view (or the session, or the user it loads) that meets an outage answers
     503 instead of a 500 or Django's debug page."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         return self.get_response(request)
 
-    def process_exception(self, request, exception):
+    def process_exception(
+        self, request: HttpRequest, exception: Exception
+    ) -> HttpResponseBase | None:
         if isinstance(exception, OUTAGE):
             return unavailable(request, exception)
         return None

@@ -11,11 +11,13 @@ before any consumer reads it.
 
 import json
 import re
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 from urllib.parse import unquote
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.http import HttpRequest, HttpResponseBadRequest, HttpResponseBase, JsonResponse
 
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.htmx import refusal
@@ -25,7 +27,7 @@ AMOUNT = re.compile(r"[0-9]{1,9}(\.[0-9]{1,2})?")
 NUL = "\x00"
 
 
-def whole_number(value):
+def whole_number(value: object) -> int | None:
     """A non-negative int from an int or a string of ASCII digits (spaces around allowed), or
     None for anything else (a bool, a float, "-1", "５", "²", "1e3", "")."""
     if isinstance(value, bool):
@@ -37,7 +39,7 @@ def whole_number(value):
     return None
 
 
-def amount(value):
+def amount(value: object) -> Decimal | None:
     """Yuan with at most two decimals, `"12.50"` or `12`, as a Decimal; None for anything else
     (a float, a sign, a third decimal, other scripts' digits, text)."""
     if isinstance(value, Decimal):
@@ -49,7 +51,7 @@ def amount(value):
     return Decimal(value.strip())
 
 
-def _carries_nul(data):
+def _carries_nul(data: object) -> bool:
     if isinstance(data, str):
         return NUL in data
     if isinstance(data, dict):
@@ -59,7 +61,7 @@ def _carries_nul(data):
     return False
 
 
-def carries_nul(request):
+def carries_nul(request: HttpRequest) -> bool:
     """Does any field of the query, the form or the JSON body hold a NUL character?"""
     fields = [*request.GET.lists()]
     if request.method in ("POST", "PUT", "PATCH"):
@@ -78,10 +80,10 @@ def carries_nul(request):
 class RefuseNul:
     """Middleware: a request with a NUL character in any field gets 400 and changes nothing."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if not carries_nul(request):
             return self.get_response(request)
         refused = Refused(Code.NUL_IN_TEXT)
@@ -95,7 +97,7 @@ class RefuseNul:
 NUL_CLOSE = 4400  # a WebSocket close code of the 4xxx range: htmx does not reconnect after it
 
 
-def _address_carries_nul(scope):
+def _address_carries_nul(scope: dict[str, Any]) -> bool:
     query = scope.get("query_string", b"").decode("latin-1")
     return NUL in scope.get("path", "") or NUL in unquote(query, encoding="latin-1")
 
@@ -109,10 +111,10 @@ class RefuseNulSockets:
     what any later consumer might read. Binary frames are not text and are left alone.
     """
 
-    def __init__(self, app):
+    def __init__(self, app: Any) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
         if scope["type"] != "websocket":
             return await self.app(scope, receive, send)
         if _address_carries_nul(scope):
@@ -120,7 +122,7 @@ class RefuseNulSockets:
             await send({"type": "websocket.close", "code": NUL_CLOSE})
             return None
 
-        async def checked():
+        async def checked() -> dict[str, Any]:
             message = await receive()
             if message["type"] == "websocket.receive" and NUL in (message.get("text") or ""):
                 await send({"type": "websocket.close", "code": NUL_CLOSE})

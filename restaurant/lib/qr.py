@@ -1,5 +1,7 @@
 """A table's QR code: SVG markup encoding the table's diner URL, to inline in a page or serve."""
 
+from typing import Any
+
 import qrcode
 from qrcode.constants import ERROR_CORRECT_Q
 from qrcode.image.svg import SvgPathImage
@@ -10,7 +12,7 @@ ERROR_CORRECTION = ERROR_CORRECT_Q
 BORDER = 4
 
 
-def make_qr(data):
+def make_qr(data: str) -> qrcode.QRCode:
     """The QR code of `data`, built with the settings every printed card uses."""
     qr = qrcode.QRCode(error_correction=ERROR_CORRECTION, border=BORDER, image_factory=SvgPathImage)
     qr.add_data(data)
@@ -18,7 +20,7 @@ def make_qr(data):
     return qr
 
 
-def table_qr_svg(table):
+def table_qr_svg(table: Any) -> str:
     """`<svg …>…</svg>` for `table.diner_url`, without an XML declaration so it can be inlined."""
     image = make_qr(table.diner_url).make_image()
     # The library names every path "qr-path"; a sheet holds many codes and ids must be unique.
