@@ -6,12 +6,12 @@ The payment side reads a tab's bill here and reports its payments through `order
 from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
-from django.db.models import Prefetch
+from django.db.models import F
 from django.utils import timezone
 
 from restaurant.lib.money import money, money_str
 
-from .models import Order, OrderLine, Tab, TabPayment
+from .models import OrderLine, Tab, TabPayment
 
 SCHEMA = "settlement/v1"
 SUCCEEDED = "succeeded"
@@ -58,12 +58,30 @@ def settlement_figures(tab, lines, payments):
 
 def build_settlement(tab_id):
     """The tab's settlement as a JSON-ready dict: amounts as strings with two decimals."""
-    tab = Tab.objects.select_related("table").get(pk=tab_id)
-    orders = Order.objects.filter(tab=tab).prefetch_related(
-        Prefetch("lines", queryset=OrderLine.objects.order_by("id"))
-    )
-    lines = [line for order in orders for line in order.lines.all()]
-    payments = list(TabPayment.objects.filter(tab=tab))
+    settlements = build_settlements([tab_id])
+    if tab_id not in settlements:
+        raise Tab.DoesNotExist(f"No tab {tab_id}")
+    return settlements[tab_id]
+
+
+def build_settlements(tab_ids):
+    """{tab id: its settlement} for many tabs in three queries, not three per tab (the cashier's
+    floor plan reads every open tab at once)."""
+    tabs = {tab.pk: tab for tab in Tab.objects.select_related("table").filter(pk__in=tab_ids)}
+    lines = {tab_id: [] for tab_id in tabs}
+    for line in (
+        OrderLine.objects.filter(order__tab__in=tabs)
+        .annotate(tab_id=F("order__tab_id"))
+        .order_by("id")
+    ):
+        lines[line.tab_id].append(line)
+    payments = {tab_id: [] for tab_id in tabs}
+    for payment in TabPayment.objects.filter(tab__in=tabs).order_by("id"):
+        payments[payment.tab_id].append(payment)
+    return {pk: _settlement(tab, lines[pk], payments[pk]) for pk, tab in tabs.items()}
+
+
+def _settlement(tab, lines, payments):
     figures = settlement_figures(tab, lines, payments)
     return {
         "schema": SCHEMA,

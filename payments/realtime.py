@@ -50,6 +50,13 @@ def render_tile(table_id, tile=None):
     return render_to_string("payments/cashier.html#tile", {"tile": tile, "oob": True})
 
 
+def render_floor():
+    """Every tile of the floor, each swapped in by its id: one template render, not one a tile."""
+    return render_to_string(
+        "payments/cashier.html#tiles", {"tiles": selectors.floor(), "oob": True}
+    )
+
+
 def render_floor_event(event):
     """The tile of the table an event is about (a closed tab's table may have a new tab)."""
     if event["kind"] == "table":

@@ -10,7 +10,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from orders import selectors as order_selectors
-from orders.settlement import TabStatus, build_settlement
+from orders.settlement import TabStatus, build_settlement, build_settlements
 
 from .models import Payment, Refund
 
@@ -34,8 +34,9 @@ def _state(tab, settlement, pending):
     return "ordering"
 
 
-def _tile(table, tab, pending_tabs, alerts):
-    settlement = build_settlement(tab.pk) if tab else None
+def _tile(table, tab, pending_tabs, alerts, settlement=None):
+    if tab and settlement is None:
+        settlement = build_settlement(tab.pk)
     pending = tab is not None and tab.pk in pending_tabs
     return {
         "table": table,
@@ -56,7 +57,11 @@ def floor():
     tabs = order_selectors.current_tabs(tables)
     pending = _pending_tabs(list(tabs.values()))
     alerts = order_selectors.limit_alerts([tab.pk for tab in tabs.values()])
-    return [_tile(table, tabs.get(table.pk), pending, alerts) for table in tables]
+    settlements = build_settlements([tab.pk for tab in tabs.values()])
+    return [
+        _tile(table, tab, pending, alerts, settlements.get(tab.pk) if tab else None)
+        for table, tab in ((table, tabs.get(table.pk)) for table in tables)
+    ]
 
 
 def tile_for_table(table_id):
