@@ -73,10 +73,17 @@ class TableConsumer(StreamConsumer):
             return
         if event["stream"] not in self.streams:
             return  # news of a stream this screen left
+        await super().stream_event(event)
+
+    async def show(self, event):
+        if event["stream"] == self.table_stream:  # replayed from the table's log (lock held)
+            if event.get("kind") == "opened" and self.tab_id is None:
+                await self.follow(event["tab"])
+            return False
         if event.get("kind") == "ended" and await self.visit_over():
             await self.end_visit()
-            return
-        await super().stream_event(event)
+            return False
+        return await super().show(event)
 
     async def follow(self, tab_id):
         """Join the visit that opened at this table (the caller holds the lock): its stream's

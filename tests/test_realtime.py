@@ -121,23 +121,27 @@ async def test_an_event_is_rendered_once_per_process_board_and_language(cook, ta
 
 @pytest.mark.asyncio
 async def test_a_screen_that_misses_an_event_gets_the_whole_state(cook, table, other_table, menu):
-    """A number that never comes (a dropped message) makes the consumer send the whole board;
-    the events after it are shown meanwhile."""
+    """A number that never comes (a dropped message, and nothing in the log to replay) makes
+    the consumer send the whole board; the events after it are shown meanwhile."""
     screen, connected, _ = await connect("/ws/kitchen/", await sync_to_async(session_cookie)(cook))
     assert connected
     await screen.receive_from(timeout=5)
-    # An event numbered but never delivered: what a full channel-layer queue does.
-    hole = (await sync_to_async(kernel.next_seqs)({realtime.KITCHEN: 1}))[realtime.KITCHEN]
     missed = await sync_to_async(submit)(other_table, menu["fish"], "missed")
-    placed = await sync_to_async(submit)(table, menu["cucumber"], "next")
     first = await screen.receive_from(timeout=5)
     assert 'hx-swap-oob="beforeend:#tickets"' in first and f'id="ticket-{missed.pk}"' in first
-    healed = await screen.receive_from(timeout=5)  # the next one came too, but after a hole
-    while 'id="board"' not in healed:
-        healed = await screen.receive_from(timeout=2)
-    assert f'id="ticket-{missed.pk}"' in healed and f'id="ticket-{placed.pk}"' in healed
-    stamped = int(re.search(r'data-seq="(\d+)"', healed).group(1))
-    assert stamped >= hole + 1  # past the number that never came
+    # An event numbered but never delivered nor logged: a lost message whose log is gone.
+    hole = (await sync_to_async(kernel.next_seqs)({realtime.KITCHEN: 1}))[realtime.KITCHEN]
+    placed = await sync_to_async(submit)(table, menu["cucumber"], "next")
+    received = [await screen.receive_from(timeout=5)]
+    while 'id="board"' not in received[-1]:
+        received.append(await screen.receive_from(timeout=3))
+    healed = received[-1]
+    assert f'id="ticket-{missed.pk}"' in healed
+    assert int(re.search(r'data-seq="(\d+)"', healed).group(1)) >= hole  # past the lost number
+    # The order after the hole is shown, in the healed board or as its own event.
+    assert any(f'id="ticket-{placed.pk}"' in html for html in received) or (
+        f'id="ticket-{placed.pk}"' in await screen.receive_from(timeout=3)
+    )
     await screen.disconnect()
 
 
@@ -160,6 +164,35 @@ async def test_events_out_of_order_are_shown_without_a_heal(cook, table, menu):
     assert f'data-seq="{seq}"' in ahead  # 2 ahead of its turn: the screen has all up to seq
     assert f'data-seq="{seq + 2}"' in behind
     assert 'id="board"' not in ahead + behind
+    assert await screen.receive_nothing(timeout=1)
+    await screen.disconnect()
+
+
+@pytest.mark.asyncio
+async def test_a_lost_event_is_replayed_from_the_log_not_healed_with_the_whole_state(
+    cook, table, menu
+):
+    """An event that was published (numbered and logged) but never reached this screen: the
+    screen renders just that event from the stream's log, not the whole board."""
+    screen, connected, _ = await connect("/ws/kitchen/", await sync_to_async(session_cookie)(cook))
+    assert connected
+    await screen.receive_from(timeout=5)
+    placed = await sync_to_async(submit)(table, menu["cucumber"], "logged")
+    await screen.receive_from(timeout=5)
+
+    @sync_to_async
+    def publish_but_lose():
+        message = {"type": "stream.event", "stream": realtime.KITCHEN, "kind": "ticket",
+                   "order": placed.pk, "added": True, "id": "lost1"}  # fmt: skip
+        return kernel.number_and_log({realtime.KITCHEN: [message]})[realtime.KITCHEN]  # not sent
+
+    seq = await publish_but_lose()
+    renders = kernel.memo.renders
+    replayed = await screen.receive_from(timeout=2)
+    assert f'id="ticket-{placed.pk}"' in replayed
+    assert 'id="board"' not in replayed
+    assert f'data-stream="kitchen" data-seq="{seq}"' in replayed
+    assert kernel.memo.renders - renders == 1  # that one event, nothing more
     assert await screen.receive_nothing(timeout=1)
     await screen.disconnect()
 

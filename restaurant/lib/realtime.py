@@ -11,20 +11,26 @@ keeps (static/js/live.js), so tests and people can read how far a screen is.
 
 Healing is the consumer's job, not the page's: it sees every event of its streams in order, so
 a gap in the numbers (a full channel-layer queue drops silently) means it missed one, and a
-check every half second of each stream's current number catches a dropped *last* event. Either
-way it sends the screen its whole current state over the socket it already has: no extra HTTP
-round trip, no state in the page's JavaScript, and the same path as a (re)connect.
+check every quarter second of each stream's current number catches a dropped *last* event.
+Every published event is also kept for a while in its stream's log (a Redis hash beside the
+numbers, written by the same script that numbers it): a screen that missed a few renders just
+those from the log, memoised like the live ones, so a late or lost event costs what it would
+have cost on time. Only when the log cannot say (more missing than the consumer's
+`replay_limit`, numbers taken without an event, the log expired) does the screen get its whole
+current state, over the socket it already has: no extra HTTP round trip, no state in the page's
+JavaScript, and the same path as a (re)connect.
 
 Sequence numbers are shared by every process: a Redis INCR when REDIS_URL is set, a counter in
 this process on the embedded default (one process, in-memory channel layer).
 """
 
 import asyncio
+import json
 import logging
 import threading
 import time
 import uuid
-from collections import Counter, OrderedDict, defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache, partial
 from typing import Any
@@ -50,6 +56,9 @@ CHECK_EVERY = 0.25  # seconds between two looks at the streams' current numbers
 GRACE = 0.3  # how long an event may be on its way before it counts as dropped
 CROSSED = 8  # more numbers missing at once than requests plausibly crossed: the layer dropped them
 STATE_SECONDS = 1.0  # how long a rendered whole state serves other screens asking for it
+LOG_KEEP = 1000  # events kept per stream in its log, for screens that missed some
+LOG_SECONDS = 600  # a stream quiet this long forgets its log
+LOG_GAP = 3  # more missing than this were dropped in bulk: one whole state beats replaying each
 
 # Sequence numbers -------------------------------------------------------------------------------
 
@@ -77,18 +86,85 @@ def _keys(streams: Iterable[str]) -> list[str]:
     return [f"{_prefix()}:seq:{stream}" for stream in streams]
 
 
+def _log_key(stream: str) -> str:
+    return f"{_prefix()}:log:{stream}"
+
+
 def next_seqs(counts: Mapping[str, int]) -> dict[str, int]:
     """Take counts[stream] numbers on each stream, in one round trip: {stream: the last taken}."""
+    return number_and_log({stream: [None] * n for stream, n in counts.items()})
+
+
+# Per stream: take len(messages) numbers, keep each message under its number in the stream's
+# log, forget what is LOG_KEEP behind, and let a quiet stream's log expire. One round trip.
+_NUMBER_AND_LOG = """
+local keep, seconds, at = tonumber(ARGV[1]), tonumber(ARGV[2]), 3
+local tops = {}
+for i = 1, #KEYS, 2 do
+  local n = tonumber(ARGV[at])
+  local top = redis.call('INCRBY', KEYS[i], n)
+  for j = 1, n do
+    local message, seq = ARGV[at + j], top - n + j
+    if message ~= '' then
+      redis.call('HSET', KEYS[i + 1], seq, message)
+      if seq > keep then redis.call('HDEL', KEYS[i + 1], seq - keep) end
+    end
+  end
+  redis.call('EXPIRE', KEYS[i + 1], seconds)
+  tops[#tops + 1] = top
+  at = at + n + 1
+end
+return tops
+"""
+
+# stream -> {seq: message}, on the embedded default
+_local_log: defaultdict[str, OrderedDict[int, Event]] = defaultdict(OrderedDict)
+
+
+def number_and_log(messages: Mapping[str, list[Event | None]]) -> dict[str, int]:
+    """Number {stream: [message or None]} in order and keep each message (a JSON-ready dict,
+    without its number) in its stream's log, for screens that miss it. {stream: last number}."""
     if settings.REDIS_URL:
-        pipe = _redis(settings.REDIS_URL).pipeline(transaction=False)
-        for key, n in zip(_keys(counts), counts.values(), strict=True):
-            pipe.incrby(key, n)
+        keys: list[str] = []
+        args: list[Any] = [LOG_KEEP, LOG_SECONDS]
+        for stream, batch in messages.items():
+            keys += [_keys([stream])[0], _log_key(stream)]
+            args += [len(batch), *(json.dumps(m) if m is not None else "" for m in batch)]
+        script = _script(settings.REDIS_URL)
         with _redis_lock:
-            return dict(zip(counts, pipe.execute(), strict=True))
+            tops = script(keys=keys, args=args)
+        return dict(zip(messages, tops, strict=True))
     with _local_lock:
-        for stream, n in counts.items():
-            _local_seqs[stream] += n
-        return {stream: _local_seqs[stream] for stream in counts}
+        for stream, batch in messages.items():
+            log = _local_log[stream]
+            for message in batch:
+                _local_seqs[stream] += 1
+                if message is not None:
+                    log[_local_seqs[stream]] = message
+            while len(log) > LOG_KEEP:
+                log.popitem(last=False)
+        return {stream: _local_seqs[stream] for stream in messages}
+
+
+@cache
+def _script(url: str) -> Any:
+    return _redis(url).register_script(_NUMBER_AND_LOG)
+
+
+def logged_events(stream: str, seqs: list[int]) -> list[Event] | None:
+    """The messages numbered `seqs` on `stream`, in that order; None if the log lacks one."""
+    found: list[Event | None]
+    if settings.REDIS_URL:
+        with _redis_lock:
+            values = _redis(settings.REDIS_URL).hmget(_log_key(stream), seqs)
+        found = [json.loads(value) if value is not None else None for value in values]
+    else:
+        with _local_lock:
+            log = _local_log.get(stream, {})
+            found = [log.get(seq) for seq in seqs]
+    if any(message is None for message in found):
+        return None
+    return [{**message, "seq": seq} for message, seq in zip(found, seqs, strict=True) if message]
 
 
 def current_seqs(streams: Iterable[str]) -> dict[str, int]:
@@ -117,16 +193,17 @@ def publish(events: Iterable[tuple[str, Event]]) -> None:
     distinct = list(dict.fromkeys((stream, tuple(sorted(e.items()))) for stream, e in events))
     if not distinct:
         return
-    counts = Counter(stream for stream, _ in distinct)
-    following = {stream: top - counts[stream] + 1 for stream, top in next_seqs(counts).items()}
-    numbered = []
+    batches: defaultdict[str, list[Event | None]] = defaultdict(list)
     for stream, items in distinct:
-        seq = following[stream]
-        following[stream] += 1
         # The id tells this event from one numbered alike after the counter was lost (Redis
         # flushed or restarted): the memo never serves one event's HTML for another.
-        message = {**dict(items), "type": "stream.event", "stream": stream, "seq": seq}
-        numbered.append((stream, {**message, "id": uuid.uuid4().hex[:12]}))
+        message = {**dict(items), "type": "stream.event", "stream": stream}
+        batches[stream].append({**message, "id": uuid.uuid4().hex[:12]})
+    tops = number_and_log(batches)
+    numbered = []
+    for stream, batch in batches.items():
+        first = tops[stream] - len(batch) + 1
+        numbered += [(stream, {**m, "seq": first + n}) for n, m in enumerate(batch) if m]
     async_to_sync(_send_all)(numbered)
 
 
@@ -271,6 +348,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     refuse_code = DENIED
     view: str | None = None
+    replay_limit = LOG_GAP  # missed events replayed from the log, at most; more: the whole state
     streams: list[str] = []
     # The streams whose state a (re)connect sends; None: all of them.
     connect_state: set[str] | None = None
@@ -345,22 +423,45 @@ class StreamConsumer(AsyncWebsocketConsumer):
         """An event is rendered when it comes, even ahead of a missing one: two requests
         numbered 5 and 6 may send 6 first, and renders read the current state, so the order
         does not matter (every screen of a process gets events in the same order, which keeps
-        the memo right). Many numbers missing at once were dropped: the whole state now; a few
-        still missing after GRACE are the watcher's to heal."""
+        the memo right). Many numbers missing at once were dropped: healed now; a few still
+        missing after GRACE are the watcher's to heal."""
         async with self.lock:
-            stream, seq = event["stream"], event["seq"]
-            if seq <= self.last[stream] or seq in self.ahead[stream]:
-                return  # already in what this screen was sent
+            stream = event["stream"]
+            if not await self.show(event):
+                return
             self.heard[stream] = time.monotonic()
-            key = ("event", stream, seq, event["id"])
-            html = await self.render(key, lambda: self.render_event(event))
-            self.ahead[stream].add(seq)
-            await self.send(text_data=html + stamp(stream, self.advance(stream)))
-            missing = (
-                max(self.ahead[stream], default=0) - self.last[stream] - len(self.ahead[stream])
-            )
+            ahead = self.ahead.get(stream, set())
+            missing = max(ahead, default=0) - self.last[stream] - len(ahead)
             if missing > CROSSED:
-                await self.send_state([stream])
+                await self.catch_up(stream, max(ahead))
+
+    async def show(self, event: Event) -> bool:
+        """Render and send one event unless this screen has it already; False if it had."""
+        stream, seq = event["stream"], event["seq"]
+        if seq <= self.last[stream] or seq in self.ahead[stream]:
+            return False
+        key = ("event", stream, seq, event["id"])
+        html = await self.render(key, lambda: self.render_event(event))
+        self.ahead[stream].add(seq)
+        await self.send(text_data=html + stamp(stream, self.advance(stream)))
+        return True
+
+    async def catch_up(self, stream: str, upto: int) -> None:
+        """Show the events up to `upto` this screen missed, from the stream's log; the whole
+        state when the log cannot supply them all, or when more are missing than replaying
+        is worth (`replay_limit`)."""
+        wanted = [n for n in range(self.last[stream] + 1, upto + 1) if n not in self.ahead[stream]]
+        events = None
+        if 0 < len(wanted) <= self.replay_limit:
+            try:
+                events = await sync_to_async(logged_events, thread_sensitive=False)(stream, wanted)
+            except Exception:  # Redis away for a moment: the state is the safe answer
+                events = None
+        if events is None:
+            await self.send_state([stream])
+            return
+        for event in events:
+            await self.show(event)
 
     async def render(
         self, key: tuple, render: Callable[[], Any], seconds: float | None = None
@@ -387,12 +488,15 @@ class StreamConsumer(AsyncWebsocketConsumer):
             return False
         return now - since >= GRACE
 
-    async def heal(self, stream: str, last: int) -> None:
+    async def heal(self, stream: str, last: int, current: int) -> None:
         async with self.lock:
             if self.last.get(stream, 0) != last:
                 return  # an event came meanwhile
             try:
-                await self.send_state([stream])
+                if current < last:  # the numbers were reset: nothing to replay
+                    await self.send_state([stream])
+                else:
+                    await self.catch_up(stream, current)
             except Exception:  # the socket closed meanwhile
                 return
 
@@ -428,7 +532,7 @@ class Watcher:
                 for stream in consumer.streams:
                     if stream in seqs and consumer.dropped(stream, seqs[stream], now):
                         last = consumer.last.get(stream, 0)
-                        asyncio.ensure_future(consumer.heal(stream, last))
+                        asyncio.ensure_future(consumer.heal(stream, last, seqs[stream]))
         self.task = None
 
 

@@ -152,8 +152,12 @@ def test_a_burst_through_a_dropping_layer_heals_every_screen_within_two_seconds(
                 break
             time.sleep(0.05)
         healed_after = time.monotonic() - burst_over
-        assert shown == expected, f"not healed {healed_after:.1f} s after the burst"
-        # The layer did drop, and the screens were healed by a whole state, not by the events.
+        behind = {
+            name: len(shown[name] or ()) for name in expected if shown[name] != expected[name]
+        }
+        assert shown == expected, f"not healed {healed_after:.1f} s after the burst: {behind}"
+        # The layer did drop in bulk, and the screens were healed by a whole state (a few missing
+        # events are replayed from the log; this many are not).
         assert screens["kitchen"].states > 1 and screens["cold"].states > 1
         sockets.close()
     finally:
