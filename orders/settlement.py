@@ -3,7 +3,9 @@ ordering and payment (DESIGN.md). Read-only and pure: it imports only the models
 The payment side reads a tab's bill here and reports its payments through `orders.services`.
 """
 
+from collections.abc import Iterable
 from decimal import ROUND_DOWN, Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db.models import F
@@ -64,18 +66,18 @@ def build_settlement(tab_id):
     return settlements[tab_id]
 
 
-def build_settlements(tab_ids):
+def build_settlements(tab_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     """{tab id: its settlement} for many tabs in three queries, not three per tab (the cashier's
     floor plan reads every open tab at once)."""
     tabs = {tab.pk: tab for tab in Tab.objects.select_related("table").filter(pk__in=tab_ids)}
-    lines = {tab_id: [] for tab_id in tabs}
+    lines: dict[int, list[OrderLine]] = {tab_id: [] for tab_id in tabs}
     for line in (
         OrderLine.objects.filter(order__tab__in=tabs)
         .annotate(tab_id=F("order__tab_id"))
         .order_by("id")
     ):
         lines[line.tab_id].append(line)
-    payments = {tab_id: [] for tab_id in tabs}
+    payments: dict[int, list[TabPayment]] = {tab_id: [] for tab_id in tabs}
     for payment in TabPayment.objects.filter(tab__in=tabs).order_by("id"):
         payments[payment.tab_id].append(payment)
     return {pk: _settlement(tab, lines[pk], payments[pk]) for pk, tab in tabs.items()}

@@ -160,7 +160,7 @@ def logged_events(stream: str, seqs: list[int]) -> list[Event] | None:
         found = [json.loads(value) if value is not None else None for value in values]
     else:
         with _local_lock:
-            log = _local_log.get(stream, {})
+            log: Mapping[int, Event] = _local_log.get(stream, {})
             found = [log.get(seq) for seq in seqs]
     if any(message is None for message in found):
         return None
