@@ -480,3 +480,18 @@ def test_a_notification_sent_20_times_at_once_records_one_payment(needs_postgres
     assert set(codes) == {204}
     assert Payment.objects.get().status == "succeeded"
     assert LedgerEntry.objects.count() == 1 and ledger_sum() == 50
+
+
+def test_the_cashier_sees_the_gateway_and_a_refused_refunds_reason(
+    sim, client, api, cashier, tab, commits
+):
+    payment = start(tab)
+    with commits():
+        paid(sim, payment, client)
+    sim.controls(refund_refuse={"code": "NOT_ENOUGH", "message": "基本账户余额不足"})
+    with commits():
+        api.staff_post(f"/payments/{payment.pk}/refunds", {"amount": "5", "reason": "退菜"})
+    client.force_login(cashier)
+    bill = client.get(f"/cashier/tabs/{tab.pk}/", headers={"HX-Request": "true"}).content.decode()
+    assert "微信支付" in bill and "NOT_ENOUGH: 基本账户余额不足" in bill
+    assert f'action="/cashier/payments/{payment.pk}/refund/"' in bill  # it can be tried again
