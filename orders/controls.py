@@ -16,11 +16,13 @@ manager approves them with their login like anyone's. Every approval is on the a
 TabEvent (`approved_by`); every refusal of these controls is a TabEvent of kind `refused`.
 """
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.models import User
 
 from restaurant.lib.approvals import NEEDS_MANAGER, Approval
 from restaurant.lib.errors import Code, Refused
@@ -51,11 +53,13 @@ def discounts(tab_id: int) -> Discounts:
     return Discounts(total=money(total), limit=limit)
 
 
-def is_manager(user) -> bool:
+def is_manager(user: User | None) -> bool:
     return user is not None and has_role(user, MANAGER)
 
 
-def check_discounts(*, tab_id: int, before: Discounts, user, approval: Approval | None):
+def check_discounts(
+    *, tab_id: int, before: Discounts, user: User | None, approval: Approval | None
+) -> User | None:
     """After a change, inside its transaction: the manager who approved it, or None when it
     needs nobody. Raises (and so rolls the change back) when it needs a manager who did not."""
     after = discounts(tab_id)
@@ -70,7 +74,7 @@ def check_discounts(*, tab_id: int, before: Discounts, user, approval: Approval 
     return (approval or Approval()).manager(user, needed)
 
 
-def check_void(*, line: OrderLine, user, approval: Approval | None):
+def check_void(*, line: OrderLine, user: User | None, approval: Approval | None) -> User | None:
     """Before taking off `line`: the manager who approved it, or None when it needs nobody."""
     if line.status not in settings.VOID_APPROVAL_STATUSES or is_manager(user):
         return None
@@ -78,7 +82,9 @@ def check_void(*, line: OrderLine, user, approval: Approval | None):
     return (approval or Approval()).manager(user, needed)
 
 
-def record_approval(*, tab_id: int, kind: str, user, approved_by, reason: str) -> TabEvent:
+def record_approval(
+    *, tab_id: int, kind: str, user: User | None, approved_by: User | None, reason: str
+) -> TabEvent:
     """An approved action of the payment side (a refund), in the tab's trail."""
     return TabEvent.objects.create(
         tab_id=tab_id,
@@ -90,7 +96,14 @@ def record_approval(*, tab_id: int, kind: str, user, approved_by, reason: str) -
 
 
 @contextmanager
-def refusals_recorded(*, tab_id: int, action: str, user, approval: Approval | None, line=None):
+def refusals_recorded(
+    *,
+    tab_id: int,
+    action: str,
+    user: User | None,
+    approval: Approval | None,
+    line: OrderLine | None = None,
+) -> Iterator[None]:
     """Run a controlled change; when the controls refuse it, the refusal is recorded in the tab's
     trail (after the change's transaction rolled back: wrap it, never run inside it)."""
     try:

@@ -1,12 +1,14 @@
 """Reads that pages, sockets and the API share. Query counts stay constant in the data size."""
 
 import re
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Exists, OuterRef, Prefetch
+from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -19,11 +21,11 @@ from .settlement import settlement_figures
 LIMIT_ALERT_SECONDS = 3600
 
 
-def limit_alert_key(tab_id):
+def limit_alert_key(tab_id: int) -> str:
     return f"limit-hit:{tab_id}"
 
 
-def limit_alerts(tab_ids):
+def limit_alerts(tab_ids: Iterable[int]) -> dict[int, str]:
     """{tab id: the code of the limit it last reached} for tabs flagged within the last hour."""
     found = cache.get_many([limit_alert_key(tab_id) for tab_id in tab_ids])
     return {
@@ -33,14 +35,14 @@ def limit_alerts(tab_ids):
     }
 
 
-def table_by_token(token):
+def table_by_token(token: str) -> Table:
     table = Table.objects.filter(token=token, active=True).first()
     if table is None:
         raise Http404("No such table")
     return table
 
 
-def cart_items(tab):
+def cart_items(tab: Tab | int) -> list[CartItem]:
     """The cart's items, each priced from the menu as it is now (`unit_price`, `amount`)."""
     items = list(
         CartItem.objects.filter(tab=tab).select_related("dish", "diner").prefetch_related("options")
@@ -53,13 +55,13 @@ def cart_items(tab):
     return items
 
 
-def cart_summary(items):
+def cart_summary(items: list[CartItem]) -> tuple[int, Decimal]:
     return sum(item.quantity for item in items), sum(
         (item.amount for item in items), start=money(0)
     )
 
 
-def tab_orders(tab):
+def tab_orders(tab: Tab | int) -> list[Order]:
     """The tab's orders, each with its lines, oldest first."""
     return list(
         Order.objects.filter(tab=tab).prefetch_related(
@@ -68,7 +70,7 @@ def tab_orders(tab):
     )
 
 
-def tab_total(orders):
+def tab_total(orders: Iterable[Order]) -> Decimal:
     return sum(
         (
             line.amount
@@ -80,32 +82,32 @@ def tab_total(orders):
     )
 
 
-def stations():
+def stations() -> list[Station]:
     return list(Station.objects.all())
 
 
-def station_by_slug(slug):
+def station_by_slug(slug: str | None) -> Station:
     station = Station.objects.filter(slug=slug).first()
     if station is None:
         raise Http404("No such station")
     return station
 
 
-def kitchen_thresholds():
+def kitchen_thresholds() -> dict[str, int]:
     return {
         "warn_minutes": settings.KITCHEN_WARN_MINUTES,
         "late_minutes": settings.KITCHEN_LATE_MINUTES,
     }
 
 
-def _shown_voids(now):
+def _shown_voids(now: datetime) -> QuerySet[OrderLine]:
     """Dishes voided while the kitchen had them, not yet cleared by a cook nor aged out."""
     return OrderLine.objects.filter(
         order=OuterRef("pk"), status=OrderLine.Status.VOIDED, void_shown_until__gt=now
     )
 
 
-def _tickets(station=None):
+def _tickets(station: Station | None = None) -> QuerySet[Order]:
     """Orders the kitchen (or one station) still has work on, or a freshly voided dish to show
     struck through, oldest first, each with `kitchen_lines`: its lines at that station. Three
     queries, whatever the number of tickets."""
@@ -122,7 +124,7 @@ def _tickets(station=None):
     )
 
 
-def _as_ticket(order):
+def _as_ticket(order: Any) -> Order:
     """`has_work`: a dish of this board still to make (the header moves them on); else the
     ticket is only showing voids, and `clear_at` is when the last of them ages out (the header
     clears it, the screen drops it then)."""
@@ -136,18 +138,18 @@ def _as_ticket(order):
     return order
 
 
-def open_tickets(station=None):
+def open_tickets(station: Station | None = None) -> list[Order]:
     """Every order the kitchen (or one station) still has work on, oldest first."""
     return [_as_ticket(order) for order in _tickets(station)]
 
 
-def ticket(order_id, station=None):
+def ticket(order_id: int, station: Station | None = None) -> Order | None:
     """One order as a kitchen ticket, or None when that board has nothing left to show of it."""
     order = _tickets(station).filter(pk=order_id).first()
     return _as_ticket(order) if order else None
 
 
-def board_view(station=None):
+def board_view(station: Station | None = None) -> dict[str, Any]:
     return {
         "orders": open_tickets(station),
         "station": station,
@@ -156,12 +158,12 @@ def board_view(station=None):
     }
 
 
-def order_stations(order_id):
+def order_stations(order_id: int) -> list[Station]:
     ids = OrderLine.objects.filter(order_id=order_id).exclude(station=None).values("station_id")
     return list(Station.objects.filter(pk__in=ids))
 
 
-def kitchen_stats(all_stations=None):
+def kitchen_stats(all_stations: list[Station] | None = None) -> list[dict[str, Any]]:
     """Per station: lines waiting or cooking, and the average minutes from order to ready over
     the last hour. Two queries (three without `all_stations`)."""
     since = timezone.now() - timedelta(hours=1)
@@ -192,7 +194,7 @@ def kitchen_stats(all_stations=None):
     return rows
 
 
-def done_tickets(station=None):
+def done_tickets(station: Station | None = None) -> list[Order]:
     """Orders finished (at this station) in the last hour, newest first: to bring one back."""
     since = timezone.now() - timedelta(hours=1)
     open_lines = OrderLine.objects.filter(order=OuterRef("pk"), status__in=OrderLine.KITCHEN_OPEN)
@@ -215,7 +217,7 @@ def done_tickets(station=None):
     )
 
 
-def pass_tables():
+def pass_tables() -> list[dict[str, Any]]:
     """Ready dishes grouped by table, the longest-waiting table first."""
     ready = (
         OrderLine.objects.filter(status=OrderLine.Status.READY)
@@ -229,26 +231,26 @@ def pass_tables():
     return list(tables.values())
 
 
-def tabs_with_dish_in_cart(dish_id):
+def tabs_with_dish_in_cart(dish_id: int) -> list[int]:
     return list(
         CartItem.objects.filter(dish_id=dish_id).values_list("tab_id", flat=True).distinct()
     )
 
 
-def active_tables():
+def active_tables() -> list[Table]:
     return list(Table.objects.filter(active=True))
 
 
-def current_tab(table):
+def current_tab(table: Table) -> Tab | None:
     return Tab.objects.filter(table=table).exclude(status=Tab.Status.CLOSED).first()
 
 
-def table_tab_id(table, tab_id):
+def table_tab_id(table: Table, tab_id: int) -> int | None:
     """`tab_id` if it is a tab (current or past) of this table, else None."""
     return Tab.objects.filter(pk=tab_id, table=table).values_list("pk", flat=True).first()
 
 
-def visit_is_current(tab_id, token):
+def visit_is_current(tab_id: int, token: str) -> bool:
     """Is this tab still the current one of the table with this code (not closed, not rotated)?"""
     return (
         Tab.objects.filter(pk=tab_id, table__token=token, table__active=True)
@@ -257,20 +259,20 @@ def visit_is_current(tab_id, token):
     )
 
 
-def current_tabs(tables):
+def current_tabs(tables: Iterable[Table]) -> dict[int, Tab]:
     """The current (not closed) tab of each of these tables that has one, by table id."""
     tabs = Tab.objects.exclude(status=Tab.Status.CLOSED).filter(table__in=tables)
     return {tab.table_id: tab for tab in tabs}
 
 
-def table_by_id(table_id):
+def table_by_id(table_id: int) -> Table:
     return Table.objects.get(pk=table_id)
 
 
 TOKEN_IN_URL = re.compile(r"/t/([A-Za-z0-9_-]{8,40})/?")
 
 
-def find_table(query):
+def find_table(query: str | None) -> Table | None:
     """A table by what a person types or a scanner reads: its code, its token or its QR URL."""
     query = (query or "").strip()
     if not query or len(query) > 300:
@@ -284,39 +286,39 @@ def find_table(query):
     )
 
 
-def tab_exists(tab_id):
+def tab_exists(tab_id: int) -> bool:
     return Tab.objects.filter(pk=tab_id).exists()
 
 
-def tab_with_table(tab_id):
+def tab_with_table(tab_id: int) -> Tab:
     return Tab.objects.select_related("table").get(pk=tab_id)
 
 
-def line_tab_id(line_id):
+def line_tab_id(line_id: int) -> int | None:
     """The id of the tab a dish line is on, or None."""
     return OrderLine.objects.filter(pk=line_id).values_list("order__tab", flat=True).first()
 
 
-def order_line(line_id):
+def order_line(line_id: int) -> OrderLine | None:
     """The dish line, or None."""
     return OrderLine.objects.filter(pk=line_id).first()
 
 
-def diner_by_key(tab, key):
+def diner_by_key(tab: Tab, key: str | None) -> Diner | None:
     """The diner of this phone's key at this tab, or None (a phone that never joined)."""
     return Diner.objects.filter(tab=tab, key=key).first() if key else None
 
 
-def tab_table_id(tab_id):
+def tab_table_id(tab_id: int) -> int:
     return Tab.objects.values_list("table_id", flat=True).get(pk=tab_id)
 
 
-def _tab(tab):
+def _tab(tab: Tab | int) -> Tab:
     """A Tab as given, or read by its id (pushes after commit read it fresh)."""
     return tab if isinstance(tab, Tab) else Tab.objects.select_related("table").get(pk=tab)
 
 
-def cart_view(tab):
+def cart_view(tab: Tab | int) -> dict[str, Any]:
     """What the cart partial shows; the same for every phone at the table."""
     tab = _tab(tab)
     items = cart_items(tab)
@@ -324,12 +326,12 @@ def cart_view(tab):
     return {"tab": tab, "items": items, "cart_count": count, "cart_total": total}
 
 
-def no_tab_view():
+def no_tab_view() -> dict[str, Any]:
     """What the cart and tab partials show at a table nobody has opened yet: nothing."""
     return {"tab": None, "items": [], "cart_count": 0, "cart_total": money(0), "orders": []}
 
 
-def current_tab_id(table_id):
+def current_tab_id(table_id: int) -> int | None:
     """The id of the table's current (not closed) tab, or None."""
     return (
         Tab.objects.filter(table_id=table_id)
@@ -339,11 +341,11 @@ def current_tab_id(table_id):
     )
 
 
-def table_is_active(token):
+def table_is_active(token: str) -> bool:
     return Table.objects.filter(token=token, active=True).exists()
 
 
-def tab_view(tab):
+def tab_view(tab: Tab | int) -> dict[str, Any]:
     """What the tab partial shows: every round and each dish's status."""
     tab = _tab(tab)
     orders = tab_orders(tab)
@@ -355,22 +357,22 @@ def tab_view(tab):
 # Pay first -------------------------------------------------------------------------------------
 
 
-def live_lines():
+def live_lines() -> QuerySet[OrderLine]:
     return OrderLine.objects.filter(order=OuterRef("pk")).exclude(status=OrderLine.Status.VOIDED)
 
 
-def unpaid_orders(tab_id):
+def unpaid_orders(tab_id: int) -> QuerySet[Order]:
     return Order.objects.filter(tab_id=tab_id, awaiting_payment=True).filter(Exists(live_lines()))
 
 
-def unpaid_order_count(tab_id):
+def unpaid_order_count(tab_id: int) -> int:
     return unpaid_orders(tab_id).count()
 
 
 # Printing (printing/ reads orders only here) ---------------------------------------------------
 
 
-def order_for_print(order_id):
+def order_for_print(order_id: int) -> Order | None:
     """An order with its tab, table and lines (each with its station), or None."""
     return (
         Order.objects.filter(pk=order_id)
@@ -382,7 +384,7 @@ def order_for_print(order_id):
     )
 
 
-def line_for_print(line_id):
+def line_for_print(line_id: int) -> OrderLine | None:
     """A dish line with its order, tab, table and station, or None."""
     return (
         OrderLine.objects.filter(pk=line_id).select_related("order__tab__table", "station").first()

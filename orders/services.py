@@ -7,19 +7,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, Q
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from menu.models import Dish, MenuState, Option, Station
 from menu.signals import dish_availability_changed
 from restaurant.lib import parse
+from restaurant.lib.approvals import Approval
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import money, money_str
 
@@ -85,7 +87,9 @@ def tab_for_table(table: Table, *, create: bool = True) -> Tab | None:
     return tab
 
 
-def tab_for_visit(*, table, shown, diner_key=None, staff=False):
+def tab_for_visit(
+    *, table: Table, shown: str | int | None, diner_key: str | None = None, staff: bool = False
+) -> Tab:
     """The tab a diner's request acts on: the visit its page or API client joined.
 
     `shown` is the tab the page (or client) named, "" when it saw none. A named tab that is not
@@ -102,7 +106,9 @@ def tab_for_visit(*, table, shown, diner_key=None, staff=False):
     if current is None:
         if settings.TABLE_OPENING == "staff" and not staff:
             raise Refused(Code.TABLE_NOT_OPEN)
-        return tab_for_table(table)
+        opened = tab_for_table(table)
+        assert opened is not None  # create=True always gives one
+        return opened
     if staff or not diner_key:
         return current
     visits = set(
@@ -421,7 +427,7 @@ def _submit(
     )
 
 
-def _check_order_limits(tab, priced):
+def _check_order_limits(tab: Tab, priced: list[PricedLine]) -> None:
     """Limits per order, per minute and per tab, the same for pages and the API (the tab is
     locked, so two phones cannot both pass a limit that only one of their orders fits)."""
     portions = sum(line.quantity for line in priced)
@@ -438,7 +444,7 @@ def _check_order_limits(tab, priced):
         limit_reached(tab, Code.TAB_FULL, n=settings.MAX_OPEN_LINES)
 
 
-def limit_reached(tab, code, **params):
+def limit_reached(tab: Tab, code: Code, **params: Any) -> NoReturn:
     """Refuse, and tell staff: the cashier's floor flags the tab for LIMIT_ALERT_SECONDS.
 
     The flag is kept in the cache (Redis in production), not in a row: the refusal rolls back
@@ -587,7 +593,7 @@ def line_set_status(
     return line
 
 
-def _after_commit(signal, **kwargs):
+def _after_commit(signal: Signal, **kwargs: Any) -> None:
     """Tell other apps (printing) once the transaction commits; never during it. Each listener
     hears it even if another fails (Django logs that one's error)."""
     transaction.on_commit(partial(signal.send_robust, sender=None, **kwargs))
@@ -831,7 +837,14 @@ def _discount(amount: Decimal, maximum: Decimal) -> Decimal:
     return amount
 
 
-def line_discount_set(*, line_id, amount, reason, user=None, approval=None):
+def line_discount_set(
+    *,
+    line_id: int,
+    amount: Decimal,
+    reason: object,
+    user: User | None = None,
+    approval: Approval | None = None,
+) -> Tab:
     """A discount on one line in yuan (0 takes it off), with a reason; the line keeps its price.
 
     The bill's discounts together stay within a cashier's limit unless a manager approves
@@ -874,7 +887,14 @@ def line_discount_set(*, line_id, amount, reason, user=None, approval=None):
     return tab
 
 
-def tab_discount_set(*, tab_id, amount, reason, user=None, approval=None):
+def tab_discount_set(
+    *,
+    tab_id: int,
+    amount: Decimal,
+    reason: object,
+    user: User | None = None,
+    approval: Approval | None = None,
+) -> Tab:
     """A discount on the whole bill in yuan (0 takes it off), with a reason.
 
     The bill's discounts together stay within a cashier's limit unless a manager approves

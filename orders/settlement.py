@@ -22,14 +22,16 @@ SUCCEEDED = "succeeded"
 TabStatus = Tab.Status
 
 
-def _rounding(amount):
+def _rounding(amount: Decimal) -> Decimal:
     step = {"jiao": Decimal("0.1"), "yuan": Decimal("1")}.get(settings.BILL_ROUNDING)
     if step is None:
         return money(0)
     return money(amount.quantize(step, rounding=ROUND_DOWN) - amount)
 
 
-def settlement_figures(tab, lines, payments):
+def settlement_figures(
+    tab: Tab, lines: list[OrderLine], payments: list[TabPayment]
+) -> dict[str, Decimal]:
     """The money of a settlement as Decimals: subtotal, discounts, service, rounding, total, paid."""
     counted = [line for line in lines if line.status != OrderLine.Status.VOIDED]
     subtotal = money(sum((line.unit_price * line.quantity for line in counted), start=Decimal(0)))
@@ -58,7 +60,7 @@ def settlement_figures(tab, lines, payments):
     }
 
 
-def build_settlement(tab_id):
+def build_settlement(tab_id: int) -> dict[str, Any]:
     """The tab's settlement as a JSON-ready dict: amounts as strings with two decimals."""
     settlements = build_settlements([tab_id])
     if tab_id not in settlements:
@@ -124,7 +126,7 @@ def _settlement(tab, lines, payments):
     }
 
 
-def diner_share(tab_id, diner_key):
+def diner_share(tab_id: int, diner_key: str) -> Decimal:
     """What the lines this phone ordered come to, with the bill's discount and service charge
     spread over the lines in proportion. Zero for a phone that ordered nothing."""
     tab = Tab.objects.get(pk=tab_id)

@@ -107,6 +107,7 @@ def order_tickets_queue(*, order_id: int) -> list[PrintJob]:
     jobs = []
     for station_lines in by_station.values():
         station = station_lines[0].station
+        assert station is not None  # grouped by station_id above
         jobs += _enqueue(
             _station_printers(printers, station.pk),
             kind=kind,
@@ -140,7 +141,7 @@ def line_slip_queue(*, line_id: int, kind: str, **extra: Any) -> list[PrintJob]:
     if not printers:
         return []
     line = order_selectors.line_for_print(line_id)
-    if line is None or line.order.awaiting_payment or not line.station_id:
+    if line is None or line.order.awaiting_payment or line.station is None:
         return []
     payload = {
         **_head(line.order, at=timezone.now()),
