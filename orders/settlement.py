@@ -85,7 +85,7 @@ def build_settlements(tab_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     return {pk: _settlement(tab, lines[pk], payments[pk]) for pk, tab in tabs.items()}
 
 
-def _settlement(tab, lines, payments):
+def _settlement(tab: Tab, lines: list[OrderLine], payments: list[TabPayment]) -> dict[str, Any]:
     figures = settlement_figures(tab, lines, payments)
     return {
         "schema": SCHEMA,
