@@ -4,7 +4,9 @@ Money comes from `orders.settlement.build_settlement` (the settlement/v1 contrac
 tabs are read through `orders.selectors`.
 """
 
+from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Prefetch
 from django.utils import timezone
@@ -17,8 +19,8 @@ from .models import Payment, Refund
 STATES = ("free", "ordering", "eating", "bill", "paying", "settled")
 
 
-def _state(tab, settlement, pending):
-    if tab is None:
+def _state(tab: Any, settlement: dict[str, Any] | None, pending: bool) -> str:
+    if tab is None or settlement is None:  # a free table has no settlement
         return "free"
     total, due = Decimal(settlement["total"]), Decimal(settlement["balance_due"])
     paid = Decimal(settlement["paid"]) - Decimal(settlement["refunded"])
@@ -34,7 +36,13 @@ def _state(tab, settlement, pending):
     return "ordering"
 
 
-def _tile(table, tab, pending_tabs, alerts, settlement=None):
+def _tile(
+    table: Any,
+    tab: Any,
+    pending_tabs: set[int],
+    alerts: dict[int, str],
+    settlement: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     if tab and settlement is None:
         settlement = build_settlement(tab.pk)
     pending = tab is not None and tab.pk in pending_tabs
@@ -47,11 +55,11 @@ def _tile(table, tab, pending_tabs, alerts, settlement=None):
     }
 
 
-def _pending_tabs(tabs):
+def _pending_tabs(tabs: Iterable[Any]) -> set[int]:
     return set(Payment.objects.filter(tab__in=tabs).under_way().values_list("tab_id", flat=True))
 
 
-def floor():
+def floor() -> list[dict[str, Any]]:
     """Every table in use with its current tab, state and amounts, in floor order."""
     tables = order_selectors.active_tables()
     tabs = order_selectors.current_tabs(tables)
@@ -64,14 +72,14 @@ def floor():
     ]
 
 
-def tile_for_table(table_id):
+def tile_for_table(table_id: int) -> dict[str, Any]:
     table = order_selectors.table_by_id(table_id)
     tab = order_selectors.current_tab(table)
     alerts = order_selectors.limit_alerts([tab.pk] if tab else [])
     return _tile(table, tab, _pending_tabs([tab] if tab else []), alerts)
 
 
-def tab_payments(tab_id):
+def tab_payments(tab_id: int) -> list[Payment]:
     """The tab's payments as read now: an overdue one reads as expired (see Payment.as_read)."""
     now = timezone.now()
     payments = Payment.objects.filter(tab_id=tab_id).prefetch_related(
@@ -80,7 +88,7 @@ def tab_payments(tab_id):
     return [payment.as_read(now) for payment in payments]
 
 
-def bill_view(tab_id, settlement=None):
+def bill_view(tab_id: int, settlement: dict[str, Any] | None = None) -> dict[str, Any]:
     """The bill on the cashier's screen: the settlement, payments with their refunds."""
     tab = order_selectors.tab_with_table(tab_id)
     settlement = settlement or build_settlement(tab_id)
@@ -101,7 +109,7 @@ def bill_view(tab_id, settlement=None):
     }
 
 
-def tile_from_bill(bill):
+def tile_from_bill(bill: dict[str, Any]) -> dict[str, Any]:
     """The floor-plan tile of a bill already read (no further queries)."""
     return {
         "table": bill["tab"].table,
@@ -111,7 +119,7 @@ def tile_from_bill(bill):
     }
 
 
-def pay_view(tab_id, bill=None):
+def pay_view(tab_id: int, bill: dict[str, Any] | None = None) -> dict[str, Any]:
     """What every phone on the pay page sees (the same for each; pushed to all)."""
     tab = bill["tab"] if bill else order_selectors.tab_with_table(tab_id)
     settlement = bill["settlement"] if bill else build_settlement(tab_id)

@@ -718,7 +718,15 @@ def _refund_newest_first(
     return refunds
 
 
-def refund_create(*, payment_id, amount, reason, user=None, key=None, approval=None):
+def refund_create(
+    *,
+    payment_id: int,
+    amount: object,
+    reason: object,
+    user: User | None = None,
+    key: object = None,
+    approval: Approval | None = None,
+) -> Refund:
     """Give back part or all of a paid payment, with a reason. Same key again: the same refund.
 
     Refunds by hand on one bill above CASHIER_REFUND_LIMIT in all need a manager's approval
@@ -760,7 +768,9 @@ def refund_create(*, payment_id, amount, reason, user=None, key=None, approval=N
     return refund
 
 
-def _refund_approver(tab_id, amount, user, approval):
+def _refund_approver(
+    tab_id: int, amount: Decimal, user: User | None, approval: Approval | None
+) -> User | None:
     """Refunds by hand on the bill (this one too) above the limit: the approving manager."""
     if controls.is_manager(user):
         return None
@@ -780,7 +790,7 @@ def _refund_approver(tab_id, amount, user, approval):
     return (approval or Approval()).manager(user, needed)
 
 
-def refund_execute(*, refund_id):
+def refund_execute(*, refund_id: int) -> Refund | None:
     """Give the money back through the payment's provider, then book it (after commit).
 
     A gateway that accepts the refund but is still processing it, or does not answer, leaves
@@ -957,7 +967,14 @@ def refund_overpayment(
 # The bill: discounts, asking for it, closing the table ----------------------------------------
 
 
-def line_discount(*, line_id, amount, reason, user, approval=None):
+def line_discount(
+    *,
+    line_id: int,
+    amount: object,
+    reason: object,
+    user: User | None,
+    approval: Approval | None = None,
+) -> Any:
     """The bill's discounts together stay within a cashier's limit unless a manager approves."""
     amount = parse_amount(amount, allow_zero=True)
     tab = order_services.line_discount_set(
@@ -967,7 +984,14 @@ def line_discount(*, line_id, amount, reason, user, approval=None):
     return tab
 
 
-def tab_discount(*, tab_id, amount, reason, user, approval=None):
+def tab_discount(
+    *,
+    tab_id: int,
+    amount: object,
+    reason: object,
+    user: User | None,
+    approval: Approval | None = None,
+) -> Any:
     """The bill's discounts together stay within a cashier's limit unless a manager approves."""
     amount = parse_amount(amount, allow_zero=True)
     tab = order_services.tab_discount_set(
