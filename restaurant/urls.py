@@ -7,6 +7,9 @@ from django.views.static import serve
 from . import views
 from .api import api
 
+# An outage met outside a view (the session saved after it) answers 503 too (restaurant/lib/outage.py).
+handler500 = "restaurant.lib.outage.server_error"
+
 # The admin's "view site" link leads to the staff screens, not to "/" (no page there).
 admin.site.site_url = "/staff/"
 

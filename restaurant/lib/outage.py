@@ -13,12 +13,14 @@ connection the restart killed is replaced instead of failing the next request.
 """
 
 import logging
+import sys
 from collections.abc import Callable
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import get_language
+from django.views import defaults
 
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.htmx import refusal
@@ -63,3 +65,12 @@ class DatabaseUnavailable:
         if isinstance(exception, OUTAGE):
             return unavailable(request, exception)
         return None
+
+
+def server_error(request: HttpRequest) -> HttpResponseBase:
+    """handler500: an outage met after the view, where no middleware's process_exception sees
+    it (the session saved on the way out, as a staff login does), is the same clear 503."""
+    error = sys.exc_info()[1]
+    if isinstance(error, OUTAGE):
+        return unavailable(request, error)
+    return defaults.server_error(request)

@@ -215,3 +215,28 @@ def test_the_503_speaks_english_when_asked_and_htmx_gets_it_in_the_banner(monkey
     flash = client.post("/t/whatever/cart/", {"dish": 1}, HTTP_HX_REQUEST="true")
     assert flash.status_code == 503 and 'id="flash"' in flash.content.decode()
     assert EN in flash.content.decode()
+
+
+@pytest.mark.django_db
+def test_an_outage_when_the_session_is_saved_after_the_view_is_a_503_too(
+    monkeypatch, settings, cashier
+):
+    """A staff login writes its session on the way out, after every middleware's view hooks:
+    the outage met there is answered by handler500 as the same clear 503, not a bare 500."""
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db import OperationalError
+    from django.test import Client
+
+    create = SessionStore.save
+
+    def cut(self, must_create=False):
+        if must_create:  # the login view makes its new session: the database is still there
+            return create(self, must_create=True)
+        raise OperationalError("terminating connection due to administrator command")
+
+    settings.DEBUG = False  # handler500 answers only where Django's debug page would not
+    monkeypatch.setattr(SessionStore, "save", cut)  # the middleware's save, after the view
+    client = Client(HTTP_ACCEPT_LANGUAGE="en", raise_request_exception=False)
+    answer = client.post("/accounts/login/", {"username": "cashier", "password": "pw-cashier"})
+    assert answer.status_code == 503 and answer["Retry-After"] == "5"
+    assert EN in answer.content.decode()
