@@ -143,7 +143,7 @@ def seat_tables(env):
     seated = []
     for number in range(1, CLIENTS * TABLES_PER_CLIENT + 1):
         table = Table.objects.create(code=f"PB{number:03d}", area="bench")
-        tab = services.tab_for_table(table)
+        tab = services.tab_for_table(table=table)
         services.order_submit(
             tab=tab,
             key="bench",

@@ -62,7 +62,7 @@ class PricedLine:
 # Tabs and diners ------------------------------------------------------------------------------
 
 
-def tab_for_table(table: Table, *, create: bool = True) -> Tab | None:
+def tab_for_table(*, table: Table, create: bool = True) -> Tab | None:
     """The table's current (not closed) tab, opened now if there is none and `create` is set
     (`selectors.current_tab` only reads)."""
     tab = selectors.current_tab(table)
@@ -98,7 +98,7 @@ def tab_for_visit(
     TABLE_OPENING=staff) or joins the current one, unless this phone belonged to an earlier
     visit here and not to this one (a page of that visit that lost its field).
     """
-    current = tab_for_table(table, create=False)
+    current = tab_for_table(table=table, create=False)
     if shown not in (None, ""):
         if current is None or str(shown) != str(current.pk):
             raise Refused(Code.TAB_CLOSED)
@@ -106,7 +106,7 @@ def tab_for_visit(
     if current is None:
         if settings.TABLE_OPENING == "staff" and not staff:
             raise Refused(Code.TABLE_NOT_OPEN)
-        opened = tab_for_table(table)
+        opened = tab_for_table(table=table)
         assert opened is not None  # create=True always gives one
         return opened
     if staff or not diner_key:

@@ -102,7 +102,7 @@ def diner_page(request, token):
 @role_required(KITCHEN, CASHIER)
 def table_open(request, token):
     """开台: staff open a free table's visit, so that its phones can order."""
-    services.tab_for_table(selectors.table_by_token(token))
+    services.tab_for_table(table=selectors.table_by_token(token))
     return redirect("orders:diner", token=token)
 
 

@@ -508,7 +508,7 @@ def payment_notify(
     except NotifyIgnored:
         return None, False
     if isinstance(note, RefundNotice):
-        return refund_notified(provider, note, body)
+        return refund_notified(provider=provider, notice=note, body=body)
     return _payment_news(provider, note, body)
 
 
@@ -851,7 +851,7 @@ def _refund_apply(refund_id: int, result: RefundResult) -> Refund:
     return refund
 
 
-def refund_notified(provider: Any, notice: RefundNotice, body: bytes) -> tuple[Payment, bool]:
+def refund_notified(*, provider: Any, notice: RefundNotice, body: bytes) -> tuple[Payment, bool]:
     """A gateway's refund notification: the refund it names is booked, once."""
     number = notice.out_refund_no
     reference, _sep, refund_id = number.rpartition("r")

@@ -73,7 +73,7 @@ def a_bill(table, menu, cashier):
     and its job; a failed login that locked its account."""
     printer = Printer.objects.create(name="热菜打印机", host="127.0.0.1")
     printer.stations.add(menu["hot_station"])
-    tab = services.tab_for_table(table)
+    tab = services.tab_for_table(table=table)
     lines = [
         services.LineRequest(dish=menu["fish"].pk),
         services.LineRequest(dish=menu["cucumber"].pk),

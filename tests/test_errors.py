@@ -41,7 +41,7 @@ def test_a_refusal_fills_its_message_and_adds_its_fields_to_the_answer():
 def test_a_closed_tab_is_refused_alike_on_the_diner_page_and_in_the_api(table, menu):
     phone = Client(HTTP_ACCEPT_LANGUAGE="en")
     phone.get(f"/t/{table.token}/")
-    order_services.tab_for_table(table)  # the table's visit (a look opens none)
+    order_services.tab_for_table(table=table)  # the table's visit (a look opens none)
     Tab.objects.update(status=Tab.Status.SETTLING)
     page = phone.post(
         f"/t/{table.token}/cart/", {"dish": menu["cucumber"].pk}, HTTP_HX_REQUEST="true"

@@ -174,7 +174,7 @@ def test_hold_true_holds_the_dish(table, menu):
     ],
 )
 def test_a_staff_post_without_htmx_never_redirects_to_another_site(cook, table, menu, elsewhere):
-    tab = tab_for_table(table)
+    tab = tab_for_table(table=table)
     from orders import services
 
     order, _ = services.order_submit(

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def submit(table, dish, key):
-    tab = services.tab_for_table(table)
+    tab = services.tab_for_table(table=table)
     return services.order_submit(
         tab=tab, key=key, guests=2, lines=[services.LineRequest(dish=dish.pk)]
     )[0]
@@ -202,7 +202,7 @@ async def test_a_dropped_last_event_heals_within_two_seconds(table, menu):
     phone, connected, _ = await connect(f"/ws/t/{table.token}/")
     assert connected
     await phone.receive_from(timeout=5)
-    tab = await sync_to_async(services.tab_for_table)(table)
+    tab = await sync_to_async(services.tab_for_table)(table=table)
 
     @sync_to_async
     def add_unannounced():

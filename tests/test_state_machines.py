@@ -106,7 +106,7 @@ def test_a_settled_tab_reopens_through_its_transition(db, table, cashier):
 
 
 def test_a_line_move_is_compare_and_set_and_the_model_answers_the_templates(table, menu):
-    tab = order_services.tab_for_table(table)
+    tab = order_services.tab_for_table(table=table)
     order, _created = order_services.order_submit(
         tab=tab, key="k", lines=[order_services.LineRequest(dish=menu["cucumber"].pk)], guests=2
     )

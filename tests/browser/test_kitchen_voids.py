@@ -15,7 +15,7 @@ def two_orders(server, table, other_table, menu):
     """Made before the browser starts (its event loop would hold up the pushes)."""
     made = []
     for at, key in ((table, "fish-1"), (other_table, "fish-2")):
-        tab = services.tab_for_table(at)
+        tab = services.tab_for_table(table=at)
         lines = [services.LineRequest(dish=menu["fish"].pk)]
         made.append(services.order_submit(tab=tab, key=key, guests=2, lines=lines)[0])
     return made

@@ -29,7 +29,7 @@ def test_a_second_hurry_is_refused_in_the_banner_and_the_page_stays(server, phon
 
 
 def test_adding_a_dish_after_the_table_was_closed_says_what_to_do(server, phone, table, menu):
-    tab = order_services.tab_for_table(table)  # seated (a look opens no visit)
+    tab = order_services.tab_for_table(table=table)  # seated (a look opens no visit)
     page = phone()
     page.goto(f"{server.url}/t/{table.token}/")
     live(page)

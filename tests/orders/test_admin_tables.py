@@ -227,7 +227,7 @@ def test_the_rotate_action_reports_how_many_tables_it_changed(boss, table, other
 
 @pytest.fixture
 def order(table, menu):
-    tab = services.tab_for_table(table)
+    tab = services.tab_for_table(table=table)
     created, _ = services.order_submit(
         tab=tab,
         key="k1",
@@ -325,7 +325,7 @@ def test_a_price_edit_in_the_dish_list_keeps_the_portions_ordered_meanwhile(boss
     assert form["form-0-stock"] == ["5"]
 
     # A table orders two fish while the manager's page still shows five.
-    tab = services.tab_for_table(table)
+    tab = services.tab_for_table(table=table)
     services.order_submit(
         tab=tab, key="k1", guests=2, lines=[services.LineRequest(dish=fish.pk, quantity=2)]
     )
@@ -358,7 +358,7 @@ def test_editing_a_dish_keeps_the_portions_ordered_while_its_page_was_open(boss,
     form = shown_form(admin, url, "dish_form")
     assert form["stock"] == ["5"]
 
-    tab = services.tab_for_table(table)
+    tab = services.tab_for_table(table=table)
     services.order_submit(
         tab=tab, key="k1", guests=2, lines=[services.LineRequest(dish=fish.pk, quantity=1)]
     )

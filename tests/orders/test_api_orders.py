@@ -333,7 +333,7 @@ def test_a_table_with_nobody_seated_has_no_tab_and_reading_it_opens_none(client,
 
 
 def test_a_new_tab_with_no_orders_has_a_zero_total(client, menu, table):
-    services.tab_for_table(table)
+    services.tab_for_table(table=table)
 
     tab = client.get(tab_url(table)).json()["tab"]
 

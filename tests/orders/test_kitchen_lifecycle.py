@@ -21,7 +21,7 @@ def logged_in(user):
 
 
 def order(table, *lines, key="k1"):
-    tab = services.tab_for_table(table)
+    tab = services.tab_for_table(table=table)
     return services.order_submit(tab=tab, key=key, guests=2, lines=list(lines))[0]
 
 

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def order(table, *lines, key="k1", guests=2):
-    tab = services.tab_for_table(table)
+    tab = services.tab_for_table(table=table)
     created, _ = services.order_submit(tab=tab, key=key, guests=guests, lines=list(lines))
     return created
 

@@ -22,7 +22,7 @@ def logged_in(user):
 
 
 def order(table, *dishes, key="k1"):
-    tab = services.tab_for_table(table)
+    tab = services.tab_for_table(table=table)
     lines = [services.LineRequest(dish=dish.pk) for dish in dishes]
     return services.order_submit(tab=tab, key=key, guests=2, lines=lines)[0]
 

@@ -28,7 +28,7 @@ def floor_html(cashier):
 
 def test_a_cart_stops_at_the_rows_one_order_can_take(table, menu, cashier):
     phone = Client(HTTP_ACCEPT_LANGUAGE="en")
-    tab = services.tab_for_table(table)
+    tab = services.tab_for_table(table=table)
     answers = [
         phone.post(
             f"/t/{table.token}/cart/",

@@ -11,7 +11,7 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
 @sync_to_async
 def add_to_cart(table, dish, quantity=1):
-    tab = services.tab_for_table(table)
+    tab = services.tab_for_table(table=table)
     services.cart_add(
         tab=tab, diner=None, request=services.LineRequest(dish=dish.pk, quantity=quantity)
     )
@@ -19,7 +19,7 @@ def add_to_cart(table, dish, quantity=1):
 
 @sync_to_async
 def submit(table, dish, key="k"):
-    tab = services.tab_for_table(table)
+    tab = services.tab_for_table(table=table)
     return services.order_submit(
         tab=tab, key=key, guests=2, lines=[services.LineRequest(dish=dish.pk)]
     )[0]

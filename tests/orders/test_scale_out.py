@@ -100,7 +100,7 @@ def test_a_kitchen_screen_reconnecting_after_a_restart_shows_exactly_the_open_ti
         wait_for(kitchen, 'id="board"')
     first.stop()
     # Orders keep coming while the server is down (another process takes them).
-    tab = services.tab_for_table(table)
+    tab = services.tab_for_table(table=table)
     kept = [
         services.order_submit(
             tab=tab, key=f"k{n}", guests=2, lines=[services.LineRequest(dish=menu["cucumber"].pk)]
@@ -108,7 +108,7 @@ def test_a_kitchen_screen_reconnecting_after_a_restart_shows_exactly_the_open_ti
         for n in range(3)
     ]
     done = services.order_submit(
-        tab=services.tab_for_table(other_table),
+        tab=services.tab_for_table(table=other_table),
         key="done",
         guests=2,
         lines=[services.LineRequest(dish=menu["fish"].pk)],

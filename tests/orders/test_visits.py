@@ -99,7 +99,7 @@ def test_an_api_order_in_an_ended_visit_is_refused(table, menu):
     assert answer.status_code == 201
     first = answer.json()["tab"]
     close(Tab.objects.get(pk=first))
-    services.tab_for_table(table)  # the next guests sit down
+    services.tab_for_table(table=table)  # the next guests sit down
     late = api_order(table, menu, "pos-2", tab=first)
     assert late.status_code == 409 and late.json()["error"] == "tab_closed"
     retried = api_order(table, menu, "pos-1")  # a retry of the old visit's order
@@ -113,7 +113,7 @@ def test_an_api_key_never_takes_a_pages_cart_key(table, menu):
     answer = api_order(table, menu, "cart-2")
     assert answer.status_code == 400 and answer.json()["error"] == "key_reserved"
     diner = phone()
-    tab = services.tab_for_table(table)
+    tab = services.tab_for_table(table=table)
     add(diner, table, menu["fish"], tab=tab.pk)
     tab.refresh_from_db()
     diner.post(
@@ -148,7 +148,7 @@ def test_with_staff_opening_a_free_table_cannot_order_until_staff_open_it(
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("rotate", [False, True])
 async def test_an_open_socket_is_told_and_closed_when_its_visit_ends(table, menu, rotate):
-    tab = await sync_to_async(services.tab_for_table)(table)
+    tab = await sync_to_async(services.tab_for_table)(table=table)
     socket, connected, _ = await connect(f"/ws/t/{table.token}/?lang=en&tab={tab.pk}")
     assert connected
     await socket.receive_from(timeout=5)
@@ -171,7 +171,7 @@ async def test_an_open_socket_is_told_and_closed_when_its_visit_ends(table, menu
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
 async def test_an_open_socket_is_closed_when_the_tables_code_is_replaced(table, menu, manager):
-    tab = await sync_to_async(services.tab_for_table)(table)
+    tab = await sync_to_async(services.tab_for_table)(table=table)
     socket, connected, _ = await connect(f"/ws/t/{table.token}/?lang=en&tab={tab.pk}")
     assert connected
     await socket.receive_from(timeout=5)
@@ -196,6 +196,6 @@ async def test_an_open_socket_is_closed_when_the_tables_code_is_replaced(table, 
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
 async def test_a_socket_cannot_follow_another_tables_tab(table, other_table, menu):
-    theirs = await sync_to_async(services.tab_for_table)(other_table)
+    theirs = await sync_to_async(services.tab_for_table)(table=other_table)
     _socket, connected, _ = await connect(f"/ws/t/{table.token}/?tab={theirs.pk}")
     assert not connected

@@ -40,7 +40,7 @@ def commits(django_capture_on_commit_callbacks):
 
 def seat(table, menu, *, key="first", guests=2, diner=None):
     """An order of 拍黄瓜 (12) and 宫保鸡丁 微辣 (38): the tab owes 50."""
-    tab = order_services.tab_for_table(table)
+    tab = order_services.tab_for_table(table=table)
     order, _ = order_services.order_submit(
         tab=tab,
         key=key,

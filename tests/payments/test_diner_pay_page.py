@@ -54,7 +54,7 @@ def test_an_equal_share_is_the_total_split_rounded_up_to_the_cent(client, table,
 
 
 def test_a_phone_pays_only_the_dishes_it_ordered(table, menu):
-    tab = order_services.tab_for_table(table)
+    tab = order_services.tab_for_table(table=table)
     key = "a" * 32
     diner = order_services.diner_for_tab(tab=tab, key=key)
     tab = seat(table, menu, diner=diner)  # this phone ordered both: 50

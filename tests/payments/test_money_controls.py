@@ -127,7 +127,7 @@ def test_a_void_that_would_take_a_162_bill_to_0_is_refused_until_the_discount_is
     what is left, the bill is ¥9.60 and ¥152.40 goes back."""
     menu["fish"].price = Decimal("168.00")
     menu["fish"].save()
-    tab = order_services.tab_for_table(table)
+    tab = order_services.tab_for_table(table=table)
     order_services.order_submit(
         tab=tab,
         key="k",

@@ -23,7 +23,7 @@ def pay_first(settings):
 
 
 def order_fish(table, key="fish", quantity=2):
-    tab = order_services.tab_for_table(table)
+    tab = order_services.tab_for_table(table=table)
     order, _ = order_services.order_submit(
         tab=tab, key=key, guests=1,
         lines=[order_services.LineRequest(dish=Dish.objects.get(name="清蒸鲈鱼").pk, quantity=quantity)],

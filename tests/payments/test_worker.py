@@ -23,7 +23,7 @@ PAST = timedelta(seconds=5)
 
 
 def unpaid_fish_order(table, key="fish"):
-    tab = order_services.tab_for_table(table)
+    tab = order_services.tab_for_table(table=table)
     fish = Dish.objects.get(name="清蒸鲈鱼")
     order, _ = order_services.order_submit(
         tab=tab, key=key, guests=1, lines=[order_services.LineRequest(dish=fish.pk)]

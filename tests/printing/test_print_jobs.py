@@ -38,7 +38,7 @@ def jobs_of(printer):
 
 @pytest.mark.django_db
 def test_a_new_order_queues_one_ticket_per_station_and_a_pass_ticket(table, menu, kitchen, commits):
-    tab = order_services.tab_for_table(table)
+    tab = order_services.tab_for_table(table=table)
     with commits():
         first = order(tab, menu, hold_fish=True)
     printers = kitchen["printer"]
@@ -64,7 +64,7 @@ def test_a_new_order_queues_one_ticket_per_station_and_a_pass_ticket(table, menu
 def test_an_add_on_round_is_an_add_on_ticket_numbered_after_the_first(
     table, menu, kitchen, commits
 ):
-    tab = order_services.tab_for_table(table)
+    tab = order_services.tab_for_table(table=table)
     with commits():
         order(tab, menu)
     with commits():
@@ -85,7 +85,7 @@ def test_an_add_on_round_is_an_add_on_ticket_numbered_after_the_first(
 def test_urge_void_and_fire_print_a_slip_on_the_station_that_must_act(
     table, menu, kitchen, cashier, commits
 ):
-    tab = order_services.tab_for_table(table)
+    tab = order_services.tab_for_table(table=table)
     with commits():
         first = order(tab, menu, hold_fish=True)
     chicken, fish = (
@@ -112,7 +112,7 @@ def test_urge_void_and_fire_print_a_slip_on_the_station_that_must_act(
 
 @pytest.mark.django_db
 def test_a_served_dish_voided_prints_nothing_in_the_kitchen(table, menu, kitchen, manager, commits):
-    tab = order_services.tab_for_table(table)
+    tab = order_services.tab_for_table(table=table)
     with commits():
         first = order(tab, menu)
     cucumber = first.lines.get(name="拍黄瓜")
@@ -125,7 +125,7 @@ def test_a_served_dish_voided_prints_nothing_in_the_kitchen(table, menu, kitchen
 @pytest.mark.django_db
 def test_pay_first_prints_an_order_once_it_is_paid(table, menu, kitchen, settings, commits):
     settings.SERVICE_FLOW = "pay_first"
-    tab = order_services.tab_for_table(table)
+    tab = order_services.tab_for_table(table=table)
     with commits():
         first = order(tab, menu)
     assert PrintJob.objects.count() == 0  # the kitchen does not see an unpaid order
@@ -141,7 +141,7 @@ def test_an_inactive_printer_and_a_station_without_printers_get_nothing(
 ):
     kitchen["printer"]["cold"].active = False
     kitchen["printer"]["cold"].save()
-    tab = order_services.tab_for_table(table)
+    tab = order_services.tab_for_table(table=table)
     with commits():
         order(tab, menu)
     assert jobs_of(kitchen["printer"]["cold"]) == []
@@ -151,7 +151,7 @@ def test_an_inactive_printer_and_a_station_without_printers_get_nothing(
 @pytest.mark.django_db
 def test_queueing_is_a_few_queries_and_no_printer_is_reached(table, menu, kitchen, commits):
     """What the order's request does for printing after its commit: reads and inserts, no I/O."""
-    tab = order_services.tab_for_table(table)
+    tab = order_services.tab_for_table(table=table)
     first = order(tab, menu)  # no commit callbacks: nothing queued yet
     assert PrintJob.objects.count() == 0
     with CaptureQueriesContext(connection) as queries:
@@ -163,7 +163,7 @@ def test_queueing_is_a_few_queries_and_no_printer_is_reached(table, menu, kitche
 
 @pytest.mark.django_db
 def test_numbers_are_per_printer_and_never_taken_twice(table, menu, kitchen, commits):
-    tab = order_services.tab_for_table(table)
+    tab = order_services.tab_for_table(table=table)
     for n in range(3):
         with commits():
             order_services.order_submit(
@@ -178,7 +178,7 @@ def test_numbers_are_per_printer_and_never_taken_twice(table, menu, kitchen, com
 
 @pytest.mark.django_db
 def test_a_shop_without_printers_pays_one_query_per_order(table, menu, commits):
-    tab = order_services.tab_for_table(table)
+    tab = order_services.tab_for_table(table=table)
     first = order(tab, menu)
     line = first.lines.first()
     with CaptureQueriesContext(connection) as queries:
@@ -191,7 +191,7 @@ def test_a_shop_without_printers_pays_one_query_per_order(table, menu, commits):
 def test_jobs_do_not_move_off_a_printer_a_worker_is_sending_to(table, menu, kitchen, commits):
     """A worker holds a printer (its claim) while it sends: a job moved then could come out of
     both printers, so the move waits until the worker lets go."""
-    tab = order_services.tab_for_table(table)
+    tab = order_services.tab_for_table(table=table)
     with commits():
         order(tab, menu)
     hot, cold = kitchen["printer"]["hot"], kitchen["printer"]["cold"]

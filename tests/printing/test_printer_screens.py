@@ -22,7 +22,7 @@ def logged_in(user):
 
 
 def seated(table, menu, commits):
-    tab = order_services.tab_for_table(table)
+    tab = order_services.tab_for_table(table=table)
     with commits():
         order_services.order_submit(
             tab=tab,

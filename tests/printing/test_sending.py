@@ -53,7 +53,7 @@ def one_dish(tab, menu, key):
 
 @pytest.mark.django_db
 def test_every_ticket_of_an_order_reaches_its_stations_printers(table, menu, kitchen, commits):
-    tab = order_services.tab_for_table(table)
+    tab = order_services.tab_for_table(table=table)
     with commits():
         order(tab, menu)
     assert sender.print_jobs_send() == 3
@@ -91,7 +91,7 @@ def test_every_ticket_of_an_order_reaches_its_stations_printers(table, menu, kit
 
 @pytest.mark.django_db
 def test_slips_for_urge_fire_and_void_print_on_the_station(table, menu, kitchen, cashier, commits):
-    tab = order_services.tab_for_table(table)
+    tab = order_services.tab_for_table(table=table)
     with commits():
         first = order(tab, menu)
     chicken = first.lines.get(name="宫保鸡丁")
@@ -126,7 +126,10 @@ def test_a_printer_off_for_30_seconds_prints_what_it_missed_in_order_once(
     fake = kitchen["fake"]["hot"]
     hot = kitchen["printer"]["hot"]
     fake.power_off()
-    tab, other = order_services.tab_for_table(table), order_services.tab_for_table(other_table)
+    tab, other = (
+        order_services.tab_for_table(table=table),
+        order_services.tab_for_table(table=other_table),
+    )
     with commits():
         order(tab, menu)
     for key, at in (("more", tab), ("other", other), ("again", tab)):
@@ -170,7 +173,7 @@ def test_out_of_paper_the_job_waits_and_nothing_is_sent_until_paper_is_back(
 ):
     fake = kitchen["fake"]["cold"]
     fake.paper_out = True
-    tab = order_services.tab_for_table(table)
+    tab = order_services.tab_for_table(table=table)
     with commits():
         order(tab, menu)
     start = timezone.now()
@@ -221,7 +224,7 @@ def test_a_paid_receipt_prints_chinese_text_and_a_qr_code_that_decode(
     table, menu, kitchen, commits, cashier, settings
 ):
     settings.PUBLIC_URL = "http://192.168.1.20:8000"
-    tab = order_services.tab_for_table(table)
+    tab = order_services.tab_for_table(table=table)
     with commits():
         order(tab, menu)
     payment, _ = payment_services.payment_start(
@@ -250,7 +253,7 @@ def test_a_paid_receipt_prints_chinese_text_and_a_qr_code_that_decode(
 
 @pytest.mark.django_db
 def test_a_bill_before_paying_carries_the_pay_page_code(table, menu, kitchen, commits, settings):
-    tab = order_services.tab_for_table(table)
+    tab = order_services.tab_for_table(table=table)
     with commits():
         order(tab, menu)
     services.bill_print(tab_id=tab.pk, kind="prebill")
@@ -272,7 +275,7 @@ def test_python_escpos_alone_would_garble_text_without_an_ideograph():
 
 @pytest.mark.django_db
 def test_reprint_prints_the_same_ticket_again_marked_as_a_reprint(table, menu, kitchen, commits):
-    tab = order_services.tab_for_table(table)
+    tab = order_services.tab_for_table(table=table)
     with commits():
         order(tab, menu)
     sender.print_jobs_send()
@@ -290,7 +293,7 @@ def test_reprint_prints_the_same_ticket_again_marked_as_a_reprint(table, menu, k
 @pytest.mark.django_db
 def test_a_dead_printers_jobs_move_to_another_in_their_order(table, menu, kitchen, commits):
     kitchen["fake"]["hot"].power_off()
-    tab = order_services.tab_for_table(table)
+    tab = order_services.tab_for_table(table=table)
     for key in ("a", "b"):
         with commits():
             one_dish(tab, menu, key) if key == "b" else order(tab, menu, key)
@@ -320,7 +323,10 @@ def test_two_worker_copies_print_each_job_once_and_in_order(
     table, other_table, menu, kitchen, tmp_path
 ):
     """Two `manage.py worker` processes sweep at once; every document comes out exactly once."""
-    tabs = [order_services.tab_for_table(table), order_services.tab_for_table(other_table)]
+    tabs = [
+        order_services.tab_for_table(table=table),
+        order_services.tab_for_table(table=other_table),
+    ]
     env = {"REDIS_URL": ""}
     workers = [Worker("--every", "0.1", log_dir=tmp_path, env=env) for _ in range(2)]
     try:
@@ -378,7 +384,7 @@ def test_the_order_post_answers_before_the_printer_reads_a_byte(table, menu, kit
 
 @pytest.mark.django_db
 def test_a_printer_not_in_use_keeps_its_jobs_and_is_not_tried(table, menu, kitchen, commits):
-    tab = order_services.tab_for_table(table)
+    tab = order_services.tab_for_table(table=table)
     with commits():
         order(tab, menu)
     Printer.objects.filter(pk=kitchen["printer"]["hot"].pk).update(active=False)
@@ -389,7 +395,7 @@ def test_a_printer_not_in_use_keeps_its_jobs_and_is_not_tried(table, menu, kitch
 
 @pytest.mark.django_db
 def test_printed_jobs_are_kept_thirty_days_and_waiting_ones_for_ever(table, menu, kitchen, commits):
-    tab = order_services.tab_for_table(table)
+    tab = order_services.tab_for_table(table=table)
     with commits():
         order(tab, menu)
     sender.print_jobs_send()
@@ -415,7 +421,7 @@ def test_a_receipt_shows_card_and_cash_a_refund_and_a_voided_dish(
     """Mixed methods, a refund with its reason and a 退菜 on 80 mm paper: every adjustment of the
     settlement is on the paper."""
     Printer.objects.filter(pk=kitchen["printer"]["till"].pk).update(paper=80)
-    tab = order_services.tab_for_table(table)
+    tab = order_services.tab_for_table(table=table)
     with commits():
         first = order(tab, menu)
     with commits():
