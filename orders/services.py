@@ -278,18 +278,16 @@ def cart_add(*, tab: Tab, diner: Diner, request: LineRequest) -> CartItem:
 
 
 @transaction.atomic
-def cart_set_quantity(*, tab: Tab, item_id: int, quantity: object) -> None:
-    """Any phone at the table may change any line of the cart; 0 takes it out."""
+def cart_set_quantity(*, tab: Tab, item_id: int, quantity: int) -> None:
+    """Any phone at the table may change any line of the cart; 0 takes it out (the page parses
+    what was sent; here are the rules)."""
     _require_open(tab)
-    wanted = parse.whole_number(quantity)
-    if wanted is None:
-        raise Refused(Code.BAD_QUANTITY, max=settings.MAX_LINE_QUANTITY)
     items = CartItem.objects.filter(tab=tab, pk=item_id)
-    if wanted <= 0:
+    if quantity <= 0:
         changed = items.delete()[0]
     else:
         changed = items.update(
-            quantity=_positive_int(wanted, Code.BAD_QUANTITY, settings.MAX_LINE_QUANTITY)
+            quantity=_positive_int(quantity, Code.BAD_QUANTITY, settings.MAX_LINE_QUANTITY)
         )
     if not changed:
         raise Refused(Code.NOT_IN_CART)

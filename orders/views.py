@@ -158,7 +158,10 @@ def cart_add(request, token):
 @_diner_action
 def cart_update(request, token, item):
     table, tab, diner = _get_tab_for_diner(request, token)
-    services.cart_set_quantity(tab=tab, item_id=item, quantity=request.POST.get("quantity"))
+    quantity = parse.whole_number(request.POST.get("quantity"))
+    if quantity is None:
+        raise Refused(Code.BAD_QUANTITY, max=settings.MAX_LINE_QUANTITY)
+    services.cart_set_quantity(tab=tab, item_id=item, quantity=quantity)
     return _back_to_table(request, token, selectors.cart_view(tab.pk))
 
 
