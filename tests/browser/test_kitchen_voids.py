@@ -44,6 +44,8 @@ def test_a_voided_only_ticket_stays_struck_through_until_cleared_or_aged_out(
     for page in (everything, hot):
         live(page)
     waiter = staff_screen(server, "cashier", "pw-cashier", f"/t/{table.token}/")
+    # The socket's first state replaces the bill, reason field included: type after it came.
+    live(waiter)
 
     fish_row = waiter.locator("#tab .line", has_text="清蒸鲈鱼")
     fish_row.locator("input[name=reason]").fill("客人不要了")
@@ -64,6 +66,7 @@ def test_a_voided_only_ticket_stays_struck_through_until_cleared_or_aged_out(
 
     # The other table's fish is voided and nobody clears it: it stays, then ages out.
     waiter.goto(f"{server.url}/t/{other_table.token}/")
+    live(waiter)
     fish_row = waiter.locator("#tab .line", has_text="清蒸鲈鱼")
     fish_row.locator("input[name=reason]").fill("做不了")
     fish_row.locator(".staff-void button").click()
