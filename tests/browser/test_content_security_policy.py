@@ -61,9 +61,12 @@ def test_the_diner_orders_and_the_kitchen_sees_it_with_no_policy_violation(
     # The dish opened the visit; once the page's socket follows it (its stamp is in the page)
     # no later swap replaces the line under the check.
     expect(diner.locator('.live-seq[data-stream^="tab."]')).to_be_attached()
-    mine = diner.locator("#cart .who").first
-    expect(mine).to_be_attached()
-    assert "·" in mine.evaluate("e => getComputedStyle(e, '::after').content")
+    # Read again until it holds: a socket swap may replace the line between two looks.
+    diner.wait_for_function(
+        "() => { const e = document.querySelector('#cart .who');"
+        " return !!e && getComputedStyle(e, '::after').content.includes('·'); }",
+        timeout=5_000,
+    )
     diner.locator("#cart-sheet > summary").click()
     diner.locator("#cart input[name=guests]").fill("2")
     diner.locator("#cart button.primary").click()
