@@ -7,6 +7,7 @@ switch to PostgreSQL, channels-redis and a Redis cache for any number of process
 
 import os
 import socket
+from datetime import time
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -48,6 +49,16 @@ def env_list(name, default=()):
     if value is None:
         return list(default)
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_clock(name, default):
+    """A time of day `HH:MM` (24-hour clock) as a `datetime.time`."""
+    value = os.environ.get(name) or default
+    hours, colon, minutes = value.partition(":")
+    if colon and len(minutes) == 2 and hours.isdigit() and minutes.isdigit():
+        if int(hours) < 24 and int(minutes) < 60:
+            return time(int(hours), int(minutes))
+    raise ImproperlyConfigured(f"{name} must be a time of day as HH:MM (04:00), not {value!r}")
 
 
 def database_from_url(url):
@@ -276,6 +287,10 @@ LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Shanghai")
 CURRENCY = env_str("CURRENCY", "CNY")
+# The business day (营业日) ends at this local time, not at midnight: a bill paid at 01:30 belongs
+# to the evening before (restaurant/lib/business_day.py). Shifts, the day close, the reports and
+# reconciliation all cut here.
+BUSINESS_DAY_CUTOFF = env_clock("BUSINESS_DAY_CUTOFF", "04:00")
 USE_I18N = True
 USE_TZ = True
 
