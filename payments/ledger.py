@@ -18,7 +18,10 @@ APPEND_LOCK = 0x4C45444745  # "LEDGE"
 
 
 def entry_digest(entry, previous_hash):
-    """The hash of one entry: its fields in a fixed order and the previous entry's hash."""
+    """The hash of one entry: its fields in a fixed order and the previous entry's hash.
+
+    Fields added later (a member, a top-up) count only when set, so entries written before
+    them still verify."""
     fields = [
         previous_hash,
         entry.account,
@@ -31,6 +34,10 @@ def entry_digest(entry, previous_hash):
         entry.note,
         entry.created_at.astimezone(UTC).isoformat(),
     ]
+    if entry.member_id is not None:
+        fields.append(f"member={entry.member_id}")
+    if entry.top_up_id is not None:
+        fields.append(f"top_up={entry.top_up_id}")
     return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
 
 

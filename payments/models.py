@@ -30,6 +30,7 @@ class Method(models.TextChoices):
     CASH = "cash", _("cash")
     CARD = "card", _("card")
     QR = "qr", _("QR pay")
+    MEMBER = "member", _("member balance")
 
 
 class PaymentQuerySet(models.QuerySet):
@@ -321,26 +322,63 @@ class LedgerQuerySet(models.QuerySet):
 
 
 class LedgerEntry(models.Model):
-    """出纳记账: one movement of money in one account, signed (in +, out −). Append-only."""
+    """出纳记账: one movement of money in one account, signed (in +, out −). Append-only.
+
+    The `member` account is stored value (储值), money owed to members (预收款, a liability): its
+    entries are signed as what is owed (a top-up +, a payment by balance −, a refund to the
+    balance +), so its sum is the sum of all members' balances at every moment. A top-up has no
+    tab and no payment: it is not sales; spending the balance (a `member` payment) is.
+    """
 
     class Account(models.TextChoices):
         CASH = "cash", _("cash drawer")
         CARD = "card", _("card terminal")
         QR = "qr", _("QR pay")
+        MEMBER = "member", _("owed to members")
 
     class Kind(models.TextChoices):
         PAYMENT = "payment", _("payment")
         CHANGE = "change", _("change given")
         REFUND = "refund", _("refund")
+        TOP_UP = "top_up", _("top-up")
+        BONUS = "bonus", _("top-up bonus")
+        TOP_UP_REFUND = "top_up_ref", _("top-up refunded")
+        ADJUST = "adjust", _("balance adjusted")
 
     account = models.CharField(_("account"), max_length=10, choices=Account.choices)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     amount = MoneyField(_("amount"))
     tab = models.ForeignKey(
-        "orders.Tab", on_delete=models.PROTECT, related_name="+", verbose_name=_("tab")
+        "orders.Tab",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("tab"),
     )
     payment = models.ForeignKey(
-        Payment, on_delete=models.PROTECT, related_name="ledger", verbose_name=_("payment")
+        Payment,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ledger",
+        verbose_name=_("payment"),
+    )
+    member = models.ForeignKey(
+        "members.Member",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("member"),
+    )
+    top_up = models.ForeignKey(
+        "members.TopUp",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("top-up"),
     )
     refund = models.ForeignKey(
         Refund,

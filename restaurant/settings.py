@@ -167,6 +167,7 @@ INSTALLED_APPS = [
     "menu",
     "orders",
     "payments",
+    "payments.members",
     "printing",
     "demo",
 ]

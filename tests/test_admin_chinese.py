@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from orders import services
+from payments.members.models import BonusRule, Level, Member
 from payments.services import payment_start
 from printing.models import Printer
 from printing.services import order_tickets_queue
@@ -70,7 +71,7 @@ def boss(django_user_model):
 @pytest.fixture
 def a_bill(table, menu, cashier):
     """A row in every changelist: a bill with a voided dish, paid in cash; a device; a printer
-    and its job; a failed login that locked its account."""
+    and its job; a failed login that locked its account; a member and a top-up bonus rule."""
     printer = Printer.objects.create(name="热菜打印机", host="127.0.0.1")
     printer.stations.add(menu["hot_station"])
     tab = services.tab_for_table(table=table)
@@ -93,6 +94,8 @@ def a_bill(table, menu, cashier):
     AccessFailureLog.objects.create(
         username="cashier", ip_address="127.0.0.1", user_agent="-", path_info="/accounts/login/"
     )
+    BonusRule.objects.create(threshold=200, bonus=30)
+    Member.objects.create(number="100001", mobile="13800000000", level=Level.objects.first())
     return tab
 
 
