@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0008_gateway_bill'),
+        ('payments', '0009_ledger_members'),
     ]
 
     operations = [
