@@ -446,6 +446,18 @@ def _apply_state(provider: Any, payment: Payment, state: Any) -> bool:
     return changed
 
 
+def payment_ask_gateway(*, payment_id: int) -> bool:
+    """Ask a QR payment's gateway what became of it and book the answer once (reconciliation
+    found it paid on the gateway's bill). True when it was booked now. An expired or cancelled
+    payment the gateway says is paid is a late success: recorded, then given back in full.
+    Raises GatewayUnknown when the gateway does not answer. Call with no transaction open."""
+    payment = Payment.objects.get(pk=payment_id)
+    provider = providers.by_name(payment.provider)
+    if payment.status == SUCCEEDED or not hasattr(provider, "query"):
+        return False
+    return _apply_state(provider, payment, provider.query(payment))
+
+
 def _settle_code_payment(provider: Any, payment: Payment, now: datetime) -> bool:
     """A 付款码 payment the payer is still confirming: ask; past CODE_WAIT, reverse it. One
     whose reverse is under way (REVERSING) is only reversed again."""
