@@ -9,13 +9,14 @@ from django.db.models import Count
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from restaurant.lib.audit import AuditedAdmin, AuditEntry
 from restaurant.lib.roles import ManagerPermissions
 
 from .models import Category, Dish, Option, OptionGroup, Station, Tag
 
 
 @admin.register(Station)
-class StationAdmin(ManagerPermissions, admin.ModelAdmin):
+class StationAdmin(AuditedAdmin, ManagerPermissions, admin.ModelAdmin):
     list_display = ["name", "name_en", "slug", "position"]
     list_editable = ["position"]
     prepopulated_fields = {"slug": ["name_en"]}
@@ -23,7 +24,7 @@ class StationAdmin(ManagerPermissions, admin.ModelAdmin):
 
 
 @admin.register(Category)
-class CategoryAdmin(ManagerPermissions, admin.ModelAdmin):
+class CategoryAdmin(AuditedAdmin, ManagerPermissions, admin.ModelAdmin):
     list_display = ["name", "name_en", "position", "active", "dish_count"]
     list_editable = ["position", "active"]
     list_filter = ["active"]
@@ -38,7 +39,7 @@ class CategoryAdmin(ManagerPermissions, admin.ModelAdmin):
 
 
 @admin.register(Tag)
-class TagAdmin(ManagerPermissions, admin.ModelAdmin):
+class TagAdmin(AuditedAdmin, ManagerPermissions, admin.ModelAdmin):
     list_display = ["name", "name_en"]
     search_fields = ["name", "name_en"]
 
@@ -69,7 +70,7 @@ def _image_preview(dish, width, height):
 
 
 @admin.register(Dish)
-class DishAdmin(ManagerPermissions, admin.ModelAdmin):
+class DishAdmin(AuditedAdmin, ManagerPermissions, admin.ModelAdmin):
     list_display = [
         "preview",
         "name",
@@ -94,6 +95,12 @@ class DishAdmin(ManagerPermissions, admin.ModelAdmin):
         (_("availability"), {"fields": ["active", "stock", "sold_out", "updated_at"]}),
     ]
     inlines = [OptionGroupInline]
+    # In the audit trail on their own, with the old and the new value.
+    audited_fields = {
+        "price": AuditEntry.Kind.PRICE,
+        "stock": AuditEntry.Kind.STOCK,
+        "sold_out": AuditEntry.Kind.STOCK,
+    }
 
     # Orders take stock and the kitchen marks dishes sold out while a manager has a page open.
     # These fields carry the value the page showed, and are written back only when the manager
@@ -128,7 +135,7 @@ class DishAdmin(ManagerPermissions, admin.ModelAdmin):
 
 
 @admin.register(OptionGroup)
-class OptionGroupAdmin(ManagerPermissions, admin.ModelAdmin):
+class OptionGroupAdmin(AuditedAdmin, ManagerPermissions, admin.ModelAdmin):
     list_display = ["name", "dish", "min_choices", "max_choices", "position"]
     list_select_related = ["dish"]
     list_filter = ["dish__category"]
@@ -138,7 +145,8 @@ class OptionGroupAdmin(ManagerPermissions, admin.ModelAdmin):
 
 
 @admin.register(Option)
-class OptionAdmin(ManagerPermissions, admin.ModelAdmin):
+class OptionAdmin(AuditedAdmin, ManagerPermissions, admin.ModelAdmin):
+    audited_fields = {"price": AuditEntry.Kind.PRICE}
     list_display = ["name", "group", "price", "active", "position"]
     list_editable = ["price", "active"]
     list_select_related = ["group__dish"]

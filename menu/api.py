@@ -114,5 +114,9 @@ def dish_availability(request, dish: int, payload: AvailabilityIn):
     """`stock` sets the portions left; `unlimited: true` clears the count. Every open menu and
     every cart holding the dish hear of it at once."""
     return services.dish_set_availability(
-        dish_id=dish, sold_out=payload.sold_out, stock=payload.stock, unlimited=payload.unlimited
+        dish_id=dish,
+        sold_out=payload.sold_out,
+        stock=payload.stock,
+        unlimited=payload.unlimited,
+        user=request.user,
     )

@@ -8,12 +8,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
 from menu.models import Station
-from restaurant.lib.money import money
+from restaurant.lib.money import MoneyField, money
 
 from .models import CartItem, Diner, Order, OrderLine, Tab, TabEvent, Table
 from .settlement import settlement_figures
@@ -389,3 +390,69 @@ def line_for_print(line_id: int) -> OrderLine | None:
     return (
         OrderLine.objects.filter(pk=line_id).select_related("order__tab__table", "station").first()
     )
+
+
+# The books (payments.books): a business day's bills, read with database aggregates --------------
+
+
+def unsettled_tabs() -> list[dict[str, Any]]:
+    """Tabs whose money is not done (open or settling): what a day close must settle or carry
+    over. `[{"tab", "table", "status", "opened_at"}]`, oldest first."""
+    rows = (
+        Tab.objects.filter(status__in=[Tab.Status.OPEN, Tab.Status.SETTLING])
+        .order_by("opened_at", "id")
+        .values("id", "opened_at", "status", "table__code")
+    )
+    return [
+        {
+            "tab": r["id"],
+            "table": r["table__code"],
+            "status": r["status"],
+            "opened_at": r["opened_at"],
+        }
+        for r in rows
+    ]
+
+
+def sales_by_category(tab_ids: Iterable[int]) -> list[dict[str, Any]]:
+    """What these tabs sold per menu category, voided dishes left out: portions, amount before
+    discounts (`gross`) and line discounts. One query. A dish deleted from the menu since counts
+    under no category (`None`)."""
+    return list(
+        OrderLine.objects.filter(order__tab__in=list(tab_ids))
+        .exclude(status=OrderLine.Status.VOIDED)
+        .values(category=F("dish__category__name"))
+        .annotate(
+            portions=Sum("quantity"),
+            gross=Sum(F("unit_price") * F("quantity"), output_field=MoneyField()),
+            discount=Sum("discount"),
+        )
+        .order_by("-gross", "category")
+    )
+
+
+def void_totals(tab_ids: Iterable[int]) -> dict[str, Any]:
+    """Dishes voided (退菜) on these tabs: how many lines, portions, and their amount. One query."""
+    return OrderLine.objects.filter(
+        order__tab__in=list(tab_ids), status=OrderLine.Status.VOIDED
+    ).aggregate(
+        lines=Count("id"),
+        portions=Coalesce(Sum("quantity"), 0),
+        amount=Coalesce(
+            Sum(F("unit_price") * F("quantity"), output_field=MoneyField()), Decimal(0)
+        ),
+    )
+
+
+def tab_totals(tab_ids: Iterable[int]) -> dict[str, Any]:
+    """How many tabs, guests (covers; a tab with no head count counts its phones), and bill
+    discounts. One query."""
+    return Tab.objects.filter(pk__in=list(tab_ids)).aggregate(
+        tabs=Count("id"),
+        guests=Coalesce(Sum(Coalesce("guests", "diner_count")), 0),
+        bill_discounts=Coalesce(Sum("discount"), Decimal(0), output_field=MoneyField()),
+    )
+
+
+def table_count() -> int:
+    return Table.objects.filter(active=True).count()

@@ -400,6 +400,7 @@ def kitchen_stock(request):
                 sold_out=request.POST["sold_out"] == "1" if "sold_out" in request.POST else None,
                 stock=stock if "stock" in request.POST else None,
                 unlimited="stock" in request.POST and not raw,
+                user=request.user,
             )
             return render(
                 request, "orders/kitchen_stock.html#dish-row", {"dish": dish, "oob": True}

@@ -8,6 +8,15 @@ class RestaurantConfig(AppConfig):
     name = "restaurant"
     verbose_name = "点餐"
 
+    def ready(self) -> None:
+        """Staff logins, and failed ones, go into the audit trail (restaurant/lib/audit.py)."""
+        from django.contrib.auth.signals import user_logged_in, user_login_failed
+
+        from restaurant.lib.audit import login_failure_recorded, login_recorded
+
+        user_logged_in.connect(login_recorded, dispatch_uid="audit-login")
+        user_login_failed.connect(login_failure_recorded, dispatch_uid="audit-login-failed")
+
 
 class AxesConfig(AxesAppConfig):
     """django-axes under a name the manager's admin can translate (its own is "Axes")."""

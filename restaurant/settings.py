@@ -175,7 +175,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "restaurant.lib.realtime.HoldEventsUntilAnswered",
     "django.middleware.security.SecurityMiddleware",
-    "restaurant.lib.compression.GZipText",  # text only: photos are compressed already
+    "django.middleware.gzip.GZipMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

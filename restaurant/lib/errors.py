@@ -253,6 +253,48 @@ class Code(StrEnum):
         _("Nobody approves their own action: another person, a manager, must."),
     )
 
+    # The books: shifts and the day close (payments/books)
+    NO_SHIFT = "no_shift", 409, _("Open a shift at a till first.")
+    SHIFT_OPEN = "shift_open", 409, _("You already have a shift open at till %(till)s.")
+    TILL_BUSY = (
+        "till_busy",
+        409,
+        _("%(cashier)s has a shift open at till %(till)s: they hand over first."),
+    )
+    SHIFT_HANDED_OVER = "shift_handed_over", 409, _("This shift has already been handed over.")
+    NOT_YOUR_SHIFT = "not_your_shift", 403, _("Only its cashier or a manager hands a shift over.")
+    BAD_TILL = "bad_till", 400, _("Name the till (1 to 30 characters).")
+    BAD_COUNT = (
+        "bad_count",
+        400,
+        _("Count the cash as a total in yuan, or as a whole number of each note and coin."),
+    )
+    BAD_LEFT = (
+        "bad_left",
+        400,
+        _("What stays in the drawer must be between ¥0 and the cash counted (%(counted)s)."),
+    )
+    DIFFERENCE_NEEDS_REASON = (
+        "difference_needs_reason",
+        400,
+        _("The drawer is %(difference)s against what is expected: give a reason."),
+    )
+    DAY_CLOSED = "day_closed", 409, _("Business day %(day)s is already closed.")
+    DAY_NOT_OVER = "day_not_over", 409, _("Business day %(day)s has not begun yet.")
+    SHIFTS_STILL_OPEN = (
+        "shifts_still_open",
+        409,
+        _("Shifts still open at %(tills)s: hand them over before closing the day."),
+    )
+    DAY_HAS_OPEN_BILLS = (
+        "day_has_open_bills",
+        409,
+        _(
+            "%(tables)s open table(s) and %(payments)s payment(s) under way: settle them, or "
+            "carry them over to the next day with a reason."
+        ),
+    )
+
 
 class Refused(Exception):
     """A refused request: `Refused(Code.OVER_REFUND, left="¥8.00", extra={"refundable": "8.00"})`.

@@ -1,0 +1,255 @@
+"""Writes of the books: open a shift, pay cash in or out, hand over, close the business day.
+
+Lock order (a handover racing a payment): a payment's transaction locks its tab and payment,
+then the ledger's append lock, then (books.receivers, posting the entry) the open shift's row;
+a handover locks only the shift row. So a payment waits for a handover in progress and then
+posts to whichever shift is open after it, never to a shift whose figures were already taken.
+"""
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from orders import selectors as order_selectors
+from restaurant.lib.audit import AuditEntry, audit_record
+from restaurant.lib.errors import Code, Refused
+from restaurant.lib.money import money, money_str, yuan
+from restaurant.lib.roles import MANAGER, has_role
+
+from ..models import LedgerEntry, Payment
+from . import realtime, reports
+from .models import BusinessDay, CashMovement, Posting, Shift, TabDay
+from .selectors import last_left_in_drawer, open_day
+
+# The notes and coins of the renminbi a drawer holds, in yuan.
+DENOMINATIONS = ("100", "50", "20", "10", "5", "1", "0.5", "0.1")
+MAX_CASH = Decimal("9999999")
+
+
+# Where money belongs --------------------------------------------------------------------------
+
+
+def _open_shift_for(user_id: int | None) -> Shift | None:
+    """The shift money handled by this staff member belongs to: their own open shift; money
+    nobody at a till handled (a phone's QR payment, an automatic refund, a waiter's void) goes
+    to the shift open longest, the main till's in a one-till shop. Locked (see the module)."""
+    open_shifts = Shift.objects.select_for_update().filter(closed_at__isnull=True)
+    if user_id is not None:
+        own = open_shifts.filter(cashier_id=user_id).first()
+        if own is not None:
+            return own
+    return open_shifts.order_by("opened_at", "id").first()
+
+
+def entry_post(*, entry: LedgerEntry) -> Posting:
+    """Place a new ledger entry in its shift and business day (in the entry's transaction)."""
+    posting = Posting.objects.create(
+        entry=entry, shift=_open_shift_for(entry.user_id), day=open_day()
+    )
+    realtime.push_books()
+    return posting
+
+
+def tab_day_set(*, tab_id: int) -> None:
+    """A bill counts in the sales of the day it was first settled (or closed unpaid) on."""
+    TabDay.objects.get_or_create(tab_id=tab_id, defaults={"day": open_day()})
+    realtime.push_books()
+
+
+# Shifts ---------------------------------------------------------------------------------------
+
+
+def shift_open(*, user: User, till: str, float_amount: Decimal | None = None) -> Shift:
+    """Open a shift at a till. No float named: what the last handover at this till left in the
+    drawer (the next cashier takes the drawer over as it is), or nothing."""
+    till = till.strip()
+    if not 1 <= len(till) <= 30:
+        raise Refused(Code.BAD_TILL)
+    if float_amount is None:
+        float_amount = last_left_in_drawer(till)
+    if not Decimal(0) <= float_amount <= MAX_CASH:
+        raise Refused(Code.BAD_AMOUNT)
+    mine = Shift.objects.filter(cashier=user, closed_at__isnull=True).first()
+    if mine is not None:
+        raise Refused(Code.SHIFT_OPEN, till=mine.till)
+    try:
+        with transaction.atomic():
+            shift = Shift.objects.create(
+                till=till, cashier=user, float_amount=money(float_amount), day=open_day()
+            )
+    except IntegrityError:  # the till's (or this cashier's) one open shift, taken meanwhile
+        busy = Shift.objects.filter(till=till, closed_at__isnull=True).first()
+        if busy is None:
+            mine = Shift.objects.filter(cashier=user, closed_at__isnull=True).first()
+            raise Refused(Code.SHIFT_OPEN, till=mine.till if mine else till) from None
+        raise Refused(Code.TILL_BUSY, cashier=busy.cashier.get_username(), till=till) from None
+    realtime.push_books()
+    return shift
+
+
+def cash_move(*, user: User, direction: str, amount: Decimal, reason: str) -> CashMovement:
+    """Pay cash into the drawer or out of it, in the cashier's open shift, with a reason."""
+    if direction not in CashMovement.Direction.values:
+        raise Refused(Code.INVALID, problems="direction")
+    if not Decimal(0) < amount <= MAX_CASH:
+        raise Refused(Code.BAD_AMOUNT)
+    reason = reason.strip()
+    if not 1 <= len(reason) <= 200:
+        raise Refused(Code.REASON_REQUIRED)
+    with transaction.atomic():
+        shift = (
+            Shift.objects.select_for_update().filter(cashier=user, closed_at__isnull=True).first()
+        )
+        if shift is None:
+            raise Refused(Code.NO_SHIFT)
+        movement = CashMovement.objects.create(
+            shift=shift, day=open_day(), direction=direction, amount=money(amount),
+            reason=reason, user=user,
+        )  # fmt: skip
+        audit_record(
+            kind=AuditEntry.Kind.CASH,
+            user=user,
+            subject=f"{shift.till} #{shift.pk}",
+            amount=movement.signed,
+            reason=reason,
+            detail={"shift": shift.pk, "direction": direction},
+        )
+        realtime.push_books()
+    return movement
+
+
+def _count(counted: Decimal | None, denominations: dict[str, int] | None) -> Decimal:
+    if denominations:
+        if set(denominations) - set(DENOMINATIONS) or any(
+            not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= 100000
+            for n in denominations.values()
+        ):
+            raise Refused(Code.BAD_COUNT)
+        total = sum((Decimal(face) * n for face, n in denominations.items()), start=Decimal(0))
+        if counted is not None and money(counted) != money(total):
+            raise Refused(Code.BAD_COUNT)
+        return money(total)
+    if counted is None or not Decimal(0) <= counted <= MAX_CASH:
+        raise Refused(Code.BAD_COUNT)
+    return money(counted)
+
+
+def shift_hand_over(
+    *,
+    user: User,
+    shift_id: int,
+    counted: Decimal | None = None,
+    denominations: dict[str, int] | None = None,
+    reason: str = "",
+    left_in_drawer: Decimal | None = None,
+) -> Shift:
+    """交班: the cashier counts the drawer (a total, or how many of each note and coin); what
+    was expected per method is kept with the count, the cash over (+) or short (−) needs a
+    reason, and what stays in the drawer is the next shift's float (the rest was taken out)."""
+    counted = _count(counted, denominations)
+    reason = reason.strip()[:200]
+    with transaction.atomic():
+        shift = Shift.objects.select_for_update().filter(pk=shift_id).first()
+        if shift is None:
+            raise Refused(Code.NOT_FOUND)
+        if shift.cashier_id != user.pk and not has_role(user, MANAGER):
+            raise Refused(Code.NOT_YOUR_SHIFT)
+        if not shift.is_open:
+            raise Refused(Code.SHIFT_HANDED_OVER)
+        figures = reports.shift_figures(shift)
+        difference = counted - figures["cash_expected"]
+        if difference and not reason:
+            raise Refused(Code.DIFFERENCE_NEEDS_REASON, difference=_signed_yuan(difference))
+        left = counted if left_in_drawer is None else money(left_in_drawer)
+        if not Decimal(0) <= left <= counted:
+            raise Refused(Code.BAD_LEFT, counted=yuan(counted))
+        shift.closed_at = timezone.now()
+        shift.expected = reports.as_json(figures)
+        shift.expected_cash = figures["cash_expected"]
+        shift.counted = counted
+        shift.denominations = {face: n for face, n in (denominations or {}).items() if n}
+        shift.difference = difference
+        shift.difference_reason = reason
+        shift.left_in_drawer = left
+        shift.save()
+        audit_record(
+            kind=AuditEntry.Kind.SHIFT,
+            user=user,
+            subject=f"{shift.till} #{shift.pk} {shift.cashier.get_username()}",
+            amount=difference,
+            reason=reason,
+            detail={
+                "shift": shift.pk,
+                "expected": money_str(figures["cash_expected"]),
+                "counted": money_str(counted),
+                "left_in_drawer": money_str(left),
+            },
+        )
+        realtime.push_books()
+    return shift
+
+
+def _signed_yuan(amount: Decimal) -> str:
+    return ("+" if amount > 0 else "−") + yuan(abs(amount))
+
+
+# The day close (日结) --------------------------------------------------------------------------
+
+
+def day_close(*, user: User, day: date, carry_reason: str = "") -> BusinessDay:
+    """Close a business day: refused while a shift is open; refused while a table is open or a
+    payment under way, unless the manager carries them over with a reason (they count in the day
+    they are settled on). The Z report is computed now and kept with the day, never recomputed:
+    money moving after this belongs to the next open day (`open_day`)."""
+    carry_reason = carry_reason.strip()[:200]
+    if day > open_day():
+        raise Refused(Code.DAY_NOT_OVER, day=day.isoformat())
+    if BusinessDay.objects.filter(day=day).exists():
+        raise Refused(Code.DAY_CLOSED, day=day.isoformat())
+    open_shifts = list(Shift.objects.filter(closed_at__isnull=True, day__lte=day))
+    if open_shifts:
+        raise Refused(Code.SHIFTS_STILL_OPEN, tills=", ".join(s.till for s in open_shifts))
+    tabs = order_selectors.unsettled_tabs()
+    pending = list(Payment.objects.under_way().values("pk", "tab_id", "amount", "method"))
+    if (tabs or pending) and not carry_reason:
+        raise Refused(Code.DAY_HAS_OPEN_BILLS, tables=len(tabs), payments=len(pending))
+    carried: list[dict[str, Any]] = [
+        {"tab": t["tab"], "table": t["table"], "status": t["status"]} for t in tabs
+    ] + [
+        {"payment": p["pk"], "tab": p["tab_id"], "amount": money_str(p["amount"]),
+         "method": p["method"]}
+        for p in pending
+    ]  # fmt: skip
+    try:
+        with transaction.atomic():
+            closed = BusinessDay.objects.create(
+                day=day,
+                closed_by=user,
+                carried_over=carried,
+                carry_reason=carry_reason if carried else "",
+                report=reports.z_report_live(day),
+            )
+            audit_record(
+                kind=AuditEntry.Kind.DAY_CLOSE,
+                user=user,
+                subject=day.isoformat(),
+                amount=Decimal(closed.report["sales"]["total"]),
+                detail={"day": day.isoformat()},
+            )
+            for item in carried:
+                audit_record(
+                    kind=AuditEntry.Kind.CARRY_OVER,
+                    user=user,
+                    table=item.get("table", ""),
+                    subject=f"{day.isoformat()} #{item.get('payment') or item['tab']}",
+                    reason=carry_reason,
+                    detail=item,
+                )
+            realtime.push_books()
+    except IntegrityError:  # two managers closing at once: one closes it
+        raise Refused(Code.DAY_CLOSED, day=day.isoformat()) from None
+    return closed
