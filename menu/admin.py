@@ -89,7 +89,21 @@ class DishAdmin(AuditedAdmin, ManagerPermissions, admin.ModelAdmin):
     filter_horizontal = ["tags"]
     readonly_fields = ["photo_preview", "updated_at"]
     fieldsets = [
-        (None, {"fields": ["category", "name", "name_en", "price", "station", "tags", "position"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "category",
+                    "name",
+                    "name_en",
+                    "price",
+                    "member_price",
+                    "station",
+                    "tags",
+                    "position",
+                ]
+            },
+        ),
         (_("description"), {"fields": ["description", "description_en"]}),
         (_("photo"), {"fields": ["photo", "photo_preview"]}),
         (_("availability"), {"fields": ["active", "stock", "sold_out", "updated_at"]}),

@@ -94,6 +94,12 @@ class Dish(Localized, models.Model):
     description = models.CharField(_("description"), max_length=300, blank=True)
     description_en = models.CharField(_("English description"), max_length=400, blank=True)
     price = MoneyField(_("price"))
+    member_price = MoneyField(
+        _("member price"),
+        null=True,
+        blank=True,
+        help_text=_("会员价: what a member pays; blank means the level's discount, if any."),
+    )
     photo = models.ImageField(_("photo"), upload_to=photo_path, blank=True)
     thumbnail = models.ImageField(
         _("thumbnail"), upload_to="dishes/thumbs/", blank=True, editable=False

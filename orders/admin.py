@@ -20,7 +20,7 @@ from restaurant.lib.qr import table_qr_svg
 from restaurant.lib.roles import ManagerPermissions
 
 from . import realtime, selectors
-from .models import Order, OrderLine, Tab, TabEvent, Table
+from .models import Area, Order, OrderLine, Tab, TabEvent, Table
 
 CARDS_PER_PAGE = 6  # 2 × 3 on A4
 
@@ -40,7 +40,17 @@ class TableAdmin(ManagerPermissions, admin.ModelAdmin):
     list_editable = ["active", "position"]
     list_filter = ["active", "area"]
     search_fields = ["code", "name", "area"]
-    fields = ["code", "name", "area", "seats", "active", "position", "diner_link", "qr_preview"]
+    fields = [
+        "code",
+        "name",
+        "area",
+        "seats",
+        "minimum_spend",
+        "active",
+        "position",
+        "diner_link",
+        "qr_preview",
+    ]
     readonly_fields = ["diner_link", "qr_preview"]
     actions = ["print_qr_cards", "rotate_tokens"]
     change_list_template = "admin/orders/table/change_list.html"
@@ -215,6 +225,14 @@ class TabEventInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("line", "user", "approved_by", "diner")
 
 
+@admin.register(Area)
+class AreaAdmin(ManagerPermissions, admin.ModelAdmin):
+    """餐位费/茶位费 per guest for the tables whose area has this name."""
+
+    list_display = ["name", "seat_charge", "seat_charge_name"]
+    fields = ["name", "seat_charge", "seat_charge_name"]
+
+
 @admin.register(Tab)
 class TabAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "table", "status", "guests", "opened_at", "closed_at", "version"]
@@ -230,6 +248,11 @@ class TabAdmin(ReadOnlyAdmin):
         "closed_at",
         "version",
         "diner_count",
+        "member_label",
+        "member_ref",
+        "member_rate",
+        "seat_charge",
+        "minimum_spend",
     )
     inlines = [OrderInline, TabEventInline]
 

@@ -25,6 +25,11 @@ class Table(models.Model):
     )
     name = models.CharField(_("name"), max_length=40, blank=True)
     area = models.CharField(_("area"), max_length=30, blank=True)
+    minimum_spend = MoneyField(
+        _("minimum spend"),
+        default=0,
+        help_text=_("包间最低消费: a bill's dishes below this pay the shortfall. 0: none."),
+    )
     seats = models.PositiveSmallIntegerField(_("seats"), default=4)
     token = models.CharField(
         _("QR token"), max_length=40, unique=True, default=new_token, editable=False
@@ -56,6 +61,26 @@ class Table(models.Model):
     @property
     def diner_url(self) -> str:
         return settings.PUBLIC_URL + self.diner_path
+
+
+class Area(models.Model):
+    """A table area (大厅, 包间 …) and its charge per guest, found by the tables' `area` name."""
+
+    name = models.CharField(_("name"), max_length=30, unique=True)
+    seat_charge = MoneyField(
+        _("charge per guest"), default=0, help_text=_("餐位费/茶位费 per guest. 0: none.")
+    )
+    seat_charge_name = models.CharField(
+        _("charge name"), max_length=20, blank=True, help_text=_("餐位费 or 茶位费 …")
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("table area")
+        verbose_name_plural = _("table areas")
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Tab(models.Model):
@@ -92,6 +117,18 @@ class Tab(models.Model):
     discount = MoneyField(_("bill discount"), default=0)
     discount_reason = models.CharField(_("discount reason"), max_length=200, blank=True)
     bill_requested_at = models.DateTimeField(_("bill asked at"), null=True, blank=True)
+    # The member on the bill, as the payment side named them (orders keeps an opaque reference,
+    # a label and the level's discount: the share of the price a member pays, 0.90 = 九折).
+    member_ref = models.CharField(_("member"), max_length=64, blank=True)
+    member_label = models.CharField(_("member name"), max_length=60, blank=True)
+    member_rate = models.DecimalField(
+        _("member discount rate"), max_digits=4, decimal_places=3, null=True, blank=True
+    )
+    # Table charges as they were when the visit began (a later change of the area's or the
+    # room's setting does not change a bill already open).
+    seat_charge = MoneyField(_("charge per guest"), default=0)
+    seat_charge_name = models.CharField(_("charge name"), max_length=20, blank=True)
+    minimum_spend = MoneyField(_("minimum spend"), default=0)
 
     class Meta:
         verbose_name = _("tab")
@@ -316,6 +353,8 @@ class OrderLine(models.Model):
     note = models.CharField(_("note"), max_length=200, blank=True)
     quantity = models.PositiveSmallIntegerField(_("quantity"))
     unit_price = MoneyField(_("unit price"))
+    # 会员价 as it was at order time (the dish's member price plus its options), if it had one.
+    member_price = MoneyField(_("member price"), null=True, blank=True)
     discount = MoneyField(_("discount"), default=0)
     discount_reason = models.CharField(_("discount reason"), max_length=200, blank=True)
     amount = MoneyField(_("amount"))
@@ -483,6 +522,47 @@ class TabEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk}"
+
+
+class TabAdjustment(models.Model):
+    """Money off a bill that the payment side put on it (a coupon, points), evaluated by the
+    settlement against the bill as it is now: a fixed `amount`, or a coupon's `rule`
+    (orders/pricing.py). Taken off by deleting the row; the tab's trail keeps both moves."""
+
+    class Kind(models.TextChoices):
+        COUPON = "coupon", _("coupon")
+        POINTS = "points", _("points")
+
+    tab = models.ForeignKey(
+        Tab, on_delete=models.CASCADE, related_name="adjustments", verbose_name=_("tab")
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    ref = models.CharField(
+        _("reference"), max_length=64, help_text=_("The payment side's id of the coupon …")
+    )
+    reason = models.CharField(_("reason"), max_length=200)
+    amount = MoneyField(_("amount"), null=True, blank=True)
+    rule = models.JSONField(_("rule"), null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("staff member"),
+    )
+    created_at = models.DateTimeField(_("added at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("bill adjustment")
+        verbose_name_plural = _("bill adjustments")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tab", "kind", "ref"], name="adjustment_once_per_tab"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.ref}"
 
 
 class TabPayment(models.Model):

@@ -26,9 +26,20 @@ from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import money, money_str
 
 from . import controls, realtime, selectors, signals
-from .models import CartItem, Diner, Order, OrderLine, Tab, TabEvent, Table, TabPayment
+from .models import (
+    Area,
+    CartItem,
+    Diner,
+    Order,
+    OrderLine,
+    Tab,
+    TabAdjustment,
+    TabEvent,
+    Table,
+    TabPayment,
+)
 from .selectors import LIMIT_ALERT_SECONDS, limit_alert_key
-from .settlement import settlement_figures
+from .settlement import adjustment_why, price_bill, rule_problem, settlement_figures
 
 
 def out_of_stock(dishes: list[dict[str, Any]]) -> Refused:
@@ -58,6 +69,13 @@ class PricedLine:
     def unit_price(self) -> Decimal:
         return money(self.dish.price + sum((o.price for o in self.options), start=money(0)))
 
+    @property
+    def member_price(self) -> Decimal | None:
+        """会员价 with the options' prices on top, or None when the dish has none."""
+        if self.dish.member_price is None:
+            return None
+        return money(self.dish.member_price + sum((o.price for o in self.options), start=money(0)))
+
 
 # Tabs and diners ------------------------------------------------------------------------------
 
@@ -73,7 +91,7 @@ def tab_for_table(*, table: Table, create: bool = True) -> Tab | None:
         return None
     try:
         with transaction.atomic():
-            opened = Tab.objects.create(table=table)
+            opened = Tab.objects.create(table=table, **_table_charges(table))
             realtime.push_tab_opened(table.pk, opened.pk)
             transaction.on_commit(
                 lambda: signals.tab_opened.send(sender=None, tab_id=opened.pk, table_id=table.pk),
@@ -85,6 +103,16 @@ def tab_for_table(*, table: Table, create: bool = True) -> Tab | None:
         tab = Tab.objects.exclude(status=Tab.Status.CLOSED).get(table=table)
     tab.table = table
     return tab
+
+
+def _table_charges(table: Table) -> dict[str, Any]:
+    """The charges a visit at this table begins with: its area's per guest, its minimum spend."""
+    area = Area.objects.filter(name=table.area).first() if table.area else None
+    return {
+        "seat_charge": area.seat_charge if area else money(0),
+        "seat_charge_name": area.seat_charge_name if area else "",
+        "minimum_spend": table.minimum_spend,
+    }
 
 
 def tab_for_visit(
@@ -543,6 +571,7 @@ def _create_order(
                 note=line.note,
                 quantity=line.quantity,
                 unit_price=unit_price,
+                member_price=line.member_price,
                 amount=money(unit_price * line.quantity),
                 reserved_stock=line.dish.stock is not None,
                 status=OrderLine.Status.HELD if line.hold else OrderLine.Status.QUEUED,
@@ -927,6 +956,147 @@ def tab_discount_set(
         realtime.push_tab(tab.pk)
         _total_changed(tab.pk)
     return tab
+
+
+# Members and money off that the payment side puts on a bill -------------------------------------
+
+
+def _changed(tab: Tab, kind: str, reason: str, user: User | None) -> None:
+    """The bill changed: its version grows, the trail says how, screens and the payment side
+    hear of it after commit."""
+    Tab.objects.filter(pk=tab.pk).update(version=F("version") + 1)
+    TabEvent.objects.create(tab=tab, kind=kind, user=user, reason=reason[:200])
+    realtime.push_tab(tab.pk)
+    _total_changed(tab.pk)
+
+
+def _locked_billable(tab_id: int) -> Tab:
+    tab = Tab.objects.select_for_update().select_related("table").filter(pk=tab_id).first()
+    if tab is None:
+        raise Refused(Code.UNKNOWN_TAB)
+    _require_billable(tab)
+    return tab
+
+
+def tab_member_set(
+    *,
+    tab_id: int,
+    member_ref: str,
+    label: str,
+    discount_rate: Decimal | None,
+    user: User | None = None,
+) -> Tab:
+    """A member identified on the bill: its dishes get member prices (settlement step 2).
+
+    `member_ref` is the payment side's opaque reference, `label` what screens show, and
+    `discount_rate` the level's: the share of the price a member pays (0.90 = 九折; None: the
+    level has none). Another member already on the bill is replaced; the same one again
+    changes nothing."""
+    if (
+        not isinstance(member_ref, str)
+        or not 0 < len(member_ref.strip()) <= 64
+        or not isinstance(label, str)
+        or len(label.strip()) > 60
+        or (
+            discount_rate is not None
+            and (not isinstance(discount_rate, Decimal) or not 0 < discount_rate <= 1)
+        )
+        or (discount_rate is not None and discount_rate != discount_rate.quantize(Decimal("0.001")))
+    ):
+        raise Refused(Code.BAD_MEMBER)
+    member_ref, label = member_ref.strip(), label.strip()
+    with transaction.atomic():
+        tab = _locked_billable(tab_id)
+        if (tab.member_ref, tab.member_label, tab.member_rate) == (
+            member_ref,
+            label,
+            discount_rate,
+        ):
+            return tab
+        tab.member_ref, tab.member_label, tab.member_rate = member_ref, label, discount_rate
+        tab.save(update_fields=["member_ref", "member_label", "member_rate"])
+        _changed(tab, "tab.member", f"{label} ({member_ref})", user)
+    return tab
+
+
+def tab_member_clear(*, tab_id: int, user: User | None = None) -> Tab:
+    """The member leaves the bill: its dishes are back at their prices. None on it: nothing."""
+    with transaction.atomic():
+        tab = _locked_billable(tab_id)
+        if not tab.member_ref:
+            return tab
+        left = f"{tab.member_label} ({tab.member_ref})"
+        tab.member_ref, tab.member_label, tab.member_rate = "", "", None
+        tab.save(update_fields=["member_ref", "member_label", "member_rate"])
+        _changed(tab, "tab.member_cleared", left, user)
+    return tab
+
+
+def tab_adjustment_add(
+    *,
+    tab_id: int,
+    kind: str,
+    reason: str,
+    ref: str,
+    rule: dict[str, Any] | None = None,
+    amount: Decimal | None = None,
+    user: User | None = None,
+) -> TabAdjustment:
+    """Money off the bill: a coupon (`rule`, orders/settlement.py `rule_problem`) or points (a
+    fixed `amount`), evaluated by the settlement against the bill as it is (steps 4–5).
+
+    Refused, changing nothing: a bad kind, rule or amount; a coupon that does not apply to the
+    bill as it is now (its minimum, its dishes) or does not combine with one already on it.
+    The same (kind, ref) again is the one already there (a retried call)."""
+    if kind not in TabAdjustment.Kind.values:
+        raise Refused(
+            Code.BAD_ADJUSTMENT, problem=f"kind must be one of {TabAdjustment.Kind.values}"
+        )
+    if not isinstance(ref, str) or not 0 < len(ref.strip()) <= 64:
+        raise Refused(Code.BAD_ADJUSTMENT, problem="ref must be 1 to 64 characters")
+    if not isinstance(reason, str) or not 0 < len(reason.strip()) <= 200:
+        raise Refused(Code.BAD_ADJUSTMENT, problem="reason must be 1 to 200 characters")
+    if (rule is None) == (amount is None):
+        raise Refused(Code.BAD_ADJUSTMENT, problem="give a rule or an amount, not both")
+    if kind == TabAdjustment.Kind.COUPON and rule is None:
+        raise Refused(Code.BAD_ADJUSTMENT, problem="a coupon has a rule")
+    if rule is not None and (problem := rule_problem(rule)):
+        raise Refused(Code.BAD_ADJUSTMENT, problem=problem)
+    if amount is not None and (
+        not isinstance(amount, Decimal) or amount <= 0 or money(amount) != amount
+    ):
+        raise Refused(Code.BAD_ADJUSTMENT, problem="amount must be above 0, in yuan and fen")
+    ref, reason = ref.strip(), reason.strip()
+    with transaction.atomic():
+        tab = _locked_billable(tab_id)
+        existing = TabAdjustment.objects.filter(tab=tab, kind=kind, ref=ref).first()
+        if existing is not None:
+            return existing
+        adjustment = TabAdjustment.objects.create(
+            tab=tab, kind=kind, ref=ref, reason=reason, rule=rule, amount=amount, user=user
+        )
+        lines = list(OrderLine.objects.filter(order__tab=tab))
+        row = price_bill(tab, lines, [])
+        mine = next(r for r in row.adjustments if r["kind"] == kind and r["ref"] == ref)
+        if not mine["applied"]:
+            others = [r["reason"] for r in row.adjustments if r["kind"] == kind and r["ref"] != ref]
+            if mine["why"] == "not_combinable":
+                raise Refused(Code.NOT_COMBINABLE, name=reason, other="、".join(others))
+            raise Refused(Code.NOT_APPLICABLE, name=reason, why=adjustment_why(mine))
+        _changed(tab, f"adjustment.{kind}", f"+ {reason} ({ref})", user)
+    return adjustment
+
+
+def tab_adjustment_remove(*, tab_id: int, kind: str, ref: str, user: User | None = None) -> bool:
+    """Take a coupon or points off the bill; False when it was not on it (nothing changes)."""
+    with transaction.atomic():
+        tab = _locked_billable(tab_id)
+        adjustment = TabAdjustment.objects.filter(tab=tab, kind=kind, ref=ref).first()
+        if adjustment is None:
+            return False
+        adjustment.delete()
+        _changed(tab, f"adjustment.{kind}_removed", f"- {adjustment.reason} ({ref})", user)
+    return True
 
 
 @transaction.atomic

@@ -44,9 +44,36 @@ class SettlementLine(Schema):
     options: list[str]
     quantity: int
     unit_price: str
+    member_price: str | None = Field(None, description="会员价 at order time, if the dish had one")
+    member_discount: str = Field("0.00", description="What the member on the bill saves here")
     discount: str
-    amount: str
+    discount_reason: str = ""
+    amount: str = Field(description="unit_price × quantity − discount − member_discount")
     status: str
+
+
+class SettlementMember(Schema):
+    ref: str = Field(description="The member's reference on the payment side")
+    label: str
+    discount_rate: str | None = Field(description="The share a member pays: 0.900 = 九折")
+
+
+class SettlementAdjustment(Schema):
+    """One price rule as applied, in the order of application (payments/README.md, "Prices and
+    discounts"): kind member_price, coupon, points, discount, seat_charge, minimum_spend,
+    service_charge or rounding. `amount` is signed: money off is negative."""
+
+    kind: str
+    reason: str = Field(description="The coupon's name, the member's label, a discount's reason")
+    ref: str = Field(description="The coupon's or the member's reference")
+    amount: str
+    applied: bool = Field(description="False: it takes nothing off now; `why` says why")
+    why: str = Field(description="minimum | no_dishes | not_combinable | nothing_left | ''")
+    rule: dict | None = Field(None, description="A coupon's rule (orders/settlement.py)")
+    guests: int | None = None
+    each: str | None = Field(None, description="seat_charge: per guest")
+    minimum: str | None = Field(None, description="minimum_spend: the room's minimum")
+    percent: str | None = Field(None, description="service_charge: its percentage")
 
 
 class SettlementPayment(Schema):
@@ -68,9 +95,12 @@ class Settlement(Schema):
     status: str
     opened_at: str
     guests: int | None
+    member: SettlementMember | None = None
     lines: list[SettlementLine]
+    adjustments: list[SettlementAdjustment] = []
     subtotal: str
-    discount_total: str
+    discount_total: str = Field(description="Every discount: members, lines, coupons, points, bill")
+    charges_total: str = Field("0.00", description="Seat charges and minimum-spend shortfall")
     service_charge: str
     rounding: str
     total: str

@@ -2,6 +2,7 @@
 and every label of a bill's page (its read-only lines and audit trail included)."""
 
 import re
+from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
@@ -12,6 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from orders import services
+from orders.models import Area
 from payments.members.models import BonusRule, Level, Member
 from payments.services import payment_start
 from printing.models import Printer
@@ -71,8 +73,10 @@ def boss(django_user_model):
 @pytest.fixture
 def a_bill(table, menu, cashier):
     """A row in every changelist: a bill with a voided dish, paid in cash; a device; a printer
-    and its job; a failed login that locked its account; a member and a top-up bonus rule."""
+    and its job; a table area; a failed login that locked its account; a member and a top-up
+    bonus rule."""
     printer = Printer.objects.create(name="热菜打印机", host="127.0.0.1")
+    Area.objects.create(name="包间", seat_charge=Decimal("2.00"), seat_charge_name="茶位费")
     printer.stations.add(menu["hot_station"])
     tab = services.tab_for_table(table=table)
     lines = [

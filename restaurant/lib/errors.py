@@ -182,6 +182,24 @@ class Code(StrEnum):
         403,
         _("%(dish)s was already served: a manager approves taking it off."),
     )
+    BAD_MEMBER = (
+        "bad_member",
+        400,
+        _(
+            "A member on a bill needs a reference of 1 to 64 characters, a name of at most 60 "
+            "and a discount rate above 0 and at most 1 (0.90 = 九折), or none."
+        ),
+    )
+    BAD_ADJUSTMENT = "bad_adjustment", 400, _("This money off is not valid: %(problem)s.")
+    NOT_APPLICABLE = "not_applicable", 409, _("%(name)s does not apply to this bill: %(why)s.")
+    NOT_COMBINABLE = (
+        "not_combinable",
+        409,
+        _("%(name)s cannot be used together with %(other)s on one bill."),
+    )
+    UNKNOWN_COUPON = "unknown_coupon", 404, _("No such coupon: check the code and try again.")
+    COUPON_USED = "coupon_used", 409, _("This coupon has already been used.")
+    COUPON_NOT_VALID = "coupon_not_valid", 409, _("This coupon cannot be used now: %(why)s.")
     BALANCE_DUE = "balance_due", 409, _("%(due)s is still owed; take it first.")
     NOTHING_DUE = "nothing_due", 409, _("Nothing is owed on this bill.")
 
