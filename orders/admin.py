@@ -217,9 +217,17 @@ class OrderInline(OrderFigures, ReadOnlyInline):
 class TabEventInline(ReadOnlyInline):
     model = TabEvent
     fields = readonly_fields = (
-        "created_at", "kind", "line", "from_status", "to_status", "user", "approved_by", "diner",
+        "created_at", "kind", "line", "from_label", "to_label", "user", "approved_by", "diner",
         "reason",
     )  # fmt: skip
+
+    @admin.display(description=_("from status"))
+    def from_label(self, event):
+        return event.status_label(event.from_status) if event.from_status else "—"
+
+    @admin.display(description=_("to status"))
+    def to_label(self, event):
+        return event.status_label(event.to_status) if event.to_status else "—"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("line", "user", "approved_by", "diner")

@@ -484,7 +484,25 @@ class TabEvent(models.Model):
         related_name="events",
         verbose_name=_("dish line"),
     )
-    kind = models.CharField(_("kind"), max_length=30)
+
+    class Kind(models.TextChoices):
+        """What happened; the services write these values, the admin shows their labels."""
+
+        ORDER_SUBMITTED = "order.submitted", _("order placed")
+        ORDER_RELEASED = "order.released", _("order sent to the kitchen after payment")
+        TAB_STATUS = "tab.status", _("bill status changed")
+        TAB_DISCOUNT = "tab.discount", _("bill discount")
+        BILL_REQUESTED = "bill.requested", _("asked to pay at the counter")
+        LINE_STATUS = "line.status", _("dish status changed")
+        LINE_VOIDED = "line.voided", _("dish voided (退菜)")
+        LINE_VOID_CLEARED = "line.void_cleared", _("voided dish cleared from the kitchen")
+        LINE_URGED = "line.urged", _("dish hurried (催菜)")
+        LINE_DISCOUNT = "line.discount", _("dish discount")
+        TOKEN_ROTATED = "table.token_rotated", _("table's QR code replaced")
+        REFUND = "refund", _("refund approved by a manager")
+        REFUSED = "refused", _("refused: needs a manager")
+
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
     from_status = models.CharField(_("from status"), max_length=10, blank=True)
     to_status = models.CharField(_("to status"), max_length=10, blank=True)
     user = models.ForeignKey(
@@ -521,7 +539,12 @@ class TabEvent(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.kind} #{self.pk}"
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    def status_label(self, status: str) -> str:
+        """A from/to status as its people read it: a tab's or a dish's, by the event's kind."""
+        choices = Tab.Status if self.kind.startswith("tab.") else OrderLine.Status
+        return str(dict(choices.choices).get(status, status))
 
 
 class TabAdjustment(models.Model):

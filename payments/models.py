@@ -458,6 +458,22 @@ class SandboxCharge(models.Model):
         return (Decimal(self.amount_cents) / 100).quantize(Decimal("0.01"))
 
 
+class SandboxRefund(models.Model):
+    """The sandbox gateway's record of one refund, under the merchant's refund number: the same
+    number again is the same refund (given back once), and the number can be asked about, as
+    WeChat Pay's and Alipay's refund queries answer."""
+
+    out_refund_no = models.CharField(_("merchant refund number"), max_length=64, unique=True)
+    charge = models.ForeignKey(SandboxCharge, on_delete=models.CASCADE, related_name="refunds")
+    refund_id = models.CharField(_("refund number"), max_length=40, unique=True)
+    amount_cents = models.PositiveIntegerField(_("amount (fen)"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("sandbox refund")
+        verbose_name_plural = _("sandbox refunds")
+
+
 class GatewayBill(models.Model):
     """A gateway's daily trade bill (WeChat Pay 交易账单, Alipay 业务明细), fetched, checked and
     parsed (payments/bills.py), kept for the books to reconcile against. One per gateway and day.

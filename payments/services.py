@@ -327,8 +327,10 @@ def _check_pending_limit(tab: Any, amount: Decimal, due: Decimal) -> None:
     """A few QR payments under way at once (a table splitting its bill), and together never
     more than is due: a hundred pending payments on one bill, or two phones each starting the
     whole bill, are refused (README, "Limits"). A payment past its expiry no longer counts (it
-    reads as expired; the worker closes it at the gateway). The tab is locked."""
-    under_way = Payment.objects.filter(tab=tab).under_way()
+    reads as expired; the worker closes it at the gateway), nor does a 付款码 payment being
+    reversed (REVERSING): it can never be booked as paid, so the till may scan again at once.
+    The tab is locked."""
+    under_way = Payment.objects.filter(tab=tab).under_way().exclude(by_code=True, failure=REVERSING)
     if under_way.count() >= settings.MAX_PENDING_PAYMENTS:
         order_services.limit_reached(tab, Code.TOO_MANY_PAYMENTS, n=settings.MAX_PENDING_PAYMENTS)
     started = under_way.aggregate(total=Sum("amount"))["total"] or Decimal(0)
@@ -444,6 +446,18 @@ def _apply_state(provider: Any, payment: Payment, state: Any) -> bool:
     except NotifyRefused:
         return False
     return changed
+
+
+def payment_ask_gateway(*, payment_id: int) -> bool:
+    """Ask a QR payment's gateway what became of it and book the answer once (reconciliation
+    found it paid on the gateway's bill). True when it was booked now. An expired or cancelled
+    payment the gateway says is paid is a late success: recorded, then given back in full.
+    Raises GatewayUnknown when the gateway does not answer. Call with no transaction open."""
+    payment = Payment.objects.get(pk=payment_id)
+    provider = providers.by_name(payment.provider)
+    if payment.status == SUCCEEDED or not hasattr(provider, "query"):
+        return False
+    return _apply_state(provider, payment, provider.query(payment))
 
 
 def _settle_code_payment(provider: Any, payment: Payment, now: datetime) -> bool:
@@ -930,7 +944,7 @@ def gateways_settle(*, now: datetime | None = None) -> int:
     pending = Refund.objects.filter(
         status=Refund.Status.PENDING, created_at__lt=now - SETTLE_AFTER
     ).select_related("payment")
-    for refund in pending.exclude(payment__provider__in=("sandbox", "cash", "card")):
+    for refund in pending.exclude(payment__provider__in=("cash", "card")):
         provider = providers.by_name(refund.payment.provider)
         try:
             result = provider.query_refund(refund)

@@ -175,7 +175,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "restaurant.lib.realtime.HoldEventsUntilAnswered",
     "django.middleware.security.SecurityMiddleware",
-    "django.middleware.gzip.GZipMiddleware",
+    "restaurant.lib.compression.GZipText",  # text only: photos are compressed already
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

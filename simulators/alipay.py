@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from simulators.controls import answer_common
 from simulators.wechatpay import new_rsa_key, pem_private, pem_public, rsa_sign, rsa_verify
 
 CHINA = timezone(timedelta(hours=8))
@@ -587,28 +588,8 @@ class Handler(BaseHTTPRequestHandler):
     def control(self, method, path, body):
         gateway = self.gateway
         data = json.loads(body) if body else {}
-        if path == "/sim/reset" and method == "POST":  # every control as at start
-            gateway.controls.clear()
-            gateway.controls.update(json.loads(json.dumps(gateway.initial_controls)))
-            return self.json_answer(200, gateway.controls)
-        if path == "/sim/controls":
-            if method == "POST":
-                unknown = set(data) - set(gateway.controls)
-                if unknown:
-                    return self.json_answer(400, {"error": f"unknown controls {sorted(unknown)}"})
-                gateway.controls.update(data)
-            return self.json_answer(200, gateway.controls)
-        if path == "/sim/deliveries":
-            with gateway.lock:
-                return self.json_answer(200, list(gateway.deliveries))
-        if path.startswith("/sim/orders/"):
-            out_trade_no = path.split("/")[3]
-            if method == "POST" and path.endswith("/decide"):
-                ok, message = gateway.decide(out_trade_no, data.get("action") == "approve")
-                return self.json_answer(200 if ok else 409, {"ok": ok, "message": message})
-            with gateway.lock:
-                order = gateway.orders.get(out_trade_no)
-                return self.json_answer(200 if order else 404, order or {})
+        if answer_common(self, gateway, method, path, data):
+            return None
         if path.startswith("/sim/refunds/"):
             _sim, _refunds, out_trade_no, number = path.strip("/").split("/")
             with gateway.lock:

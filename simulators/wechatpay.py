@@ -48,6 +48,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from simulators.controls import answer_common
+
 CHINA = timezone(timedelta(hours=8))
 # The real gateway's schedule (seconds before each try): 15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/
 # 3h/3h/3h/6h/6h. Tests and the demo pass a short one with --retry-delays.
@@ -825,28 +827,8 @@ class Handler(BaseHTTPRequestHandler):
     def control(self, method, path, body):
         gateway = self.gateway
         data = json.loads(body) if body else {}
-        if path == "/sim/reset" and method == "POST":  # every control as at start
-            gateway.controls.clear()
-            gateway.controls.update(json.loads(json.dumps(gateway.initial_controls)))
-            return self.json_answer(200, gateway.controls)
-        if path == "/sim/controls":
-            if method == "POST":
-                unknown = set(data) - set(gateway.controls)
-                if unknown:
-                    return self.json_answer(400, {"error": f"unknown controls {sorted(unknown)}"})
-                gateway.controls.update(data)
-            return self.json_answer(200, gateway.controls)
-        if path == "/sim/deliveries":
-            with gateway.lock:
-                return self.json_answer(200, list(gateway.deliveries))
-        if path.startswith("/sim/orders/"):
-            out_trade_no = path.split("/")[3]
-            if method == "POST" and path.endswith("/decide"):
-                ok, message = gateway.decide(out_trade_no, data.get("action") == "approve")
-                return self.json_answer(200 if ok else 409, {"ok": ok, "message": message})
-            with gateway.lock:
-                order = gateway.orders.get(out_trade_no)
-                return self.json_answer(200 if order else 404, order or {})
+        if answer_common(self, gateway, method, path, data):
+            return None
         if path.startswith("/sim/refunds/"):
             with gateway.lock:
                 refund = gateway.refunds.get(path.split("/")[3])

@@ -3,7 +3,7 @@
 Every `import` in app code counts, at module level or inside a function. The kernel
 (`restaurant/lib/`) imports no app; menu imports neither orders nor payments; orders never
 imports payments; payments reaches orders only through its public surface (selectors and the
-settlement to read, services to write, signals to listen, controls for the
+settlement and figures to read, services to write, signals to listen, controls for the
 money rules both sides apply); printing only reads and listens (orders' selectors, settlement
 and signals, payments' and menu's selectors) and no other app imports it; no app imports the demo or the
 project's wiring (settings, urls, api, asgi). No module imports itself round a circle, and no
@@ -90,6 +90,7 @@ ORDERS_SURFACE = (
     "orders.services",
     "orders.signals",
     "orders.controls",  # the money controls both sides apply (issue 11)
+    "orders.figures",  # aggregates over bills and dishes for the books (issue 10)
 )
 # Printing (issue 13) reads and listens, and never writes another app's rows.
 PRINTING_READS = (

@@ -36,17 +36,20 @@ from restaurant.lib.money import money_str
 
 from .. import conf
 from ..models import Method
-from .base import GatewayUnknown, Notification, NotifyIgnored, NotifyRefused, RefundResult
-from .wechatpay import BillRefused, PaymentState, cents, is_phone
+from .base import (
+    GatewayUnknown,
+    Notification,
+    NotifyIgnored,
+    NotifyRefused,
+    PaymentState,
+    RefundResult,
+    refund_number,
+)
+from .wechatpay import BillRefused, cents, is_phone
 
 logger = logging.getLogger("payments.alipay")
 CHINA = timezone.get_fixed_timezone(8 * 60)
 YUAN = re.compile(r"\d{1,9}\.\d{2}")
-
-
-def refund_number(refund):
-    """Our `out_request_no` of a refund: one per Refund row (as WeChat's out_refund_no)."""
-    return f"{refund.payment.reference}r{refund.pk}"
 
 
 def china_time(moment):

@@ -1,6 +1,8 @@
-"""What every provider hands back: a refund's result, a checked notification, a refusal."""
+"""What every provider hands back: a payment's state at the gateway, a refund's result, a
+checked notification, a refusal."""
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass
@@ -11,6 +13,23 @@ class RefundResult:
     ok: bool | None
     gateway_refund: str | None = None
     failure: str = ""
+
+
+@dataclass
+class PaymentState:
+    """What the query API says of a payment: paid, failed, or still open (None)."""
+
+    paid: bool | None
+    transaction_id: str = ""
+    amount_cents: int = 0
+    currency: str = ""
+    reason: str = ""
+
+
+def refund_number(refund: Any) -> str:
+    """Our refund number at the gateway (out_refund_no): one per Refund row, so a refund that
+    is tried again after a time-out is the same refund, and a new refund is a new number."""
+    return f"{refund.payment.reference}r{refund.pk}"
 
 
 @dataclass

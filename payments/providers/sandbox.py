@@ -43,9 +43,15 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from .. import conf
-from ..models import Method, SandboxCharge
-from .base import GatewayUnknown, Notification, NotifyRefused, RefundResult
-from .wechatpay import PaymentState
+from ..models import Method, SandboxCharge, SandboxRefund
+from .base import (
+    GatewayUnknown,
+    Notification,
+    NotifyRefused,
+    PaymentState,
+    RefundResult,
+    refund_number,
+)
 
 logger = logging.getLogger("payments.sandbox")
 
@@ -124,18 +130,43 @@ def gateway_close(out_trade_no):
     return status != SandboxCharge.Status.PAID
 
 
-def gateway_refund(out_trade_no, amount_cents):
-    """Give back part of a paid charge; never more than was paid. Returns the refund id."""
+def gateway_refund(out_trade_no, amount_cents, out_refund_no):
+    """Give back part of a paid charge, never more than was paid, once per refund number (the
+    same number again answers the first refund's id and gives nothing more). Returns its id."""
+    from django.db import IntegrityError
     from django.db.models import F
 
-    refunded = SandboxCharge.objects.filter(
-        out_trade_no=out_trade_no,
-        status=SandboxCharge.Status.PAID,
-        refunded_cents__lte=F("amount_cents") - amount_cents,
-    ).update(refunded_cents=F("refunded_cents") + amount_cents)
-    if not refunded:
-        raise SandboxError("The charge is not paid, or this would refund more than was paid.")
-    return "5030" + secrets.token_hex(12)
+    with transaction.atomic():
+        # The charge is locked first: the same number sent twice at once waits here, then
+        # finds the first one's record.
+        charge = SandboxCharge.objects.select_for_update().filter(out_trade_no=out_trade_no).first()
+        known = SandboxRefund.objects.filter(out_refund_no=out_refund_no).first()
+        if known is not None:
+            return known.refund_id
+        refunded = SandboxCharge.objects.filter(
+            out_trade_no=out_trade_no,
+            status=SandboxCharge.Status.PAID,
+            refunded_cents__lte=F("amount_cents") - amount_cents,
+        ).update(refunded_cents=F("refunded_cents") + amount_cents)
+        if not refunded or charge is None:
+            raise SandboxError("The charge is not paid, or this would refund more than was paid.")
+        try:
+            with transaction.atomic():
+                refund = SandboxRefund.objects.create(
+                    out_refund_no=out_refund_no, charge=charge, amount_cents=amount_cents,
+                    refund_id="5030" + secrets.token_hex(12),
+                )  # fmt: skip
+        except IntegrityError:  # the number of another charge's refund: nothing is given back
+            raise SandboxError("This refund number belongs to another refund.") from None
+    return refund.refund_id
+
+
+def gateway_refund_query(out_refund_no):
+    """A refund as the gateway knows it (sandbox refunds are given back at once), or None."""
+    refund = SandboxRefund.objects.filter(out_refund_no=out_refund_no).first()
+    if refund is None:
+        return None
+    return {"status": "SUCCESS", "refund_id": refund.refund_id, "amount_cents": refund.amount_cents}
 
 
 def gateway_query(out_trade_no):
@@ -175,11 +206,16 @@ def gateway_call(op, data):
     if op == "close":
         return {"closed": gateway_close(data["out_trade_no"])}
     if op == "refund":
-        return {"refund_id": gateway_refund(data["out_trade_no"], data["amount_cents"])}
+        refund_id = gateway_refund(
+            data["out_trade_no"], data["amount_cents"], data["out_refund_no"]
+        )
+        return {"refund_id": refund_id}
+    if op == "refund_query":
+        return gateway_refund_query(data["out_refund_no"]) or {"status": "unknown"}
     raise SandboxError(f"No such operation: {op}.")
 
 
-OPERATIONS = ("create", "query", "close", "refund")
+OPERATIONS = ("create", "query", "close", "refund", "refund_query")
 FAULTS = {op: ("timeout", "error") for op in OPERATIONS} | {"notify": ("drop",)}
 FAULTS_KEY = "sandbox:faults"
 
@@ -362,10 +398,25 @@ class Sandbox:
         try:
             answer = _call(
                 "refund",
-                {"out_trade_no": refund.payment.reference, "amount_cents": cents(refund.amount)},
+                {
+                    "out_trade_no": refund.payment.reference,
+                    "amount_cents": cents(refund.amount),
+                    "out_refund_no": refund_number(refund),
+                },
             )
         except SandboxError as error:
             return RefundResult(ok=False, failure=str(error))
+        return RefundResult(ok=True, gateway_refund=answer["refund_id"])
+
+    def query_refund(self, refund):
+        """What the gateway says of a refund whose answer we did not get: given back, or None
+        when it never got it (the caller sends it again under the same number)."""
+        try:
+            answer = _call("refund_query", {"out_refund_no": refund_number(refund)})
+        except SandboxError as error:
+            raise GatewayUnknown(f"refund query: {error}") from error
+        if answer.get("status") != "SUCCESS":
+            return None
         return RefundResult(ok=True, gateway_refund=answer["refund_id"])
 
     def verify(self, headers, body):

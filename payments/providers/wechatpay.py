@@ -25,7 +25,6 @@ import json
 import logging
 import secrets
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 from urllib.parse import quote, urlencode
@@ -36,7 +35,15 @@ from django.utils import timezone
 
 from .. import conf
 from ..models import Method
-from .base import GatewayUnknown, Notification, NotifyRefused, RefundNotice, RefundResult
+from .base import (
+    GatewayUnknown,
+    Notification,
+    NotifyRefused,
+    PaymentState,
+    RefundNotice,
+    RefundResult,
+    refund_number,
+)
 
 logger = logging.getLogger("payments.wechatpay")
 
@@ -60,23 +67,6 @@ def in_wechat(user_agent):
 
 def is_phone(user_agent):
     return any(marker in (user_agent or "") for marker in PHONE_MARKERS)
-
-
-def refund_number(refund):
-    """Our refund number at the gateway (out_refund_no): one per Refund row, so a refund that
-    is tried again after a time-out is the same refund, and a new refund is a new number."""
-    return f"{refund.payment.reference}r{refund.pk}"
-
-
-@dataclass
-class PaymentState:
-    """What the query API says of a payment: paid, failed, or still open (None)."""
-
-    paid: bool | None
-    transaction_id: str = ""
-    amount_cents: int = 0
-    currency: str = ""
-    reason: str = ""
 
 
 @lru_cache(maxsize=4)

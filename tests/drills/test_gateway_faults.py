@@ -236,3 +236,42 @@ def test_an_expiry_whose_close_times_out_waits_and_a_late_payment_is_booked_once
         "entries": 1,
         "succeeded": 1,
     }
+
+
+@pytest.mark.parametrize("kind", ["timeout", "error"])
+def test_a_refund_whose_answer_was_lost_is_settled_by_the_refund_query_given_back_once(
+    gateway, table, menu, cashier, kind
+):
+    """The gateway gave the money back but its answer came too late (timeout), or it answered
+    500 without doing it (error): the refund stays pending (unknown is not failed). The
+    worker's refund query finds it given back, or finds nothing and sends it again under the
+    same refund number: either way it is given back once and the books balance."""
+    from payments.models import Refund, SandboxRefund
+
+    tab = seat(table, menu)
+    payment = start(gateway, table, tab, "phone")
+    charge = approve(gateway, payment["id"])
+    wait_for(lambda: Payment.objects.get(pk=payment["id"]).status == "succeeded")
+    fault(gateway, "refund", kind)
+    refund = services.refund_create(
+        payment_id=payment["id"], amount="12.00", reason="退菜", user=cashier
+    )
+    refund.refresh_from_db()
+    assert refund.status == "pending"
+    charge.refresh_from_db()
+    assert charge.refunded_cents == (1200 if kind == "timeout" else 0)
+
+    fault(gateway, "refund_query", "error")  # the first query gets no answer either
+    services.gateways_settle(now=timezone.now() + LATER)
+    assert Refund.objects.get(pk=refund.pk).status == "pending"
+    services.gateways_settle(now=timezone.now() + 2 * LATER)
+    refund.refresh_from_db()
+    assert refund.status == "succeeded" and refund.gateway_refund
+    charge.refresh_from_db()
+    assert charge.refunded_cents == 1200 and SandboxRefund.objects.count() == 1
+    assert SandboxRefund.objects.get().refund_id == refund.gateway_refund
+    services.gateways_settle(now=timezone.now() + 3 * LATER)  # nothing more to ask
+    charge.refresh_from_db()
+    assert charge.refunded_cents == 1200
+    entries = LedgerEntry.objects.filter(tab_id=tab.pk)
+    assert sum((e.amount for e in entries), start=Decimal(0)) == Decimal("38.00")

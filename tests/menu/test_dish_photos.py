@@ -4,7 +4,10 @@ from io import BytesIO
 
 import pytest
 from django.core.files.base import ContentFile
+from django.views.static import serve
 from PIL import Image
+
+from restaurant.lib.compression import GZipText
 
 pytestmark = pytest.mark.django_db
 
@@ -64,3 +67,23 @@ def test_a_photo_gets_webp_copies_sized_for_phones(menu):
                 int(width[:-1]),
                 int(width[:-1]) * 3 // 4,
             )
+
+
+def test_photos_are_served_as_they_are_and_pages_gzipped(menu, client, table, rf, settings):
+    """A photo is compressed already: gzip would cost CPU and hide its length for nothing.
+    (Through the settings' middleware class and Django's own media view.)"""
+    dish = menu["cucumber"]
+    dish.photo.save("cucumber.jpg", jpeg("green"))
+    dish.refresh_from_db()
+    webp = dish.thumbnail_srcset().split(", ")[-1].split()[0]
+    assert "restaurant.lib.compression.GZipText" in settings.MIDDLEWARE
+    for url in (webp, dish.thumbnail.url):
+        path = url.removeprefix("/media/")
+        serve_photo = GZipText(lambda request, path=path: serve(request, path, settings.MEDIA_ROOT))
+        answer = serve_photo(rf.get(url, HTTP_ACCEPT_ENCODING="gzip"))
+        assert answer.status_code == 200
+        assert answer["Content-Type"] in ("image/webp", "image/jpeg")
+        assert not answer.has_header("Content-Encoding")
+        assert int(answer["Content-Length"]) == len(b"".join(answer.streaming_content))
+    page = client.get(table.diner_path, HTTP_ACCEPT_ENCODING="gzip")
+    assert page["Content-Encoding"] == "gzip"

@@ -124,6 +124,24 @@ def test_an_unreachable_gateway_takes_nothing_says_so_and_the_till_scans_again(
     assert ledger_sum(account="qr") == 50
 
 
+def test_a_payment_still_being_reversed_does_not_block_a_new_scan_of_the_whole_bill(
+    gateways, api, tab
+):
+    gateways["wechatpay"].controls(unreachable=True)
+    scan(api, tab, WECHAT_CODE, key="k1")
+    stuck = Payment.objects.get()
+    assert stuck.status == "pending" and stuck.failure == services.REVERSING
+    gateways["wechatpay"].controls(unreachable=False)
+    answer = scan(api, tab, WECHAT_CODE, key="k2")  # the payer shows a fresh code at once
+    assert answer.status_code == 201, answer.content
+    assert answer.json()["payment"]["status"] == "succeeded"
+    services.gateways_settle(now=timezone.now() + timedelta(seconds=50))
+    stuck.refresh_from_db()
+    assert stuck.status == "cancelled"  # reversed in the end, never booked
+    assert gateways["wechatpay"].order(stuck.reference) == {}  # it never reached the gateway
+    assert ledger_sum(account="qr") == 50 and LedgerEntry.objects.count() == 1
+
+
 def test_a_slow_gateway_is_reversed_at_once_and_the_till_is_told(gateways, api, tab):
     sim = gateways["alipay"]
     sim.controls(latency=1.5)  # our time-out is 1 s; the reverse comes after it

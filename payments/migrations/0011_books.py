@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('orders', '0007_verbose_names'),
-        ('payments', '0009_ledger_members'),
+        ('payments', '0010_sandbox_refund'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

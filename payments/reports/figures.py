@@ -1,0 +1,287 @@
+"""The reports' figures: database aggregates over a period, never every bill in Python.
+
+A period is `[start, end)` of aware datetimes; `Period.days(first, last)` makes one from
+business days (restaurant/lib/business_day.py: the day ends at the cut-off, 04:00). Bill figures
+(dishes, categories, tables, discounts, voids, guests) come from `orders.figures` and count a
+bill on the day it was opened; money figures (methods, refunds) count a payment or refund when
+it succeeded, as the drawer, the ledger and the gateways' bills see it.
+
+`day_figures(day)` is what the Z report needs (payments/books composes it); each other function
+is one report page.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.contrib.auth.models import User
+from django.db.models import Count, DecimalField, Q, Sum, Value
+from django.db.models.functions import Coalesce
+
+from orders import figures as bills
+from orders import selectors as orders_selectors
+from restaurant.lib.business_day import period_bounds
+from restaurant.lib.money import money
+
+from ..models import Payment, Refund
+
+MONEY: DecimalField = DecimalField(max_digits=14, decimal_places=2)
+ZERO = Value(Decimal(0), output_field=MONEY)
+PAID = Payment.Status.SUCCEEDED
+REFUNDED = Refund.Status.SUCCEEDED
+
+# Re-exported so that a report page needs one module.
+BillTotals = bills.BillTotals
+DishRow = bills.DishRow
+CategoryRow = bills.CategoryRow
+HourRow = bills.HourRow
+PeriodRow = bills.PeriodRow
+TableRow = bills.TableRow
+Unit = bills.Unit
+
+
+@dataclass(frozen=True)
+class Period:
+    """`[start, end)`; `first`/`last` are the business days it covers (both included)."""
+
+    first: date
+    last: date
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def days(cls, first: date, last: date | None = None) -> "Period":
+        last = last or first
+        start, end = period_bounds(first, last)
+        return cls(first=first, last=last, start=start, end=end)
+
+
+@dataclass(frozen=True)
+class MethodRow:
+    method: str  # cash, card, qr
+    provider: str  # cash, card, wechatpay, alipay, sandbox …
+    payments: int
+    amount: Decimal
+    refunds: int
+    refunded: Decimal
+    net: Decimal
+    share: Decimal  # of the period's net takings, in %
+
+
+def method_figures(period: Period) -> list[MethodRow]:
+    """Takings per method and gateway: payments that succeeded in the period, refunds that
+    succeeded in it (of any payment), net, largest first."""
+    paid = {
+        (row["method"], row["provider"]): row
+        for row in Payment.objects.filter(
+            status=PAID, completed_at__gte=period.start, completed_at__lt=period.end
+        )
+        .values("method", "provider")
+        .annotate(n=Count("id"), amount=Coalesce(Sum("amount"), ZERO))
+    }
+    back = {
+        (row["payment__method"], row["payment__provider"]): row
+        for row in Refund.objects.filter(
+            status=REFUNDED, completed_at__gte=period.start, completed_at__lt=period.end
+        )
+        .values("payment__method", "payment__provider")
+        .annotate(n=Count("id"), amount=Coalesce(Sum("amount"), ZERO))
+    }
+    keys = set(paid) | set(back)
+    net = {
+        key: money(
+            (paid[key]["amount"] if key in paid else 0)
+            - (back[key]["amount"] if key in back else 0)
+        )
+        for key in keys
+    }
+    whole = sum(net.values(), Decimal(0))
+    rows = [
+        MethodRow(
+            method=method,
+            provider=provider,
+            payments=paid[(method, provider)]["n"] if (method, provider) in paid else 0,
+            amount=money(paid[(method, provider)]["amount"] if (method, provider) in paid else 0),
+            refunds=back[(method, provider)]["n"] if (method, provider) in back else 0,
+            refunded=money(back[(method, provider)]["amount"] if (method, provider) in back else 0),
+            net=net[(method, provider)],
+            share=(net[(method, provider)] * 100 / whole).quantize(Decimal("0.1"))
+            if whole
+            else Decimal(0),
+        )
+        for method, provider in keys
+    ]
+    return sorted(rows, key=lambda row: (-row.net, row.method, row.provider))
+
+
+@dataclass(frozen=True)
+class StaffRow:
+    user: int
+    username: str
+    name: str
+    orders: int
+    voids: int
+    voided_amount: Decimal
+    discounts: int
+    refunds: int
+    refunded: Decimal
+
+
+def staff_figures(period: Period) -> list[StaffRow]:
+    """Per staff member: orders entered, voids, discounts given, refunds made by hand."""
+    done = bills.staff_figures(period.start, period.end)
+    refunds = {
+        row["user"]: row
+        for row in Refund.objects.filter(
+            status=REFUNDED,
+            automatic=False,
+            user__isnull=False,
+            completed_at__gte=period.start,
+            completed_at__lt=period.end,
+        )
+        .values("user")
+        .annotate(n=Count("id"), amount=Coalesce(Sum("amount"), ZERO))
+    }
+    names = {user.pk: user for user in User.objects.filter(pk__in=set(refunds) - set(done))}
+    rows = []
+    for user in sorted(set(done) | set(refunds)):
+        did = done.get(user)
+        person = names.get(user)
+        rows.append(
+            StaffRow(
+                user=user,
+                username=did.username if did else person.username if person else "",
+                name=did.name
+                if did
+                else (person.get_full_name() or person.username)
+                if person
+                else "",
+                orders=did.orders if did else 0,
+                voids=did.voids if did else 0,
+                voided_amount=did.voided_amount if did else Decimal("0.00"),
+                discounts=did.discounts if did else 0,
+                refunds=refunds[user]["n"] if user in refunds else 0,
+                refunded=money(refunds[user]["amount"] if user in refunds else 0),
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class MoneyTotals:
+    payments: int
+    paid: Decimal
+    refunds: int
+    refunded: Decimal
+    received: Decimal  # paid − refunded (实收)
+
+
+def money_totals(period: Period) -> MoneyTotals:
+    paid = Payment.objects.filter(
+        status=PAID, completed_at__gte=period.start, completed_at__lt=period.end
+    ).aggregate(n=Count("id"), amount=Coalesce(Sum("amount"), ZERO))
+    back = Refund.objects.filter(
+        status=REFUNDED, completed_at__gte=period.start, completed_at__lt=period.end
+    ).aggregate(
+        n=Count("id"),
+        amount=Coalesce(Sum("amount"), ZERO),
+        automatic=Count("id", filter=Q(automatic=True)),
+    )
+    return MoneyTotals(
+        payments=paid["n"],
+        paid=money(paid["amount"]),
+        refunds=back["n"],
+        refunded=money(back["amount"]),
+        received=money(paid["amount"] - back["amount"]),
+    )
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    """What a day's Z report shows (besides shifts, which payments/books keeps)."""
+
+    period: Period
+    bills: BillTotals
+    money: MoneyTotals
+    categories: list[CategoryRow]
+    methods: list[MethodRow]
+    average_per_guest: Decimal | None  # sales ÷ guests (客单价); None without guests
+    average_per_bill: Decimal | None
+    table_turns: Decimal | None  # bills ÷ tables in use (翻台率); None without tables
+
+
+def summary(period: Period) -> DayFigures:
+    """The headline figures of any period (a day for the Z report, a month for the owner)."""
+    totals = bills.bill_totals(period.start, period.end)
+    tables = len(orders_selectors.active_tables())
+    return DayFigures(
+        period=period,
+        bills=totals,
+        money=money_totals(period),
+        categories=bills.category_sales(period.start, period.end),
+        methods=method_figures(period),
+        average_per_guest=money(totals.sales / totals.guests) if totals.guests else None,
+        average_per_bill=money(totals.sales / totals.bills) if totals.bills else None,
+        table_turns=(
+            Decimal(totals.bills) / tables / ((period.last - period.first).days + 1)
+        ).quantize(Decimal("0.01"))
+        if tables
+        else None,
+    )
+
+
+def day_figures(day: date) -> DayFigures:
+    """The Z report's figures of one business day."""
+    return summary(Period.days(day))
+
+
+def dish_sales(period: Period) -> list[DishRow]:
+    return bills.dish_sales(period.start, period.end)
+
+
+def category_sales(period: Period) -> list[CategoryRow]:
+    return bills.category_sales(period.start, period.end)
+
+
+def sales_by_hour(period: Period) -> list[HourRow]:
+    return bills.sales_by_hour(period.start, period.end)
+
+
+def sales_by(period: Period, unit: Unit) -> list[PeriodRow]:
+    return bills.sales_by(period.start, period.end, unit)
+
+
+def table_figures(period: Period) -> list[TableRow]:
+    return bills.table_figures(period.start, period.end)
+
+
+@dataclass(frozen=True)
+class AreaRow:
+    area: str
+    tables: int
+    bills: int
+    guests: int
+    amount: Decimal
+    average_bill: Decimal
+
+
+def area_figures(period: Period) -> list[AreaRow]:
+    """The table rows summed per area (a few dozen tables: summed here, not in SQL)."""
+    areas: dict[str, list[TableRow]] = {}
+    for row in table_figures(period):
+        areas.setdefault(row.area, []).append(row)
+    result = []
+    for area, rows in sorted(areas.items()):
+        count = sum(row.bills for row in rows)
+        amount = money(sum((row.amount for row in rows), Decimal(0)))
+        result.append(
+            AreaRow(
+                area=area,
+                tables=len(rows),
+                bills=count,
+                guests=sum(row.guests for row in rows),
+                amount=amount,
+                average_bill=money(amount / count) if count else money(0),
+            )
+        )
+    return result

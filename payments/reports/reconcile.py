@@ -1,0 +1,271 @@
+"""Reconciliation (对账): a day's gateway bills against our payments and refunds.
+
+A gateway's bill (`GatewayBill`: fetched by the worker, payments/bills.py, or uploaded by the
+manager as the gateway's own file) lists what the gateway took and gave back on one calendar day
+of Beijing time (gateways cut at midnight, not at our business day's 04:00). Each of its rows is
+matched by merchant order number (`out_trade_no`, our `Payment.reference`; refunds by our refund
+number `<reference>r<refund id>`, as both providers send it) against our records:
+
+- **matched**: both sides, the same amount;
+- **missing here**: paid (or refunded) at the gateway, not recorded here: `reconcile_check` asks
+  the gateway's query API and books the payment when it is real (a late payment is then given
+  back in full, payments/README.md "Late success"); unknown order numbers are alerts;
+- **missing there**: succeeded here on that day at that gateway, on no bill of that day or the
+  days either side (a notification around midnight lands on the next day's bill);
+- **amount differs**: both sides, different amounts.
+
+The gateways' fees are summed from the bill. `reconcile_day` only reads (the Z report and the
+page call it); `reconcile_check` is the one writer and calls gateways outside any transaction.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from restaurant.lib.money import money
+
+from .. import services
+from ..bills import PARSERS
+from ..models import GatewayBill, Method, Payment, Refund
+from ..providers.base import GatewayUnknown
+
+logger = logging.getLogger("payments")
+CHINA = timezone.get_fixed_timezone(8 * 60)
+
+
+class Kind(models.TextChoices):
+    MATCHED = "matched", _("matched")
+    MISSING_HERE = "missing_here", _("paid at the gateway, not recorded here")
+    MISSING_THERE = "missing_there", _("recorded here, not at the gateway")
+    AMOUNT_DIFFERS = "amount_differs", _("amount differs")
+
+
+@dataclass(frozen=True)
+class Item:
+    kind: Kind
+    provider: str
+    is_refund: bool
+    out_trade_no: str
+    refund_no: str
+    gateway_amount: Decimal | None
+    our_amount: Decimal | None
+    fee: Decimal
+    time: str  # as the gateway wrote it, or ours in local time
+    payment: int | None = None  # our payment's id, when we have one
+    refund: int | None = None
+    tab: int | None = None  # the bill to act on
+    our_status: str = ""  # our payment's status when it is not succeeded (missing here)
+
+
+@dataclass
+class Result:
+    day: date
+    bills: dict[str, GatewayBill | None]  # each gateway with bills: its bill of the day, or None
+    items: list[Item] = field(default_factory=list)
+
+    def of(self, kind: str) -> list[Item]:
+        return [item for item in self.items if item.kind == kind]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {kind: len(self.of(kind)) for kind in Kind.values}
+
+    @property
+    def fees(self) -> Decimal:
+        return money(sum((item.fee for item in self.items), Decimal(0)))
+
+    @property
+    def gateway_net(self) -> Decimal:
+        """What the gateways' bills say moved: payments − refunds."""
+        return money(
+            sum(
+                (
+                    -(item.gateway_amount or 0) if item.is_refund else item.gateway_amount or 0
+                    for item in self.items
+                ),
+                Decimal(0),
+            )
+        )
+
+    @property
+    def missing_bills(self) -> list[str]:
+        return [name for name, bill in self.bills.items() if bill is None]
+
+    @property
+    def balanced(self) -> bool:
+        """Every bill present and every row matched."""
+        return not self.missing_bills and all(i.kind == Kind.MATCHED for i in self.items)
+
+
+def refund_number(reference: str, refund_id: int) -> str:
+    """Our refund number at WeChat Pay (out_refund_no) and Alipay (out_request_no)."""
+    return f"{reference}r{refund_id}"
+
+
+def calendar_bounds(day: date) -> tuple[datetime, datetime]:
+    """The gateways' day: midnight to midnight, Beijing time."""
+    start = datetime.combine(day, time(0), tzinfo=CHINA)
+    return start, start + timedelta(days=1)
+
+
+def _amount(text: Any) -> Decimal:
+    return money(Decimal(str(text or "0")))
+
+
+def reconcile_day(day: date) -> Result:
+    """The reconciliation of the gateways' bills of `day` (reads only)."""
+    bills = {
+        bill.provider: bill
+        for bill in GatewayBill.objects.filter(bill_date=day, provider__in=list(PARSERS))
+    }
+    result = Result(day=day, bills={name: bills.get(name) for name in PARSERS})
+    rows = [(name, row) for name, bill in bills.items() for row in bill.rows]
+    references = {row["out_trade_no"] for _name, row in rows}
+    payments = {
+        p.reference: p for p in Payment.objects.filter(reference__in=references).only(
+            "id", "reference", "amount", "status", "tab_id", "provider"
+        )
+    }  # fmt: skip
+    refund_ids = {
+        int(row["refund_no"].rpartition("r")[2])
+        for _name, row in rows
+        if row["kind"] == "refund" and row["refund_no"].rpartition("r")[2].isdigit()
+    }
+    refunds = {
+        refund_number(r.payment.reference, r.pk): r
+        for r in Refund.objects.filter(pk__in=refund_ids).select_related("payment")
+    }
+    for name, row in rows:
+        result.items.append(_match(name, row, payments, refunds))
+    result.items += _ours_missing_there(day, list(bills))
+    return result
+
+
+def _match(
+    name: str, row: dict[str, Any], payments: dict[str, Payment], refunds: dict[str, Refund]
+) -> Item:
+    theirs, fee = _amount(row["amount"]), _amount(row.get("fee"))
+    common = {"provider": name, "out_trade_no": row["out_trade_no"], "fee": fee,
+              "time": row.get("time", ""), "gateway_amount": theirs}  # fmt: skip
+    payment = payments.get(row["out_trade_no"])
+    if row["kind"] == "refund":
+        refund = refunds.get(row["refund_no"])
+        if refund is None or refund.status != Refund.Status.SUCCEEDED:
+            return Item(
+                kind=Kind.MISSING_HERE, is_refund=True, refund_no=row["refund_no"],
+                our_amount=None, payment=payment.pk if payment else None,
+                refund=refund.pk if refund else None, tab=payment.tab_id if payment else None,
+                our_status=refund.status if refund else "", **common,
+            )  # fmt: skip
+        return Item(
+            kind=Kind.MATCHED if refund.amount == theirs else Kind.AMOUNT_DIFFERS,
+            is_refund=True, refund_no=row["refund_no"], our_amount=refund.amount,
+            payment=refund.payment_id, refund=refund.pk, tab=refund.payment.tab_id, **common,
+        )  # fmt: skip
+    if payment is None or payment.status != Payment.Status.SUCCEEDED:
+        return Item(
+            kind=Kind.MISSING_HERE, is_refund=False, refund_no="", our_amount=None,
+            payment=payment.pk if payment else None, tab=payment.tab_id if payment else None,
+            our_status=payment.status if payment else "", **common,
+        )  # fmt: skip
+    return Item(
+        kind=Kind.MATCHED if payment.amount == theirs else Kind.AMOUNT_DIFFERS,
+        is_refund=False, refund_no="", our_amount=payment.amount, payment=payment.pk,
+        tab=payment.tab_id, **common,
+    )  # fmt: skip
+
+
+def _ours_missing_there(day: date, providers: list[str]) -> list[Item]:
+    """Our succeeded QR payments and refunds of `day` at gateways whose bill we have, that no
+    bill of that day or the days either side lists."""
+    if not providers:
+        return []
+    listed: set[str] = set()
+    for rows in GatewayBill.objects.filter(
+        provider__in=providers, bill_date__range=(day - timedelta(days=1), day + timedelta(days=1))
+    ).values_list("rows", flat=True):
+        listed.update(row["refund_no"] or row["out_trade_no"] for row in rows)
+    start, end = calendar_bounds(day)
+    items = []
+    for p in Payment.objects.filter(
+        method=Method.QR, provider__in=providers, status=Payment.Status.SUCCEEDED,
+        completed_at__gte=start, completed_at__lt=end,
+    ).exclude(reference__in=listed):  # fmt: skip
+        items.append(
+            Item(
+                kind=Kind.MISSING_THERE,
+                provider=p.provider,
+                is_refund=False,
+                out_trade_no=p.reference,
+                refund_no="",
+                gateway_amount=None,
+                our_amount=p.amount,
+                fee=Decimal("0.00"),
+                time=_local(p.completed_at),
+                payment=p.pk,
+                tab=p.tab_id,
+            )  # fmt: skip
+        )
+    for r in Refund.objects.filter(
+        payment__method=Method.QR, payment__provider__in=providers,
+        status=Refund.Status.SUCCEEDED, completed_at__gte=start, completed_at__lt=end,
+    ).select_related("payment"):  # fmt: skip
+        number = refund_number(r.payment.reference, r.pk)
+        if number in listed:
+            continue
+        items.append(
+            Item(
+                kind=Kind.MISSING_THERE,
+                provider=r.payment.provider,
+                is_refund=True,
+                out_trade_no=r.payment.reference,
+                refund_no=number,
+                gateway_amount=None,
+                our_amount=r.amount,
+                fee=Decimal("0.00"),
+                time=_local(r.completed_at),
+                payment=r.payment_id,
+                refund=r.pk,
+                tab=r.payment.tab_id,
+            )  # fmt: skip
+        )
+    return items
+
+
+def _local(moment: datetime | None) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+
+def reconcile_check(*, day: date) -> list[tuple[Item, str]]:
+    """For each payment the gateway's bill has and we do not: ask the gateway's query API and
+    book it if the gateway says it is paid (once: a notification racing this is applied once).
+    Unknown order numbers and payments the gateway does not confirm are logged as alerts.
+    Returns (item, what happened) for each. Gateway calls run with no transaction open."""
+    done = []
+    for item in reconcile_day(day).of(Kind.MISSING_HERE):
+        if item.is_refund:
+            outcome = "refund: the worker's refund query settles it" if item.refund else "unknown"
+        elif item.payment is None:
+            outcome = "unknown"
+        else:
+            try:
+                booked = services.payment_ask_gateway(payment_id=item.payment)
+            except GatewayUnknown as error:  # no answer: asked again on the next check
+                logger.warning("payments: reconciliation query of %s: %s", item.out_trade_no, error)
+                outcome = "no answer"
+            else:
+                outcome = "recorded" if booked else "not confirmed"
+        if outcome != "recorded":
+            logger.warning(
+                "payments: reconciliation %s: %s %s at %s is not recorded here (%s)",
+                day, "refund" if item.is_refund else "payment", item.refund_no
+                or item.out_trade_no, item.provider, outcome,
+            )  # fmt: skip
+        done.append((item, outcome))
+    return done
