@@ -31,6 +31,7 @@ from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import money, money_str, yuan
 
 from . import conf, providers, realtime
+from .members import services as members
 from .models import LedgerEntry, Method, Payment, PaymentEvent, Refund
 from .providers.base import (
     GatewayUnknown,
@@ -128,13 +129,16 @@ ACCOUNTS: dict[str, str] = {
     Method.CASH: LedgerEntry.Account.CASH,
     Method.CARD: LedgerEntry.Account.CARD,
     Method.QR: LedgerEntry.Account.QR,
+    Method.MEMBER: LedgerEntry.Account.MEMBER,
 }
 
 
 def _captured(payment: Payment, *, user: User | None = None) -> None:
     """Money came in: the books, the tab, and what follows from a paid bill. Tab is locked."""
     account = ACCOUNTS[payment.method]
-    if payment.method == Method.CASH:
+    if payment.method == Method.MEMBER:
+        pass  # the wallet's spend booked it (members.balance_spend), in this transaction
+    elif payment.method == Method.CASH:
         LedgerEntry.objects.create(
             account=account, kind=LedgerEntry.Kind.PAYMENT, amount=payment.tendered,
             tab_id=payment.tab_id, payment=payment, user=user,
@@ -215,6 +219,7 @@ def payment_start(
     gateway: str = "",
     context: Any = None,
     auth_code: object = "",
+    member: "members.MemberAuth | None" = None,
 ) -> tuple[Payment, bool]:
     """Take a payment against the settlement `version`. Returns (payment, created).
 
@@ -226,6 +231,9 @@ def payment_start(
 
     `auth_code` (付款码, scanned at the till): the code's prefix picks the gateway, and the
     payment is taken at once (README, "付款码 at the till").
+
+    `member` (method `member`, paying by balance): the member's code scanned at the till, or
+    their mobile / member number and PIN (till or phone). No code, no PIN: refused.
     """
     if method not in Method.values:
         raise Refused(Code.BAD_METHOD)
@@ -245,6 +253,9 @@ def payment_start(
         terminal_ref = (terminal_ref or "").strip() if isinstance(terminal_ref, str) else ""
         if not terminal_ref or len(terminal_ref) > 64:
             raise Refused(Code.REFERENCE_REQUIRED)
+    payer, member_code = None, ""
+    if method == Method.MEMBER:  # before the transaction: a wrong PIN is counted for good
+        payer, member_code = members.member_identify(member)
     with transaction.atomic():
         tab = order_services.lock_tab(tab_id)
         existing = Payment.objects.filter(tab=tab, key=key).first()
@@ -254,7 +265,8 @@ def payment_start(
             payment, created = existing, False
         else:
             payment = _create(tab, provider, method, amount, version, key, user, diner, scope,
-                              terminal_ref, by_code=bool(auth_code))  # fmt: skip
+                              terminal_ref, by_code=bool(auth_code), payer=payer,
+                              member_code=member_code)  # fmt: skip
             created = True
     if code:
         if created:  # never twice: the same key again is the same payment, charged once
@@ -277,6 +289,8 @@ def _create(
     terminal_ref: str,
     *,
     by_code: bool = False,
+    payer: Any = None,
+    member_code: str = "",
 ) -> Payment:
     if tab.status == TabStatus.CLOSED:
         raise Refused(Code.TAB_CLOSED)
@@ -316,6 +330,8 @@ def _create(
         completed_at=now if provider.immediate else None,
     )
     PaymentEvent.objects.create(payment=payment, to_status=payment.status, user=payment.user)
+    if method == Method.MEMBER:
+        members.balance_spend(payment=payment, member=payer, code=member_code)
     if provider.immediate:
         _captured(payment, user=payment.user)
     else:
@@ -855,16 +871,19 @@ def _refund_apply(refund_id: int, result: RefundResult) -> Refund:
             )
             payment.refunded += refund.amount
             payment.save(update_fields=["refunded"])
-            LedgerEntry.objects.create(
-                account=ACCOUNTS[payment.method],
-                kind=LedgerEntry.Kind.REFUND,
-                amount=-refund.amount,
-                tab_id=payment.tab_id,
-                payment=payment,
-                refund=refund,
-                user=refund.user,
-                note=refund.reason,
-            )
+            if payment.method == Method.MEMBER:
+                members.balance_refund(payment=payment, refund=refund)
+            else:
+                LedgerEntry.objects.create(
+                    account=ACCOUNTS[payment.method],
+                    kind=LedgerEntry.Kind.REFUND,
+                    amount=-refund.amount,
+                    tab_id=payment.tab_id,
+                    payment=payment,
+                    refund=refund,
+                    user=refund.user,
+                    note=refund.reason,
+                )
         else:
             refund.transition(
                 Refund.Status.FAILED,
@@ -944,7 +963,7 @@ def gateways_settle(*, now: datetime | None = None) -> int:
     pending = Refund.objects.filter(
         status=Refund.Status.PENDING, created_at__lt=now - SETTLE_AFTER
     ).select_related("payment")
-    for refund in pending.exclude(payment__provider__in=("cash", "card")):
+    for refund in pending.exclude(payment__provider__in=("cash", "card", "member")):
         provider = providers.by_name(refund.payment.provider)
         try:
             result = provider.query_refund(refund)

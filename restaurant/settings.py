@@ -459,6 +459,22 @@ if not 0 <= CASHIER_DISCOUNT_LIMIT_PERCENT <= 100:
     raise ImproperlyConfigured("CASHIER_DISCOUNT_LIMIT_PERCENT must be from 0 to 100")
 # Refunds given by hand on one bill, in yuan (automatic ones follow a void or discount):
 CASHIER_REFUND_LIMIT = env_int("CASHIER_REFUND_LIMIT", 100)
+
+# Members (payments/README.md, "Members"). How a payment by balance takes from principal (本金)
+# and bonus (赠送金): "proportional" (both in the share they stand in) or "principal_first".
+MEMBER_SPEND_ORDER = env_str("MEMBER_SPEND_ORDER", "proportional")
+if MEMBER_SPEND_ORDER not in ("proportional", "principal_first"):
+    raise ImproperlyConfigured(
+        f"MEMBER_SPEND_ORDER must be proportional or principal_first, not {MEMBER_SPEND_ORDER!r}"
+    )
+# Points spent as money off: this many points are ¥1, on at most this share (percent) of a bill.
+POINTS_PER_YUAN = env_int("POINTS_PER_YUAN", 100)
+POINTS_MAX_PERCENT = env_int("POINTS_MAX_PERCENT", 50)
+# Points earned in a year expire at its end (the worker's points job), when on.
+POINTS_EXPIRE_AT_YEAR_END = env_bool("POINTS_EXPIRE_AT_YEAR_END", False)
+# Wrong PINs in a row before a member's PIN locks, and for how long.
+MEMBER_PIN_TRIES = env_int("MEMBER_PIN_TRIES", 5)
+MEMBER_PIN_LOCK_MINUTES = env_int("MEMBER_PIN_LOCK_MINUTES", 15)
 if CASHIER_REFUND_LIMIT < 0:
     raise ImproperlyConfigured("CASHIER_REFUND_LIMIT must be 0 or more (yuan)")
 # Taking off a dish in one of these states:

@@ -11,6 +11,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import MoneyField
 
 
@@ -79,6 +80,13 @@ class Member(models.Model):
         FROZEN = "frozen", _("frozen")
         ERASED = "erased", _("personal data deleted")
 
+    # A lost card is frozen and found again; erasing personal data is for good.
+    TRANSITIONS = {
+        Status.ACTIVE: {Status.FROZEN, Status.ERASED},
+        Status.FROZEN: {Status.ACTIVE, Status.ERASED},
+        Status.ERASED: set(),
+    }
+
     number = models.CharField(_("member number"), max_length=20, unique=True)
     mobile = models.CharField(  # noqa: DJ001 NULL, not "": many members have no mobile
         _("mobile"), max_length=20, null=True, blank=True, unique=True
@@ -134,6 +142,27 @@ class Member(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+    def transition(self, to: str, *, user: Any = None, reason: str = "", **fields: Any) -> None:
+        """The one writer of a member's status: checks the move against TRANSITIONS, saves it
+        with `fields`, and puts it on the statement (who, when, why). Call on the locked row."""
+        if to not in self.TRANSITIONS[self.Status(self.status)]:
+            raise Refused(
+                Code.ILLEGAL_TRANSITION, thing=_("the member"), status=self.get_status_display()
+            )
+        self.status = self.Status(to)
+        for name, value in fields.items():
+            setattr(self, name, value)
+        self.save(update_fields=["status", *fields])
+        kind = {
+            self.Status.ACTIVE: Move.Kind.UNFROZEN,
+            self.Status.FROZEN: Move.Kind.FROZEN,
+            self.Status.ERASED: Move.Kind.ERASED,
+        }[self.status]
+        Move.objects.create(
+            member=self, kind=kind, principal_after=self.principal, bonus_after=self.bonus,
+            points_after=self.points, user=user, reason=reason[:200],
+        )  # fmt: skip
 
     def pin_locked(self, now: Any = None) -> bool:
         return self.pin_locked_until is not None and self.pin_locked_until > (now or timezone.now())

@@ -10,8 +10,8 @@ A provider says how a payment is taken and given back:
 
 Gateways may also have `query(payment)` and `query_refund(refund)` (settling what a time-out
 left unknown). QR gateways offered here: WeChat Pay (API v3, when WECHATPAY_ is configured), Alipay
-(when ALIPAY_ is configured) and the sandbox (for demos). Member balance needs members and wallets, which do
-not exist yet, so it is not here.
+(when ALIPAY_ is configured) and the sandbox (for demos). Member balance (`member`) is taken at once
+from the member's wallet (payments/members), and given back to it.
 """
 
 from .. import conf
@@ -39,6 +39,16 @@ class Card:
 
     def refund(self, refund):
         # The cashier runs the refund on the same card terminal it was paid with.
+        return RefundResult(ok=True)
+
+
+class MemberBalance:
+    name = "member"
+    method = Method.MEMBER
+    immediate = True
+
+    def refund(self, refund):
+        # Back to the wallet: booked with the refund (members.services.balance_refund).
         return RefundResult(ok=True)
 
 
@@ -70,6 +80,8 @@ def for_method(method, gateway_name=""):
         return Card()
     if method == Method.QR:
         return gateway(gateway_name)
+    if method == Method.MEMBER:
+        return MemberBalance()
     return None
 
 
@@ -81,4 +93,4 @@ def by_name(name):
         return WeChatPayProvider()
     if name == "alipay":
         return AlipayProvider()
-    return {"cash": Cash, "card": Card}[name]()
+    return {"cash": Cash, "card": Card, "member": MemberBalance}[name]()

@@ -262,6 +262,61 @@ class Code(StrEnum):
         _("Refunds on this bill would come to %(refunds)s; above %(limit)s a manager approves."),
     )
 
+    # Members (payments/members, README "Members")
+    UNKNOWN_MEMBER = "unknown_member", 404, _("No such member.")
+    BAD_MOBILE = "bad_mobile", 400, _("A mobile number is 11 digits starting with 1.")
+    MOBILE_TAKEN = "mobile_taken", 409, _("This mobile number already belongs to a member.")
+    BAD_MEMBER_NAME = "bad_member_name", 400, _("A name has at most 40 characters.")
+    BAD_BIRTHDAY = "bad_birthday", 400, _("A birthday is a date like 1990-05-17.")
+    BAD_PIN = "bad_pin", 400, _("A PIN is 6 digits.")
+    NO_PIN = "no_pin", 409, _("This member has not set a PIN yet: set one at the till first.")
+    WRONG_PIN = (
+        "wrong_pin",
+        403,
+        _("Wrong PIN. %(left)s more wrong tries lock it for %(minutes)s minutes."),
+    )
+    PIN_LOCKED = (
+        "pin_locked",
+        429,
+        _("Too many wrong PINs: the PIN is locked for %(minutes)s more minutes."),
+    )
+    MEMBER_AUTH_REQUIRED = (
+        "member_auth_required",
+        400,
+        _("Scan the member's code, or enter their mobile or member number and PIN."),
+    )
+    BAD_MEMBER_CODE = (
+        "bad_member_code",
+        400,
+        _("This member code is not valid or has run out: open the member page for a new one."),
+    )
+    MEMBER_CODE_USED = (
+        "member_code_used",
+        409,
+        _("This member code was already used: open the member page for a new one."),
+    )
+    MEMBER_FROZEN = "member_frozen", 409, _("This member card is frozen: nothing can be spent.")
+    MEMBER_ERASED = "member_erased", 409, _("This member's data was deleted.")
+    NOT_ENOUGH_BALANCE = (
+        "not_enough_balance",
+        409,
+        _("The member's balance is %(balance)s: not enough for %(amount)s."),
+    )
+    NOT_ENOUGH_POINTS = (
+        "not_enough_points",
+        409,
+        _("The member has %(points)s points: not enough."),
+    )
+    BAD_POINTS = "bad_points", 400, _("Points must be a whole number.")
+    NOTHING_TO_ADJUST = "nothing_to_adjust", 400, _("Say what to change: balance or points.")
+    OVER_TOP_UP_REFUND = (
+        "over_top_up_refund",
+        400,
+        _("At most %(left)s of this top-up can be given back (its principal still unspent)."),
+    )
+    UNKNOWN_TOP_UP = "unknown_top_up", 404, _("No such top-up.")
+    MANAGER_ONLY = "manager_only", 403, _("Only a manager may do this.")
+
     # A manager's approval (restaurant/lib/approvals.py)
     APPROVAL_WRONG = "approval_wrong", 403, _("The manager's login or password is wrong.")
     APPROVER_NOT_MANAGER = "approver_not_manager", 403, _("%(login)s is not a manager.")

@@ -1,0 +1,613 @@
+"""Writes of members: joining, the PIN, the member code, top-ups, spending and refunds of the
+balance, points, adjustments, freezing and deleting personal data (payments/README.md, "Members").
+
+Locks: a member row is locked (`lock_member`) after the tab and its payment rows and before the
+ledger: the one order everywhere, so a till and a phone spending one balance queue, and a
+balance, points or a code can never be spent twice. Every money move writes the statement
+(`Move`) and the ledger's `member` account in the same transaction, so money owed to members in
+the ledger equals the sum of all balances at every commit.
+"""
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from orders import controls
+from restaurant.lib import parse
+from restaurant.lib.errors import Code, Refused
+from restaurant.lib.money import money, yuan
+
+from ..models import LedgerEntry, Payment, Refund
+from .models import BonusRule, Level, Member, MemberCode, Move, TopUp
+
+MOBILE = re.compile(r"1\d{10}")
+PIN = re.compile(r"\d{6}")
+# Member codes start with 97: WeChat Pay's 付款码 start 10–15 and Alipay's 25–30, so the till's
+# one scan field tells them apart. Then the member's id (10 digits) and 8 digits of an HMAC of
+# the id and the minute window: the code changes every CODE_WINDOW and needs no write to show.
+CODE_PREFIX = "97"
+CODE_WINDOW = 60
+
+
+# Strict input ---------------------------------------------------------------------------------
+
+
+def _mobile(value: object) -> str | None:
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        return None
+    if not MOBILE.fullmatch(text):
+        raise Refused(Code.BAD_MOBILE)
+    return text
+
+
+def _pin(value: object) -> str:
+    if not isinstance(value, str) or not PIN.fullmatch(value.strip()):
+        raise Refused(Code.BAD_PIN)
+    return value.strip()
+
+
+def _birthday(value: object) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        raise Refused(Code.BAD_BIRTHDAY) from None
+
+
+def _key(value: object) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > 64:
+        raise Refused(Code.BAD_KEY)
+    return value.strip()
+
+
+def _reason(value: object) -> str:
+    reason = value.strip() if isinstance(value, str) else ""
+    if not reason or len(reason) > 200:
+        raise Refused(Code.REASON_REQUIRED)
+    return reason
+
+
+def _amount(value: object, *, allow_negative: bool = False) -> Decimal:
+    """Strict yuan ("12.50"); with `allow_negative`, "-12.50" too (an adjustment down)."""
+    negative = allow_negative and isinstance(value, str) and value.strip().startswith("-")
+    amount = parse.amount(value.strip()[1:] if negative and isinstance(value, str) else value)
+    if amount is None:
+        raise Refused(Code.BAD_AMOUNT)
+    return -money(amount) if negative else money(amount)
+
+
+def _staff(user: Any) -> User | None:
+    return user if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+# Locks and reads ------------------------------------------------------------------------------
+
+
+def lock_member(member_id: int) -> Member:
+    """The member row, locked until the transaction ends: spends, top-ups and refunds of one
+    wallet queue here (taken after the tab and payment locks, before the ledger's)."""
+    member = Member.objects.select_for_update().select_related("level").filter(pk=member_id)
+    found = member.first()
+    if found is None:
+        raise Refused(Code.UNKNOWN_MEMBER)
+    return found
+
+
+def _usable(member: Member) -> None:
+    if member.status == Member.Status.ERASED:
+        raise Refused(Code.MEMBER_ERASED)
+    if member.status == Member.Status.FROZEN:
+        raise Refused(Code.MEMBER_FROZEN)
+
+
+def _move(member: Member, kind: str, **fields: Any) -> Move:
+    """A statement line for a member whose new figures are already saved."""
+    return Move.objects.create(
+        member=member,
+        kind=kind,
+        principal_after=member.principal,
+        bonus_after=member.bonus,
+        points_after=member.points,
+        **fields,
+    )
+
+
+def _save_wallet(member: Member) -> None:
+    member.save(update_fields=["principal", "bonus", "points"])
+
+
+def _owed(member: Member, kind: str, amount: Decimal, **fields: Any) -> None:
+    """The ledger's `member` account: + owed more to members, − owed less."""
+    if amount:
+        LedgerEntry.objects.create(
+            account=LedgerEntry.Account.MEMBER, kind=kind, amount=amount, member=member, **fields
+        )
+
+
+# Joining --------------------------------------------------------------------------------------
+
+
+def _new_number() -> str:
+    """An 8-digit member number nobody has: what a member without a mobile gives at the till."""
+    while True:
+        number = str(secrets.randbelow(90_000_000) + 10_000_000)
+        if not Member.objects.filter(number=number).exists():
+            return number
+
+
+def member_create(
+    *,
+    mobile: object = None,
+    name: object = "",
+    birthday: object = None,
+    pin: object = None,
+    level_id: int | None = None,
+    user: Any = None,
+) -> Member:
+    """A new member, at the till or from the table's page: a mobile or only a member number,
+    and what else the person chooses to give. Joining twice with one mobile is refused."""
+    mobile = _mobile(mobile)
+    name = name.strip() if isinstance(name, str) else ""
+    if len(name) > 40:
+        raise Refused(Code.BAD_MEMBER_NAME)
+    born = _birthday(birthday)
+    pin_hash = make_password(_pin(pin)) if pin not in (None, "") else ""
+    level = Level.objects.filter(pk=level_id) if level_id else Level.objects.filter(is_default=True)
+    chosen = level.first() or Level.objects.order_by("position", "id").first()
+    if chosen is None:
+        chosen = Level.objects.create(name="普通会员", name_en="Member", is_default=True)
+    try:
+        with transaction.atomic():
+            member = Member.objects.create(
+                number=_new_number(), mobile=mobile, name=name, birthday=born, level=chosen,
+                pin=pin_hash, created_by=_staff(user),
+            )  # fmt: skip
+            _move(member, Move.Kind.JOINED, user=_staff(user))
+    except IntegrityError:
+        raise Refused(Code.MOBILE_TAKEN) from None
+    return member
+
+
+# The PIN --------------------------------------------------------------------------------------
+
+
+def member_pin_set(*, member_id: int, pin: object, user: Any = None) -> Member:
+    """Set or change the PIN (at the till, the member present; or by the member on their page,
+    after the old PIN). Unlocks a locked PIN."""
+    pin_hash = make_password(_pin(pin))
+    with transaction.atomic():
+        member = lock_member(member_id)
+        if member.status == Member.Status.ERASED:
+            raise Refused(Code.MEMBER_ERASED)
+        member.pin, member.pin_failures, member.pin_locked_until = pin_hash, 0, None
+        member.save(update_fields=["pin", "pin_failures", "pin_locked_until"])
+    return member
+
+
+def _minutes_left(until: datetime, now: datetime) -> int:
+    return max(1, -(-int((until - now).total_seconds()) // 60))
+
+
+def member_pin_check(*, member_id: int, pin: object) -> Member:
+    """The member, if `pin` is theirs. A wrong PIN is counted (and that count is kept: call
+    this outside any other transaction); MEMBER_PIN_TRIES wrong in a row lock the PIN for
+    MEMBER_PIN_LOCK_MINUTES, and a locked PIN is refused even when right."""
+    given = pin.strip() if isinstance(pin, str) else ""
+    now = timezone.now()
+    with transaction.atomic():
+        member = lock_member(member_id)
+        if member.status == Member.Status.ERASED:
+            raise Refused(Code.MEMBER_ERASED)
+        if member.pin_locked(now):
+            assert member.pin_locked_until is not None
+            raise Refused(Code.PIN_LOCKED, minutes=_minutes_left(member.pin_locked_until, now))
+        if not member.pin:
+            raise Refused(Code.NO_PIN)
+        if PIN.fullmatch(given) and check_password(given, member.pin):
+            if member.pin_failures or member.pin_locked_until:
+                member.pin_failures, member.pin_locked_until = 0, None
+                member.save(update_fields=["pin_failures", "pin_locked_until"])
+            return member
+        member.pin_failures += 1
+        left = settings.MEMBER_PIN_TRIES - member.pin_failures
+        if left <= 0:
+            member.pin_failures = 0
+            member.pin_locked_until = now + timedelta(minutes=settings.MEMBER_PIN_LOCK_MINUTES)
+        member.save(update_fields=["pin_failures", "pin_locked_until"])
+    if left <= 0:
+        raise Refused(Code.PIN_LOCKED, minutes=settings.MEMBER_PIN_LOCK_MINUTES)
+    raise Refused(Code.WRONG_PIN, left=left, minutes=settings.MEMBER_PIN_LOCK_MINUTES)
+
+
+# The member code ------------------------------------------------------------------------------
+
+
+def _code_digits(member_id: int, window: int) -> str:
+    message = f"member-code:{member_id}:{window}".encode()
+    digest = hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+    return f"{int(digest[:16], 16) % 10**8:08d}"
+
+
+def member_code(member: Member, now: datetime | None = None) -> tuple[str, datetime]:
+    """The member's code for this minute and when it runs out. Computed, not stored: the page
+    shows it with a GET; the till marks it used when it spends with it."""
+    seconds = int((now or timezone.now()).timestamp())
+    window = seconds // CODE_WINDOW
+    expires = datetime.fromtimestamp((window + 1) * CODE_WINDOW, tz=UTC)
+    return f"{CODE_PREFIX}{member.pk:010d}{_code_digits(member.pk, window)}", expires
+
+
+def is_member_code(value: object) -> bool:
+    return isinstance(value, str) and value.strip().startswith(CODE_PREFIX)
+
+
+def member_by_code(code: object, now: datetime | None = None) -> tuple[Member, str]:
+    """The member a scanned code names, if it is this minute's (or the last minute's, scanned
+    as it changed). Not yet used up: `member_code_use` does that, inside the spend."""
+    text = code.strip() if isinstance(code, str) else ""
+    if not re.fullmatch(CODE_PREFIX + r"\d{18}", text):
+        raise Refused(Code.BAD_MEMBER_CODE)
+    member_id, digits = int(text[2:12]), text[12:]
+    window = int((now or timezone.now()).timestamp()) // CODE_WINDOW
+    if not any(
+        hmac.compare_digest(digits, _code_digits(member_id, w)) for w in (window, window - 1)
+    ):
+        raise Refused(Code.BAD_MEMBER_CODE)
+    member = Member.objects.select_related("level").filter(pk=member_id).first()
+    if member is None:
+        raise Refused(Code.BAD_MEMBER_CODE)
+    return member, text
+
+
+def member_code_use(*, member: Member, code: str) -> None:
+    """Mark the code used, once: a unique row. Two tills scanning one code at the same moment:
+    the second waits on the first's insert and is refused when it commits. Call inside the
+    spend's transaction, so a refused spend leaves the code unused."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            MemberCode.objects.create(
+                member=member,
+                code=code,
+                expires_at=now + timedelta(seconds=2 * CODE_WINDOW),
+                used_at=now,
+            )
+    except IntegrityError:
+        raise Refused(Code.MEMBER_CODE_USED) from None
+
+
+@dataclass
+class MemberAuth:
+    """How a member shows it is them: a scanned code, or a mobile / member number and PIN."""
+
+    code: str = ""
+    login: str = ""
+    pin: str = ""
+    member_id: int | None = None  # the member already known (the phone's tab member)
+
+
+def member_identify(auth: MemberAuth | None) -> tuple[Member, str]:
+    """(member, code to use up or ""). No code and no PIN: refused, nothing is spent. Call
+    outside a transaction: a wrong PIN is counted for good."""
+    if auth is None:
+        raise Refused(Code.MEMBER_AUTH_REQUIRED)
+    if auth.code:
+        return member_by_code(auth.code)
+    if not auth.pin:
+        raise Refused(Code.MEMBER_AUTH_REQUIRED)
+    member = member_find_one(auth.login) if auth.login else None
+    if member is None and auth.member_id is not None:
+        member = Member.objects.filter(pk=auth.member_id).first()
+    if member is None:
+        raise Refused(Code.UNKNOWN_MEMBER)
+    return member_pin_check(member_id=member.pk, pin=auth.pin), ""
+
+
+def member_find_one(login: object) -> Member | None:
+    """The member with this mobile or member number (exactly), or None."""
+    text = login.strip() if isinstance(login, str) else ""
+    if not text.isdigit():
+        return None
+    return Member.objects.filter(mobile=text).first() or Member.objects.filter(number=text).first()
+
+
+# Top-ups --------------------------------------------------------------------------------------
+
+
+def bonus_for(amount: Decimal) -> Decimal:
+    """The largest rule the top-up reaches (充 500 送 100 beats 充 200 送 30); none: nothing."""
+    rule = (
+        BonusRule.objects.filter(active=True, threshold__lte=amount).order_by("-threshold").first()
+    )
+    return rule.bonus if rule else Decimal(0)
+
+
+TOP_UP_ACCOUNTS = {
+    TopUp.Method.CASH: LedgerEntry.Account.CASH,
+    TopUp.Method.CARD: LedgerEntry.Account.CARD,
+}
+
+
+def top_up_create(
+    *,
+    member_id: int,
+    amount: object,
+    method: object,
+    key: object,
+    user: Any = None,
+    terminal_ref: object = "",
+) -> tuple[TopUp, bool]:
+    """储值: money paid in at the till by cash or card, with the bonus its rule gives. The same
+    key again returns the first top-up and takes nothing more. Returns (top-up, created)."""
+    value = _amount(amount)
+    if value <= 0:
+        raise Refused(Code.BAD_AMOUNT)
+    if not isinstance(method, str) or method not in TopUp.Method.values:
+        raise Refused(Code.BAD_METHOD)
+    way = TopUp.Method(method)
+    key = _key(key)
+    reference = terminal_ref.strip() if isinstance(terminal_ref, str) else ""
+    if (way == TopUp.Method.CARD and not reference) or len(reference) > 64:
+        raise Refused(Code.REFERENCE_REQUIRED)
+    staff = _staff(user)
+    with transaction.atomic():
+        member = lock_member(member_id)
+        existing = TopUp.objects.filter(member=member, key=key).first()
+        if existing is not None:
+            return existing, False
+        _usable(member)
+        bonus = bonus_for(value)
+        top_up = TopUp.objects.create(
+            member=member, method=way, amount=value, bonus=bonus, key=key,
+            terminal_ref=reference, user=staff,
+        )  # fmt: skip
+        member.principal += value
+        member.bonus += bonus
+        _save_wallet(member)
+        _move(member, Move.Kind.TOP_UP, principal=value, bonus=bonus, top_up=top_up, user=staff)
+        LedgerEntry.objects.create(
+            account=TOP_UP_ACCOUNTS[way], kind=LedgerEntry.Kind.TOP_UP,
+            amount=value, member=member, top_up=top_up, user=staff,
+        )  # fmt: skip
+        _owed(member, LedgerEntry.Kind.TOP_UP, value, top_up=top_up, user=staff)
+        _owed(member, LedgerEntry.Kind.BONUS, bonus, top_up=top_up, user=staff)
+    return top_up, True
+
+
+def top_up_refund(*, top_up_id: int, amount: object, reason: object, user: Any = None) -> TopUp:
+    """Give back part or all of a top-up's principal, by the way it was paid in (the cashier
+    hands it back). Only principal returns, and only what is still unspent in the wallet; the
+    bonus that top-up brought goes in the same share (a half refunded takes half its bonus,
+    as far as bonus is left)."""
+    value = _amount(amount)
+    if value <= 0:
+        raise Refused(Code.BAD_AMOUNT)
+    why = _reason(reason)
+    staff = _staff(user)
+    member_id = TopUp.objects.filter(pk=top_up_id).values_list("member_id", flat=True).first()
+    if member_id is None:
+        raise Refused(Code.UNKNOWN_TOP_UP)
+    with transaction.atomic():
+        member = lock_member(member_id)
+        top_up = TopUp.objects.select_for_update().get(pk=top_up_id)
+        left = min(top_up.amount - top_up.refunded, member.principal)
+        if value > left:
+            raise Refused(Code.OVER_TOP_UP_REFUND, left=yuan(left))
+        bonus = min(money(top_up.bonus * value / top_up.amount), member.bonus)
+        top_up.refunded += value
+        top_up.save(update_fields=["refunded"])
+        member.principal -= value
+        member.bonus -= bonus
+        _save_wallet(member)
+        _move(member, Move.Kind.TOP_UP_REFUND, principal=-value, bonus=-bonus, top_up=top_up,
+              user=staff, reason=why)  # fmt: skip
+        LedgerEntry.objects.create(
+            account=TOP_UP_ACCOUNTS[TopUp.Method(top_up.method)],
+            kind=LedgerEntry.Kind.TOP_UP_REFUND, amount=-value, member=member, top_up=top_up,
+            user=staff, note=why,
+        )  # fmt: skip
+        _owed(member, LedgerEntry.Kind.TOP_UP_REFUND, -value, top_up=top_up, user=staff, note=why)
+        _owed(member, LedgerEntry.Kind.BONUS, -bonus, top_up=top_up, user=staff, note=why)
+    return top_up
+
+
+# Paying by balance ----------------------------------------------------------------------------
+
+
+def _split(member: Member, amount: Decimal) -> tuple[Decimal, Decimal]:
+    """(principal, bonus) an amount takes from the wallet, by MEMBER_SPEND_ORDER."""
+    if settings.MEMBER_SPEND_ORDER == "principal_first":
+        principal = min(amount, member.principal)
+        return principal, amount - principal
+    balance = member.balance
+    principal = (amount * member.principal / balance).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    principal = min(max(principal, amount - member.bonus), member.principal)
+    return principal, amount - principal
+
+
+def _points_for(member: Member, paid: Decimal) -> int:
+    return int((paid * member.level.points_rate).to_integral_value(ROUND_DOWN))
+
+
+def balance_spend(*, payment: Payment, member: Member, code: str = "") -> Move:
+    """A payment by balance: the wallet pays `payment.amount` (principal and bonus by the spend
+    order), the code is used up, points are earned on the principal part (money really paid,
+    not bonus). Inside the payment's transaction, the tab locked; refuses and so rolls it back
+    when the member is frozen or the balance is short."""
+    member = lock_member(member.pk)
+    _usable(member)
+    if code:
+        member_code_use(member=member, code=code)
+    amount = payment.amount
+    if member.balance < amount:
+        raise Refused(Code.NOT_ENOUGH_BALANCE, balance=yuan(member.balance), amount=yuan(amount))
+    principal, bonus = _split(member, amount)
+    points = _points_for(member, principal)
+    member.principal -= principal
+    member.bonus -= bonus
+    member.points += points
+    _save_wallet(member)
+    staff = payment.user
+    move = _move(member, Move.Kind.SPEND, principal=-principal, bonus=-bonus, payment=payment,
+                 user=staff)  # fmt: skip
+    if points:
+        _move(member, Move.Kind.POINTS_EARN, points=points, payment=payment, user=staff)
+    _owed(member, LedgerEntry.Kind.PAYMENT, -amount, tab_id=payment.tab_id, payment=payment,
+          user=staff)  # fmt: skip
+    return move
+
+
+def payment_member(payment: Payment) -> Member | None:
+    """Who paid a `member` payment (its spend on the statement)."""
+    move = Move.objects.filter(payment=payment, kind=Move.Kind.SPEND).select_related("member")
+    found = move.first()
+    return found.member if found else None
+
+
+def balance_refund(*, payment: Payment, refund: Refund) -> None:
+    """A refund of a payment by balance goes back to the wallet, principal and bonus in the
+    share the payment took them, and takes back the points the refunded part earned (as far as
+    the member still has them). Inside the refund's transaction, tab and payment locked. A
+    frozen member's refund still comes back: money is never kept from a member."""
+    spend = Move.objects.get(payment=payment, kind=Move.Kind.SPEND)
+    member = lock_member(spend.member_id)
+    taken_principal, taken = -spend.principal, -(spend.principal + spend.bonus)
+    back = Move.objects.filter(payment=payment, kind=Move.Kind.REFUND)
+    principal_back = sum((m.principal for m in back), Decimal(0))
+    principal = min(
+        money(taken_principal * refund.amount / taken), taken_principal - principal_back
+    )
+    bonus = refund.amount - principal
+    earned = sum(m.points for m in Move.objects.filter(payment=payment, kind=Move.Kind.POINTS_EARN))
+    reversed_points = min(member.points, _points_share(earned, principal, taken_principal))
+    member.principal += principal
+    member.bonus += bonus
+    member.points -= reversed_points
+    _save_wallet(member)
+    staff = refund.user
+    _move(member, Move.Kind.REFUND, principal=principal, bonus=bonus, payment=payment,
+          refund=refund, user=staff, reason=refund.reason)  # fmt: skip
+    if reversed_points:
+        _move(member, Move.Kind.POINTS_REVERSE, points=-reversed_points, payment=payment,
+              refund=refund, user=staff, reason=refund.reason)  # fmt: skip
+    _owed(member, LedgerEntry.Kind.REFUND, refund.amount, tab_id=payment.tab_id,
+          payment=payment, refund=refund, user=staff, note=refund.reason)  # fmt: skip
+
+
+def _points_share(earned: int, principal: Decimal, taken_principal: Decimal) -> int:
+    if not earned or not taken_principal:
+        return 0
+    return int((earned * principal / taken_principal).to_integral_value(ROUND_HALF_UP))
+
+
+# The manager's and the till's other moves -----------------------------------------------------
+
+
+def member_adjust(
+    *, member_id: int, balance: object = "0", points: object = 0, reason: object, user: Any
+) -> Member:
+    """A manager's correction of the balance (bonus, never principal: principal is only money
+    paid in) and points, with a reason, on the statement and in the ledger. Never below zero."""
+    if not controls.is_manager(_staff(user)):
+        raise Refused(Code.MANAGER_ONLY)
+    change = _amount(balance if balance not in (None, "") else "0", allow_negative=True)
+    points_change = parse.whole_number(str(points).lstrip("-")) if points not in (None, "") else 0
+    if points_change is None:
+        raise Refused(Code.BAD_POINTS)
+    if str(points).strip().startswith("-"):
+        points_change = -points_change
+    why = _reason(reason)
+    if not change and not points_change:
+        raise Refused(Code.NOTHING_TO_ADJUST)
+    with transaction.atomic():
+        member = lock_member(member_id)
+        if member.status == Member.Status.ERASED:
+            raise Refused(Code.MEMBER_ERASED)
+        if member.bonus + change < 0:
+            raise Refused(Code.NOT_ENOUGH_BALANCE, balance=yuan(member.bonus), amount=yuan(-change))
+        if member.points + points_change < 0:
+            raise Refused(Code.NOT_ENOUGH_POINTS, points=member.points)
+        member.bonus += change
+        member.points += points_change
+        _save_wallet(member)
+        _move(member, Move.Kind.ADJUST, bonus=change, points=points_change, user=user,
+              reason=why)  # fmt: skip
+        _owed(member, LedgerEntry.Kind.ADJUST, change, user=user, note=why)
+    return member
+
+
+def member_freeze(*, member_id: int, frozen: bool, reason: object, user: Any) -> Member:
+    """A lost card: frozen, nothing can be spent or topped up until unfrozen (money owed back,
+    a refund, still comes back)."""
+    why = _reason(reason)
+    with transaction.atomic():
+        member = lock_member(member_id)
+        if member.status == Member.Status.ERASED:
+            raise Refused(Code.MEMBER_ERASED)
+        to = Member.Status.FROZEN if frozen else Member.Status.ACTIVE
+        if member.status != to:
+            member.transition(to, user=_staff(user), reason=why)
+    return member
+
+
+def member_erase(*, member_id: int, reason: object, user: Any) -> Member:
+    """Delete a member's personal data on request: mobile, name, birthday, PIN and private link
+    go; the number, the amounts and the statement stay, so the books stay right. Whatever
+    balance is left stays owed (refund the top-ups first if the person wants money back); an
+    erased member can spend nothing."""
+    why = _reason(reason)
+    with transaction.atomic():
+        member = lock_member(member_id)
+        if member.status == Member.Status.ERASED:
+            return member
+        member.transition(
+            Member.Status.ERASED, user=_staff(user), reason=why, mobile=None, name="",
+            birthday=None, pin="", link_token=secrets.token_urlsafe(24),
+            erased_at=timezone.now(),
+        )  # fmt: skip
+    return member
+
+
+def points_expire(*, now: datetime | None = None) -> int:
+    """Year-end expiry (POINTS_EXPIRE_AT_YEAR_END; the worker's job): from the new year on,
+    points left from before it go, on each statement. Returns how many members lost points."""
+    now = now or timezone.now()
+    year_start = timezone.localtime(now).replace(
+        month=1, day=1, hour=0, minute=0, second=0, microsecond=0
+    )
+    done = 0
+    for member_id in Member.objects.filter(points__gt=0).values_list("pk", flat=True):
+        with transaction.atomic():
+            member = lock_member(member_id)
+            if Move.objects.filter(
+                member=member, kind=Move.Kind.POINTS_EXPIRE, created_at__gte=year_start
+            ).exists():
+                continue  # already expired this year (the job runs again: once is enough)
+            earned_since = sum(
+                m.points
+                for m in Move.objects.filter(member=member, created_at__gte=year_start)
+                if m.points > 0
+            )
+            expiring = max(member.points - earned_since, 0)
+            if not expiring:
+                continue
+            member.points -= expiring
+            _save_wallet(member)
+            _move(member, Move.Kind.POINTS_EXPIRE, points=-expiring, created_at=now)
+            done += 1
+    return done
