@@ -161,11 +161,16 @@ def main():
         seated, token = bp.seat_tables(env)
         daphne = Daphne(env, port, log_path=OUT / "daphne-gw.log")
         daphne.wait_until_ready()
+        load_before = os.getloadavg()
+        log(f"/ping with {CLIENTS} clients: the run's yardstick")
+        ping_before = asyncio.run(bp.ping_load(port, CLIENTS))
         log(f"QR payments start → notified: {CLIENTS} clients × {QR_PER_CLIENT} per gateway")
         wechat = asyncio.run(qr_load(port, seated[:CLIENTS], "wechatpay", sims))
         alipay = asyncio.run(qr_load(port, seated[CLIENTS : 2 * CLIENTS], "alipay", sims))
         log(f"付款码: {CLIENTS} clients × {CODES_PER_CLIENT}")
         codes = asyncio.run(code_load(port, seated[2 * CLIENTS : 3 * CLIENTS], token))
+        ping_after = asyncio.run(bp.ping_load(port, CLIENTS))
+        load_after = os.getloadavg()
     finally:
         if daphne:
             daphne.stop()
@@ -180,10 +185,16 @@ def main():
     print(f"Machine: {platform.machine()}, {os.cpu_count()} CPUs · Python "
           f"{platform.python_version()} · Django {django.get_version()} · PostgreSQL"
           f" · one daphne, DEBUG off, the two simulators on loopback")  # fmt: skip
+    print(f"Load average (1, 5, 15 min) before: {', '.join(f'{x:.1f}' for x in load_before)};"
+          f" after: {', '.join(f'{x:.1f}' for x in load_after)}")  # fmt: skip
+    ping = (ping_before + ping_after) / 2
+    print(f"/ping with the same {CLIENTS} clients: {ping_before:.1f}/s before, "
+          f"{ping_after:.1f}/s after")  # fmt: skip
     for name, result in (("WeChat Pay Native", wechat), ("Alipay precreate", alipay)):
         print(f"{name}, start → approved → notified → paid, {CLIENTS} clients: "
-              f"{result['rate']:.1f} payments/s ({result['count']} payments), p50 "
-              f"{result['p50']:.0f} ms, p99 {result['p99']:.0f} ms, errors {result['errors']}")  # fmt: skip
+              f"{result['rate']:.1f} payments/s ({result['count']} payments) = "
+              f"{result['rate'] / ping:.3f}× /ping, p50 {result['p50']:.0f} ms, "
+              f"p99 {result['p99']:.0f} ms, errors {result['errors']}")  # fmt: skip
     print(f"付款码 at the till (WeChat and Alipay alternating), {CLIENTS} clients: "
           f"{codes['count']} payments, p50 {codes['p50']:.0f} ms, p99 {codes['p99']:.0f} ms, "
           f"errors {codes['errors']}")  # fmt: skip

@@ -5,6 +5,7 @@ partial or malformed configuration at start-up with a message that names the var
 gateway none of whose variables is set is simply not offered.
 """
 
+import os
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,10 +21,15 @@ WECHATPAY_REQUIRED = (
     "WECHATPAY_PRIVATE_KEY",
     "WECHATPAY_CERT_SERIAL",
     "WECHATPAY_APIV3_KEY",
-    "WECHATPAY_PUBLIC_KEY",
-    "WECHATPAY_PUBLIC_KEY_ID",
 )
+# How answers and notifications are verified: the 微信支付公钥 and its id (public-key mode),
+# or the platform certificates, downloaded into a folder (the older certificate mode), or both
+# (while a merchant moves from one to the other, WeChat signs with either).
+WECHATPAY_PUBLIC_KEY_PAIR = ("WECHATPAY_PUBLIC_KEY", "WECHATPAY_PUBLIC_KEY_ID")
+WECHATPAY_CERT_DIR = "WECHATPAY_PLATFORM_CERT_DIR"
 WECHATPAY_OPTIONAL = (
+    *WECHATPAY_PUBLIC_KEY_PAIR,
+    WECHATPAY_CERT_DIR,
     "WECHATPAY_BASE_URL",
     "WECHATPAY_NOTIFY_URL",
     "WECHATPAY_TIMEOUT",
@@ -85,8 +91,6 @@ def wechatpay_from_env(environ, *, public_url):
         )
     if len(given["WECHATPAY_APIV3_KEY"].encode()) != 32:
         raise GatewayConfigError("WECHATPAY_APIV3_KEY must be the 32-character APIv3 key.")
-    if not re.fullmatch(r"PUB_KEY_ID_[0-9A-Za-z]{4,64}", given["WECHATPAY_PUBLIC_KEY_ID"]):
-        raise GatewayConfigError("WECHATPAY_PUBLIC_KEY_ID must look like PUB_KEY_ID_0114….")
     timeout = optional["WECHATPAY_TIMEOUT"] or "10"
     try:
         timeout = float(timeout)
@@ -100,9 +104,14 @@ def wechatpay_from_env(environ, *, public_url):
         lambda data: load_pem_private_key(data, password=None),
         "private key",
     )
-    public_key = _pem(
-        "WECHATPAY_PUBLIC_KEY", given["WECHATPAY_PUBLIC_KEY"], load_pem_public_key, "public key"
-    )
+    public_key, public_key_id = _wechatpay_public_key(optional)
+    cert_dir = _wechatpay_cert_dir(optional[WECHATPAY_CERT_DIR])
+    if public_key is None and cert_dir is None:
+        raise GatewayConfigError(
+            "WeChat Pay needs a way to verify its answers: set WECHATPAY_PUBLIC_KEY and "
+            "WECHATPAY_PUBLIC_KEY_ID (the 微信支付公钥), or WECHATPAY_PLATFORM_CERT_DIR (a "
+            "folder for the platform certificates, downloaded from the gateway), or both."
+        )
     base_url = _url("WECHATPAY_BASE_URL", optional["WECHATPAY_BASE_URL"] or WECHATPAY_GATEWAY)
     notify_url = optional["WECHATPAY_NOTIFY_URL"] or (
         public_url.rstrip("/") + "/api/v1/payments/notify/wechatpay"
@@ -122,11 +131,40 @@ def wechatpay_from_env(environ, *, public_url):
         "cert_serial": given["WECHATPAY_CERT_SERIAL"].upper(),
         "apiv3_key": given["WECHATPAY_APIV3_KEY"],
         "public_key": public_key,
-        "public_key_id": given["WECHATPAY_PUBLIC_KEY_ID"],
+        "public_key_id": public_key_id,
+        "cert_dir": cert_dir,
         "base_url": base_url,
         "notify_url": notify_url,
         "timeout": timeout,
     }
+
+
+def _wechatpay_public_key(optional):
+    """(PEM text, id) of the 微信支付公钥, or (None, None) when neither variable is set."""
+    path, key_id = (optional[name] for name in WECHATPAY_PUBLIC_KEY_PAIR)
+    if not path and not key_id:
+        return None, None
+    if not path or not key_id:
+        raise GatewayConfigError(
+            "WECHATPAY_PUBLIC_KEY and WECHATPAY_PUBLIC_KEY_ID go together: set both or neither."
+        )
+    if not re.fullmatch(r"PUB_KEY_ID_[0-9A-Za-z]{4,64}", key_id):
+        raise GatewayConfigError("WECHATPAY_PUBLIC_KEY_ID must look like PUB_KEY_ID_0114….")
+    return _pem("WECHATPAY_PUBLIC_KEY", path, load_pem_public_key, "public key"), key_id
+
+
+def _wechatpay_cert_dir(value):
+    """The platform certificates' folder (it must exist and be writable: the SDK keeps the
+    certificates it downloads there, one `<serial>.pem` each), or None."""
+    if not value:
+        return None
+    folder = Path(value)
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise GatewayConfigError(
+            f"WECHATPAY_PLATFORM_CERT_DIR must be a folder this process can write; {value!r} "
+            "is not (create it: the platform certificates are downloaded into it)."
+        )
+    return str(folder.resolve())
 
 
 ALIPAY_GATEWAY = "https://openapi.alipay.com/gateway.do"

@@ -15,6 +15,11 @@ and writes, under --keys-dir, `apiclient_key.pem` (the merchant's private key),
 `pub_key.pem` (the platform public key) and `wechatpay.env` (every WECHATPAY_ variable the
 product needs). Its first line on stdout is a JSON object with its `url` and that `env`.
 
+Both ways WeChat Pay signs are spoken (the `sign_with` control): the 微信支付公钥 (its id in
+`Wechatpay-Serial`), and the older platform certificates, served encrypted at
+`/v3/certificates` (real X.509 certificates with their own keys; `/sim/rotate-certificate`
+publishes a new one that signs from then on).
+
 Served: Native (`/v3/pay/transactions/native`, a `code_url`), H5 (`/v3/pay/transactions/h5`,
 an `h5_url` page where a person approves or declines, then goes back to `redirect_url`), query
 by out_trade_no, close, refund (answered PROCESSING, then settled and notified), refund query.
@@ -43,10 +48,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.x509.oid import NameOID
 
 from simulators.controls import answer_common
 
@@ -92,6 +99,39 @@ def pem_public(key):
     )
 
 
+class Certificate:
+    """A platform certificate and its private key, as WeChat Pay keeps them."""
+
+    def __init__(self, key, pem, serial, not_before, not_after):
+        self.key, self.pem, self.serial = key, pem, serial
+        self.not_before, self.not_after = not_before, not_after
+
+
+def platform_certificate(mchid):
+    """A fresh platform key and its X.509 certificate (self-signed here; WeChat Pay's are
+    issued by its CA), valid five years, with a random serial shown as upper-case hex."""
+    key = new_rsa_key()
+    name = x509.Name([
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Tenpay.com (simulator)"),
+        x509.NameAttribute(NameOID.COMMON_NAME, f"Tenpay.com Root CA simulator {mchid}"),
+    ])  # fmt: skip
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=5 * 365))
+        .sign(key, hashes.SHA256())
+    )
+    pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
+    return Certificate(key, pem, format(certificate.serial_number, "X"),
+                       certificate.not_valid_before_utc, certificate.not_valid_after_utc)  # fmt: skip
+
+
 class Keys:
     """Everything both sides share, made fresh at start."""
 
@@ -105,6 +145,14 @@ class Keys:
         self.public_key_id = "PUB_KEY_ID_" + secrets.token_hex(16).upper()
         self.app_secret = secrets.token_hex(16)  # the official account's AppSecret (OAuth)
         self.wrong = new_rsa_key()  # signs notifications when told to sign with a wrong key
+        # The older platform-certificate mode: certificates (newest last), each with its own
+        # key; /v3/certificates serves them all, encrypted, and the newest signs.
+        self.certificates = [platform_certificate(self.mchid)]
+
+    def rotate(self):
+        """A new platform certificate, published beside the old one and signing from now."""
+        self.certificates.append(platform_certificate(self.mchid))
+        return self.certificates[-1]
 
     def write(self, folder, url):
         folder = Path(folder)
@@ -163,23 +211,59 @@ class Gateway:
             # JSAPI: what the WeixinJSBridge stand-in's payer does: "approve" or "cancel".
             "jsapi_answer": "approve",
             "bill_corrupt": False,  # the downloaded bill does not match its hash_value
+            # Who signs answers and notifications: "public_key" (微信支付公钥, the public key
+            # id in Wechatpay-Serial) or "certificate" (the newest platform certificate, its
+            # serial in Wechatpay-Serial: the older mode).
+            "sign_with": "public_key",
+            # 付款码 answered USERPAYING as "202" (HTTP 202, {"code": "USERPAYING"}) or as
+            # "trade_state" (HTTP 200, the transaction with trade_state USERPAYING): the
+            # documents found do not settle which (payments/README.md), the product takes both.
+            "userpaying_shape": "202",
         }
         self.initial_controls = json.loads(json.dumps(self.controls))
         self.bills = {}  # download token → gzip bytes
 
     # Signing -----------------------------------------------------------------------------
 
+    def signer(self):
+        """(key, serial) that signs now: the public key and its id, or the newest certificate."""
+        if self.controls["sign_with"] == "certificate":
+            newest = self.keys.certificates[-1]
+            return newest.key, newest.serial
+        return self.keys.platform, self.keys.public_key_id
+
     def signed_headers(self, body, *, key=None, timestamp=None, nonce=None):
         timestamp = str(int(time.time()) if timestamp is None else timestamp)
         nonce = nonce or secrets.token_hex(16).upper()
         message = f"{timestamp}\n{nonce}\n".encode() + body + b"\n"
+        signing_key, serial = self.signer()
         return {
             "Wechatpay-Timestamp": timestamp,
             "Wechatpay-Nonce": nonce,
-            "Wechatpay-Signature": rsa_sign(key or self.keys.platform, message),
-            "Wechatpay-Serial": self.keys.public_key_id,
+            "Wechatpay-Signature": rsa_sign(key or signing_key, message),
+            "Wechatpay-Serial": serial,
             "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
         }
+
+    def certificates(self):
+        """/v3/certificates: every platform certificate, each encrypted under the APIv3 key."""
+        data = []
+        for certificate in self.keys.certificates:
+            nonce = secrets.token_urlsafe(9)[:12]
+            sealed = AESGCM(self.keys.apiv3_key.encode()).encrypt(
+                nonce.encode(), certificate.pem.encode(), b"certificate"
+            )
+            data.append({
+                "serial_no": certificate.serial,
+                "effective_time": certificate.not_before.astimezone(CHINA).isoformat(),
+                "expire_time": certificate.not_after.astimezone(CHINA).isoformat(),
+                "encrypt_certificate": {
+                    "algorithm": "AEAD_AES_256_GCM", "nonce": nonce,
+                    "associated_data": "certificate",
+                    "ciphertext": base64.b64encode(sealed).decode(),
+                },
+            })  # fmt: skip
+        return 200, {"data": data}
 
     def check_authorization(self, method, path, body, authorization):
         """None when the merchant's request is signed right, else (status, code, message)."""
@@ -316,6 +400,9 @@ class Gateway:
             }
             self.orders[order["out_trade_no"]] = order
         if answer == "userpaying":
+            if self.controls["userpaying_shape"] == "trade_state":
+                with self.lock:
+                    return 200, self.transaction_view(order)
             return 202, {"code": "USERPAYING", "message": "用户支付中，需要输入密码"}
         self.decide(order["out_trade_no"], True)
         with self.lock:
@@ -810,6 +897,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.api_answer(*gateway.reverse(out_trade_no, data))
         if method == "POST" and path == "/v3/refund/domestic/refunds":
             return self.api_answer(*gateway.refund(data))
+        if method == "GET" and path == "/v3/certificates":
+            return self.api_answer(*gateway.certificates())
         if method == "GET" and path == "/v3/bill/tradebill":
             return self.api_answer(*gateway.trade_bill({k: v[0] for k, v in query.items()}))
         if method == "GET" and path == "/v3/billdownload/file":
@@ -829,6 +918,14 @@ class Handler(BaseHTTPRequestHandler):
         data = json.loads(body) if body else {}
         if answer_common(self, gateway, method, path, data):
             return None
+        if path == "/sim/rotate-certificate" and method == "POST":
+            with gateway.lock:
+                certificate = gateway.keys.rotate()
+            return self.json_answer(200, {"serial": certificate.serial})
+        if path == "/sim/certificates":
+            with gateway.lock:
+                serials = [c.serial for c in gateway.keys.certificates]
+            return self.json_answer(200, {"serials": serials})
         if path.startswith("/sim/refunds/"):
             with gateway.lock:
                 refund = gateway.refunds.get(path.split("/")[3])

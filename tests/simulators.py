@@ -20,6 +20,7 @@ DEFAULT_CONTROLS = {
     "close_ignored": False,
     "code_answer": "success",
 }
+WECHATPAY_CONTROLS = {**DEFAULT_CONTROLS, "sign_with": "public_key", "userpaying_shape": "202"}
 
 
 class Simulator:
@@ -80,6 +81,14 @@ class Simulator:
 
 class WeChatPaySim(Simulator):
     module = "wechatpay"
+    defaults = WECHATPAY_CONTROLS
+
+    def rotate_certificate(self):
+        """A new platform certificate, published and signing from now: its serial."""
+        return self.call("/sim/rotate-certificate", {})[1]["serial"]
+
+    def certificate_serials(self):
+        return self.call("/sim/certificates")[1]["serials"]
 
     def refund(self, out_refund_no):
         return self.call(f"/sim/refunds/{out_refund_no}")[1]

@@ -23,10 +23,12 @@ import gzip
 import hashlib
 import json
 import logging
+import re
 import secrets
 import time
 from datetime import timedelta
 from functools import lru_cache
+from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
@@ -54,6 +56,7 @@ HEADERS = (
     "Wechatpay-Serial",
     "Wechatpay-Signature-Type",
 )
+SERIAL = re.compile(r"[0-9A-Fa-f]{1,40}")
 PHONE_MARKERS = ("Mobile", "Android", "iPhone", "iPad", "HarmonyOS")
 
 
@@ -71,7 +74,7 @@ def is_phone(user_agent):
 
 @lru_cache(maxsize=4)
 def _client(mchid, appid, private_key, cert_serial, apiv3_key, public_key, public_key_id,
-            base_url, notify_url, timeout):  # fmt: skip
+            cert_dir, base_url, notify_url, timeout):  # fmt: skip
     # Imported here, as the SDK (and requests) is needed only by processes that use it.
     from wechatpayv3 import WeChatPay, WeChatPayType
 
@@ -83,13 +86,116 @@ def _client(mchid, appid, private_key, cert_serial, apiv3_key, public_key, publi
         appid=appid,
         apiv3_key=apiv3_key,
         notify_url=notify_url,
+        cert_dir=cert_dir,
         public_key=public_key,
         public_key_id=public_key_id,
         timeout=(min(timeout, 5), timeout),
         logger=logger,
     )
     client._core._gate_way = base_url  # the SDK has no parameter for the gateway's address
+    if cert_dir and not client._core._certificates:
+        # Both modes at once: with a public key the SDK loads no certificate by itself.
+        client._core._certificates.extend(certificates_on_disk(cert_dir))
     return client
+
+
+# Platform certificates (the older mode) ---------------------------------------------------
+
+CERTIFICATES_PATH = "/v3/certificates"
+# An unknown serial on a notification makes us download the certificates again, at most this
+# often per process: a forger sending made-up serials cannot make us call the gateway at will.
+REFRESH_EVERY = 60.0
+_refreshed_at: dict[str, float] = {}
+
+
+def _valid_now(certificate):
+    now = timezone.now()
+    return certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc
+
+
+def certificates_on_disk(folder):
+    """The still valid platform certificates in `folder` (one `<serial>.pem` each)."""
+    from cryptography import x509
+
+    found = []
+    for path in sorted(Path(folder).glob("*.pem")):
+        try:
+            certificate = x509.load_pem_x509_certificate(path.read_bytes())
+        except ValueError:
+            continue
+        if _valid_now(certificate):
+            found.append(certificate)
+    return found
+
+
+def certificates_fetch(config):
+    """Download the platform certificates (GET /v3/certificates, signed by us), decrypt each
+    (AEAD_AES_256_GCM under the APIv3 key: the tag proves it came from WeChat Pay), check the
+    answer's own signature with the certificate it names, and keep every valid one in the
+    folder as `<serial>.pem`. Returns their serials (upper-case hex).
+
+    Not through the SDK's client: in this mode the SDK downloads them while it is made, from
+    the real gateway's address (it has no parameter for another), and without checking the
+    answer's signature. The SDK's own helpers sign, decrypt and verify here."""
+    import requests
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from wechatpayv3.utils import aes_decrypt, build_authorization, load_private_key, rsa_verify
+
+    authorization = build_authorization(
+        CERTIFICATES_PATH, "GET", config["mchid"], config["cert_serial"],
+        load_private_key(config["private_key"]),
+    )  # fmt: skip
+    try:
+        answer = requests.get(
+            config["base_url"] + CERTIFICATES_PATH,
+            headers={"Authorization": authorization, "Accept": "application/json"},
+            timeout=(min(config["timeout"], 5), config["timeout"]),
+        )
+    except requests.RequestException as error:
+        raise GatewayUnknown(f"certificates: {error.__class__.__name__}") from error
+    if answer.status_code != 200:
+        raise GatewayUnknown(f"certificates: the gateway answered {answer.status_code}")
+    certificates = {}
+    for item in _json(answer.text).get("data") or []:
+        sealed = item.get("encrypt_certificate") or {}
+        if sealed.get("algorithm") != "AEAD_AES_256_GCM":
+            continue
+        pem = aes_decrypt(
+            nonce=sealed.get("nonce", ""),
+            ciphertext=sealed.get("ciphertext", ""),
+            associated_data=sealed.get("associated_data", ""),
+            apiv3_key=config["apiv3_key"],
+        )
+        if pem is None:
+            logger.warning("wechatpay: a platform certificate did not decrypt (APIv3 key?)")
+            continue
+        try:
+            certificate = x509.load_pem_x509_certificate(pem.encode())
+        except ValueError:
+            continue
+        serial = format(certificate.serial_number, "X")
+        if serial != str(item.get("serial_no", "")).upper().lstrip("0") or not _valid_now(
+            certificate
+        ):
+            continue
+        certificates[serial] = certificate
+    headers = answer.headers
+    signer = certificates.get(headers.get("Wechatpay-Serial", "").upper().lstrip("0"))
+    if signer is None or not rsa_verify(
+        headers.get("Wechatpay-Timestamp", ""), headers.get("Wechatpay-Nonce", ""),
+        answer.text, headers.get("Wechatpay-Signature", ""), signer.public_key(),
+    ):  # fmt: skip
+        raise GatewayUnknown("certificates: the answer is not signed by a certificate it holds")
+    folder = Path(config["cert_dir"])
+    for serial, certificate in certificates.items():
+        target = folder / f"{serial}.pem"
+        if not target.exists():
+            partial = folder / f".{serial}.pem.{secrets.token_hex(4)}"
+            partial.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+            partial.replace(target)
+    logger.info("wechatpay: platform certificates %s", ", ".join(sorted(certificates)))
+    return sorted(certificates)
 
 
 def _json(text):
@@ -112,11 +218,41 @@ class WeChatPayProvider:
 
     @property
     def client(self):
+        """The SDK's client. In certificate mode the folder must hold a valid certificate
+        first (downloaded here when it holds none); GatewayUnknown when that fails."""
         c = self.config
-        return _client(
-            c["mchid"], c["appid"], c["private_key"], c["cert_serial"], c["apiv3_key"],
-            c["public_key"], c["public_key_id"], c["base_url"], c["notify_url"], c["timeout"],
-        )  # fmt: skip
+        folder = c.get("cert_dir")
+        if folder and not c["public_key"] and not certificates_on_disk(folder):
+            certificates_fetch(c)
+        try:
+            return _client(
+                c["mchid"], c["appid"], c["private_key"], c["cert_serial"], c["apiv3_key"],
+                c["public_key"], c["public_key_id"], folder, c["base_url"], c["notify_url"],
+                c["timeout"],
+            )  # fmt: skip
+        except Exception as error:  # the SDK raises bare Exception without a certificate
+            raise GatewayUnknown(f"client: {error}") from error
+
+    def knows_serial(self, serial):
+        """Is `serial` our public key id or one of the platform certificates we hold?"""
+        if self.config["public_key_id"] and serial == self.config["public_key_id"]:
+            return True
+        if not self.config.get("cert_dir") or not SERIAL.fullmatch(serial):
+            return False
+        number = int(serial, 16)
+        return any(c.serial_number == number for c in self.client._core._certificates)
+
+    def refresh_certificates(self):
+        """Download the platform certificates again (at most every REFRESH_EVERY seconds in
+        this process) and make a new client that holds them. True when it did."""
+        folder = self.config.get("cert_dir")
+        now = time.monotonic()
+        if not folder or now - _refreshed_at.get(folder, -REFRESH_EVERY) < REFRESH_EVERY:
+            return False
+        _refreshed_at[folder] = now
+        certificates_fetch(self.config)
+        _client.cache_clear()
+        return True
 
     def _call(self, what, function, *args, **kwargs):
         """One SDK call; a network failure, a time-out or a 5xx is GatewayUnknown."""
@@ -169,7 +305,12 @@ class WeChatPayProvider:
 
     def code_pay(self, payment, auth_code):
         """付款码支付 (`/v3/pay/transactions/codepay`): paid, refused, or the payer still
-        confirming on the phone (USERPAYING, answered 202): then `paid` is None."""
+        confirming on the phone (USERPAYING): then `paid` is None and the query settles it.
+
+        USERPAYING is read in every shape it may take (payments/README.md, "付款码 at the till":
+        the documents found do not settle which one v3 uses): HTTP 202 (v3's "accepted, still
+        processing"), an error body with `code` USERPAYING (v2's err_code), or a transaction
+        with `trade_state` USERPAYING. None of them is ever read as a refusal."""
         from wechatpayv3 import WeChatPayType
 
         status, data = self._call(
@@ -182,18 +323,13 @@ class WeChatPayProvider:
             scene_info={"store_info": {"out_id": "diancan"}},
             pay_type=WeChatPayType.CODEPAY,
         )
-        if (
-            status == 202
-            or data.get("code") == "USERPAYING"
-            or data.get("trade_state")
-            in (
-                "USERPAYING",
-                "NOTPAY",
-            )
-        ):
+        state = data.get("trade_state")
+        if status == 202 or data.get("code") == "USERPAYING" or state in ("USERPAYING", "NOTPAY"):
             return PaymentState(paid=None, reason="USERPAYING")
-        if status == 200 and data.get("trade_state") == "SUCCESS":
+        if status == 200 and state == "SUCCESS":
             return self._paid_state(data)
+        if status == 200 and state:  # PAYERROR, REVOKED…: the transaction says it failed
+            return PaymentState(paid=False, reason=f"{state}: {data.get('trade_state_desc', '')}")
         return PaymentState(
             paid=False, reason=f"{data.get('code', status)}: {data.get('message', '')}"[:200]
         )
@@ -392,7 +528,7 @@ class WeChatPayProvider:
             raise NotifyRefused(
                 "stale", "The notification's timestamp is too old or in the future."
             )
-        if given["Wechatpay-Serial"] != self.config["public_key_id"]:
+        if not self._serial_known(given["Wechatpay-Serial"]):
             raise NotifyRefused("unknown_serial", "Signed with a key we do not know.", 401)
         try:
             text = body.decode("utf-8")
@@ -431,6 +567,18 @@ class WeChatPayProvider:
             raise NotifyRefused("invalid", "The resource is not a transaction.") from None
         _check_ids(note.out_trade_no, note.transaction_id, note.amount_cents)
         return note
+
+    def _serial_known(self, serial):
+        """Known now, or (certificate mode) after downloading the certificates again: WeChat
+        Pay signs with a new certificate some time after publishing it. The SDK never sees an
+        unknown serial, so it never downloads inside this request by itself."""
+        try:
+            if self.knows_serial(serial):
+                return True
+            return self.refresh_certificates() and self.knows_serial(serial)
+        except GatewayUnknown as error:
+            logger.warning("wechatpay: certificates for serial %s: %s", serial, error)
+            return False
 
     def _refund_notice(self, event, resource):
         try:

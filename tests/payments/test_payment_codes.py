@@ -66,6 +66,22 @@ def test_the_payer_confirms_on_the_phone_then_it_is_paid(gateways, api, tab, cod
     assert payment.status == "succeeded" and ledger_sum(account="qr") == 50
 
 
+@pytest.mark.parametrize("shape", ["202", "trade_state"])
+def test_wechats_userpaying_is_read_in_either_shape_never_as_a_refusal(gateways, api, tab, shape):
+    """HTTP 202 {"code": "USERPAYING"}, or 200 with trade_state USERPAYING: the documents found
+    do not settle which v3 sends (payments/README.md), so both mean "the payer is confirming"."""
+    sim = gateways["wechatpay"]
+    sim.controls(code_answer="userpaying", userpaying_shape=shape)
+    answer = scan(api, tab, WECHAT_CODE)
+    assert answer.json()["payment"]["status"] == "pending", answer.content
+    payment = Payment.objects.get()
+    assert sim.order(payment.reference)["state"] == "USERPAYING"
+    sim.decide(payment.reference)
+    assert services.gateways_settle(now=timezone.now() + timedelta(seconds=3)) == 1
+    payment.refresh_from_db()
+    assert payment.status == "succeeded" and ledger_sum(account="qr") == 50
+
+
 @pytest.mark.parametrize(("code", "gateway"), [(WECHAT_CODE, "wechatpay"), (ALIPAY_CODE, "alipay")])
 def test_the_payer_never_confirms_and_it_is_reversed(gateways, api, tab, code, gateway):
     sim = gateways[gateway]
