@@ -168,6 +168,7 @@ INSTALLED_APPS = [
     "orders",
     "payments",
     "payments.members",
+    "payments.coupons",
     "printing",
     "demo",
 ]

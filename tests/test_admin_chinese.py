@@ -14,6 +14,8 @@ from django.urls import reverse
 
 from orders import services
 from orders.models import Area
+from payments.coupons.models import Coupon
+from payments.coupons.services import batch_issue
 from payments.members.models import BonusRule, Level, Member
 from payments.services import payment_start
 from printing.models import Printer
@@ -73,10 +75,12 @@ def boss(django_user_model):
 @pytest.fixture
 def a_bill(table, menu, cashier):
     """A row in every changelist: a bill with a voided dish, paid in cash; a device; a printer
-    and its job; a table area; a failed login that locked its account; a member and a top-up
+    and its job; a table area; a coupon and a batch of its codes; a failed login that locked its account; a member and a top-up
     bonus rule."""
     printer = Printer.objects.create(name="热菜打印机", host="127.0.0.1")
     Area.objects.create(name="包间", seat_charge=Decimal("2.00"), seat_charge_name="茶位费")
+    coupon = Coupon.objects.create(name="满100减20", type="threshold", off=20, minimum=100)
+    batch_issue(coupon=coupon, quantity=2)
     printer.stations.add(menu["hot_station"])
     tab = services.tab_for_table(table=table)
     lines = [

@@ -1,0 +1,260 @@
+"""Coupons (优惠券): what a coupon gives (`Coupon`, set by the manager) and each single-use code
+of it (`CouponCode`), issued to a member or made in a batch to print or export.
+
+On a bill a redeemed code is an adjustment of the ordering side (`orders.services.
+tab_adjustment_add`) that the settlement evaluates against the bill as it is: this app keeps
+who may use a code, when, and that it is used once."""
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from restaurant.lib.money import MoneyField, money_str
+
+# No 0/O or 1/I/L: a code is read aloud and typed at the till.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 10
+WEEKDAYS = "1234567"  # ISO: Monday is 1
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+class Coupon(models.Model):
+    """What a coupon gives and when it may be used."""
+
+    class Type(models.TextChoices):
+        THRESHOLD = "threshold", _("spend and save (满减)")
+        PERCENT = "percent", _("percent off (折扣券)")
+        VOUCHER = "voucher", _("voucher (代金券)")
+        FREE_DISH = "free_dish", _("free dish (赠菜券)")
+
+    name = models.CharField(_("name"), max_length=40, help_text=_("满100减20, 8.8折券 …"))
+    type = models.CharField(_("type"), max_length=10, choices=Type.choices)
+    off = MoneyField(
+        _("money off"), null=True, blank=True, help_text=_("满减 and 代金券: yuan off.")
+    )
+    rate = models.DecimalField(
+        _("rate paid"),
+        max_digits=4,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text=_("折扣券: the share paid, 0.880 is 8.8折."),
+    )
+    cap = MoneyField(
+        _("at most off"), null=True, blank=True, help_text=_("折扣券: most yuan off; blank: none.")
+    )
+    minimum = MoneyField(
+        _("minimum spend"), default=0, help_text=_("On the dishes it covers; 0: none.")
+    )
+    dishes = models.ManyToManyField(
+        "menu.Dish",
+        blank=True,
+        related_name="+",
+        verbose_name=_("dishes"),
+        help_text=_("What it covers (赠菜券: the free dish); none and no categories: all."),
+    )
+    categories = models.ManyToManyField(
+        "menu.Category", blank=True, related_name="+", verbose_name=_("categories")
+    )
+    combinable = models.BooleanField(_("combines with other coupons"), default=False)
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    weekdays = models.CharField(
+        _("weekdays"),
+        max_length=7,
+        default=WEEKDAYS,
+        help_text=_("Days it may be used, 1 (Monday) to 7 (Sunday): 12345 is weekdays."),
+    )
+    hours_from = models.TimeField(_("from (time of day)"), null=True, blank=True)
+    hours_until = models.TimeField(_("until (time of day)"), null=True, blank=True)
+    active = models.BooleanField(_("in use"), default=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        verbose_name = _("coupon")
+        verbose_name_plural = _("coupons")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(off__isnull=True) | models.Q(off__gt=0), name="coupon_off_gt_0"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(rate__isnull=True) | models.Q(rate__gt=0, rate__lt=1),
+                name="coupon_rate_between_0_and_1",
+            ),
+            models.CheckConstraint(condition=models.Q(minimum__gte=0), name="coupon_minimum_ge_0"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        """What each type needs (the admin's form shows these on their fields)."""
+        errors = {}
+        if self.type in (self.Type.THRESHOLD, self.Type.VOUCHER) and self.off is None:
+            errors["off"] = _("满减 and 代金券 take money off: say how much.")
+        if self.type == self.Type.PERCENT and self.rate is None:
+            errors["rate"] = _("A 折扣券 needs the share paid, e.g. 0.880.")
+        if self.weekdays and (
+            any(day not in WEEKDAYS for day in self.weekdays)
+            or len(set(self.weekdays)) != len(self.weekdays)
+        ):
+            errors["weekdays"] = _("Write the days as digits 1 to 7, each once: 12345.")
+        if self.valid_from and self.valid_until and self.valid_from > self.valid_until:
+            errors["valid_until"] = _("The last day comes after the first.")
+        if errors:
+            raise ValidationError(errors)
+
+    def rule(self) -> dict[str, Any]:
+        """The rule the settlement evaluates (orders/settlement.py, `rule_problem`)."""
+        rule: dict[str, Any] = {
+            "type": self.type,
+            "minimum": money_str(self.minimum),
+            "dishes": sorted(self.dishes.values_list("pk", flat=True)),
+            "categories": sorted(self.categories.values_list("pk", flat=True)),
+            "combinable": self.combinable,
+        }
+        if self.off is not None:
+            rule["off"] = money_str(self.off)
+        if self.type == self.Type.PERCENT:
+            rule["rate"] = str(self.rate)
+            rule["cap"] = money_str(self.cap) if self.cap is not None else None
+        return rule
+
+    def unusable_because(self, now: datetime) -> str:
+        """Why it may not be used at `now` ("" when it may), in the active language."""
+        local = timezone.localtime(now)
+        if not self.active:
+            return str(_("it is no longer in use"))
+        if self.valid_from and local.date() < self.valid_from:
+            return str(_("it is valid from %(day)s")) % {"day": self.valid_from.isoformat()}
+        if self.valid_until and local.date() > self.valid_until:
+            return str(_("it expired on %(day)s")) % {"day": self.valid_until.isoformat()}
+        if str(local.isoweekday()) not in self.weekdays:
+            return str(_("it is not valid on this day of the week"))
+        start, end = self.hours_from, self.hours_until
+        if start and end and not start <= local.time() < end:
+            return str(_("it is valid from %(start)s to %(end)s")) % {
+                "start": start.strftime("%H:%M"),
+                "end": end.strftime("%H:%M"),
+            }
+        return ""
+
+
+class Batch(models.Model):
+    """Single-use codes of one coupon made at once, to print or export (CSV)."""
+
+    coupon = models.ForeignKey(
+        Coupon, on_delete=models.PROTECT, related_name="batches", verbose_name=_("coupon")
+    )
+    quantity = models.PositiveIntegerField(_("how many"))
+    note = models.CharField(_("note"), max_length=100, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("made by"),
+    )
+    created_at = models.DateTimeField(_("made at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        verbose_name = _("batch of codes")
+        verbose_name_plural = _("batches of codes")
+
+    def __str__(self) -> str:
+        return f"{self.coupon} × {self.quantity}"
+
+
+class CouponCode(models.Model):
+    """One coupon a diner holds: used once. `issued` → `redeemed` (on a bill) → `issued` again
+    when it is taken off or the bill comes to nothing (all voided or refunded)."""
+
+    class Status(models.TextChoices):
+        ISSUED = "issued", _("not used")
+        REDEEMED = "redeemed", _("used")
+
+    coupon = models.ForeignKey(
+        Coupon, on_delete=models.PROTECT, related_name="codes", verbose_name=_("coupon")
+    )
+    code = models.CharField(_("code"), max_length=20, unique=True, default=new_code)
+    member = models.ForeignKey(
+        "members.Member",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="coupons",
+        verbose_name=_("member"),
+    )
+    batch = models.ForeignKey(
+        Batch,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="codes",
+        verbose_name=_("batch"),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.ISSUED
+    )
+    tab = models.ForeignKey(
+        "orders.Tab",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("bill"),
+    )
+    redeemed_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    redeemed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("used by (staff)"),
+    )
+    created_at = models.DateTimeField(_("issued at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        verbose_name = _("coupon code")
+        verbose_name_plural = _("coupon codes")
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class CouponEvent(models.Model):
+    """Every move of a code: issued, redeemed, given back; who, when, on which bill, why."""
+
+    code = models.ForeignKey(
+        CouponCode, on_delete=models.CASCADE, related_name="events", verbose_name=_("code")
+    )
+    kind = models.CharField(_("kind"), max_length=20)
+    tab_id = models.PositiveBigIntegerField(_("bill"), null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("staff member"),
+    )
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("coupon event")
+        verbose_name_plural = _("coupon events")

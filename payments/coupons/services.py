@@ -1,0 +1,173 @@
+"""Coupons: issue, redeem at the till or on a phone, take off, give back. Every write locks the
+bill first (`orders.services.lock_tab`, the one lock order of payments), then the code's row."""
+
+import re
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from orders import selectors as order_selectors
+from orders import services as order_services
+from orders.settlement import TabStatus, build_settlement
+from restaurant.lib.errors import Code, Refused
+
+from .models import CODE_ALPHABET, Batch, Coupon, CouponCode, CouponEvent
+
+MAX_BATCH = 5000
+COUPON = "coupon"  # the kind of a coupon's adjustment on a bill
+SEPARATORS = re.compile(r"[\s-]+")
+
+
+def normalize_code(code: object) -> str:
+    """What a person typed or a scanner read, as stored: capitals, no spaces or dashes; "" when
+    it cannot be a code."""
+    if not isinstance(code, str) or len(code) > 40:
+        return ""
+    code = SEPARATORS.sub("", code).upper()
+    if not 0 < len(code) <= 20 or any(c not in CODE_ALPHABET for c in code):
+        return ""
+    return code
+
+
+def _find(code: object) -> CouponCode:
+    normalized = normalize_code(code)
+    found = CouponCode.objects.filter(code=normalized).first() if normalized else None
+    if found is None:
+        raise Refused(Code.UNKNOWN_COUPON)
+    return found
+
+
+@transaction.atomic
+def coupon_issue(
+    *, coupon: Coupon, member_id: int | None = None, user: User | None = None
+) -> CouponCode:
+    """One code of the coupon, for a member (their page lists it) or to hand out."""
+    issued = CouponCode.objects.create(coupon=coupon, member_id=member_id)
+    CouponEvent.objects.create(code=issued, kind="issued", user=user)
+    return issued
+
+
+@transaction.atomic
+def batch_issue(
+    *, coupon: Coupon, quantity: int, note: str = "", user: User | None = None
+) -> Batch:
+    """`quantity` single-use codes of the coupon, to print or export."""
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 < quantity <= MAX_BATCH:
+        raise Refused(Code.INVALID, problems=f"quantity must be 1 to {MAX_BATCH}")
+    batch = Batch.objects.create(coupon=coupon, quantity=quantity, note=note[:100], created_by=user)
+    codes: set[str] = set()
+    while len(codes) < quantity:
+        codes.add(CouponCode._meta.get_field("code").get_default())
+    taken = set(CouponCode.objects.filter(code__in=codes).values_list("code", flat=True))
+    made = CouponCode.objects.bulk_create(
+        CouponCode(coupon=coupon, batch=batch, code=code) for code in codes - taken
+    )
+    CouponEvent.objects.bulk_create(
+        CouponEvent(code=code, kind="issued", user=user, reason=f"batch {batch.pk}")
+        for code in made
+    )
+    while len(made) < quantity:  # a code made before (one in 800 trillion): another
+        made.append(coupon_issue(coupon=coupon, user=user))
+        made[-1].batch = batch
+        made[-1].save(update_fields=["batch"])
+    return batch
+
+
+def coupon_redeem(*, code: object, tab_id: int, user: User | None = None) -> CouponCode:
+    """Use a code on a bill (at the till, on a phone, through the API). Used once: when two
+    tills try the same code at the same moment, the code's row lock lets one through and the
+    other is told it is used. The same code again on the same bill is the one already there.
+    Refused, changing nothing: an unknown code, one used on another bill, one not valid now,
+    one that does not apply to the bill (its minimum, its dishes, another coupon)."""
+    found = _find(code)
+    if not order_selectors.tab_exists(tab_id):
+        raise Refused(Code.UNKNOWN_TAB)
+    with transaction.atomic():
+        order_services.lock_tab(tab_id)
+        # The race: two tills redeeming one code. The row lock queues the second, which then
+        # reads it redeemed.
+        locked = CouponCode.objects.select_for_update().select_related("coupon").get(pk=found.pk)
+        if locked.status == CouponCode.Status.REDEEMED:
+            if locked.tab_id == tab_id:
+                return locked
+            raise Refused(Code.COUPON_USED)
+        why = locked.coupon.unusable_because(timezone.now())
+        if why:
+            raise Refused(Code.COUPON_NOT_VALID, why=why)
+        locked.status, locked.tab_id = CouponCode.Status.REDEEMED, tab_id
+        locked.redeemed_at, locked.redeemed_by = timezone.now(), user
+        locked.save(update_fields=["status", "tab", "redeemed_at", "redeemed_by"])
+        order_services.tab_adjustment_add(
+            tab_id=tab_id,
+            kind=COUPON,
+            reason=locked.coupon.name,
+            ref=locked.code,
+            rule=locked.coupon.rule(),
+            user=user,
+        )
+        CouponEvent.objects.create(code=locked, kind="redeemed", tab_id=tab_id, user=user)
+    return locked
+
+
+def coupon_remove(*, code: object, tab_id: int, user: User | None = None) -> CouponCode:
+    """Take a code off the bill it is on: it can be used again."""
+    found = _find(code)
+    if not order_selectors.tab_exists(tab_id):
+        raise Refused(Code.UNKNOWN_TAB)
+    with transaction.atomic():
+        order_services.lock_tab(tab_id)
+        locked = CouponCode.objects.select_for_update().get(pk=found.pk)
+        if locked.status != CouponCode.Status.REDEEMED or locked.tab_id != tab_id:
+            raise Refused(Code.UNKNOWN_COUPON)
+        order_services.tab_adjustment_remove(tab_id=tab_id, kind=COUPON, ref=locked.code, user=user)
+        _give_back(locked, user=user, reason="taken off")
+    return locked
+
+
+def _give_back(code: CouponCode, *, user: User | None, reason: str) -> None:
+    tab_id = code.tab_id
+    code.status, code.tab, code.redeemed_at, code.redeemed_by = (
+        CouponCode.Status.ISSUED,
+        None,
+        None,
+        None,
+    )
+    code.save(update_fields=["status", "tab", "redeemed_at", "redeemed_by"])
+    CouponEvent.objects.create(
+        code=code, kind="given_back", tab_id=tab_id, user=user, reason=reason
+    )
+
+
+def coupons_give_back(*, tab_id: int) -> list[str]:
+    """After a change of the bill (its receivers): a bill that came to nothing (every dish
+    voided, so paid money is refunded) gives its coupons back; a closed bill gives back those
+    that took nothing off. Returns the codes given back."""
+    with transaction.atomic():
+        tab = order_services.lock_tab(tab_id)
+        codes = list(
+            CouponCode.objects.select_for_update().filter(
+                tab_id=tab_id, status=CouponCode.Status.REDEEMED
+            )
+        )
+        if not codes:
+            return []
+        settlement = build_settlement(tab_id)
+        nothing = all(line["status"] == "voided" for line in settlement["lines"])
+        closed = tab.status == TabStatus.CLOSED
+        unused = {
+            row["ref"]
+            for row in settlement["adjustments"]
+            if row["kind"] == COUPON and not row["applied"]
+        }
+        back = []
+        for code in codes:
+            if nothing and not closed:
+                order_services.tab_adjustment_remove(tab_id=tab_id, kind=COUPON, ref=code.code)
+                _give_back(code, user=None, reason="bill voided")
+            elif (nothing or code.code in unused) and closed:
+                _give_back(code, user=None, reason="bill closed without using it")
+            else:
+                continue
+            back.append(code.code)
+    return back
