@@ -433,3 +433,8 @@ def seated_now() -> tuple[int, int]:
         bills=Count("id"), people=Coalesce(Sum("guests"), 0)
     )
     return now["bills"], now["people"]
+
+
+def bills_open_before(moment: datetime) -> int:
+    """Bills opened before `moment` and not closed yet (left open from an earlier day)."""
+    return Tab.objects.filter(opened_at__lt=moment).exclude(status=Tab.Status.CLOSED).count()

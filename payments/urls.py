@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -24,6 +24,7 @@ urlpatterns = [
     path("cashier/lines/<int:line>/void/", views.cashier_line_void, name="line-void"),
     path("cashier/payments/<int:payment>/refund/", views.cashier_refund, name="refund"),
     path("cashier/payments/<int:payment>/cancel/", views.cashier_payment_cancel, name="cancel"),
+    path("manager/reports/", include("payments.reports.urls")),
     path("sandbox/pay/<str:charge>/", views.sandbox_page, name="sandbox"),
     path("sandbox/pay/<str:charge>/decide/", views.sandbox_decide, name="sandbox-decide"),
     path("sandbox/api/<str:op>/", views.sandbox_api, name="sandbox-api"),

@@ -368,6 +368,22 @@ class Code(StrEnum):
         ),
     )
 
+    # The books: reports and reconciliation (payments/reports)
+    BAD_PERIOD = (
+        "bad_period",
+        400,
+        _(
+            "Choose the period as dates like 2026-12-01, the first on or before the last, "
+            "at most %(days)s days."
+        ),
+    )
+    UNKNOWN_REPORT = "unknown_report", 404, _("No such report.")
+    BAD_BILL_FILE = (
+        "bad_bill_file",
+        400,
+        _("This file is not %(gateway)s's trade bill of %(day)s: %(problem)s"),
+    )
+
 
 class Refused(Exception):
     """A refused request: `Refused(Code.OVER_REFUND, left="¥8.00", extra={"refundable": "8.00"})`.

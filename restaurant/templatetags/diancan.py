@@ -52,6 +52,7 @@ STAFF_SCREENS = [
     ("orders:staff-tables", _("Order for a table"), (KITCHEN, CASHIER)),
     ("payments:cashier", _("Cashier"), (CASHIER,)),
     ("printing:queue", _("Printers"), (KITCHEN, CASHIER)),
+    ("payments:reports-today", _("Reports"), (MANAGER,)),
     ("admin:index", _("Admin"), (MANAGER,)),
 ]
 
