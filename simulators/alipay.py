@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from simulators.controls import answer_common
+from simulators.controls import answer_common, send_or_hold
 from simulators.wechatpay import new_rsa_key, pem_private, pem_public, rsa_sign, rsa_verify
 
 CHINA = timezone(timedelta(hours=8))
@@ -124,6 +124,7 @@ class Gateway:
         }
         self.initial_controls = json.loads(json.dumps(self.controls))
         self.bills = {}  # download token → zip bytes
+        self.held = []  # notifications held back (delivery "held") until /sim/release
 
     # Requests and answers ----------------------------------------------------------------
 
@@ -461,7 +462,8 @@ class Gateway:
                 fields["gmt_payment"] = order["gmt_payment"]
                 fields["receipt_amount"] = fields["buyer_pay_amount"] = fields["total_amount"]
             url = order["notify_url"]
-        for name in ("app_id", "seller_id", "total_amount", "trade_status", "notify_time"):
+        for name in ("app_id", "seller_id", "total_amount", "trade_status", "notify_time",
+                     "out_trade_no"):  # fmt: skip
             if name in overrides:
                 fields[name] = overrides[name]
         wrong = overrides.get("wrong_key", self.controls["notify_wrong_key"])
@@ -471,10 +473,8 @@ class Gateway:
         return url, fields
 
     def notify_later(self, out_trade_no):
-        if self.controls["delivery"] != "http" or not self.orders[out_trade_no]["notify_url"]:
-            return
-        for _ in range(max(1, int(self.controls["notify_times"]))):
-            threading.Thread(target=self.deliver, args=(out_trade_no,), daemon=True).start()
+        if self.orders[out_trade_no]["notify_url"]:
+            send_or_hold(self, (out_trade_no,))
 
     def deliver(self, out_trade_no):
         """POST until the merchant answers the body `success`, on Alipay's schedule."""

@@ -55,7 +55,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.x509.oid import NameOID
 
-from simulators.controls import answer_common
+from simulators.controls import answer_common, send_or_hold
 
 CHINA = timezone(timedelta(hours=8))
 # The real gateway's schedule (seconds before each try): 15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/
@@ -222,6 +222,7 @@ class Gateway:
         }
         self.initial_controls = json.loads(json.dumps(self.controls))
         self.bills = {}  # download token → gzip bytes
+        self.held = []  # notifications held back (delivery "held") until /sim/release
 
     # Signing -----------------------------------------------------------------------------
 
@@ -696,39 +697,46 @@ class Gateway:
 
     # Notifications -----------------------------------------------------------------------
 
-    def notification(self, kind, key, overrides=None):
-        """(url, headers, body) of the notification about an order or refund as it is now."""
-        overrides = overrides or {}
+    def resource(self, kind, key):
+        """The plain resource of a notification about an order or refund as it is now."""
         with self.lock:
             if kind == "transaction":
-                order = self.orders[key]
-                plain = self.transaction_view(order)
+                return self.transaction_view(self.orders[key])
+            refund = self.refunds[key]
+            return {
+                "mchid": refund["mchid"],
+                "out_trade_no": refund["out_trade_no"],
+                "transaction_id": refund["transaction_id"],
+                "out_refund_no": refund["out_refund_no"],
+                "refund_id": refund["refund_id"],
+                "refund_status": refund["status"],
+                "success_time": refund["success_time"],
+                "user_received_account": "支付用户零钱",
+                "amount": {
+                    "total": refund["total"],
+                    "refund": refund["amount"],
+                    "payer_total": refund["total"],
+                    "payer_refund": refund["amount"],
+                },
+            }
+
+    def notification(self, kind, key, overrides=None, plain=None):
+        """(url, headers, body) of the notification about an order or refund: as it is now,
+        or as `plain` (the resource as it was when the notification became due)."""
+        overrides = overrides or {}
+        plain = json.loads(json.dumps(plain or self.resource(kind, key)))
+        with self.lock:
+            if kind == "transaction":
                 event, summary = "TRANSACTION.SUCCESS", "支付成功"
-                url = order["notify_url"]
+                url = self.orders[key]["notify_url"]
             else:
                 refund = self.refunds[key]
-                plain = {
-                    "mchid": refund["mchid"],
-                    "out_trade_no": refund["out_trade_no"],
-                    "transaction_id": refund["transaction_id"],
-                    "out_refund_no": refund["out_refund_no"],
-                    "refund_id": refund["refund_id"],
-                    "refund_status": refund["status"],
-                    "success_time": refund["success_time"],
-                    "user_received_account": "支付用户零钱",
-                    "amount": {
-                        "total": refund["total"],
-                        "refund": refund["amount"],
-                        "payer_total": refund["total"],
-                        "payer_refund": refund["amount"],
-                    },
-                }
                 event = {"SUCCESS": "REFUND.SUCCESS", "CLOSED": "REFUND.CLOSED"}.get(
-                    refund["status"], "REFUND.ABNORMAL"
+                    plain["refund_status"], "REFUND.ABNORMAL"
                 )
                 summary, url = "退款成功", refund["notify_url"]
-        for name in ("mchid", "appid", "trade_state"):
-            if name in overrides:
+        for name in ("mchid", "appid", "trade_state", "out_trade_no"):
+            if name in overrides:  # out_trade_no: a signed notification of an order not ours
                 plain[name] = overrides[name]
         if "amount_total" in overrides:
             plain["amount"]["total"] = overrides["amount_total"]
@@ -751,16 +759,15 @@ class Gateway:
         return url, headers, raw
 
     def notify_later(self, kind, key):
-        if self.controls["delivery"] != "http":
-            return
-        for _ in range(max(1, int(self.controls["notify_times"]))):
-            threading.Thread(target=self.deliver, args=(kind, key), daemon=True).start()
+        # The notification says what happened now (a later refund does not change it), signed
+        # afresh at each try, as WeChat Pay's retries are.
+        send_or_hold(self, (kind, key, self.resource(kind, key)))
 
-    def deliver(self, kind, key):
+    def deliver(self, kind, key, plain=None):
         """POST until answered 2xx, on the retry schedule; each try is signed afresh."""
         for delay in self.controls["retry_delays"]:
             time.sleep(delay)
-            url, headers, body = self.notification(kind, key)
+            url, headers, body = self.notification(kind, key, plain=plain)
             request = urllib.request.Request(
                 url,
                 data=body,
