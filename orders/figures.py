@@ -1,22 +1,25 @@
 """The ordering side's figures for the books: database aggregates over bills and dishes.
 
-Read-only, for `payments.reports` (the manager's reports and the Z report). Every function takes
-a period `[start, end)` of aware datetimes and answers with a few grouped rows, never one row per
-bill: a year of 300 bills a day stays a handful of queries (bench/reports.py).
+Read-only, for `payments.reports` (the manager's reports). Every function answers with a few
+grouped rows, never one row per bill: a year of 300 bills a day stays a handful of queries
+(bench/bench_reports.py).
 
-Which moment puts a figure in a period:
-- a **bill** (its dishes, voids, discounts, service charge, guests, time seated) counts when it
-  was opened (开台), so that a bill is never split between two days; with the business day's
-  cut-off (04:00) a late supper paid after midnight stays in its evening;
-- **hours of the day** count when each dish was ordered (for staffing the kitchen and floor);
+Which bills and moments a figure counts:
+- **bills** (their dishes, voids, discounts, service charge, guests, time seated) are chosen by
+  the caller as a query of tab ids (`tabs`): the payment side passes the bills whose business day
+  (the open day when they were settled, payments/books `TabDay`) is in the period, so that the
+  reports count the same bills as the Z report; `sales_by` also takes each bill's day as an
+  expression;
+- **hours of the day** count when each dish was ordered, in `[start, end)` (for staffing);
 - a **staff member's actions** (orders taken, voids, discounts) count when they were done.
 
 Sales (`amount`) are what the dishes cost after their own discounts (OrderLine.amount), voided
 dishes left out; bill discounts and the service charge are given beside them, not spread.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
@@ -26,7 +29,6 @@ from django.db.models import (
     Avg,
     Count,
     DateField,
-    DateTimeField,
     DecimalField,
     DurationField,
     ExpressionWrapper,
@@ -41,7 +43,6 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, ExtractHour, Round, Trunc
 from django.utils import timezone
 
-from restaurant.lib.business_day import cutoff
 from restaurant.lib.money import money
 
 from .models import Order, OrderLine, Tab, TabEvent
@@ -58,25 +59,21 @@ def _sum(expression: Any, **extra: Any) -> Coalesce:
     return Coalesce(Sum(expression, output_field=MONEY, **extra), ZERO, output_field=MONEY)
 
 
-def _bills(start: datetime, end: datetime) -> QuerySet[Tab]:
-    return Tab.objects.filter(opened_at__gte=start, opened_at__lt=end)
+Tabs = QuerySet[Any]  # a query of tab ids, such as `TabDay.objects.filter(…).values("tab_id")`
+DayOf = Callable[[str], Any]  # "" or "order__tab__" → an expression giving that bill's day
 
 
-def _lines(start: datetime, end: datetime) -> QuerySet[OrderLine]:
-    return OrderLine.objects.filter(order__tab__opened_at__gte=start, order__tab__opened_at__lt=end)
+def _bills(tabs: Tabs) -> QuerySet[Tab]:
+    return Tab.objects.filter(pk__in=tabs)
 
 
-def _business_day_of(field: str) -> ExpressionWrapper:
-    """The moment shifted back by the cut-off: its local date is then its business day."""
-    shift = timedelta(hours=cutoff().hour, minutes=cutoff().minute)
-    return ExpressionWrapper(
-        F(field) - Value(shift, output_field=DurationField()), output_field=DateTimeField()
-    )
+def _lines(tabs: Tabs) -> QuerySet[OrderLine]:
+    return OrderLine.objects.filter(order__tab__in=tabs)
 
 
 @dataclass(frozen=True)
 class BillTotals:
-    """The bills opened in a period, summed."""
+    """These bills, summed."""
 
     bills: int
     guests: int
@@ -91,21 +88,21 @@ class BillTotals:
     open_bills: int  # not yet closed (still at the table or not cleared)
 
 
-def bill_totals(start: datetime, end: datetime) -> BillTotals:
-    lines = _lines(start, end).aggregate(
+def bill_totals(tabs: Tabs) -> BillTotals:
+    lines = _lines(tabs).aggregate(
         gross=_sum(GROSS, filter=SOLD),
         line_discounts=_sum("discount", filter=SOLD),
         voided_lines=Count("id", filter=Q(status=VOIDED)),
         voided_quantity=Coalesce(Sum("quantity", filter=Q(status=VOIDED)), 0),
         voided_amount=_sum(GROSS, filter=Q(status=VOIDED)),
     )
-    bills = _bills(start, end).aggregate(
+    bills = _bills(tabs).aggregate(
         bills=Count("id"),
         people=Coalesce(Sum("guests"), 0),
         bill_discounts=_sum("discount"),
         open_bills=Count("id", filter=~Q(status=Tab.Status.CLOSED)),
     )
-    service = service_charge(start, end)
+    service = service_charge(tabs)
     gross, line_discounts = money(lines["gross"]), money(lines["line_discounts"])
     # A bill's discount never takes it below zero (as in the settlement).
     bill_discounts = min(money(bills["bill_discounts"]), gross - line_discounts)
@@ -124,7 +121,7 @@ def bill_totals(start: datetime, end: datetime) -> BillTotals:
     )
 
 
-def service_charge(start: datetime, end: datetime) -> Decimal:
+def service_charge(tabs: Tabs) -> Decimal:
     """Σ over the period's bills of each bill's service charge, rounded per bill to the fen as
     the settlement rounds it, at today's `SERVICE_CHARGE_PERCENT` (the charge is not stored)."""
     percent = Decimal(settings.SERVICE_CHARGE_PERCENT)
@@ -137,7 +134,7 @@ def service_charge(start: datetime, end: datetime) -> Decimal:
         .values("base")
     )
     total = (
-        _bills(start, end)
+        _bills(tabs)
         .annotate(base=Coalesce(Subquery(per_bill, output_field=MONEY), ZERO))
         .aggregate(service=_sum(Round(F("base") * percent / 100, 2, output_field=MONEY)))
     )
@@ -160,11 +157,11 @@ def _share(part: Decimal, whole: Decimal) -> Decimal:
     return (part * 100 / whole).quantize(Decimal("0.1"), ROUND_HALF_UP) if whole else Decimal(0)
 
 
-def dish_sales(start: datetime, end: datetime) -> list[DishRow]:
+def dish_sales(tabs: Tabs) -> list[DishRow]:
     """Every dish sold or voided in the period's bills, best seller (by amount) first. A dish is
     its snapshot name: a renamed dish shows under the name it was ordered by."""
     rows = list(
-        _lines(start, end)
+        _lines(tabs)
         .values("dish_id", "name")
         .annotate(
             category=F("dish__category__name"),
@@ -201,9 +198,9 @@ class CategoryRow:
     share: Decimal
 
 
-def category_sales(start: datetime, end: datetime) -> list[CategoryRow]:
+def category_sales(tabs: Tabs) -> list[CategoryRow]:
     rows = list(
-        _lines(start, end)
+        _lines(tabs)
         .values(category=F("dish__category__name"))
         .annotate(
             sold=Coalesce(Sum("quantity", filter=SOLD), 0),
@@ -269,22 +266,19 @@ class PeriodRow:
     bill_discounts: Decimal
 
 
-def sales_by(start: datetime, end: datetime, unit: Unit) -> list[PeriodRow]:
-    """Sales per business day, week or month of the bills opened in the period."""
-    zone = timezone.get_default_timezone()
-    bucket = Trunc(_business_day_of("opened_at"), unit, output_field=DateField(), tzinfo=zone)
-    line_bucket = Trunc(
-        _business_day_of("order__tab__opened_at"), unit, output_field=DateField(), tzinfo=zone
-    )
+def sales_by(tabs: Tabs, unit: Unit, day_of: DayOf) -> list[PeriodRow]:
+    """Sales per business day, week or month of these bills, each on the day `day_of` gives."""
+    bucket = Trunc(day_of(""), unit, output_field=DateField())
+    line_bucket = Trunc(day_of("order__tab__"), unit, output_field=DateField())
     bills = {
         row["bucket"]: row
-        for row in _bills(start, end)
+        for row in _bills(tabs)
         .annotate(bucket=bucket)
         .values("bucket")
         .annotate(bills=Count("id"), people=Coalesce(Sum("guests"), 0), discounts=_sum("discount"))
     }
     amounts = dict(
-        _lines(start, end)
+        _lines(tabs)
         .filter(SOLD)
         .annotate(bucket=line_bucket)
         .values("bucket")
@@ -316,7 +310,7 @@ class TableRow:
     minutes_seated: int | None  # average, of the bills closed
 
 
-def table_figures(start: datetime, end: datetime) -> list[TableRow]:
+def table_figures(tabs: Tabs) -> list[TableRow]:
     """Per table: turns, guests, sales, average bill, average time seated (opened → closed)."""
     per_bill = (
         OrderLine.objects.filter(SOLD, order__tab=OuterRef("pk"))
@@ -326,7 +320,7 @@ def table_figures(start: datetime, end: datetime) -> list[TableRow]:
     )
     seated = ExpressionWrapper(F("closed_at") - F("opened_at"), output_field=DurationField())
     rows = (
-        _bills(start, end)
+        _bills(tabs)
         .annotate(bill_amount=Coalesce(Subquery(per_bill, output_field=MONEY), ZERO))
         .values("table__code", "table__name", "table__area", "table__seats")
         .annotate(
@@ -427,12 +421,12 @@ def kitchen_minutes_to_ready(start: datetime, end: datetime) -> int | None:
     return round(average.total_seconds() / 60) if average is not None else None
 
 
-def seated_now() -> tuple[int, int]:
-    """(bills at the tables now, their guests): what the floor holds."""
-    now = Tab.objects.filter(status__in=(Tab.Status.OPEN, Tab.Status.SETTLING)).aggregate(
-        bills=Count("id"), people=Coalesce(Sum("guests"), 0)
-    )
-    return now["bills"], now["people"]
+def seated_now() -> tuple[int, int, Decimal]:
+    """(bills at the tables now, their guests, their dishes so far): what the floor holds."""
+    seated = Tab.objects.filter(status__in=(Tab.Status.OPEN, Tab.Status.SETTLING))
+    now = seated.aggregate(bills=Count("id"), people=Coalesce(Sum("guests"), 0))
+    dishes = OrderLine.objects.filter(SOLD, order__tab__in=seated).aggregate(total=_sum("amount"))
+    return now["bills"], now["people"], money(dishes["total"])
 
 
 def bills_open_before(moment: datetime) -> int:

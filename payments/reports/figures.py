@@ -1,21 +1,33 @@
 """The reports' figures: database aggregates over a period, never every bill in Python.
 
-A period is `[start, end)` of aware datetimes; `Period.days(first, last)` makes one from
-business days (restaurant/lib/business_day.py: the day ends at the cut-off, 04:00). Bill figures
-(dishes, categories, tables, discounts, voids, guests) come from `orders.figures` and count a
-bill on the day it was opened; money figures (methods, refunds) count a payment or refund when
-it succeeded, as the drawer, the ledger and the gateways' bills see it.
+A period is business days `first` to `last` (`Period.days`), and `[start, end)` their moments
+(restaurant/lib/business_day.py: the day ends at the cut-off, 04:00). Bill figures (dishes,
+categories, tables, discounts, voids, guests) come from `orders.figures` for the bills whose
+business day is in the period: the open day when the bill was settled (payments/books `TabDay`,
+as the Z report counts them; a bill still open is in no day yet). Money figures (methods,
+refunds) count a payment or refund when it succeeded, as the drawer, the ledger and the
+gateways' bills see it.
 
-`day_figures(day)` is what the Z report needs (payments/books composes it); each other function
-is one report page.
+`day_figures(day)` gives a day's headline figures; each other function is one report page.
 """
 
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import Count, DecimalField, Q, Sum, Value
+from django.db.models import (
+    Count,
+    DateField,
+    DecimalField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from orders import figures as bills
@@ -23,6 +35,7 @@ from orders import selectors as orders_selectors
 from restaurant.lib.business_day import period_bounds
 from restaurant.lib.money import money
 
+from ..books.models import TabDay
 from ..models import Payment, Refund
 
 MONEY: DecimalField = DecimalField(max_digits=14, decimal_places=2)
@@ -54,6 +67,17 @@ class Period:
         last = last or first
         start, end = period_bounds(first, last)
         return cls(first=first, last=last, start=start, end=end)
+
+
+def bills_of(period: Period) -> QuerySet[TabDay, Any]:
+    """The tab ids of the bills whose business day is in the period."""
+    return TabDay.objects.filter(day__gte=period.first, day__lte=period.last).values("tab_id")
+
+
+def day_of(prefix: str) -> Subquery:
+    """The business day of the bill at `prefix` ("" for a tab, "order__tab__" for a dish)."""
+    days = TabDay.objects.filter(tab=OuterRef(f"{prefix}pk")).values("day")[:1]
+    return Subquery(days, output_field=DateField())
 
 
 @dataclass(frozen=True)
@@ -212,13 +236,13 @@ class DayFigures:
 
 def summary(period: Period) -> DayFigures:
     """The headline figures of any period (a day for the Z report, a month for the owner)."""
-    totals = bills.bill_totals(period.start, period.end)
+    totals = bills.bill_totals(bills_of(period))
     tables = len(orders_selectors.active_tables())
     return DayFigures(
         period=period,
         bills=totals,
         money=money_totals(period),
-        categories=bills.category_sales(period.start, period.end),
+        categories=bills.category_sales(bills_of(period)),
         methods=method_figures(period),
         average_per_guest=money(totals.sales / totals.guests) if totals.guests else None,
         average_per_bill=money(totals.sales / totals.bills) if totals.bills else None,
@@ -236,11 +260,11 @@ def day_figures(day: date) -> DayFigures:
 
 
 def dish_sales(period: Period) -> list[DishRow]:
-    return bills.dish_sales(period.start, period.end)
+    return bills.dish_sales(bills_of(period))
 
 
 def category_sales(period: Period) -> list[CategoryRow]:
-    return bills.category_sales(period.start, period.end)
+    return bills.category_sales(bills_of(period))
 
 
 def sales_by_hour(period: Period) -> list[HourRow]:
@@ -248,11 +272,11 @@ def sales_by_hour(period: Period) -> list[HourRow]:
 
 
 def sales_by(period: Period, unit: Unit) -> list[PeriodRow]:
-    return bills.sales_by(period.start, period.end, unit)
+    return bills.sales_by(bills_of(period), unit, day_of)
 
 
 def table_figures(period: Period) -> list[TableRow]:
-    return bills.table_figures(period.start, period.end)
+    return bills.table_figures(bills_of(period))
 
 
 @dataclass(frozen=True)

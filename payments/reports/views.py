@@ -94,7 +94,7 @@ def _glance() -> dict[str, Any]:
     now = timezone.now()
     today = business_day(now)
     summary = figures.day_figures(today)
-    seated, guests = order_figures.seated_now()
+    seated, guests, running = order_figures.seated_now()
     start, _end = day_bounds(today)
     alerts: list[str] = []
     left_open = order_figures.bills_open_before(start)
@@ -129,6 +129,7 @@ def _glance() -> dict[str, Any]:
         "cards": tables.summary_cards(summary),
         "seated": seated,
         "guests_now": guests,
+        "running": running,
         "kitchen_minutes": order_figures.kitchen_minutes_to_ready(now - timedelta(hours=1), now),
         "alerts": alerts,
         "updated": timezone.localtime(now),

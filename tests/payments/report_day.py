@@ -1,6 +1,7 @@
 """A hand-made business day for the reports and reconciliation tests: Tuesday 1 December 2026
 (04:00 to 04:00 in Shanghai), three bills, a late supper paid after midnight, a void, discounts,
-a refund; one bill just before the day and one just after, which must not count.
+a refund; one bill just before the day and one just after, which must not count. Each paid bill
+has its business day as the books record it when it is settled (`TabDay`).
 
 | bill | table (area) | opened–closed | guests | dishes | paid |
 |---|---|---|---|---|---|
@@ -11,28 +12,34 @@ a refund; one bill just before the day and one just after, which must not count.
 | 4 | A1 大厅 | 12-02 04:10 | 1 | 拍黄瓜 12 | cash 12 at 04:30 (day after) |
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from orders.models import Order, OrderLine, Tab, TabEvent, Table
+from payments.books.models import TabDay
 from payments.models import Payment, Refund
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+DAY = date(2026, 12, 1)
 
 
 def at(day, hour, minute=0, month=12):
     return datetime(2026, month, day, hour, minute, tzinfo=SHANGHAI)
 
 
-def _bill(table, opened, guests, closed=None):
-    return Tab.objects.create(
+def _bill(table, opened, guests, closed=None, day=None):
+    """A bill; `day`: the business day it was settled on (as the books record it)."""
+    tab = Tab.objects.create(
         table=table,
         opened_at=opened,
         guests=guests,
         closed_at=closed,
         status=Tab.Status.CLOSED if closed else Tab.Status.OPEN,
     )
+    if day:
+        TabDay.objects.create(tab=tab, day=day)
+    return tab
 
 
 def _order(tab, when, user=None, number=1):
@@ -63,11 +70,11 @@ def make_day(menu, cashier, manager):
     a2 = Table.objects.create(code="A2", area="大厅", seats=4)
     v1 = Table.objects.create(code="V1", name="牡丹厅", area="包间", seats=10)
 
-    bill0 = _bill(a2, at(30, 20, month=11), 2, closed=at(1, 3, 58))
+    bill0 = _bill(a2, at(30, 20, month=11), 2, closed=at(1, 3, 58), day=date(2026, 11, 30))
     _line(_order(bill0, at(1, 3, 50)), chicken, 1)
     _paid(bill0, "cash", "cash", "38", at(1, 3, 55))
 
-    bill1 = _bill(a1, at(1, 12), 2, closed=at(1, 13))
+    bill1 = _bill(a1, at(1, 12), 2, closed=at(1, 13), day=DAY)
     order1 = _order(bill1, at(1, 12, 5), user=cashier)
     _line(order1, cucumber, 1)
     chicken1 = _line(order1, chicken, 2, discount="6")
@@ -75,7 +82,7 @@ def make_day(menu, cashier, manager):
                             created_at=at(1, 12, 25))  # fmt: skip
     _paid(bill1, "cash", "cash", "82", at(1, 12, 55))
 
-    bill2 = _bill(a2, at(1, 18, 30), 4, closed=at(1, 20))
+    bill2 = _bill(a2, at(1, 18, 30), 4, closed=at(1, 20), day=DAY)
     Tab.objects.filter(pk=bill2.pk).update(discount=Decimal(10), discount_reason="老客")
     order2 = _order(bill2, at(1, 18, 35))
     fish2 = _line(order2, fish, 1, status=OrderLine.Status.VOIDED, at=at(1, 18, 50))
@@ -94,7 +101,7 @@ def make_day(menu, cashier, manager):
     )  # fmt: skip
     _paid(bill2, "qr", "wechatpay", "52", at(1, 19, 55), reference="dcbill2wechat")
 
-    bill3 = _bill(v1, at(1, 23, 30), 6, closed=at(2, 2))
+    bill3 = _bill(v1, at(1, 23, 30), 6, closed=at(2, 2), day=DAY)  # settled at 01:30
     _line(_order(bill3, at(1, 23, 40), user=cashier), fish, 2)
     card = _paid(bill3, "card", "card", "176", at(2, 1, 30))
     Refund.objects.create(
@@ -103,7 +110,7 @@ def make_day(menu, cashier, manager):
     )  # fmt: skip
     Payment.objects.filter(pk=card.pk).update(refunded=Decimal(20))
 
-    bill4 = _bill(a1, at(2, 4, 10), 1)
+    bill4 = _bill(a1, at(2, 4, 10), 1, day=date(2026, 12, 2))  # paid, still at the table
     _line(_order(bill4, at(2, 4, 15)), cucumber, 1)
     _paid(bill4, "cash", "cash", "12", at(2, 4, 30))
     return {"bills": [bill0, bill1, bill2, bill3, bill4], "tables": [a1, a2, v1]}

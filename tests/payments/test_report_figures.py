@@ -148,6 +148,22 @@ def test_the_kitchens_average_time_to_ready(day):
     assert orders_figures.kitchen_minutes_to_ready(DAY.start, DAY.end) == 15  # 20 and 10
 
 
+def test_a_bill_not_settled_yet_is_in_no_days_sales(day, menu):
+    from orders.models import Order, OrderLine, Tab, Table
+
+    from .report_day import at
+
+    open_bill = Tab.objects.create(table=Table.objects.create(code="B9"), guests=2,
+                                   opened_at=at(1, 21))  # fmt: skip
+    order = Order.objects.create(tab=open_bill, number=1, key="k", created_at=at(1, 21, 5))
+    OrderLine.objects.create(order=order, dish=menu["fish"], name="清蒸鲈鱼", quantity=1,
+                             unit_price=Decimal(88), amount=Decimal(88))  # fmt: skip
+    totals = figures.day_figures(date(2026, 12, 1)).bills
+    assert (totals.bills, totals.sales) == (3, Decimal("310.00"))
+    # …but its dish shows in the hour it was ordered (the kitchen cooked it).
+    assert figures.sales_by_hour(DAY)[21].amount == Decimal("88.00")
+
+
 def test_an_empty_period_has_zeros_not_errors(db):
     z = figures.day_figures(date(2026, 12, 1))
     assert z.bills.bills == 0 and z.bills.sales == Decimal("0.00")

@@ -109,11 +109,15 @@ def test_the_today_page_shows_the_floor_and_refreshes_itself(boss, day, menu):
     page = boss.get("/manager/reports/").content.decode()
     assert 'hx-trigger="every 30s"' in page
     assert "有 1 张前几天的账单还在开着" in page  # B1, opened two days ago
-    assert left.pk and "¥88" in page  # today's sales so far
-    cards = dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", page))
+    assert left.pk and "¥100" in cards_of(page)["未结账单菜品"]  # B2's fish, bill 4's cucumber
+    cards = cards_of(page)
     assert cards["在座桌数"] == "3" and cards["在座客人"] == "9"  # B1, B2 and bill 4 of the day
     part = boss.get("/manager/reports/", headers={"HX-Request": "true"}).content.decode()
     assert part.lstrip().startswith('<section id="glance"')
+
+
+def cards_of(page):
+    return dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", page))
 
 
 WECHAT_HEAD = ("交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,"
