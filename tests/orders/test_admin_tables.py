@@ -287,9 +287,11 @@ class PageForm(HTMLParser):
         if not self.inside:
             return
         if tag == "input" and attrs.get("name") and attrs.get("type") not in ("submit", "button"):
-            if attrs.get("type") == "checkbox" and "checked" not in attrs:
+            if attrs.get("type") in ("checkbox", "radio"):
+                if "checked" in attrs:
+                    self.pairs.append((attrs["name"], attrs.get("value", "on")))
                 return
-            self.pairs.append((attrs["name"], attrs.get("value", "on")))
+            self.pairs.append((attrs["name"], attrs.get("value", "")))
         elif tag == "select":
             self.select = attrs.get("name")
         elif tag == "option" and self.select and "selected" in attrs:
