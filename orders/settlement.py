@@ -369,6 +369,36 @@ def adjustment_why(row: dict[str, Any]) -> str:
     return ""
 
 
+def bill_rows(settlement: dict[str, Any]) -> list[dict[str, Any]]:
+    """What a bill shows between its subtotal and its total, in the order of application: the
+    dishes' own discounts, then each adjustment, with its label, its signed amount as people
+    read it ("−¥20", "¥12") and, for one that takes nothing off now, why."""
+    rows = []
+    line_discounts = sum(
+        (Decimal(line["discount"]) for line in settlement["lines"] if line["status"] != "voided"),
+        start=Decimal(0),
+    )
+    if line_discounts:
+        rows.append(
+            {"kind": "line_discount", "label": _("Dish discounts"), "amount": -line_discounts}
+        )
+    for row in settlement["adjustments"]:
+        rows.append(
+            {
+                "kind": row["kind"],
+                "label": adjustment_label(row),
+                "amount": Decimal(row["amount"]),
+                "why": adjustment_why(row),
+                "ref": row["ref"],
+                "applied": row["applied"],
+            }
+        )
+    for row in rows:
+        amount = row["amount"]
+        row["text"] = ("−" if amount < 0 else "") + yuan(abs(amount))
+    return rows
+
+
 def settlement_figures(
     tab: Tab, lines: list[OrderLine], payments: list[TabPayment]
 ) -> dict[str, Decimal]:
@@ -451,11 +481,7 @@ def _settlement(
                 "member_discount": money_str(priced.member_off.get(line.pk, 0)),
                 "discount": money_str(line.discount),
                 "discount_reason": line.discount_reason,
-                "amount": money_str(
-                    line.unit_price * line.quantity
-                    - line.discount
-                    - priced.member_off.get(line.pk, 0)
-                ),
+                "amount": money_str(line.unit_price * line.quantity - line.discount),
                 "status": line.status,
             }
             for line in lines

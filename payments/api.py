@@ -21,6 +21,7 @@ from restaurant.lib.money import money_str
 from restaurant.lib.roles import CASHIER
 
 from . import conf, services
+from .coupons import services as coupon_services
 from .models import Method, Payment
 from .providers.base import NotifyRefused
 from .views import start_context
@@ -48,7 +49,7 @@ class SettlementLine(Schema):
     member_discount: str = Field("0.00", description="What the member on the bill saves here")
     discount: str
     discount_reason: str = ""
-    amount: str = Field(description="unit_price × quantity − discount − member_discount")
+    amount: str = Field(description="unit_price × quantity − discount (member prices apart)")
     status: str
 
 
@@ -351,6 +352,61 @@ def tab_discount(request, tab: int, payload: DiscountIn):
         approval=Approval.from_api(request, payload.approval),
     )
     return build_settlement(tab)
+
+
+class CouponIn(Schema):
+    code: str = Field(description="The coupon's code as scanned or typed (spaces, dashes forgiven)")
+
+
+COUPON_RULES = (
+    "A coupon is used once: a code on another bill is `409 coupon_used`; outside its dates, "
+    "weekdays or hours `409 coupon_not_valid`; one that does not apply to the bill as it is "
+    "(its minimum, its dishes) `409 not_applicable`, or does not combine with one already on "
+    "it `409 not_combinable`; an unknown code `404 unknown_coupon`. Each changes nothing. The "
+    "same code again on the same bill is the one already there. On the bill it is a row of "
+    "`adjustments` (kind `coupon`), evaluated again on every change of the bill "
+    '(payments/README.md, "Prices and discounts").'
+)
+
+
+@router.post(
+    "/tabs/{tab}/coupons",
+    auth=staff,
+    response={200: Settlement, 400: Error, 401: Error, 404: Error, 409: Error},
+    summary="Use a coupon on a bill (staff)",
+    description=COUPON_RULES,
+    by_alias=True,
+)
+def tab_coupon(request, tab: int, payload: CouponIn):
+    coupon_services.coupon_redeem(
+        code=payload.code, tab_id=_staff_tab(tab), user=_staff_user(request)
+    )
+    return build_settlement(tab)
+
+
+@router.delete(
+    "/tabs/{tab}/coupons/{code}",
+    auth=staff,
+    response={200: Settlement, 401: Error, 404: Error, 409: Error},
+    summary="Take a coupon off a bill; it can be used again (staff)",
+    by_alias=True,
+)
+def tab_coupon_remove(request, tab: int, code: str):
+    coupon_services.coupon_remove(code=code, tab_id=_staff_tab(tab), user=_staff_user(request))
+    return build_settlement(tab)
+
+
+@router.post(
+    "/tables/{token}/coupons",
+    response={200: Settlement, 400: Error, 404: Error, 409: Error},
+    summary="Use a coupon on the table's current bill (diners)",
+    description=COUPON_RULES,
+    by_alias=True,
+)
+def table_coupon(request, token: str, payload: CouponIn):
+    tab = _diner_tab(token)
+    coupon_services.coupon_redeem(code=payload.code, tab_id=tab.pk)
+    return build_settlement(tab.pk)
 
 
 @router.post(

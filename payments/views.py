@@ -29,6 +29,7 @@ from restaurant.lib.money import yuan
 from restaurant.lib.roles import CASHIER, role_required
 
 from . import conf, providers, selectors, services
+from .coupons import services as coupon_services
 from .models import Method, Payment, SandboxCharge
 from .providers import qr_gateways, sandbox
 from .providers.base import GatewayUnknown, NotifyRefused, StartContext
@@ -186,6 +187,15 @@ def pay_cancel(request, tab, payment):
         raise Refused(Code.NOT_YOUR_PAYMENT)
     payment = services.payment_cancel(payment_id=payment, tab_id=tab.pk)
     return _pay_answer(request, tab, payment=payment)
+
+
+@_diner_post
+def pay_coupon(request, tab):
+    """A diner types a coupon's code on the phone."""
+    used = coupon_services.coupon_redeem(code=request.POST.get("code"), tab_id=tab.pk)
+    return _pay_answer(
+        request, tab, message=_("Coupon %(name)s used.") % {"name": used.coupon.name}
+    )
 
 
 @_diner_post
@@ -421,6 +431,23 @@ def cashier_tab_discount(request, tab):
         approval=Approval.from_post(request),
     )
     return tab, _("Discount saved."), {}
+
+
+@_cashier_post
+def cashier_coupon(request, tab):
+    """A coupon scanned or typed at the till."""
+    tab = _tab_or_404(tab)
+    used = coupon_services.coupon_redeem(
+        code=request.POST.get("code"), tab_id=tab, user=request.user
+    )
+    return tab, _("Coupon %(name)s used.") % {"name": used.coupon.name}, {}
+
+
+@_cashier_post
+def cashier_coupon_remove(request, tab):
+    tab = _tab_or_404(tab)
+    coupon_services.coupon_remove(code=request.POST.get("code"), tab_id=tab, user=request.user)
+    return tab, _("Coupon taken off; it can be used again."), {}
 
 
 @_cashier_post

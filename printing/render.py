@@ -19,6 +19,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from escpos.constants import QR_ECLEVEL_M
 
+from orders.settlement import bill_rows
+
 FS_CHINESE_MODE = b"\x1c&"
 # Characters per line of font A (12 × 24 dots): 384 dots on 58 mm paper, 576 on 80 mm.
 COLUMNS = {58: 32, 80: 48}
@@ -248,15 +250,21 @@ def _bill(slip, job, payload):
             slip.pair("  " + _("Discount"), "-" + yuan(line["discount"]))
     slip.rule()
     slip.pair(_("Subtotal"), yuan(settlement["subtotal"]))
-    if Decimal(settlement["discount_total"]):
-        label = _("Discounts")
-        if payload.get("bill_discount_reason"):
-            label += f" ({payload['bill_discount_reason']})"
-        slip.pair(label, "-" + yuan(settlement["discount_total"]))
-    if Decimal(settlement["service_charge"]):
-        slip.pair(_("Service charge"), yuan(settlement["service_charge"]))
-    if Decimal(settlement["rounding"]):
-        slip.pair(_("Rounding"), yuan(settlement["rounding"]))
+    if "adjustments" in settlement:
+        # Every price rule as its own line, in the order applied (orders.settlement.bill_rows).
+        for row in bill_rows(settlement):
+            label = row["label"] + (f" ({row['why']})" if row["why"] else "")
+            slip.pair(label, ("-" if row["amount"] < 0 else "") + yuan(abs(row["amount"])))
+    else:  # a job queued before the price rules
+        if Decimal(settlement["discount_total"]):
+            label = _("Discounts")
+            if payload.get("bill_discount_reason"):
+                label += f" ({payload['bill_discount_reason']})"
+            slip.pair(label, "-" + yuan(settlement["discount_total"]))
+        if Decimal(settlement["service_charge"]):
+            slip.pair(_("Service charge"), yuan(settlement["service_charge"]))
+        if Decimal(settlement["rounding"]):
+            slip.pair(_("Rounding"), yuan(settlement["rounding"]))
     slip.pair(_("Total"), "￥" + yuan(settlement["total"]), big=True, bold=True)
     if payload["payments"]:
         slip.rule()

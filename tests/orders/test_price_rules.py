@@ -59,7 +59,7 @@ def test_the_member_price_is_snapshotted_and_applies_only_while_a_member_is_on_t
     assert bill["version"] == version + 1
     assert bill["member"] == {"ref": "m-1", "label": "金卡 王", "discount_rate": None}
     assert bill["lines"][0]["member_discount"] == "16.00"
-    assert bill["lines"][0]["amount"] == "66.00"
+    assert bill["lines"][0]["amount"] == "82.00"  # as before: the member's saving is apart
     assert kinds(bill) == [("member_price", "-16.00", True)]
     assert figures(bill, "subtotal", "discount_total", "total") == ("82.00", "16.00", "66.00")
     assert TabEvent.objects.filter(tab=tab, kind="tab.member").count() == 1

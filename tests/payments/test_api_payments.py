@@ -15,6 +15,8 @@ SETTLEMENT_KEYS = {
     "schema", "tab", "version", "table", "currency", "status", "opened_at", "guests", "lines",
     "subtotal", "discount_total", "service_charge", "rounding", "total", "paid", "refunded",
     "balance_due", "payments",
+    # issue 9's price rules: the member on the bill, every rule as a row, table charges
+    "member", "adjustments", "charges_total",
 }  # fmt: skip
 
 

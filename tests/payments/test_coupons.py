@@ -259,3 +259,82 @@ def test_many_phones_and_tills_on_many_codes_never_use_one_twice(
     off = sum(Decimal(build_settlement(tab.pk)["discount_total"]) for tab in tabs)
     assert off == Decimal("4.00")
     assert timedelta(0) <= timezone.now() - CouponCode.objects.first().redeemed_at
+
+
+# The till, the phone, the API, the receipt -------------------------------------------------------
+
+HTMX = {"HX-Request": "true", "Accept-Language": "zh-hans"}
+
+
+def test_the_cashier_scans_a_coupon_and_the_bill_shows_it_as_its_own_line(tab, code, cashier):
+    counter = Client()
+    counter.force_login(cashier)
+    answer = counter.post(
+        f"/cashier/tabs/{tab.pk}/coupon/",
+        {"code": f" {code.code[:5]}-{code.code[5:]} "},
+        headers=HTMX,
+    )
+    assert answer.status_code == 200, answer.content
+    page = counter.get(f"/cashier/?tab={tab.pk}", headers={"Accept-Language": "zh-hans"})
+    html = page.content.decode()
+    assert "优惠券 · 满40减10" in html and "−¥10" in html
+    assert build_settlement(tab.pk)["total"] == "40.00"
+    again = counter.post(f"/cashier/tabs/{tab.pk}/coupon/", {"code": "NOPE"}, headers=HTMX)
+    assert again.status_code == 404 and "没有这张优惠券" in again.content.decode()
+    off = counter.post(f"/cashier/tabs/{tab.pk}/coupon/off/", {"code": code.code}, headers=HTMX)
+    assert off.status_code == 200
+    assert build_settlement(tab.pk)["total"] == "50.00"
+
+
+def test_a_diner_types_a_coupon_on_the_pay_page(client, table, tab, code):
+    answer = client.post(
+        f"/t/{table.token}/pay/coupon/", {"code": code.code, "tab": tab.pk}, headers=HTMX
+    )
+    assert answer.status_code == 200, answer.content
+    html = client.get(f"/t/{table.token}/pay/", headers={"Accept-Language": "en"}).content.decode()
+    assert "Coupon · 满40减10" in html and "−¥10" in html
+    used = client.post(
+        f"/t/{table.token}/pay/coupon/", {"code": "ABCDEFGHJK", "tab": tab.pk}, headers=HTMX
+    )
+    assert used.status_code == 404
+
+
+def test_the_api_uses_and_takes_off_a_coupon_and_the_settlement_lists_it(
+    api, cashier_token, table, tab, code
+):
+    answer = api.staff_post(f"/tabs/{tab.pk}/coupons", {"code": code.code})
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    assert body["adjustments"][0]["kind"] == "coupon" and body["total"] == "40.00"
+    assert body["discount_total"] == "10.00" and body["charges_total"] == "0.00"
+    other = api.post(f"/tables/{table.token}/coupons", {"code": code.code})
+    assert other.status_code == 200  # the same code on the same bill: already there
+    removed = api.client.delete(
+        f"/api/v1/tabs/{tab.pk}/coupons/{code.code}",
+        headers={"Authorization": f"Bearer {cashier_token}"},
+    )
+    assert removed.status_code == 200 and removed.json()["adjustments"] == []
+    refused = api.staff_post(f"/tabs/{tab.pk}/coupons", {"code": 12})
+    assert refused.status_code == 400
+    schema = api.get("/openapi.json").json()["components"]["schemas"]
+    assert {"adjustments", "member", "charges_total"} <= set(schema["Settlement"]["properties"])
+
+
+def test_the_receipt_and_the_printed_bill_show_the_coupon_and_the_seat_charge(
+    menu, commits, cashier
+):
+    from orders.models import Area, Table
+
+    Area.objects.create(name="茶楼", seat_charge=Decimal("3.00"), seat_charge_name="茶位费")
+    room = Table.objects.create(code="T1", area="茶楼")
+    tab = seat(room, menu, guests=2)
+    code = services.coupon_issue(coupon=make_coupon())
+    services.coupon_redeem(code=code.code, tab_id=tab.pk)
+    settlement = build_settlement(tab.pk)
+    assert settlement["total"] == "46.00"  # 50 − 10 + 2 × 3
+    counter = Client()
+    counter.force_login(cashier)
+    html = counter.get(
+        f"/cashier/tabs/{tab.pk}/receipt/?paper=80", headers={"Accept-Language": "zh-hans"}
+    ).content.decode()
+    assert "优惠券 · 满40减10" in html and "茶位费 (2 × ¥3)" in html and "¥46" in html
