@@ -373,14 +373,21 @@ def bill_rows(settlement: dict[str, Any]) -> list[dict[str, Any]]:
     """What a bill shows between its subtotal and its total, in the order of application: the
     dishes' own discounts, then each adjustment, with its label, its signed amount as people
     read it ("−¥20", "¥12") and, for one that takes nothing off now, why."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     line_discounts = sum(
         (Decimal(line["discount"]) for line in settlement["lines"] if line["status"] != "voided"),
         start=Decimal(0),
     )
     if line_discounts:
         rows.append(
-            {"kind": "line_discount", "label": _("Dish discounts"), "amount": -line_discounts}
+            {
+                "kind": "line_discount",
+                "label": _("Dish discounts"),
+                "amount": -line_discounts,
+                "why": "",
+                "ref": "",
+                "applied": True,
+            }
         )
     for row in settlement["adjustments"]:
         rows.append(

@@ -24,6 +24,8 @@ def test_a_printed_bill_shows_member_price_coupon_and_seat_charge(menu, kitchen)
         guests=2,
         lines=[order_services.LineRequest(dish=menu["fish"].pk)],
     )
+    line = tab.orders.get().lines.get()
+    order_services.line_discount_set(line_id=line.pk, amount=Decimal("2"), reason="熟客")
     order_services.tab_member_set(
         tab_id=tab.pk, member_ref="m-1", label="金卡 王", discount_rate=Decimal("0.9")
     )
@@ -32,15 +34,19 @@ def test_a_printed_bill_shows_member_price_coupon_and_seat_charge(menu, kitchen)
     services.bill_print(tab_id=tab.pk, kind="prebill")
     sender.print_jobs_send()
     text = kitchen["fake"]["till"].documents[-1].text
-    # 88 − 8.80 (九折) − 10 + 2 × 3 = 75.20
+    # 88 − 2 (the dish's discount) − 8.80 (九折) − 10 + 2 × 3 = 73.20
     for expected in (
+        "单品优惠",
+        "-2.00",
         "会员价 · 金卡 王",
         "-8.80",
         "优惠券 · 满50减10",
         "-10.00",
-        "茶位费 (2 × ¥3)",
+        "茶位费 (2 × ￥3)",
         "6.00",
     ):
         assert expected in text, (expected, text)
-    assert text.index("会员价") < text.index("优惠券") < text.index("茶位费")
-    assert "75.20" in text
+    assert (
+        text.index("单品优惠") < text.index("会员价") < text.index("优惠券") < text.index("茶位费")
+    )
+    assert "73.20" in text
