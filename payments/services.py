@@ -137,8 +137,9 @@ def _captured(payment: Payment, *, user: User | None = None) -> None:
     """Money came in: the books, the tab, and what follows from a paid bill. Tab is locked."""
     account = ACCOUNTS[payment.method]
     if payment.method == Method.MEMBER:
-        pass  # the wallet's spend booked it (members.balance_spend), in this transaction
+        pass  # the wallet's spend booked it and its points (members.balance_spend)
     elif payment.method == Method.CASH:
+        members.points_earn(payment=payment)  # a member on the bill: locked before the ledger
         LedgerEntry.objects.create(
             account=account, kind=LedgerEntry.Kind.PAYMENT, amount=payment.tendered,
             tab_id=payment.tab_id, payment=payment, user=user,
@@ -149,6 +150,7 @@ def _captured(payment: Payment, *, user: User | None = None) -> None:
                 tab_id=payment.tab_id, payment=payment, user=user,
             )  # fmt: skip
     else:
+        members.points_earn(payment=payment)
         LedgerEntry.objects.create(
             account=account, kind=LedgerEntry.Kind.PAYMENT, amount=payment.amount,
             tab_id=payment.tab_id, payment=payment, user=user,
@@ -874,6 +876,7 @@ def _refund_apply(refund_id: int, result: RefundResult) -> Refund:
             if payment.method == Method.MEMBER:
                 members.balance_refund(payment=payment, refund=refund)
             else:
+                members.points_refunded(payment=payment, refund=refund)
                 LedgerEntry.objects.create(
                     account=ACCOUNTS[payment.method],
                     kind=LedgerEntry.Kind.REFUND,

@@ -262,6 +262,7 @@ class Move(models.Model):
         POINTS_SPEND = "points_spend", _("points used")
         POINTS_REVERSE = "points_reverse", _("points taken back")
         POINTS_EXPIRE = "points_expire", _("points expired")
+        POINTS_RETURN = "points_return", _("points given back")
         COUPON = "coupon", _("coupon")
         JOINED = "joined", _("joined")
         FROZEN = "frozen", _("frozen")
@@ -301,6 +302,14 @@ class Move(models.Model):
         on_delete=models.PROTECT,
         related_name="moves",
         verbose_name=_("top-up"),
+    )
+    tab = models.ForeignKey(
+        "orders.Tab",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("tab"),
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

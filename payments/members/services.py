@@ -24,11 +24,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from orders import controls
+from orders import selectors as order_selectors
+from orders import services as order_services
+from orders.settlement import build_settlement
 from restaurant.lib import parse
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import money, yuan
 
-from ..models import LedgerEntry, Payment, Refund
+from ..models import LedgerEntry, Method, Payment, Refund
 from .models import BonusRule, Level, Member, MemberCode, Move, TopUp
 
 MOBILE = re.compile(r"1\d{10}")
@@ -493,26 +496,169 @@ def balance_refund(*, payment: Payment, refund: Refund) -> None:
         money(taken_principal * refund.amount / taken), taken_principal - principal_back
     )
     bonus = refund.amount - principal
-    earned = sum(m.points for m in Move.objects.filter(payment=payment, kind=Move.Kind.POINTS_EARN))
-    reversed_points = min(member.points, _points_share(earned, principal, taken_principal))
     member.principal += principal
     member.bonus += bonus
-    member.points -= reversed_points
     _save_wallet(member)
     staff = refund.user
     _move(member, Move.Kind.REFUND, principal=principal, bonus=bonus, payment=payment,
           refund=refund, user=staff, reason=refund.reason)  # fmt: skip
-    if reversed_points:
-        _move(member, Move.Kind.POINTS_REVERSE, points=-reversed_points, payment=payment,
-              refund=refund, user=staff, reason=refund.reason)  # fmt: skip
     _owed(member, LedgerEntry.Kind.REFUND, refund.amount, tab_id=payment.tab_id,
           payment=payment, refund=refund, user=staff, note=refund.reason)  # fmt: skip
+    _points_take_back(member, payment, refund, principal, taken_principal)
 
 
-def _points_share(earned: int, principal: Decimal, taken_principal: Decimal) -> int:
-    if not earned or not taken_principal:
-        return 0
-    return int((earned * principal / taken_principal).to_integral_value(ROUND_HALF_UP))
+def _points_take_back(
+    member: Member, payment: Payment, refund: Refund, part: Decimal, whole: Decimal
+) -> None:
+    """A refund takes back the points its part of the payment earned (`part` of `whole`), as
+    far as the member still has them: points already used stay used. Member locked."""
+    moves = Move.objects.filter(payment=payment)
+    earned = sum(m.points for m in moves.filter(kind=Move.Kind.POINTS_EARN))
+    back = sum(-m.points for m in moves.filter(kind=Move.Kind.POINTS_REVERSE))
+    if not earned or not whole:
+        return
+    share = int((earned * part / whole).to_integral_value(ROUND_HALF_UP))
+    take = min(member.points, share, earned - back)
+    if take <= 0:
+        return
+    member.points -= take
+    _save_wallet(member)
+    _move(member, Move.Kind.POINTS_REVERSE, points=-take, payment=payment, refund=refund,
+          user=refund.user, reason=refund.reason)  # fmt: skip
+
+
+# A member on the bill: member prices, points on what is paid, points as money off -------------
+
+
+def member_ref(member: Member) -> str:
+    """What orders keeps of the member on a bill (`Tab.member_ref`): the member number, which
+    outlives an erasure and says nothing about the person."""
+    return member.number
+
+
+def member_on_tab(tab_id: int) -> Member | None:
+    tab = order_selectors.tab_with_table(tab_id)
+    if not tab.member_ref:
+        return None
+    return Member.objects.select_related("level").filter(number=tab.member_ref).first()
+
+
+def tab_member_identify(*, tab_id: int, auth: MemberAuth | None, user: Any = None) -> Member:
+    """The member shows it is them (code, or mobile / number and PIN) and goes on the bill:
+    member prices and the level's discount apply (orders prices the bill). Call outside a
+    transaction (a wrong PIN counts)."""
+    member, code = member_identify(auth)
+    with transaction.atomic():
+        order_services.lock_tab(tab_id)
+        locked = lock_member(member.pk)
+        _usable(locked)
+        if code:
+            member_code_use(member=locked, code=code)
+        rate = locked.level.discount_rate
+        order_services.tab_member_set(
+            tab_id=tab_id,
+            member_ref=member_ref(locked),
+            label=f"{locked.level.name} …{locked.number[-4:]}",
+            discount_rate=rate if rate < 1 else None,
+            user=_staff(user),
+        )
+    return locked
+
+
+def tab_member_leave(*, tab_id: int, user: Any = None) -> None:
+    """The member leaves the bill, and so does the points money off they put on it (the
+    points come back)."""
+    with transaction.atomic():
+        order_services.lock_tab(tab_id)
+        member = member_on_tab(tab_id)
+        if member is not None:
+            spent = Move.objects.filter(member=member, kind=Move.Kind.POINTS_SPEND, tab_id=tab_id)
+            for move in spent:
+                points_release(tab_id=tab_id, move_id=move.pk, user=user)
+        order_services.tab_member_clear(tab_id=tab_id, user=_staff(user))
+
+
+def points_earn(*, payment: Payment) -> None:
+    """Points for money paid on a bill with a member on it (cash, card, QR: real money, the
+    bill's discounts already off), at the member's level rate. A payment by balance earns its
+    own (on its principal, `balance_spend`). Inside the payment's transaction, tab locked."""
+    if payment.method == Method.MEMBER:
+        return
+    member = member_on_tab(payment.tab_id)
+    if member is None or member.status != Member.Status.ACTIVE:
+        return
+    member = lock_member(member.pk)
+    points = _points_for(member, payment.amount)
+    if points:
+        member.points += points
+        _save_wallet(member)
+        _move(member, Move.Kind.POINTS_EARN, points=points, payment=payment, user=payment.user)
+
+
+def points_refunded(*, payment: Payment, refund: Refund) -> None:
+    """A refund of a cash, card or QR payment that earned points takes its share back."""
+    earned = Move.objects.filter(payment=payment, kind=Move.Kind.POINTS_EARN).first()
+    if earned is None:
+        return
+    member = lock_member(earned.member_id)
+    _points_take_back(member, payment, refund, refund.amount, payment.amount)
+
+
+def points_value(points: int) -> Decimal:
+    """What points are worth as money off: POINTS_PER_YUAN points a yuan, to the fen."""
+    return money(Decimal(points) / settings.POINTS_PER_YUAN)
+
+
+def points_redeem(*, tab_id: int, points: object, user: Any = None) -> Move:
+    """积分抵现: the bill's member spends points as money off, at most POINTS_MAX_PERCENT of
+    what the bill comes to now. The points leave the wallet at once (on the statement) and
+    come back when the money off is taken off the bill again."""
+    number = parse.whole_number(points)
+    if number is None or number <= 0:
+        raise Refused(Code.BAD_POINTS)
+    with transaction.atomic():
+        order_services.lock_tab(tab_id)
+        found = member_on_tab(tab_id)
+        if found is None:
+            raise Refused(Code.UNKNOWN_MEMBER)
+        member = lock_member(found.pk)
+        _usable(member)
+        if member.points < number:
+            raise Refused(Code.NOT_ENOUGH_POINTS, points=member.points)
+        total = Decimal(build_settlement(tab_id)["total"])
+        most = money(total * settings.POINTS_MAX_PERCENT / 100)
+        off = points_value(number)
+        if off <= 0 or off > most:
+            raise Refused(Code.TOO_MANY_POINTS, most=yuan(most))
+        member.points -= number
+        _save_wallet(member)
+        move = _move(member, Move.Kind.POINTS_SPEND, points=-number, tab_id=tab_id,
+                     user=_staff(user), reason=yuan(off))  # fmt: skip
+        order_services.tab_adjustment_add(
+            tab_id=tab_id, kind="points", reason=f"{number} 积分", ref=f"points-{move.pk}",
+            amount=off, user=_staff(user),
+        )  # fmt: skip
+    return move
+
+
+def points_release(*, tab_id: int, move_id: int, user: Any = None) -> bool:
+    """Take points money off the bill again: the points go back to the member. False when it
+    was already taken off (nothing changes)."""
+    with transaction.atomic():
+        order_services.lock_tab(tab_id)
+        move = Move.objects.filter(pk=move_id, kind=Move.Kind.POINTS_SPEND, tab_id=tab_id).first()
+        if move is None:
+            return False
+        if not order_services.tab_adjustment_remove(
+            tab_id=tab_id, kind="points", ref=f"points-{move.pk}", user=_staff(user)
+        ):
+            return False
+        member = lock_member(move.member_id)
+        member.points -= move.points
+        _save_wallet(member)
+        _move(member, Move.Kind.POINTS_RETURN, points=-move.points, tab_id=tab_id,
+              user=_staff(user), reason=move.reason)  # fmt: skip
+    return True
 
 
 # The manager's and the till's other moves -----------------------------------------------------

@@ -308,6 +308,11 @@ class Code(StrEnum):
         _("The member has %(points)s points: not enough."),
     )
     BAD_POINTS = "bad_points", 400, _("Points must be a whole number.")
+    TOO_MANY_POINTS = (
+        "too_many_points",
+        409,
+        _("Points can take at most %(most)s off this bill."),
+    )
     NOTHING_TO_ADJUST = "nothing_to_adjust", 400, _("Say what to change: balance or points.")
     OVER_TOP_UP_REFUND = (
         "over_top_up_refund",

@@ -417,3 +417,90 @@ def test_a_gold_member_earns_points_at_the_gold_rate(member, table, menu):
 def test_an_unknown_member_is_refused(db, table, menu):
     tab = seat(table, menu)
     refused(Code.UNKNOWN_MEMBER, lambda: pay_by_balance(tab, "50", login="13900000000"))
+
+
+def test_a_member_on_the_bill_gets_the_level_discount_and_earns_points_on_cash(
+    member, table, menu, cashier
+):
+    Member.objects.filter(pk=member.pk).update(level=Level.objects.get(name="金卡会员"))
+    tab = seat(table, menu)  # 50 at list prices
+    members.tab_member_identify(
+        tab_id=tab.pk, auth=members.MemberAuth(login="13800138000", pin="123456"), user=cashier
+    )
+    settlement = build_settlement(tab.pk)
+    assert settlement["member"]["ref"] == member.number
+    assert "金卡会员" in settlement["member"]["label"]
+    assert "13800138000" not in str(settlement)  # the bill says nothing of the person
+    assert settlement["total"] == "45.00"  # 九折
+    tab.refresh_from_db()
+    services.payment_start(
+        tab_id=tab.pk, method="cash", amount="50", version=tab.version, key="c", user=cashier
+    )
+    member.refresh_from_db()
+    assert member.points == 90  # 45 paid × 2 (gold)
+    assert member.moves.last().kind == "points_earn"
+
+
+def test_identifying_on_a_bill_needs_the_code_or_the_pin(member, table, menu):
+    tab = seat(table, menu)
+    refused(
+        Code.MEMBER_AUTH_REQUIRED,
+        lambda: members.tab_member_identify(
+            tab_id=tab.pk, auth=members.MemberAuth(login="13800138000")
+        ),
+    )
+    code, _ = members.member_code(member)
+    members.tab_member_identify(tab_id=tab.pk, auth=members.MemberAuth(code=code))
+    assert build_settlement(tab.pk)["member"]["ref"] == member.number
+    members.tab_member_leave(tab_id=tab.pk)
+    assert build_settlement(tab.pk)["member"] is None
+
+
+def test_a_refund_of_a_cash_payment_takes_back_the_points_it_earned(
+    member, table, menu, cashier, commits
+):
+    tab = seat(table, menu)
+    members.tab_member_identify(
+        tab_id=tab.pk, auth=members.MemberAuth(login=member.number, pin="123456")
+    )
+    tab.refresh_from_db()
+    payment = services.payment_start(
+        tab_id=tab.pk, method="card", amount="50", version=tab.version, key="c", user=cashier,
+        terminal_ref="T1",
+    )[0]  # fmt: skip
+    with commits():
+        services.refund_create(payment_id=payment.pk, amount="20", reason="太咸", user=cashier)
+    member.refresh_from_db()
+    assert member.points == 30
+
+
+def test_points_are_money_off_up_to_half_the_bill_and_come_back_when_taken_off(
+    member, table, menu, manager, cashier
+):
+    members.member_adjust(member_id=member.pk, points="5000", reason="活动", user=manager)
+    tab = seat(table, menu)  # 50
+    members.tab_member_identify(
+        tab_id=tab.pk, auth=members.MemberAuth(login="13800138000", pin="123456")
+    )
+    error = refused(Code.TOO_MANY_POINTS, lambda: members.points_redeem(tab_id=tab.pk, points=2600))
+    assert "¥25" in error.message
+    refused(Code.BAD_POINTS, lambda: members.points_redeem(tab_id=tab.pk, points="-5"))
+    refused(Code.BAD_POINTS, lambda: members.points_redeem(tab_id=tab.pk, points="1.5"))
+    move = members.points_redeem(tab_id=tab.pk, points=1000, user=cashier)
+    settlement = build_settlement(tab.pk)
+    assert settlement["total"] == "40.00"
+    points = [a for a in settlement["adjustments"] if a["kind"] == "points"]
+    assert [a["amount"] for a in points] == ["-10.00"]
+    member.refresh_from_db()
+    assert member.points == 4000
+    assert members.points_release(tab_id=tab.pk, move_id=move.pk, user=cashier)
+    assert not members.points_release(tab_id=tab.pk, move_id=move.pk, user=cashier)
+    member.refresh_from_db()
+    assert member.points == 5000
+    assert build_settlement(tab.pk)["total"] == "50.00"
+    refused(Code.NOT_ENOUGH_POINTS, lambda: members.points_redeem(tab_id=tab.pk, points=5001))
+
+
+def test_points_need_a_member_on_the_bill(member, table, menu):
+    tab = seat(table, menu)
+    refused(Code.UNKNOWN_MEMBER, lambda: members.points_redeem(tab_id=tab.pk, points=100))
