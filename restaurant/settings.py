@@ -303,6 +303,13 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 # Served by Django itself unless a proxy in front serves /media/ (then set it off).
 SERVE_MEDIA = env_bool("SERVE_MEDIA", True)
+
+# Backups (`manage.py backup`, README "Backups"): where they go and how many are kept.
+BACKUP_DIR = Path(env_str("BACKUP_DIR", str(BASE_DIR / "var" / "backups")))
+BACKUP_KEEP_DAILY = env_int("BACKUP_KEEP_DAILY", 7)
+BACKUP_KEEP_MONTHLY = env_int("BACKUP_KEEP_MONTHLY", 12)
+if BACKUP_KEEP_DAILY < 1 or BACKUP_KEEP_MONTHLY < 0:
+    raise ImproperlyConfigured("BACKUP_KEEP_DAILY must be 1 or more, BACKUP_KEEP_MONTHLY 0 or more")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
