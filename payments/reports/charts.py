@@ -6,7 +6,9 @@ site's CSP allows no inline script), shows before any script runs and on an old 
 crisp in black and grey on the A4 a manager files, and is tested like any other HTML. What it
 gives up (hover tooltips, zoom) the table under each chart gives back: every value is written
 on its bar and listed in the table. This module only does the geometry; the template escapes
-the labels.
+the labels. Columns over time are SVG (scrolling sideways inside their box on a narrow phone,
+their text kept readable); rankings and shares are HTML `<meter>` bars, which follow the
+reader's text size.
 """
 
 from dataclasses import dataclass, field
@@ -45,6 +47,7 @@ class Chart:
     marks: list[Mark] = field(default_factory=list)
     label_width: int = LABEL_WIDTH
     baseline: float = 0
+    top: Decimal = Decimal(0)  # the largest value: a bar's `max`
 
     @property
     def empty(self) -> bool:
@@ -64,6 +67,7 @@ def columns(title: str | Promise, points: list[tuple[str, Decimal]]) -> Chart:
     top = max((value for _label, value in points), default=Decimal(0)) or Decimal(1)
     plot = COLUMNS_HEIGHT - TOP - BOTTOM
     step = WIDTH / len(points)
+    width = min(step * 0.7, 48.0)  # one day's column is a column, not a wall
     chart.baseline = TOP + plot
     for i, (label, value) in enumerate(points):
         height = float(value / top) * plot if value > 0 else 0.0
@@ -72,9 +76,9 @@ def columns(title: str | Promise, points: list[tuple[str, Decimal]]) -> Chart:
                 label=label,
                 value=value,
                 text=_short(value) if value else "",
-                x=round(i * step + step * 0.15, 1),
+                x=round(i * step + (step - width) / 2, 1),
                 y=round(TOP + plot - height, 1),
-                width=round(step * 0.7, 1),
+                width=round(width, 1),
                 height=round(height, 1),
             )
         )
@@ -83,9 +87,12 @@ def columns(title: str | Promise, points: list[tuple[str, Decimal]]) -> Chart:
 
 def bars(title: str | Promise, points: list[tuple[str, Decimal]], *, shares: bool = False) -> Chart:
     """Horizontal bars, largest first as given (top dishes, methods): the amount (or, with
-    `shares`, the share of the whole in %) written after each bar."""
+    `shares`, the share of the whole in %) written after each bar. The page draws them as
+    `<meter>`s in a list (they follow the reader's text size on a phone); the geometry is kept
+    for anyone drawing them as SVG."""
     chart = Chart(kind="bars", title=title, width=WIDTH, height=max(1, len(points)) * ROW + 4)
     top = max((value for _label, value in points), default=Decimal(0)) or Decimal(1)
+    chart.top = top
     whole = sum((value for _label, value in points), Decimal(0))
     room = WIDTH - LABEL_WIDTH - 90
     for i, (label, value) in enumerate(points):

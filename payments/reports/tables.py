@@ -92,7 +92,7 @@ def _sales(period: Period, unit: str) -> Report:
                 [(_day_label(r.day, unit), r.amount - r.bill_discounts) for r in rows],
             )
         ],
-        note=_("A bill counts on the business day it was opened (the day ends at the cut-off)."),
+        note=_("A bill counts on the business day it was settled (the day ends at the cut-off)."),
     )
 
 
@@ -152,7 +152,12 @@ def _dishes(period: Period, unit: str) -> Report:
         ],  # fmt: skip
         charts=[
             bars(_("Best sellers"), [(r.name, r.amount) for r in sold[:10]]),
-            bars(_("Least sold"), [(r.name, r.amount) for r in sold[::-1][:5]]),
+            # The least sold only when there are more than the ten best to tell apart.
+            *(
+                [bars(_("Least sold"), [(r.name, r.amount) for r in sold[::-1][:5]])]
+                if len(sold) > 10
+                else []
+            ),
         ]
         if sold
         else [],
