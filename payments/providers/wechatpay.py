@@ -255,13 +255,19 @@ class WeChatPayProvider:
         return True
 
     def _call(self, what, function, *args, **kwargs):
-        """One SDK call; a network failure, a time-out or a 5xx is GatewayUnknown."""
+        """One SDK call; a network failure, a time-out, a 5xx, or an answer the SDK could not
+        verify (its bare `Exception("failed to verify the signature")`, or a `ValueError` for a
+        serial that is not hex) is GatewayUnknown: an answer we cannot believe is no answer."""
         import requests
 
         try:
             status, text = function(*args, **kwargs)
         except requests.RequestException as error:
             raise GatewayUnknown(f"{what}: {error.__class__.__name__}") from error
+        except Exception as error:
+            if type(error) is not Exception and not isinstance(error, ValueError):
+                raise  # our own mistake, not the gateway's answer
+            raise GatewayUnknown(f"{what}: {error}") from error
         if status >= 500 or status == 429:
             raise GatewayUnknown(f"{what}: the gateway answered {status}")
         return status, _json(text)

@@ -124,6 +124,31 @@ def test_an_answer_not_signed_by_the_platform_is_not_believed(sim, settings, tab
     assert payment.status == "failed" and "verify the signature" in payment.failure
 
 
+def test_a_query_answer_that_does_not_verify_leaves_the_payment_unknown(
+    sim, settings, tab, tmp_path
+):
+    """The worker's query gets an answer signed with a key that is not the platform's: not
+    believed, not a crash of the settle job, the payment still pending for the next round."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    payment = start(tab)
+    sim.decide(payment.reference)
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    pem = tmp_path / "other.pem"
+    pem.write_bytes(
+        other.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    settings.WECHATPAY = wechatpay_from_env(
+        {**sim.env, "WECHATPAY_PUBLIC_KEY": str(pem)}, public_url=settings.PUBLIC_URL
+    )
+    assert services.gateways_settle(now=timezone.now() + timedelta(minutes=1)) == 0
+    payment.refresh_from_db()
+    assert payment.status == "pending" and not LedgerEntry.objects.exists()
+
+
 def test_a_request_signed_with_another_merchant_key_is_refused_by_the_gateway(
     sim, settings, tab, tmp_path
 ):
