@@ -142,7 +142,14 @@ class Coupon(models.Model):
         if str(local.isoweekday()) not in self.weekdays:
             return str(_("it is not valid on this day of the week"))
         start, end = self.hours_from, self.hours_until
-        if start and end and not start <= local.time() < end:
+        now_time = local.time()
+        # A window past midnight (22:00 to 02:00) holds from its start or until its end.
+        inside = (
+            start <= now_time < end
+            if start and end and start <= end
+            else (start is not None and end is not None and (now_time >= start or now_time < end))
+        )
+        if start and end and not inside:
             return str(_("it is valid from %(start)s to %(end)s")) % {
                 "start": start.strftime("%H:%M"),
                 "end": end.strftime("%H:%M"),

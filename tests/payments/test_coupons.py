@@ -338,3 +338,14 @@ def test_the_receipt_and_the_printed_bill_show_the_coupon_and_the_seat_charge(
         f"/cashier/tabs/{tab.pk}/receipt/?paper=80", headers={"Accept-Language": "zh-hans"}
     ).content.decode()
     assert "优惠券 · 满40减10" in html and "茶位费 (2 × ¥3)" in html and "¥46" in html
+
+
+def test_a_coupon_for_late_night_hours_holds_across_midnight(db):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    coupon = make_coupon(hours_from=time(22, 0), hours_until=time(2, 0))
+    shanghai = ZoneInfo("Asia/Shanghai")
+    for hour, allowed in ((23, True), (1, True), (2, False), (12, False), (22, True)):
+        moment = datetime(2026, 12, 2, hour, 30 if hour != 22 else 0, tzinfo=shanghai)
+        assert (coupon.unusable_because(moment) == "") is allowed, hour
