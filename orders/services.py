@@ -838,8 +838,8 @@ def lock_tab(tab_id: int) -> Tab:
 # The bill: payments reported, discounts, asking for the bill, closing (the payment side calls these)
 
 
-def _reason(reason: object, *, required: bool) -> str:
-    reason = (reason or "").strip() if isinstance(reason, str) else ""
+def _reason(reason: str, *, required: bool) -> str:
+    reason = reason.strip()
     if len(reason) > 200 or (required and not reason):
         raise Refused(Code.REASON_REQUIRED)
     return reason
@@ -868,7 +868,7 @@ def line_discount_set(
     *,
     line_id: int,
     amount: Decimal,
-    reason: object,
+    reason: str,
     user: User | None = None,
     approval: Approval | None = None,
 ) -> Tab:
@@ -918,7 +918,7 @@ def tab_discount_set(
     *,
     tab_id: int,
     amount: Decimal,
-    reason: object,
+    reason: str,
     user: User | None = None,
     approval: Approval | None = None,
 ) -> Tab:

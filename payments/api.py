@@ -5,12 +5,13 @@ an old settlement version answers `409 stale_version` with the current `settleme
 """
 
 from datetime import datetime
+from typing import Annotated
 
 from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
-from pydantic import StrictInt
+from pydantic import AfterValidator, PlainValidator, WithJsonSchema
 
 from orders import selectors as order_selectors
 from orders.settlement import build_settlement
@@ -19,9 +20,11 @@ from restaurant.lib.approvals import Approval, ApprovalIn
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import money_str
 from restaurant.lib.roles import CASHIER
+from restaurant.lib.schemas import Key, Version, Yuan, refusing
 
 from . import conf, services
 from .coupons import services as coupon_services
+from .forms import auth_code
 from .models import Method, Payment
 from .providers.base import NotifyRefused
 from .views import start_context
@@ -123,21 +126,39 @@ class StaleError(Error):
 # Payments -------------------------------------------------------------------------------------
 
 
+def _method(value: object) -> Method | None:
+    return Method(value) if isinstance(value, str) and value in Method.values else None
+
+
+def _auth_code(value: object) -> str | None:
+    return "" if value == "" else auth_code(value)
+
+
+# `cash`, `card` or `qr`: `400 bad_method` otherwise.
+PayMethod = Annotated[
+    Method,
+    PlainValidator(refusing(_method, Code.BAD_METHOD)),
+    WithJsonSchema({"type": "string", "enum": Method.values}),
+]
+# 付款码: 16 to 24 digits, or empty: `400 bad_auth_code` otherwise.
+AuthCode = Annotated[str, AfterValidator(refusing(_auth_code, Code.BAD_AUTH_CODE))]
+
+
 class PaymentIn(Schema):
-    method: str
-    amount: str | StrictInt
-    version: StrictInt
-    key: str
+    method: PayMethod
+    amount: Yuan
+    version: Version
+    key: Key
     reference: str = ""
-    auth_code: str = ""
+    auth_code: AuthCode = ""
 
 
 class DinerPaymentIn(Schema):
-    method: str = "qr"
+    method: PayMethod = Method.QR
     gateway: str = ""
-    amount: str | StrictInt
-    version: StrictInt
-    key: str
+    amount: Yuan
+    version: Version
+    key: Key
 
 
 class RefundOut(Schema):
@@ -175,14 +196,14 @@ class PaymentAnswer(Schema):
 
 
 class RefundIn(Schema):
-    amount: str | StrictInt
+    amount: Yuan
     reason: str
-    key: str | None = None
+    key: Key | None = None
     approval: ApprovalIn | None = None
 
 
 class DiscountIn(Schema):
-    amount: str | StrictInt
+    amount: Yuan
     reason: str = ""
     approval: ApprovalIn | None = None
 

@@ -24,7 +24,6 @@ from orders import controls
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.settlement import TabStatus, build_settlement
-from restaurant.lib import parse
 from restaurant.lib.approvals import Approval
 from restaurant.lib.audit import AuditEntry, audit_record
 from restaurant.lib.errors import Code, Refused
@@ -50,38 +49,20 @@ PENDING = Payment.Status.PENDING
 CLOSE_CLAIM = timedelta(minutes=2)
 
 
-# Strict input ---------------------------------------------------------------------------------
+# Rules of amounts and reasons (the edges, payments/forms.py and the API's schemas, parse them) -
 
 
-def parse_amount(
-    value: object, *, code: Code = Code.BAD_AMOUNT, allow_zero: bool = False
-) -> Decimal:
-    """`"12.50"` or `12` → Decimal("12.50"). Floats, negatives, a third decimal, text: refused."""
-    amount = parse.amount(value)
-    if amount is None:
-        raise Refused(code)
+def _positive(amount: Decimal) -> Decimal:
+    """A payment or a refund is of more than nothing."""
     amount = money(amount)
-    if amount == 0 and not allow_zero:
-        raise Refused(code)
+    if amount <= 0:
+        raise Refused(Code.BAD_AMOUNT)
     return amount
 
 
-def _parse_version(version: object) -> int:
-    number = parse.whole_number(version)
-    if number is None:
-        raise Refused(Code.BAD_VERSION)
-    return number
-
-
-def _parse_key(key: object) -> str:
-    if not isinstance(key, str) or not key.strip() or len(key.strip()) > 64:
-        raise Refused(Code.BAD_KEY)
-    return key.strip()
-
-
-def _parse_reason(reason: object, *, required: bool = True) -> str:
-    reason = reason.strip() if isinstance(reason, str) else ""
-    if (required and not reason) or len(reason) > 200:
+def _required_reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason or len(reason) > 200:
         raise Refused(Code.REASON_REQUIRED)
     return reason
 
@@ -211,16 +192,16 @@ def payment_start(
     *,
     tab_id: int,
     method: str,
-    amount: object,
-    version: object,
-    key: object,
+    amount: Decimal,
+    version: int,
+    key: str,
     user: Any = None,
     diner: Any = None,
     scope: str = Payment.Scope.AMOUNT,
     terminal_ref: str = "",
     gateway: str = "",
     context: Any = None,
-    auth_code: object = "",
+    auth_code: str = "",
     member: "members.MemberAuth | None" = None,
 ) -> tuple[Payment, bool]:
     """Take a payment against the settlement `version`. Returns (payment, created).
@@ -231,28 +212,22 @@ def payment_start(
     the QR gateway (the first offered when empty); `context` (providers.base.StartContext)
     tells it who is paying (the phone's user agent picks WeChat's H5 or Native flow).
 
-    `auth_code` (付款码, scanned at the till): the code's prefix picks the gateway, and the
-    payment is taken at once (README, "付款码 at the till").
+    `auth_code` (付款码, scanned at the till, 16 to 24 digits): the code's prefix picks the
+    gateway, and the payment is taken at once (README, "付款码 at the till").
 
     `member` (method `member`, paying by balance): the member's code scanned at the till, or
     their mobile / member number and PIN (till or phone). No code, no PIN: refused.
     """
-    if method not in Method.values:
-        raise Refused(Code.BAD_METHOD)
-    code = ""
     if auth_code:
-        code = _parse_auth_code(auth_code)
-        gateway = gateway_for_code(code)
+        gateway = gateway_for_code(auth_code)
         if method != Method.QR:
             raise Refused(Code.BAD_METHOD)
-    provider = providers.for_method(method, gateway if isinstance(gateway, str) else "")
+    provider = providers.for_method(method, gateway)
     if provider is None:
         raise Refused(Code.METHOD_UNAVAILABLE)
-    key = _parse_key(key)
-    amount = parse_amount(amount)
-    version = _parse_version(version)
+    amount = _positive(amount)
     if method == Method.CARD:
-        terminal_ref = (terminal_ref or "").strip() if isinstance(terminal_ref, str) else ""
+        terminal_ref = terminal_ref.strip()
         if not terminal_ref or len(terminal_ref) > 64:
             raise Refused(Code.REFERENCE_REQUIRED)
     payer, member_code = None, ""
@@ -270,9 +245,9 @@ def payment_start(
                               terminal_ref, by_code=bool(auth_code), payer=payer,
                               member_code=member_code)  # fmt: skip
             created = True
-    if code:
+    if auth_code:
         if created:  # never twice: the same key again is the same payment, charged once
-            _gateway_code_pay(provider, payment, code)
+            _gateway_code_pay(provider, payment, auth_code)
     elif not provider.immediate and payment.status == PENDING and not payment.code_url:
         _gateway_start(provider, payment, context)
     return payment, created
@@ -405,16 +380,9 @@ CODE_EXPIRY = CODE_WAIT + timedelta(minutes=1)
 REVERSING = "reversing: the gateway did not answer"
 
 
-def _parse_auth_code(auth_code: object) -> str:
-    code = auth_code.strip() if isinstance(auth_code, str) else ""
-    if not code.isdigit() or not 16 <= len(code) <= 24:
-        raise Refused(Code.BAD_AUTH_CODE)
-    return code
-
-
 def gateway_for_code(auth_code: str) -> str:
-    """The gateway of a payer's code: WeChat's are 18 digits starting 10–15, Alipay's 16–24
-    digits starting 25–30 (each gateway's published rules)."""
+    """The gateway of a payer's code (16 to 24 ASCII digits, as the edges read it): WeChat's are
+    18 digits starting 10–15, Alipay's 16–24 digits starting 25–30 (each gateway's rules)."""
     if len(auth_code) == 18 and 10 <= int(auth_code[:2]) <= 15:
         return "wechatpay"
     if 16 <= len(auth_code) <= 24 and 25 <= int(auth_code[:2]) <= 30:
@@ -765,10 +733,10 @@ def _refund_newest_first(
 def refund_create(
     *,
     payment_id: int,
-    amount: object,
-    reason: object,
+    amount: Decimal,
+    reason: str,
     user: User | None = None,
-    key: object = None,
+    key: str | None = None,
     approval: Approval | None = None,
 ) -> Refund:
     """Give back part or all of a paid payment, with a reason. Same key again: the same refund.
@@ -776,10 +744,8 @@ def refund_create(
     Refunds by hand on one bill above CASHIER_REFUND_LIMIT in all need a manager's approval
     (orders/controls.py says why in all; automatic refunds follow an approved void or discount).
     """
-    amount = parse_amount(amount)
-    reason = _parse_reason(reason)
-    if key is not None:
-        key = _parse_key(key)
+    amount = _positive(amount)
+    reason = _required_reason(reason)
     payment = Payment.objects.filter(pk=payment_id).only("tab_id").first()
     if payment is None:
         raise Refused(Code.UNKNOWN_PAYMENT)
@@ -901,12 +867,11 @@ def _refund_apply(refund_id: int, result: RefundResult) -> Refund:
 
 def refund_notified(*, provider: Any, notice: RefundNotice, body: bytes) -> tuple[Payment, bool]:
     """A gateway's refund notification: the refund it names is booked, once."""
-    number = notice.out_refund_no
-    reference, _sep, refund_id = number.rpartition("r")
+    reference, refund_id = notice.ours
     refund = (
         Refund.objects.select_related("payment")
         .filter(
-            pk=parse.whole_number(refund_id) or 0,
+            pk=refund_id,
             payment__reference=reference,
             payment__provider=provider.name,
         )
@@ -1018,13 +983,12 @@ def refund_overpayment(
 def line_discount(
     *,
     line_id: int,
-    amount: object,
-    reason: object,
+    amount: Decimal,
+    reason: str,
     user: User | None,
     approval: Approval | None = None,
 ) -> Any:
     """The bill's discounts together stay within a cashier's limit unless a manager approves."""
-    amount = parse_amount(amount, allow_zero=True)
     tab = order_services.line_discount_set(
         line_id=line_id, amount=amount, reason=reason, user=user, approval=approval
     )
@@ -1035,13 +999,12 @@ def line_discount(
 def tab_discount(
     *,
     tab_id: int,
-    amount: object,
-    reason: object,
+    amount: Decimal,
+    reason: str,
     user: User | None,
     approval: Approval | None = None,
 ) -> Any:
     """The bill's discounts together stay within a cashier's limit unless a manager approves."""
-    amount = parse_amount(amount, allow_zero=True)
     tab = order_services.tab_discount_set(
         tab_id=tab_id, amount=amount, reason=reason, user=user, approval=approval
     )

@@ -30,6 +30,7 @@ from restaurant.lib.roles import CASHIER, role_required
 
 from . import conf, providers, selectors, services
 from .coupons import services as coupon_services
+from .forms import DinerPaymentForm, DiscountForm, PaymentForm, RefundForm
 from .models import Method, Payment, SandboxCharge
 from .providers import qr_gateways, sandbox
 from .providers.base import GatewayUnknown, NotifyRefused, StartContext
@@ -144,22 +145,18 @@ def _pay_answer(request, tab, **extra):
 @_diner_post
 def pay_start(request, tab):
     """The phone pays the whole bill, an equal share, or its own dishes, by QR."""
-    choice = request.POST.get("choice", "balance")
+    form = DinerPaymentForm.parse(request.POST)
+    choice = form["choice"]
     settlement, due = services.amount_due(tab.pk)
     diner = _diner(request, tab)
-    if choice == "share":
-        people = parse.whole_number(request.POST.get("people", "")) or 0
-        if not 2 <= people <= 50:
-            raise Refused(Code.BAD_PEOPLE)
-        amount, scope = services.equal_share(settlement, people), Payment.Scope.SHARE
-    elif choice == "mine":
+    if choice == Payment.Scope.SHARE:
+        amount = services.equal_share(settlement, form["people"])
+    elif choice == Payment.Scope.MINE:
         if diner is None:
             raise Refused(Code.NO_DISHES)
-        amount, scope = min(diner_share(tab.pk, diner.key), due), Payment.Scope.MINE
-    elif choice == "balance":
-        amount, scope = due, Payment.Scope.BALANCE
+        amount = min(diner_share(tab.pk, diner.key), due)
     else:
-        raise Refused(Code.BAD_CHOICE)
+        amount = due
     if amount <= 0:
         raise Refused(Code.NOTHING_DUE)
     if diner is None:  # paying is this phone's first write at the tab
@@ -168,11 +165,11 @@ def pay_start(request, tab):
         tab_id=tab.pk,
         method=Method.QR,
         amount=amount,
-        version=request.POST.get("version"),
-        key=request.POST.get("key"),
+        version=form["version"],
+        key=form["key"],
         diner=diner,
-        scope=scope,
-        gateway=request.POST.get("gateway", ""),
+        scope=choice,
+        gateway=form["gateway"],
         context=start_context(request, tab.table.token),
     )
     return _pay_answer(request, tab, payment=payment)
@@ -381,20 +378,20 @@ def _cashier_post(view):
 @_cashier_post
 def cashier_pay(request, tab):
     tab = _tab_or_404(tab)
-    method = request.POST.get("method", "")
-    amount = request.POST.get("amount", "").strip()
-    if not amount:
+    form = PaymentForm.parse(request.POST)
+    amount = form["amount"]
+    if amount is None:  # blank: all that is due
         _settlement, due = services.amount_due(tab)
         amount = max(due, Decimal(0))
     payment, _created = services.payment_start(
         tab_id=tab,
-        method=method,
+        method=form["method"],
         amount=amount,
-        version=request.POST.get("version"),
-        key=request.POST.get("key"),
+        version=form["version"],
+        key=form["key"],
         user=request.user,
-        terminal_ref=request.POST.get("terminal_ref", ""),
-        auth_code=request.POST.get("auth_code", "") if method == Method.QR else "",
+        terminal_ref=form["terminal_ref"],
+        auth_code=form["auth_code"],
     )
     if payment.method == Method.CASH and payment.change:
         message = _("Cash %(tendered)s received. Change: %(change)s") % {
@@ -423,10 +420,11 @@ def cashier_pay(request, tab):
 @_cashier_post
 def cashier_tab_discount(request, tab):
     tab = _tab_or_404(tab)
+    form = DiscountForm.parse(request.POST)
     services.tab_discount(
         tab_id=tab,
-        amount=request.POST.get("amount", ""),
-        reason=request.POST.get("reason", ""),
+        amount=form["amount"],
+        reason=form["reason"],
         user=request.user,
         approval=Approval.from_post(request),
     )
@@ -452,10 +450,11 @@ def cashier_coupon_remove(request, tab):
 
 @_cashier_post
 def cashier_line_discount(request, line):
+    form = DiscountForm.parse(request.POST)
     tab = services.line_discount(
         line_id=line,
-        amount=request.POST.get("amount", ""),
-        reason=request.POST.get("reason", ""),
+        amount=form["amount"],
+        reason=form["reason"],
         user=request.user,
         approval=Approval.from_post(request),
     )
@@ -475,12 +474,13 @@ def cashier_line_void(request, line):
 
 @_cashier_post
 def cashier_refund(request, payment):
+    form = RefundForm.parse(request.POST)
     refund = services.refund_create(
         payment_id=payment,
-        amount=request.POST.get("amount", ""),
-        reason=request.POST.get("reason", ""),
+        amount=form["amount"],
+        reason=form["reason"],
         user=request.user,
-        key=request.POST.get("key") or None,
+        key=form["key"],
         approval=Approval.from_post(request),
     )
     return refund.payment.tab_id, _("Refunded %(amount)s.") % {"amount": yuan(refund.amount)}, {}

@@ -14,7 +14,7 @@ from ninja.errors import HttpError, ValidationError
 from menu.api import router as menu_router
 from orders.api import router as orders_router
 from restaurant.lib import outage
-from restaurant.lib.errors import Code, Refused
+from restaurant.lib.errors import CODES, Code, Refused
 
 api = NinjaAPI(title="Diancan API", version="1", urls_namespace="api-v1", docs_url="/docs")
 
@@ -35,7 +35,12 @@ def refused(request, exc):
 
 @api.exception_handler(ValidationError)
 def invalid_body(request, exc):
-    """Wrong types or missing fields: 400 (not ninja's 422) with each problem spelled out."""
+    """Wrong types or missing fields: 400 (not ninja's 422) with each problem spelled out. A
+    field that its schema type refused with a code (restaurant/lib/schemas.py) answers that
+    code, as a page does, when it is the body's only kind of problem."""
+    coded = [error for error in exc.errors if error.get("type") in CODES]
+    if coded and len(coded) == len(exc.errors):
+        return _answer(request, Refused(CODES[coded[0]["type"]], **coded[0].get("ctx", {})))
     problems = []
     for error in exc.errors:
         # ("body", "payload", "lines", 0, "quantity") reads as "lines.0.quantity".

@@ -92,7 +92,12 @@ def a_bill(table, menu, cashier):
     services.line_void(line_id=order.lines.first().pk, reason="客人不要了", user=cashier)
     tab.refresh_from_db()
     payment_start(
-        tab_id=tab.pk, method="cash", amount="12.00", version=tab.version, key="pay", user=cashier
+        tab_id=tab.pk,
+        method="cash",
+        amount=Decimal("12.00"),
+        version=tab.version,
+        key="pay",
+        user=cashier,
     )
     DeviceToken.issue(name="热菜平板", role="kitchen")
     for attempt in range(settings.AXES_FAILURE_LIMIT):

@@ -4,6 +4,8 @@ checked notification, a refusal."""
 from dataclasses import dataclass
 from typing import Any
 
+from restaurant.lib import parse
+
 
 @dataclass
 class RefundResult:
@@ -71,6 +73,14 @@ class RefundNotice:
     succeeded: bool
     amount_cents: int
     failure: str = ""
+
+    @property
+    def ours(self) -> tuple[str, int]:
+        """The payment reference and the Refund id our refund number names (`<reference>r<id>`,
+        providers' `refund_number`); id 0 when the number is not one of ours."""
+        reference, _sep, refund_id = self.out_refund_no.rpartition("r")
+        number = parse.whole_number(refund_id)
+        return reference, number if number is not None and number < 2**63 else 0
 
 
 class NotifyIgnored(Exception):

@@ -390,6 +390,10 @@ class Code(StrEnum):
     )
 
 
+# Each code by its value: an edge's parse error named so is answered as that refusal.
+CODES: dict[str, Code] = {code.value: code for code in Code}
+
+
 class Refused(Exception):
     """A refused request: `Refused(Code.OVER_REFUND, left="¥8.00", extra={"refundable": "8.00"})`.
 

@@ -51,6 +51,12 @@ def amount(value: object) -> Decimal | None:
     return Decimal(value.strip())
 
 
+def key(value: object) -> str | None:
+    """An idempotency key: 1 to 64 characters, spaces around dropped; None for anything else."""
+    text = value.strip() if isinstance(value, str) else ""
+    return text if 0 < len(text) <= 64 else None
+
+
 def _carries_nul(data: object) -> bool:
     if isinstance(data, str):
         return NUL in data

@@ -254,7 +254,7 @@ def test_a_refund_whose_answer_was_lost_is_settled_by_the_refund_query_given_bac
     wait_for(lambda: Payment.objects.get(pk=payment["id"]).status == "succeeded")
     fault(gateway, "refund", kind)
     refund = services.refund_create(
-        payment_id=payment["id"], amount="12.00", reason="退菜", user=cashier
+        payment_id=payment["id"], amount=Decimal("12.00"), reason="退菜", user=cashier
     )
     refund.refresh_from_db()
     assert refund.status == "pending"

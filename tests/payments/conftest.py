@@ -128,7 +128,7 @@ def qr_payment(tab, amount="50.00", key="phone-1", version=None):
     payment, _created = services.payment_start(
         tab_id=tab.pk,
         method="qr",
-        amount=amount,
+        amount=Decimal(amount),
         version=tab.version if version is None else version,
         key=key,
     )

@@ -6,6 +6,7 @@ import logging
 import time
 import urllib.request
 from datetime import timedelta
+from decimal import Decimal
 from urllib.parse import urlencode
 
 import pytest
@@ -30,7 +31,7 @@ def start(tab, amount="50.00", key="phone-1", user_agent=DESKTOP):
     payment, _created = services.payment_start(
         tab_id=tab.pk,
         method="qr",
-        amount=amount,
+        amount=Decimal(amount),
         version=tab.version,
         key=key,
         gateway="alipay",

@@ -26,14 +26,14 @@ def cash(tab, amount, key, user=None):
     """Cash above what is owed is tendered: the change is given."""
     version = Tab.objects.get(pk=tab.pk).version
     return services.payment_start(
-        tab_id=tab.pk, method="cash", amount=amount, version=version, key=key, user=user
+        tab_id=tab.pk, method="cash", amount=Decimal(amount), version=version, key=key, user=user
     )[0]
 
 
 def card(tab, amount, key, user=None):
     version = Tab.objects.get(pk=tab.pk).version
     return services.payment_start(
-        tab_id=tab.pk, method="card", amount=amount, version=version, key=key, user=user,
+        tab_id=tab.pk, method="card", amount=Decimal(amount), version=version, key=key, user=user,
         terminal_ref="T",
     )[0]  # fmt: skip
 
@@ -50,9 +50,9 @@ def test_handover_expects_float_plus_cash_net_plus_paid_in_minus_paid_out(tab, c
     with commits():
         card(tab, "20", "b", user=cashier)
         cash(tab, "50", "a", user=cashier)  # 30 owed: 50 in, 20 change out
-        services.refund_create(payment_id=tab_payment(tab, "card"), amount="5", reason="少上一道",
+        services.refund_create(payment_id=tab_payment(tab, "card"), amount=Decimal("5"), reason="少上一道",
                                user=cashier)  # fmt: skip
-        services.refund_create(payment_id=tab_payment(tab, "cash"), amount="3", reason="找错",
+        services.refund_create(payment_id=tab_payment(tab, "cash"), amount=Decimal("3"), reason="找错",
                                user=cashier)  # fmt: skip
     books.cash_move(user=cashier, direction="in", amount=Decimal("100"), reason="换零钱")
     books.cash_move(user=cashier, direction="out", amount=Decimal("45.5"), reason="买菜")
@@ -156,7 +156,9 @@ def test_a_change_after_the_close_posts_to_the_next_day_and_never_rewrites_the_c
     }
 
     with commits():
-        services.refund_create(payment_id=paid.pk, amount="12", reason="拍黄瓜太咸", user=manager)
+        services.refund_create(
+            payment_id=paid.pk, amount=Decimal("12"), reason="拍黄瓜太咸", user=manager
+        )
     # The closed day is as it was at its close; the refund is the next day's adjustment.
     assert reports.z_report(day)["takings"] == "50.00"
     following = reports.z_report(open_day())
@@ -190,7 +192,9 @@ def test_the_z_report_counts_voids_discounts_and_covers(tab, cashier, manager, c
 def test_the_audit_finds_each_kind(tab, cashier, manager, menu, commits, client):
     with commits():
         paid = card(tab, "50", "a", user=cashier)
-        services.refund_create(payment_id=paid.pk, amount="5", reason="菜凉了", user=manager)
+        services.refund_create(
+            payment_id=paid.pk, amount=Decimal("5"), reason="菜凉了", user=manager
+        )
         order_services.line_void(
             line_id=OrderLine.objects.get(order__tab=tab, name="拍黄瓜").pk, reason="太咸",
             user=manager,

@@ -159,7 +159,12 @@ def test_a_paid_bill_refunded_whole_gives_its_coupon_back(tab, code, commits, ca
     tab.refresh_from_db()
     with commits():
         payment_start(
-            tab_id=tab.pk, method="cash", amount="40.00", version=tab.version, key="c", user=cashier
+            tab_id=tab.pk,
+            method="cash",
+            amount=Decimal("40.00"),
+            version=tab.version,
+            key="c",
+            user=cashier,
         )
     with commits():
         for line in OrderLine.objects.filter(order__tab=tab):

@@ -62,7 +62,7 @@ def top_up(member, amount, key="t1", user=None, method="cash"):
 def pay_by_balance(tab, amount, *, key="m1", pin="123456", login="13800138000", user=None):
     tab.refresh_from_db()
     return services.payment_start(
-        tab_id=tab.pk, method="member", amount=amount, version=tab.version, key=key, user=user,
+        tab_id=tab.pk, method="member", amount=Decimal(amount), version=tab.version, key=key, user=user,
         member=members.MemberAuth(login=login, pin=pin),
     )[0]  # fmt: skip
 
@@ -202,7 +202,12 @@ def test_a_member_pays_part_and_cash_pays_the_rest(member, table, menu, cashier)
     pay_by_balance(tab, "20")
     tab.refresh_from_db()
     services.payment_start(
-        tab_id=tab.pk, method="cash", amount="30", version=tab.version, key="c", user=cashier
+        tab_id=tab.pk,
+        method="cash",
+        amount=Decimal("30"),
+        version=tab.version,
+        key="c",
+        user=cashier,
     )
     settlement = build_settlement(tab.pk)
     assert settlement["balance_due"] == "0.00"
@@ -218,7 +223,7 @@ def test_no_code_and_no_pin_spends_nothing(member, table, menu):
         refused(
             Code.MEMBER_AUTH_REQUIRED,
             lambda auth=auth: services.payment_start(
-                tab_id=tab.pk, method="member", amount="50", version=tab.version, key="k",
+                tab_id=tab.pk, method="member", amount=Decimal("50"), version=tab.version, key="k",
                 member=auth,
             ),
         )  # fmt: skip
@@ -264,7 +269,7 @@ def test_the_member_code_pays_once_and_runs_out(member, table, menu):
     def pay(key, code=code):
         tab.refresh_from_db()
         return services.payment_start(
-            tab_id=tab.pk, method="member", amount="10", version=tab.version, key=key,
+            tab_id=tab.pk, method="member", amount=Decimal("10"), version=tab.version, key=key,
             member=members.MemberAuth(code=code),
         )[0]  # fmt: skip
 
@@ -285,7 +290,7 @@ def test_a_refused_spend_leaves_the_code_unused(member, table, menu):
     refused(
         Code.NOT_ENOUGH_BALANCE,
         lambda: services.payment_start(
-            tab_id=tab.pk, method="member", amount="50", version=tab.version, key="k",
+            tab_id=tab.pk, method="member", amount=Decimal("50"), version=tab.version, key="k",
             member=members.MemberAuth(code=code),
         ),
     )  # fmt: skip
@@ -320,7 +325,9 @@ def test_a_refund_by_hand_of_a_balance_payment_returns_principal_and_bonus_in_th
     tab = seat(table, menu)
     payment = pay_by_balance(tab, "46")  # 40.00 principal, 6.00 bonus
     with commits():
-        services.refund_create(payment_id=payment.pk, amount="23", reason="菜太咸", user=cashier)
+        services.refund_create(
+            payment_id=payment.pk, amount=Decimal("23"), reason="菜太咸", user=cashier
+        )
     member.refresh_from_db()
     assert (member.principal, member.bonus) == (Decimal("180.00"), Decimal("27.00"))
     assert owed() == balances() == Decimal("207.00")

@@ -382,6 +382,6 @@ def test_another_cashier_is_no_manager(counter, roles, tab):
 def test_the_worker_taking_off_unpaid_orders_is_not_held_by_the_limit(table, menu, settings):
     """Pay first: the system voids what was not paid in time, whatever discount is on the bill."""
     tab = seat(table, menu)
-    order_services.tab_discount_set(tab_id=tab.pk, amount="10", reason="会员", user=None)
+    order_services.tab_discount_set(tab_id=tab.pk, amount=Decimal("10"), reason="会员", user=None)
     order_services.line_void(line_id=line(tab, "宫保鸡丁").pk, reason="x", system=True)
     assert line(tab, "宫保鸡丁").status == "voided"

@@ -1,5 +1,7 @@
 """The cashier's and the pay page's sockets through the real ASGI application."""
 
+from decimal import Decimal
+
 import pytest
 from asgiref.sync import sync_to_async
 
@@ -15,7 +17,9 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 @sync_to_async
 def cash(tab, amount, key):
     version = Tab.objects.get(pk=tab.pk).version
-    services.payment_start(tab_id=tab.pk, method="cash", amount=amount, version=version, key=key)
+    services.payment_start(
+        tab_id=tab.pk, method="cash", amount=Decimal(amount), version=version, key=key
+    )
 
 
 async def test_the_cashier_sockets_refuse_everyone_but_cashiers(cook, outsider, table, menu):

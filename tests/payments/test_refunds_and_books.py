@@ -22,14 +22,19 @@ pytestmark = pytest.mark.django_db
 def cash(tab, amount, key, user=None):
     version = Tab.objects.get(pk=tab.pk).version
     return services.payment_start(
-        tab_id=tab.pk, method="cash", amount=amount, version=version, key=key, user=user
+        tab_id=tab.pk, method="cash", amount=Decimal(amount), version=version, key=key, user=user
     )[0]
 
 
 def card(tab, amount, key):
     version = Tab.objects.get(pk=tab.pk).version
     return services.payment_start(
-        tab_id=tab.pk, method="card", amount=amount, version=version, key=key, terminal_ref="T"
+        tab_id=tab.pk,
+        method="card",
+        amount=Decimal(amount),
+        version=version,
+        key=key,
+        terminal_ref="T",
     )[0]
 
 
@@ -80,7 +85,7 @@ def test_a_qr_payment_is_refunded_at_the_gateway(client, tab, commits, cashier):
 def test_a_discount_after_paying_is_refunded(tab, commits, manager):
     cash(tab, "50", "a")
     with commits():
-        services.tab_discount(tab_id=tab.pk, amount="5", reason="老顾客", user=manager)
+        services.tab_discount(tab_id=tab.pk, amount=Decimal("5"), reason="老顾客", user=manager)
     assert Refund.objects.get().amount == Decimal("5.00")
     assert build_settlement(tab.pk)["balance_due"] == "0.00"
 
@@ -102,17 +107,21 @@ def test_a_dish_added_after_paying_makes_the_tab_owe_again(tab, commits, cashier
 def test_a_cashier_refunds_with_a_reason_and_never_more_than_was_paid(tab, commits, cashier):
     payment = card(tab, "50", "a")
     with pytest.raises(Refused) as no_reason:
-        services.refund_create(payment_id=payment.pk, amount="5", reason="", user=cashier)
+        services.refund_create(payment_id=payment.pk, amount=Decimal("5"), reason="", user=cashier)
     with pytest.raises(Refused) as too_much:
-        services.refund_create(payment_id=payment.pk, amount="50.01", reason="x", user=cashier)
+        services.refund_create(
+            payment_id=payment.pk, amount=Decimal("50.01"), reason="x", user=cashier
+        )
     assert no_reason.value.code == Code.REASON_REQUIRED and too_much.value.code == Code.OVER_REFUND
     with commits():
         refund = services.refund_create(
-            payment_id=payment.pk, amount="8", reason="等太久", user=cashier
+            payment_id=payment.pk, amount=Decimal("8"), reason="等太久", user=cashier
         )
     assert Refund.objects.get() == refund
     with pytest.raises(Refused) as too_much:
-        services.refund_create(payment_id=payment.pk, amount="42.01", reason="x", user=cashier)
+        services.refund_create(
+            payment_id=payment.pk, amount=Decimal("42.01"), reason="x", user=cashier
+        )
     assert too_much.value.as_dict()["refundable"] == "42.00"
     assert Payment.objects.get().refunded == Decimal("8.00")
 
@@ -152,7 +161,7 @@ def test_for_every_tab_payments_minus_refunds_equal_the_settled_total(
         cash(second, "25", "c")
         order_services.line_void(line_id=line(first, "拍黄瓜").pk, reason="x", user=cashier)
         services.refund_create(
-            payment_id=Payment.objects.filter(tab=second).last().pk, amount="5", reason="x"
+            payment_id=Payment.objects.filter(tab=second).last().pk, amount=Decimal("5"), reason="x"
         )
     for tab in (first, second):
         settlement = build_settlement(tab.pk)
@@ -171,7 +180,9 @@ def test_the_days_cash_entries_equal_the_drawers_movements(
     with commits():
         cash(tab, "100", "a")  # in 100, out 50 change
         cash(other, "20", "b")
-        services.refund_create(payment_id=Payment.objects.get(key="b").pk, amount="3", reason="x")
+        services.refund_create(
+            payment_id=Payment.objects.get(key="b").pk, amount=Decimal("3"), reason="x"
+        )
     today = timezone.localdate()
     cash_payments = Payment.objects.filter(
         method="cash", status="succeeded", created_at__date=today
@@ -210,7 +221,9 @@ def test_no_ledger_entry_is_ever_edited_or_deleted(tab):
 def test_every_payment_and_refund_change_is_recorded(tab, commits, cashier):
     with commits():
         payment = cash(tab, "50", "a", user=cashier)
-        services.refund_create(payment_id=payment.pk, amount="5", reason="找错", user=cashier)
+        services.refund_create(
+            payment_id=payment.pk, amount=Decimal("5"), reason="找错", user=cashier
+        )
     moves = [
         (e.from_status, e.to_status, e.refund_id is None, e.user_id) for e in payment.events.all()
     ]

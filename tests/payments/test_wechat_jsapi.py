@@ -2,6 +2,7 @@
 prepay and the signed getBrandWCPayRequest parameters, against the simulator over real HTTP."""
 
 import json
+from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -21,7 +22,7 @@ def start(tab, key="wx-1"):
     from payments import services
 
     payment, _created = services.payment_start(
-        tab_id=tab.pk, method="qr", amount="50", version=tab.version, key=key,
+        tab_id=tab.pk, method="qr", amount=Decimal("50"), version=tab.version, key=key,
         gateway="wechatpay",
         context=StartContext(user_agent=IN_WECHAT, token=tab.table.token),
     )  # fmt: skip

@@ -6,6 +6,7 @@ import json
 import logging
 import time
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -33,7 +34,7 @@ def start(tab, amount="50.00", key="phone-1", user_agent=DESKTOP):
     payment, _created = services.payment_start(
         tab_id=tab.pk,
         method="qr",
-        amount=amount,
+        amount=Decimal(amount),
         version=tab.version,
         key=key,
         gateway="wechatpay",

@@ -7,6 +7,7 @@ import json
 import time
 import urllib.request
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 import qrcode
@@ -228,7 +229,7 @@ def test_a_paid_receipt_prints_chinese_text_and_a_qr_code_that_decode(
     with commits():
         order(tab, menu)
     payment, _ = payment_services.payment_start(
-        tab_id=tab.pk, method="cash", amount="200", version=Tab.objects.get(pk=tab.pk).version,
+        tab_id=tab.pk, method="cash", amount=Decimal("200"), version=Tab.objects.get(pk=tab.pk).version,
         key="cash-1", user=cashier,
     )  # fmt: skip
     job = services.bill_print(tab_id=tab.pk, kind="receipt")
@@ -431,17 +432,22 @@ def test_a_receipt_shows_card_and_cash_a_refund_and_a_voided_dish(
     version = Tab.objects.get(pk=tab.pk).version
     with commits():
         payment_services.payment_start(
-            tab_id=tab.pk, method="card", amount="100", version=version, key="card",
+            tab_id=tab.pk, method="card", amount=Decimal("100"), version=version, key="card",
             user=cashier, terminal_ref="T-1",
         )  # fmt: skip
     version = Tab.objects.get(pk=tab.pk).version
     with commits():
         cash, _ = payment_services.payment_start(
-            tab_id=tab.pk, method="cash", amount="50", version=version, key="cash", user=cashier
+            tab_id=tab.pk,
+            method="cash",
+            amount=Decimal("50"),
+            version=version,
+            key="cash",
+            user=cashier,
         )
     with commits():
         payment_services.refund_create(
-            payment_id=cash.pk, amount="10", reason="菜凉了", user=cashier, key="r1"
+            payment_id=cash.pk, amount=Decimal("10"), reason="菜凉了", user=cashier, key="r1"
         )
     services.bill_print(tab_id=tab.pk, kind="receipt")
     sender.print_jobs_send()

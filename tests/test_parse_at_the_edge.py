@@ -1,0 +1,119 @@
+"""Parse at the edge, type the core (issue 7, item 4): pages read what they are sent with forms,
+the API with its schemas, and both refuse the same mistake with the same code and message; the
+services take typed values and hold only the rules, so none of them reads raw text."""
+
+import ast
+import html
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.utils import translation
+
+from payments.forms import PaymentForm
+from payments.models import Payment
+from restaurant.lib.devices import DeviceToken
+from restaurant.lib.errors import Code, Refused
+
+pytestmark = pytest.mark.django_db
+
+SERVICES = ["menu/services.py", "payments/services.py"]
+
+
+@pytest.mark.parametrize("path", SERVICES)
+def test_no_service_reads_raw_input(path):
+    """The readers of raw input (restaurant.lib.parse, Django's forms, pydantic) stay at the
+    edges; a service that wants one of them has a parameter whose type is wrong."""
+    tree = ast.parse((Path(settings.BASE_DIR) / path).read_text(encoding="utf-8"))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            imported |= {node.module or ""} | {f"{node.module}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Import):
+            imported |= {alias.name for alias in node.names}
+    readers = ("restaurant.lib.parse", "restaurant.lib.forms", "django.forms", "pydantic", "ninja")
+    assert not [name for name in imported if name.startswith(readers)]
+
+
+def test_a_form_refuses_with_its_first_fields_code_whatever_order_the_fields_came_in():
+    posted = {"amount": "12.345", "method": "cheque", "version": "1", "key": "k"}
+    with pytest.raises(Refused) as refused:
+        PaymentForm.parse(posted)
+    assert refused.value.code == Code.BAD_METHOD
+    with pytest.raises(Refused) as refused:
+        PaymentForm.parse({**posted, "method": "cash"})
+    assert refused.value.code == Code.BAD_AMOUNT
+
+
+def test_a_form_gives_typed_values():
+    form = PaymentForm.parse({"method": "cash", "amount": " 12.5 ", "version": "7", "key": " k "})
+    assert (form["amount"], form["version"], form["key"]) == (Decimal("12.50"), 7, "k")
+    assert form["auth_code"] == "" and form["terminal_ref"] == ""
+
+
+@pytest.fixture
+def seated(table, menu):
+    from tests.payments.conftest import seat
+
+    return seat(table, menu)
+
+
+def _page_and_api(cashier, seated, form):
+    """The same payment posted from the cashier's screen and through the staff API."""
+    page = Client(HTTP_ACCEPT_LANGUAGE="en")
+    page.force_login(cashier)
+    on_page = page.post(f"/cashier/tabs/{seated.pk}/pay/", form, HTTP_HX_REQUEST="true")
+    _device, token = DeviceToken.issue(name="pos", role="cashier")
+    in_api = Client(HTTP_ACCEPT_LANGUAGE="en").post(
+        f"/api/v1/tabs/{seated.pk}/payments",
+        json.dumps(form),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    return on_page, in_api
+
+
+@pytest.mark.parametrize(
+    "change, code",
+    [
+        ({"amount": "12.345"}, Code.BAD_AMOUNT),
+        ({"amount": "0"}, Code.BAD_AMOUNT),
+        ({"key": " "}, Code.BAD_KEY),
+        ({"key": "k" * 65}, Code.BAD_KEY),
+        ({"method": "cheque"}, Code.BAD_METHOD),
+        ({"method": "qr", "auth_code": "²" * 18}, Code.BAD_AUTH_CODE),
+        ({"method": "qr", "auth_code": "1" * 15}, Code.BAD_AUTH_CODE),
+        ({"method": "qr", "auth_code": "99" + "0" * 16}, Code.BAD_AUTH_CODE),
+        ({"method": "card"}, Code.REFERENCE_REQUIRED),
+    ],
+)
+def test_the_page_and_the_api_refuse_a_mistake_alike(cashier, seated, change, code):
+    form = {"method": "cash", "amount": "50", "version": seated.version, "key": "k", **change}
+    on_page, in_api = _page_and_api(cashier, seated, form)
+    with translation.override("en"):
+        message = Refused(code).message
+    assert on_page.status_code == in_api.status_code == code.status
+    assert in_api.json() == {"error": code.value, "message": message}
+    assert message in html.unescape(on_page.content.decode())
+    assert not Payment.objects.exists()
+
+
+def test_a_negative_version_is_a_bad_version_and_a_missing_one_is_invalid(cashier, seated):
+    form = {"method": "cash", "amount": "50", "version": -1, "key": "k"}
+    on_page, in_api = _page_and_api(cashier, seated, form)
+    assert on_page.status_code == in_api.status_code == 400
+    assert in_api.json()["error"] == "bad_version"
+    del form["version"]
+    on_page, in_api = _page_and_api(cashier, seated, form)
+    assert on_page.status_code == 400 and in_api.json()["error"] == "invalid"
+    assert not Payment.objects.exists()
+
+
+def test_a_good_payment_goes_through_from_both(cashier, seated):
+    form = {"method": "card", "amount": "20", "version": seated.version, "key": "k"}
+    on_page, _in_api = _page_and_api(cashier, seated, {**form, "terminal_ref": "T-1"})
+    assert on_page.status_code == 200
+    assert Payment.objects.get().amount == 20
