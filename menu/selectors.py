@@ -37,6 +37,11 @@ def dish_card(dish_id: int) -> Dish | None:
     )
 
 
+def dish_name(dish_id: int) -> str | None:
+    """A dish's name, to name it in a refusal; None when there is no such dish."""
+    return Dish.objects.filter(pk=dish_id).values_list("name", flat=True).first()
+
+
 def stock_list(station: Station | None = None) -> list[Dish]:
     """Dishes on the menu for the 估清 page, a station's only when one is given."""
     dishes = Dish.objects.filter(active=True).select_related("category")

@@ -4,17 +4,19 @@ Prices, names and options of an order come from the database; a price in the bod
 """
 
 from datetime import datetime
+from typing import Annotated
 
 from django.db import transaction
 from django.utils import timezone
 from ninja import Router, Schema, Status
-from pydantic import StrictBool, StrictInt
+from pydantic import PlainValidator, StrictBool, StrictInt, WithJsonSchema
 
 from restaurant.lib.api_auth import StaffAuth
 from restaurant.lib.approvals import Approval, ApprovalIn
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import money_str
 from restaurant.lib.roles import CASHIER, KITCHEN
+from restaurant.lib.schemas import DishId, Key, refusing
 
 from . import selectors, services
 from .models import OrderLine
@@ -48,7 +50,7 @@ class OutOfStockError(Error):
 
 
 class LineIn(Schema):
-    dish: StrictInt
+    dish: DishId
     quantity: StrictInt = 1
     options: list[StrictInt] = []
     note: str | None = ""
@@ -56,7 +58,7 @@ class LineIn(Schema):
 
 
 class OrderIn(Schema):
-    key: str
+    key: Key
     # The visit (tab id) the client is ordering in, from its first order's answer or the tab
     # read: an ended visit is refused. Null: the client arrives (opens or joins the visit).
     tab: StrictInt | None = None
@@ -208,9 +210,28 @@ def tab_detail(request, token: str):
 # Staff: kitchen devices and cashiers ----------------------------------------------------------
 
 
+def _status(value: object) -> OrderLine.Status | None:
+    if isinstance(value, str) and value in OrderLine.Status.values:
+        return OrderLine.Status(value)
+    return None
+
+
+STATUS_SCHEMA = WithJsonSchema({"type": "string", "enum": OrderLine.Status.values})
+# A dish's status: `400 bad_status` when there is no such status.
+LineStatus = Annotated[
+    OrderLine.Status,
+    PlainValidator(refusing(_status, Code.BAD_STATUS, name="status")),
+    STATUS_SCHEMA,
+]
+# The status the device showed: `409 line_moved` when the dish cannot have it.
+ShownStatus = Annotated[
+    OrderLine.Status, PlainValidator(refusing(_status, Code.LINE_MOVED)), STATUS_SCHEMA
+]
+
+
 class StatusIn(Schema):
-    status: str
-    expect: str | None = None
+    status: LineStatus
+    expect: ShownStatus | None = None
 
 
 class VoidIn(Schema):

@@ -20,7 +20,6 @@ from django.utils.translation import gettext as _
 
 from menu.models import Dish, MenuState, Option, Station
 from menu.signals import dish_availability_changed
-from restaurant.lib import parse
 from restaurant.lib.approvals import Approval
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import money, money_str
@@ -50,9 +49,11 @@ def out_of_stock(dishes: list[dict[str, Any]]) -> Refused:
 
 @dataclass
 class LineRequest:
+    """A line as a page's form or the API's schema read it; its rules are price_lines'."""
+
     dish: int
     quantity: int = 1
-    options: list = field(default_factory=list)
+    options: list[int] = field(default_factory=list)
     note: str = ""
     hold: bool = False  # 叫起: the kitchen waits until staff fire it
 
@@ -116,19 +117,19 @@ def _table_charges(table: Table) -> dict[str, Any]:
 
 
 def tab_for_visit(
-    *, table: Table, shown: str | int | None, diner_key: str | None = None, staff: bool = False
+    *, table: Table, shown: int | None, diner_key: str | None = None, staff: bool = False
 ) -> Tab:
     """The tab a diner's request acts on: the visit its page or API client joined.
 
-    `shown` is the tab the page (or client) named, "" when it saw none. A named tab that is not
+    `shown` is the tab the page (or client) named, None when it saw none. A named tab that is not
     the table's current one is refused: that visit ended (an old page, cart or photo). Naming
     none is a phone arriving: it opens the visit at a free table (staff only, under
     TABLE_OPENING=staff) or joins the current one, unless this phone belonged to an earlier
     visit here and not to this one (a page of that visit that lost its field).
     """
     current = tab_for_table(table=table, create=False)
-    if shown not in (None, ""):
-        if current is None or str(shown) != str(current.pk):
+    if shown is not None:
+        if current is None or shown != current.pk:
             raise Refused(Code.TAB_CLOSED)
         return current
     if current is None:
@@ -163,8 +164,8 @@ def diner_for_tab(*, tab: Tab, key: str) -> Diner:
     return diner
 
 
-def diner_rename(*, diner: Diner, nickname: str | None) -> None:
-    nickname = (nickname or "").strip()
+def diner_rename(*, diner: Diner, nickname: str) -> None:
+    nickname = nickname.strip()
     if len(nickname) > 12:
         raise Refused(Code.BAD_NICKNAME)
     diner.nickname = nickname
@@ -175,9 +176,9 @@ def diner_rename(*, diner: Diner, nickname: str | None) -> None:
 # Validation and pricing -----------------------------------------------------------------------
 
 
-def _positive_int(value: object, code: Code, maximum: int) -> int:
-    number = parse.whole_number(value)
-    if number is None or number < 1 or number > maximum:
+def _within(number: int, code: Code, maximum: int) -> int:
+    """A count from 1 to `maximum` (a setting), or the refusal `code`."""
+    if not 1 <= number <= maximum:
         raise Refused(code, max=maximum)
     return number
 
@@ -187,21 +188,13 @@ def price_lines(requests: list[LineRequest]) -> list[PricedLine]:
 
     Refuses anything a kitchen could not make: an unknown or inactive dish, a bad quantity, a
     missing required option, an option of another dish, an over-long note, a sold-out dish.
+    The lines' types are the edges' (forms, schemas): ids beyond a 64-bit key are refused there.
     """
     if not requests:
         raise Refused(Code.EMPTY)
     if len(requests) > settings.MAX_ORDER_LINES:
         raise Refused(Code.TOO_MANY_LINES, n=settings.MAX_ORDER_LINES)
-    dish_ids = set()
-    for request in requests:
-        # An id beyond a 64-bit key cannot be a dish, and would overflow the query.
-        if (
-            isinstance(request.dish, bool)
-            or not isinstance(request.dish, int)
-            or not 0 < request.dish < 2**63
-        ):
-            raise Refused(Code.UNKNOWN_DISH, dish=request.dish)
-        dish_ids.add(request.dish)
+    dish_ids = {request.dish for request in requests}
     dishes = {
         dish.pk: dish
         for dish in Dish.objects.filter(pk__in=dish_ids)
@@ -213,15 +206,13 @@ def price_lines(requests: list[LineRequest]) -> list[PricedLine]:
         dish = dishes.get(request.dish)
         if dish is None or not dish.active or not dish.category.active:
             raise Refused(Code.UNKNOWN_DISH, dish=request.dish)
-        quantity = _positive_int(request.quantity, Code.BAD_QUANTITY, settings.MAX_LINE_QUANTITY)
-        note = request.note or ""
-        if not isinstance(note, str) or len(note) > settings.MAX_NOTE_LENGTH:
+        quantity = _within(request.quantity, Code.BAD_QUANTITY, settings.MAX_LINE_QUANTITY)
+        note = request.note
+        if len(note) > settings.MAX_NOTE_LENGTH:
             raise Refused(Code.BAD_NOTE, n=settings.MAX_NOTE_LENGTH)
-        options = _check_options(dish, request.options or [])
+        options = _check_options(dish, request.options)
         if dish.sold_out or dish.stock == 0:
             sold_out.append({"dish": dish.pk, "name": dish.name, "left": 0})
-        if not isinstance(request.hold, bool):
-            raise Refused(Code.BAD_HOLD)
         priced.append(
             PricedLine(
                 dish=dish, options=options, quantity=quantity, note=note.strip(), hold=request.hold
@@ -232,15 +223,7 @@ def price_lines(requests: list[LineRequest]) -> list[PricedLine]:
     return priced
 
 
-def _check_options(dish: Dish, option_ids: Any) -> list[Option]:
-    if not isinstance(option_ids, list | tuple):
-        raise Refused(Code.BAD_OPTIONS, option=option_ids, dish=dish.name)
-    ids = []
-    for option_id in option_ids:
-        number = parse.whole_number(option_id)
-        if number is None:
-            raise Refused(Code.BAD_OPTIONS, option=option_id, dish=dish.name)
-        ids.append(number)
+def _check_options(dish: Dish, ids: list[int]) -> list[Option]:
     twice = [option_id for option_id, count in Counter(ids).items() if count > 1]
     if twice:
         raise Refused(Code.BAD_OPTIONS, option=twice[0], dish=dish.name)
@@ -284,7 +267,7 @@ def cart_add(*, tab: Tab, diner: Diner, request: LineRequest) -> CartItem:
         tab=tab, diner=diner, dish=line.dish, note=line.note, held=line.hold
     ).prefetch_related("options"):
         if sorted(o.pk for o in item.options.all()) == option_ids:
-            quantity = _positive_int(
+            quantity = _within(
                 item.quantity + line.quantity, Code.BAD_QUANTITY, settings.MAX_LINE_QUANTITY
             )
             CartItem.objects.filter(pk=item.pk).update(quantity=quantity)
@@ -307,15 +290,14 @@ def cart_add(*, tab: Tab, diner: Diner, request: LineRequest) -> CartItem:
 
 @transaction.atomic
 def cart_set_quantity(*, tab: Tab, item_id: int, quantity: int) -> None:
-    """Any phone at the table may change any line of the cart; 0 takes it out (the page parses
-    what was sent; here are the rules)."""
+    """Any phone at the table may change any line of the cart; 0 takes it out."""
     _require_open(tab)
     items = CartItem.objects.filter(tab=tab, pk=item_id)
     if quantity <= 0:
         changed = items.delete()[0]
     else:
         changed = items.update(
-            quantity=_positive_int(quantity, Code.BAD_QUANTITY, settings.MAX_LINE_QUANTITY)
+            quantity=_within(quantity, Code.BAD_QUANTITY, settings.MAX_LINE_QUANTITY)
         )
     if not changed:
         raise Refused(Code.NOT_IN_CART)
@@ -327,7 +309,7 @@ def _cart_changed(tab: Tab) -> None:
     realtime.push_cart(tab.pk)
 
 
-def cart_key(tab: Tab, cart_version: object) -> str:
+def cart_key(tab: Tab, cart_version: int) -> str:
     """Submitting one version of the cart is one order, however many phones or taps send it."""
     return f"cart-{cart_version}"
 
@@ -335,8 +317,8 @@ def cart_key(tab: Tab, cart_version: object) -> str:
 def cart_submit(
     *,
     tab: Tab,
-    cart_version: object,
-    guests: object = None,
+    cart_version: int,
+    guests: int | None = None,
     diner: Diner | None = None,
     user: User | None = None,
 ) -> tuple[Order, bool]:
@@ -344,7 +326,7 @@ def cart_submit(
     key = cart_key(tab, cart_version)
 
     def take_cart(locked_tab: Tab) -> tuple[list[LineRequest], list[Diner | None], list[int]]:
-        if str(locked_tab.cart_version) != str(cart_version):
+        if locked_tab.cart_version != cart_version:
             raise Refused(Code.CART_CHANGED)
         items = list(
             CartItem.objects.filter(tab=locked_tab)
@@ -369,9 +351,9 @@ def cart_submit(
 def order_submit(
     *,
     tab: Tab,
-    key: object,
+    key: str,
     lines: list[LineRequest],
-    guests: object = None,
+    guests: int | None = None,
     diner: Diner | None = None,
     user: User | None = None,
 ) -> tuple[Order, bool]:
@@ -380,25 +362,24 @@ def order_submit(
     Keys live apart from the pages' (`cart-<version>`), so an API client can never make a
     diner's 下单 answer with its order. A key used in an earlier visit of the table is refused:
     a client retrying after the table was closed must not order onto the next guests' bill.
+    `key` is 1 to 64 characters, spaces around dropped (the API's schema reads it).
     """
-    if not isinstance(key, str) or not key.strip() or len(key) > 64:
-        raise Refused(Code.BAD_KEY)
-    if key.strip().lower().startswith("cart-"):
+    if key.lower().startswith("cart-"):
         raise Refused(Code.KEY_RESERVED)
-    if Order.objects.filter(tab__table_id=tab.table_id, key=key.strip()).exclude(tab=tab).exists():
+    if Order.objects.filter(tab__table_id=tab.table_id, key=key).exclude(tab=tab).exists():
         raise Refused(Code.TAB_CLOSED)
 
     def take_lines(locked_tab: Tab) -> tuple[list[LineRequest], list[Diner | None], list[int]]:
         return lines, [diner] * len(lines), []
 
-    return _submit(tab=tab, key=key.strip(), guests=guests, take=take_lines, diner=diner, user=user)
+    return _submit(tab=tab, key=key, guests=guests, take=take_lines, diner=diner, user=user)
 
 
 def _submit(
     *,
     tab: Tab,
     key: str,
-    guests: object,
+    guests: int | None,
     take: Callable[[Tab], tuple[list[LineRequest], list[Diner | None], list[int]]],
     diner: Diner | None,
     user: User | None,
@@ -417,9 +398,9 @@ def _submit(
         priced = price_lines(requests)
         _check_order_limits(locked, priced)
         if locked.guests is None:
-            if guests in (None, ""):
+            if guests is None:
                 raise Refused(Code.GUESTS_REQUIRED)
-            locked.guests = _positive_int(guests, Code.BAD_GUESTS, settings.MAX_GUESTS)
+            locked.guests = _within(guests, Code.BAD_GUESTS, settings.MAX_GUESTS)
         shortfall = _reserve_stock(priced)
         if not shortfall:
             order = _create_order(locked, key, priced, diners, diner, user)
@@ -591,10 +572,10 @@ def _create_order(
 def line_set_status(
     *,
     line_id: int,
-    status: str | None,
+    status: OrderLine.Status,
     user: User | None = None,
     reason: str = "",
-    expect: str | None = None,
+    expect: OrderLine.Status | None = None,
 ) -> OrderLine:
     """Move a line along its lifecycle. An illegal move or a lost race is refused.
 
@@ -604,10 +585,6 @@ def line_set_status(
         line = OrderLine.objects.select_related("order").filter(pk=line_id).first()
         if line is None:
             raise Refused(Code.UNKNOWN_LINE)
-        try:
-            status = OrderLine.Status(status or "")
-        except ValueError:
-            raise Refused(Code.BAD_STATUS, status=status) from None
         if status == OrderLine.Status.VOIDED:
             raise Refused(Code.USE_VOID)
         old = line.transition(status, user=user, reason=reason, expect=expect)
@@ -636,7 +613,9 @@ def line_bump(*, line_id: int, user: User | None = None) -> OrderLine:
         raise Refused(
             Code.ILLEGAL_TRANSITION, thing=_("the dish"), status=line.get_status_display()
         )
-    return line_set_status(line_id=line_id, status=following, user=user, expect=line.status)
+    return line_set_status(
+        line_id=line_id, status=following, user=user, expect=OrderLine.Status(line.status)
+    )
 
 
 def ticket_bump(
@@ -709,7 +688,7 @@ def line_urge(*, tab: Tab, line_id: int, diner: Diner | None = None) -> OrderLin
 def line_void(
     *,
     line_id: int,
-    reason: str | None,
+    reason: str,
     user: User | None = None,
     approval: Any = None,
     system: bool = False,
@@ -720,7 +699,7 @@ def line_void(
     manager's approval (orders/controls.py); `system` is the worker's own void, not checked.
     The tab's total goes down, so the payment side is told (after commit) to refund a paid tab.
     """
-    reason = (reason or "").strip()
+    reason = reason.strip()
     if not reason or len(reason) > 200:
         raise Refused(Code.REASON_REQUIRED)
     line = OrderLine.objects.select_related("order").filter(pk=line_id).first()

@@ -15,7 +15,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from menu import selectors as menu_selectors
 from menu.services import dish_set_availability
-from restaurant.lib import parse
 from restaurant.lib.approvals import NEEDS_MANAGER, Approval, approval_form
 from restaurant.lib.diners import diner_key, diner_marker, known_diner_key, remember_diner
 from restaurant.lib.errors import Code, Refused
@@ -23,6 +22,16 @@ from restaurant.lib.htmx import refusal
 from restaurant.lib.roles import CASHIER, KITCHEN, has_role, role_required
 
 from . import selectors, services
+from .forms import (
+    CartAddForm,
+    CartQuantityForm,
+    CartSubmitForm,
+    LineStatusForm,
+    ReasonForm,
+    StockForm,
+    VisitForm,
+)
+from .models import OrderLine
 
 # Diner pages ----------------------------------------------------------------------------------
 #
@@ -43,7 +52,7 @@ def _get_tab_for_diner(request, token):
     table = selectors.table_by_token(token)
     tab = services.tab_for_visit(
         table=table,
-        shown=request.POST.get("tab", ""),
+        shown=VisitForm.parse(request.POST)["tab"],
         diner_key=known_diner_key(request),
         staff=has_role(request.user, KITCHEN, CASHIER),
     )
@@ -135,20 +144,14 @@ def _back_to_table(request, token, context):
 
 @_diner_action
 def cart_add(request, token):
+    form = CartAddForm.posted(request.POST)
     table, tab, diner = _get_tab_for_diner(request, token)
     request_line = services.LineRequest(
-        dish=_int(request.POST.get("dish")),
-        quantity=request.POST.get("quantity", 1),
-        # Single choices come as option-<group> radios, multiple ones as options checkboxes.
-        options=request.POST.getlist("options")
-        + [
-            value
-            for name in request.POST
-            if name.startswith("option-")
-            for value in request.POST.getlist(name)
-        ],
-        note=request.POST.get("note", ""),
-        hold=request.POST.get("hold") == "1",
+        dish=form["dish"],
+        quantity=form["quantity"],
+        options=form["options"],
+        note=form["note"],
+        hold=form["hold"],
     )
     services.cart_add(tab=tab, diner=diner, request=request_line)
     context = {**selectors.cart_view(tab.pk), "diner": diner, "message": _("Added to the cart.")}
@@ -157,22 +160,21 @@ def cart_add(request, token):
 
 @_diner_action
 def cart_update(request, token, item):
+    form = CartQuantityForm.parse(request.POST)
     table, tab, diner = _get_tab_for_diner(request, token)
-    quantity = parse.whole_number(request.POST.get("quantity"))
-    if quantity is None:
-        raise Refused(Code.BAD_QUANTITY, max=settings.MAX_LINE_QUANTITY)
-    services.cart_set_quantity(tab=tab, item_id=item, quantity=quantity)
+    services.cart_set_quantity(tab=tab, item_id=item, quantity=form["quantity"])
     return _back_to_table(request, token, selectors.cart_view(tab.pk))
 
 
 @_diner_action
 def cart_submit(request, token):
+    form = CartSubmitForm.parse(request.POST)
     table, tab, diner = _get_tab_for_diner(request, token)
     order, created = services.cart_submit(
         user=request.user if has_role(request.user, KITCHEN, CASHIER) else None,
         tab=tab,
-        cart_version=request.POST.get("cart_version"),
-        guests=request.POST.get("guests"),
+        cart_version=form["cart_version"],
+        guests=form["guests"],
         diner=diner,
     )
     message = _("Ordered! The kitchen has your order (round %(n)s).") % {"n": order.number}
@@ -187,12 +189,6 @@ def diner_rename(request, token):
     if not request.htmx:
         return redirect("orders:diner", token=token)
     return render(request, "orders/diner.html#me", {"diner": diner, "tab": tab})
-
-
-def _int(value):
-    """An id from a form, or the value as it came (the service names it in its refusal)."""
-    number = parse.whole_number(value)
-    return value if number is None else number
 
 
 @_diner_action
@@ -310,7 +306,11 @@ def kitchen_recall(request):
         line_id, before, after = stack.pop()
         request.session["kitchen_bumps"] = stack
         services.line_set_status(
-            line_id=line_id, status=before, expect=after, user=request.user, reason="recall"
+            line_id=line_id,
+            status=OrderLine.Status(before),
+            expect=OrderLine.Status(after),
+            user=request.user,
+            reason="recall",
         )
         return HttpResponse(status=204)
 
@@ -323,11 +323,9 @@ def kitchen_line_status(request, line):
     """A named move: fire a held dish, bring a done one back, mark one served (the pass)."""
 
     def move():
+        form = LineStatusForm.parse(request.POST)
         services.line_set_status(
-            line_id=line,
-            status=request.POST.get("status"),
-            expect=request.POST.get("expect") or None,
-            user=request.user,
+            line_id=line, status=form["status"], expect=form["expect"], user=request.user
         )
         return HttpResponse(status=204)
 
@@ -347,7 +345,7 @@ def line_void(request, line):
         try:
             services.line_void(
                 line_id=line,
-                reason=request.POST.get("reason", ""),
+                reason=ReasonForm.parse(request.POST)["reason"],
                 user=request.user,
                 approval=approval,
             )
@@ -387,19 +385,12 @@ def kitchen_stock(request):
     if request.method == "POST":
 
         def update():
-            # Parsed here, at the edge: the service takes typed values and holds the rules.
-            raw_dish, raw = request.POST.get("dish"), request.POST.get("stock", "").strip()
-            dish_id = parse.whole_number(raw_dish)
-            if dish_id is None:
-                raise Refused(Code.UNKNOWN_DISH, dish=raw_dish)
-            stock = parse.whole_number(raw)
-            if "stock" in request.POST and raw and stock is None:
-                raise Refused(Code.BAD_STOCK)
+            form = StockForm.parse(request.POST)
             dish = dish_set_availability(
-                dish_id=dish_id,
-                sold_out=request.POST["sold_out"] == "1" if "sold_out" in request.POST else None,
-                stock=stock if "stock" in request.POST else None,
-                unlimited="stock" in request.POST and not raw,
+                dish_id=form["dish"],
+                sold_out=form["sold_out"],
+                stock=form["stock"],
+                unlimited=form["unlimited"],
                 user=request.user,
             )
             return render(

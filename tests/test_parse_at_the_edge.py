@@ -13,6 +13,7 @@ from django.conf import settings
 from django.test import Client
 from django.utils import translation
 
+from orders.models import CartItem, Diner, Order, Tab
 from payments.forms import PaymentForm
 from payments.models import Payment
 from restaurant.lib.devices import DeviceToken
@@ -20,7 +21,7 @@ from restaurant.lib.errors import Code, Refused
 
 pytestmark = pytest.mark.django_db
 
-SERVICES = ["menu/services.py", "payments/services.py"]
+SERVICES = ["menu/services.py", "orders/services.py", "payments/services.py"]
 
 
 @pytest.mark.parametrize("path", SERVICES)
@@ -117,3 +118,98 @@ def test_a_good_payment_goes_through_from_both(cashier, seated):
     on_page, _in_api = _page_and_api(cashier, seated, {**form, "terminal_ref": "T-1"})
     assert on_page.status_code == 200
     assert Payment.objects.get().amount == 20
+
+
+# Ordering: the diner's page (forms) and the API (schemas) ----------------------------------
+
+
+def _add(table, data):
+    return Client(HTTP_ACCEPT_LANGUAGE="en").post(
+        f"/t/{table.token}/cart/", data, HTTP_HX_REQUEST="true"
+    )
+
+
+def test_an_option_that_is_not_a_number_is_named_with_its_dish(table, menu):
+    chicken = menu["chicken"]
+    answer = _add(table, {"dish": chicken.pk, f"option-{menu['heat'].pk}": "５"})
+    with translation.override("en"):
+        message = Refused(Code.BAD_OPTIONS, option="５", dish=chicken.name).message
+    assert answer.status_code == 400 and message in answer.content.decode()
+    assert not CartItem.objects.exists() and not Diner.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "data, code",
+    [
+        ({"dish": "x"}, Code.UNKNOWN_DISH),
+        ({"dish": str(2**63)}, Code.UNKNOWN_DISH),
+        ({"quantity": "²"}, Code.BAD_QUANTITY),
+        ({"tab": "not-a-visit"}, Code.TAB_CLOSED),
+    ],
+)
+def test_a_bad_cart_line_is_refused_before_anything_is_written(table, menu, data, code):
+    answer = _add(table, {"dish": menu["cucumber"].pk, **data})
+    assert answer.status_code == code.status
+    with translation.override("en"):
+        expected = Refused(code, dish=data.get("dish"), max=99).message
+    assert expected.split(" ")[0] in answer.content.decode()
+    assert not CartItem.objects.exists() and not Diner.objects.exists()
+
+
+def test_the_cart_submit_reads_its_version_and_guests(table, menu):
+    phone = Client(HTTP_ACCEPT_LANGUAGE="en")
+    path = f"/t/{table.token}/"
+    phone.post(f"{path}cart/", {"dish": menu["cucumber"].pk}, HTTP_HX_REQUEST="true")
+    tab = Tab.objects.get()
+    for data, code in [
+        ({"cart_version": "x", "guests": "2"}, Code.CART_CHANGED),
+        ({"cart_version": tab.cart_version, "guests": "２"}, Code.BAD_GUESTS),
+        ({"cart_version": tab.cart_version, "guests": "0"}, Code.BAD_GUESTS),
+        ({"cart_version": tab.cart_version}, Code.GUESTS_REQUIRED),
+    ]:
+        answer = phone.post(f"{path}submit/", {"tab": tab.pk, **data}, HTTP_HX_REQUEST="true")
+        assert answer.status_code == code.status, (data, answer.content)
+    assert not Order.objects.exists() and CartItem.objects.count() == 1
+    answer = phone.post(
+        f"{path}submit/",
+        {"tab": tab.pk, "cart_version": f" {tab.cart_version} ", "guests": "2"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert answer.status_code == 200 and Order.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "status, expect, code",
+    [("bogus", "", Code.BAD_STATUS), ("served", "bogus", Code.LINE_MOVED)],
+)
+def test_a_dish_status_is_read_alike_by_the_kitchen_page_and_the_api(
+    cook, table, menu, status, expect, code
+):
+    from orders import services
+
+    tab = services.tab_for_table(table=table)
+    order, _ = services.order_submit(
+        tab=tab, key="k", guests=2, lines=[services.LineRequest(dish=menu["cucumber"].pk)]
+    )
+    line = order.lines.get()
+    page = Client(HTTP_ACCEPT_LANGUAGE="en")
+    page.force_login(cook)
+    on_page = page.post(
+        f"/kitchen/lines/{line.pk}/status/",
+        {"status": status, "expect": expect},
+        HTTP_HX_REQUEST="true",
+    )
+    _device, token = DeviceToken.issue(name="pass", role="kitchen")
+    in_api = Client(HTTP_ACCEPT_LANGUAGE="en").post(
+        f"/api/v1/kitchen/lines/{line.pk}/status",
+        {"status": status, **({"expect": expect} if expect else {})},
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    with translation.override("en"):
+        message = Refused(code, status=status).message
+    assert on_page.status_code == in_api.status_code == code.status
+    assert in_api.json() == {"error": code.value, "message": message}
+    assert message in on_page.content.decode()
+    line.refresh_from_db()
+    assert line.status == "queued"

@@ -116,7 +116,6 @@ class Code(StrEnum):
     EMPTY = "empty", 400, _("Nothing to order.")
     TOO_MANY_LINES = "too_many_lines", 400, _("An order has at most %(n)s lines.")
     BAD_NOTE = "bad_note", 400, _("A note has at most %(n)s characters.")
-    BAD_HOLD = "bad_hold", 400, _("hold must be true or false.")
     BAD_OPTIONS = "bad_options", 400, _("Option %(option)s is not available for %(dish)s.")
     MISSING_OPTION = "missing_option", 400, _("Please choose %(group)s for %(dish)s.")
     TOO_MANY_OPTIONS = "too_many_options", 400, _("Choose at most %(n)s of %(group)s.")

@@ -69,9 +69,14 @@ class KeyField(ReadField):
 
 
 class WholeNumbersField(forms.Field):
-    """Several whole numbers under one name (checkboxes), as a list of int."""
+    """Several whole numbers under one name (checkboxes), as a list of int. One that is not
+    refuses with `refusal`, its message naming it as `name` (`option=…`)."""
 
     widget = forms.MultipleHiddenInput
+
+    def __init__(self, *, refusal: Code, name: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.refusal, self.name = refusal, name
 
     def to_python(self, value: Any) -> list[int]:
         values = value if isinstance(value, list | tuple) else [] if value is None else [value]
@@ -79,7 +84,9 @@ class WholeNumbersField(forms.Field):
         for item in values:
             number = parse.whole_number(item)
             if number is None:
-                raise ValidationError("not a whole number", code="invalid", params={"item": item})
+                raise ValidationError(
+                    "not a whole number", code=self.refusal.value, params={self.name: item}
+                )
             numbers.append(number)
         return numbers
 
