@@ -20,8 +20,10 @@ from .models import OrderLine, Tab, TabAdjustment, TabPayment
 SCHEMA = "settlement/v1"
 SUCCEEDED = "succeeded"
 
-# The values of a settlement's "status" (a tab's): the payment side names them from here.
+# The values of a settlement's "status" (a tab's) and of its lines' "status": the payment side
+# names them from here.
 TabStatus = Tab.Status
+LineStatus = OrderLine.Status
 
 
 def _rounding(amount: Decimal) -> Decimal:

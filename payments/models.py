@@ -155,6 +155,14 @@ class Payment(models.Model):
     def is_paid(self) -> bool:
         return self.status == self.Status.SUCCEEDED
 
+    @property
+    def is_expired(self) -> bool:
+        return self.status == self.Status.EXPIRED
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == self.Status.CANCELLED
+
     def transition(
         self, to: str, *, user: User | None = None, reason: str = "", **fields: Any
     ) -> None:

@@ -127,5 +127,28 @@ class PrintJob(models.Model):
             models.Index(fields=["status", "created_at"], name="print_job_age"),
         ]
 
+    # A job is printed or given up, once; a reprint is a new job, and moving a job to another
+    # printer keeps it queued.
+    TRANSITIONS = {
+        Status.QUEUED: {Status.SENT, Status.FAILED},
+        Status.SENT: set(),
+        Status.FAILED: set(),
+    }
+
     def __str__(self):
         return f"{self.printer} #{self.sequence} {self.title}"
+
+    @property
+    def is_queued(self):
+        return self.status == self.Status.QUEUED
+
+    @classmethod
+    def move(cls, job_id, to, *, printer_id=None, **fields):
+        """The one writer of a job's status: queued → `to` (with `fields`: when, why) by
+        compare-and-set. False when another copy sent it, or it moved printer, first."""
+        if to not in cls.TRANSITIONS[cls.Status.QUEUED]:
+            raise ValueError(f"A print job does not move from queued to {to}.")
+        jobs = cls.objects.filter(pk=job_id, status=cls.Status.QUEUED)
+        if printer_id is not None:
+            jobs = jobs.filter(printer_id=printer_id)
+        return bool(jobs.update(status=to, **fields))

@@ -132,19 +132,17 @@ def printer_send(*, printer_id: int, now: datetime | None = None) -> int:
                 data = render.job_bytes(job, printer, late=recovering or job.attempts > 0)
             except Exception as error:  # a job that cannot be rendered would block the queue
                 logger.exception("printing: job %s cannot be rendered", job.pk)
-                PrintJob.objects.filter(pk=job.pk, status=PrintJob.Status.QUEUED).update(
-                    status=PrintJob.Status.FAILED, last_error=str(error)[:200]
-                )
+                PrintJob.move(job.pk, PrintJob.Status.FAILED, last_error=str(error)[:200])
                 continue
             try:
                 transport.send(printer.host, printer.port, data)
             except transport.PrinterError as error:
                 _failed(printer, job, str(error), now)
                 break
-            PrintJob.objects.filter(
-                pk=job.pk, printer_id=printer_id, status=PrintJob.Status.QUEUED
-            ).update(
-                status=PrintJob.Status.SENT,
+            PrintJob.move(
+                job.pk,
+                PrintJob.Status.SENT,
+                printer_id=printer_id,
                 sent_at=timezone.now(),
                 attempts=F("attempts") + 1,
                 last_error="",

@@ -80,7 +80,7 @@ def _line(line):
         "options_en": list(line.options_en),
         "note": line.note,
         "quantity": line.quantity,
-        "held": line.status == "held",
+        "held": line.is_held,
         "station": line.station.name if line.station_id else "",
     }
 
@@ -95,7 +95,7 @@ def order_tickets_queue(*, order_id: int) -> list[PrintJob]:
     order = order_selectors.order_for_print(order_id)
     if order is None or order.awaiting_payment:
         return []
-    lines = [line for line in order.lines.all() if line.status != "voided"]
+    lines = [line for line in order.lines.all() if not line.is_voided]
     if not lines:
         return []
     head = _head(order)
@@ -180,7 +180,7 @@ def _payments(bill):
             ],
         }
         for p in bill["payments"]
-        if p.status == "succeeded"
+        if p.is_paid
     ]
 
 
@@ -195,7 +195,7 @@ def bill_print(*, tab_id: int, kind: str) -> PrintJob:
         raise Refused(Code.UNKNOWN_TAB)
     bill = payment_selectors.bill_view(tab_id)
     tab, settlement = bill["tab"], bill["settlement"]
-    succeeded = [p for p in bill["payments"] if p.status == "succeeded"]
+    succeeded = [p for p in bill["payments"] if p.is_paid]
     if kind == PrintJob.Kind.RECEIPT:
         last = succeeded[-1] if succeeded else None
         link = last and reverse("payments:receipt", args=[last.reference])

@@ -2,6 +2,7 @@
 which checks the move against the model's table and records who, when and why."""
 
 import ast
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,12 +15,14 @@ from payments.models import Payment, PaymentEvent, Refund
 from restaurant.lib.errors import Code, Refused
 
 ROOT = Path(settings.BASE_DIR)
-APPS = ("menu", "orders", "payments", "restaurant", "demo")
+APPS = ("menu", "orders", "payments", "printing", "restaurant", "demo")
 # Where a status may be written other than by transition(): creating a row, the sandbox
 # gateway's own records (it stands in for another company's system), Payment.as_read, which
 # shows an overdue payment as expired in memory and is never saved, and two HTTP statuses.
 ALLOWED = {
     ("payments/models.py", "as_read"),
+    # A print job's one writer: a compare-and-set from queued, as several workers send at once.
+    ("printing/models.py", "move"),
     ("payments/providers/sandbox.py", None),
     ("payments/providers/base.py", "__init__"),  # NotifyRefused's HTTP status
     ("restaurant/lib/errors.py", "__new__"),  # each Code's HTTP status
@@ -70,6 +73,31 @@ def test_only_transition_writes_a_status():
                     continue
                 outside.append(f"{where}:{line} in {function}()")
     assert outside == []
+
+
+# A template comparing a status with a string literal repeats a rule the model should answer
+# (`line.can_urge`, `payment.is_pending`, `line|is_voided` for a settlement's line). The sandbox
+# gateway's page shows the other company's charge, not one of our state machines.
+STATUS_LITERAL = re.compile(r"""\bstatus\s*(==|!=|in)\s*["']""")
+TEMPLATES_ALLOWED = {"payments/sandbox.html"}
+
+
+def test_no_template_repeats_a_status_string():
+    found = []
+    for path in sorted((ROOT / "templates").rglob("*.html")):
+        name = str(path.relative_to(ROOT / "templates"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if STATUS_LITERAL.search(line) and name not in TEMPLATES_ALLOWED:
+                found.append(f"{name}:{number}")
+    assert found == []
+
+
+def test_a_print_job_moves_once_from_queued(db):
+    from printing.models import PrintJob
+
+    with pytest.raises(ValueError):
+        PrintJob.move(1, PrintJob.Status.QUEUED)
+    assert PrintJob.move(10**9, PrintJob.Status.SENT) is False
 
 
 def test_the_scan_sees_a_status_written_outside_transition(tmp_path):

@@ -15,6 +15,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import MoneyField, money_str
 
 # No 0/O or 1/I/L: a code is read aloud and typed at the till.
@@ -238,8 +239,38 @@ class CouponCode(models.Model):
         verbose_name = _("coupon code")
         verbose_name_plural = _("coupon codes")
 
+    TRANSITIONS: dict[str, set[str]] = {
+        Status.ISSUED: {Status.REDEEMED},
+        Status.REDEEMED: {Status.ISSUED},
+    }
+    # What each move records (CouponEvent.kind).
+    EVENTS: dict[str, str] = {Status.REDEEMED: "redeemed", Status.ISSUED: "given_back"}
+
     def __str__(self) -> str:
         return self.code
+
+    def transition(
+        self, to: str, *, tab_id: int | None = None, user: Any = None, reason: str = ""
+    ) -> None:
+        """The one writer of a code's status: redeemed on bill `tab_id`, or given back (issued
+        again, off its bill). The move is checked against TRANSITIONS and recorded. The caller
+        holds the code's row lock."""
+        if to not in self.TRANSITIONS[self.Status(self.status)]:
+            raise Refused(
+                Code.ILLEGAL_TRANSITION,
+                thing=self._meta.verbose_name,
+                status=self.get_status_display(),
+            )
+        on_bill = tab_id if to == self.Status.REDEEMED else self.tab_id
+        self.status = to
+        if to == self.Status.REDEEMED:
+            self.tab_id, self.redeemed_at, self.redeemed_by = tab_id, timezone.now(), user
+        else:
+            self.tab, self.redeemed_at, self.redeemed_by = None, None, None
+        self.save(update_fields=["status", "tab", "redeemed_at", "redeemed_by"])
+        CouponEvent.objects.create(
+            code=self, kind=self.EVENTS[to], tab_id=on_bill, user=user, reason=reason
+        )
 
 
 class CouponEvent(models.Model):

@@ -95,9 +95,7 @@ def coupon_redeem(*, code: object, tab_id: int, user: User | None = None) -> Cou
         why = locked.coupon.unusable_because(timezone.now())
         if why:
             raise Refused(Code.COUPON_NOT_VALID, why=why)
-        locked.status, locked.tab_id = CouponCode.Status.REDEEMED, tab_id
-        locked.redeemed_at, locked.redeemed_by = timezone.now(), user
-        locked.save(update_fields=["status", "tab", "redeemed_at", "redeemed_by"])
+        locked.transition(CouponCode.Status.REDEEMED, tab_id=tab_id, user=user)
         order_services.tab_adjustment_add(
             tab_id=tab_id,
             kind=COUPON,
@@ -106,7 +104,6 @@ def coupon_redeem(*, code: object, tab_id: int, user: User | None = None) -> Cou
             rule=locked.coupon.rule(),
             user=user,
         )
-        CouponEvent.objects.create(code=locked, kind="redeemed", tab_id=tab_id, user=user)
     return locked
 
 
@@ -126,17 +123,7 @@ def coupon_remove(*, code: object, tab_id: int, user: User | None = None) -> Cou
 
 
 def _give_back(code: CouponCode, *, user: User | None, reason: str) -> None:
-    tab_id = code.tab_id
-    code.status, code.tab, code.redeemed_at, code.redeemed_by = (
-        CouponCode.Status.ISSUED,
-        None,
-        None,
-        None,
-    )
-    code.save(update_fields=["status", "tab", "redeemed_at", "redeemed_by"])
-    CouponEvent.objects.create(
-        code=code, kind="given_back", tab_id=tab_id, user=user, reason=reason
-    )
+    code.transition(CouponCode.Status.ISSUED, user=user, reason=reason)
 
 
 def coupons_give_back(*, tab_id: int) -> list[str]:

@@ -3,6 +3,7 @@ from functools import lru_cache
 from django import template
 from django.utils.safestring import mark_safe
 
+from orders.settlement import LineStatus
 from orders.settlement import bill_rows as _bill_rows
 from restaurant.lib.qr import make_qr
 
@@ -16,6 +17,12 @@ def _svg(data):
     image = make_qr(data).make_image()
     image.path.attrib.pop("id", None)
     return image.to_string(encoding="unicode")
+
+
+@register.filter
+def is_voided(line):
+    """A line of a settlement (settlement/v1, a dict) that was taken off the bill."""
+    return line["status"] == LineStatus.VOIDED
 
 
 @register.simple_tag
