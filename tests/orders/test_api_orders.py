@@ -303,9 +303,9 @@ def test_the_tab_shows_each_round_its_dish_statuses_and_the_total_without_voided
     )
     post_order(client, table, {"key": "k2", "lines": [{"dish": menu["fish"].pk, "quantity": 1}]})
     cucumber, chicken, fish = OrderLine.objects.order_by("id")
-    services.line_set_status(line_id=cucumber.pk, status="cooking")
-    services.line_set_status(line_id=cucumber.pk, status="ready")
-    services.line_set_status(line_id=chicken.pk, status="cooking")
+    services.line_set_status(line_id=cucumber.pk, status=OrderLine.Status.COOKING)
+    services.line_set_status(line_id=cucumber.pk, status=OrderLine.Status.READY)
+    services.line_set_status(line_id=chicken.pk, status=OrderLine.Status.COOKING)
     services.line_void(line_id=fish.pk, reason="客人不要了")
 
     response = client.get(tab_url(table))

@@ -81,7 +81,7 @@ def test_recall_of_a_line_someone_else_moved_since_changes_nothing(cook, table, 
     dish = order(table, line(menu["cucumber"])).lines.get()
     screen = logged_in(cook)
     screen.post(f"/kitchen/lines/{dish.pk}/bump/", HTTP_HX_REQUEST="true")  # cooking
-    services.line_set_status(line_id=dish.pk, status="ready")  # another screen
+    services.line_set_status(line_id=dish.pk, status=OrderLine.Status.READY)  # another screen
     assert screen.post("/kitchen/recall/", HTTP_HX_REQUEST="true").status_code == 409
     assert status(dish) == "ready"
 
@@ -139,7 +139,7 @@ def test_a_diner_hurries_a_waiting_dish_once_per_interval(cook, table, other_tab
 
 def test_a_ready_dish_cannot_be_hurried(table, menu):
     dish = order(table, line(menu["cucumber"])).lines.get()
-    services.line_set_status(line_id=dish.pk, status="ready")
+    services.line_set_status(line_id=dish.pk, status=OrderLine.Status.READY)
     assert (
         Client().post(f"/t/{table.token}/lines/{dish.pk}/urge/", HTTP_HX_REQUEST="true").status_code
         == 409
@@ -175,7 +175,7 @@ def test_a_cashier_voids_a_dish_with_a_reason_and_its_stock_comes_back(cashier, 
 
 def test_a_dish_already_cooking_keeps_its_stock_when_voided(table, menu):
     dish = order(table, line(menu["fish"])).lines.get()
-    services.line_set_status(line_id=dish.pk, status="cooking")
+    services.line_set_status(line_id=dish.pk, status=OrderLine.Status.COOKING)
     services.line_void(line_id=dish.pk, reason="做坏了")
     menu["fish"].refresh_from_db()
     assert menu["fish"].stock == 4
@@ -236,7 +236,7 @@ def test_the_pass_groups_ready_dishes_by_table_and_marks_them_served(
     first = order(table, line(menu["cucumber"]), line(menu["fish"]), key="a")
     second = order(other_table, line(menu["cucumber"]), key="b")
     for dish in [*first.lines.all(), *second.lines.all()]:
-        services.line_set_status(line_id=dish.pk, status="ready")
+        services.line_set_status(line_id=dish.pk, status=OrderLine.Status.READY)
     rows = selectors.pass_tables()
     assert [(row["table"].code, len(row["lines"])) for row in rows] == [("A1", 2), ("A2", 1)]
     page = logged_in(cook).get("/kitchen/pass/").content.decode()
@@ -253,7 +253,7 @@ def test_the_pass_groups_ready_dishes_by_table_and_marks_them_served(
 
 def test_a_done_ticket_can_be_brought_back_from_the_last_hour(cook, table, menu):
     dish = order(table, line(menu["cucumber"])).lines.get()
-    services.line_set_status(line_id=dish.pk, status="ready")
+    services.line_set_status(line_id=dish.pk, status=OrderLine.Status.READY)
     screen = logged_in(cook)
     assert "拍黄瓜" in screen.get("/kitchen/done/").content.decode()
     screen.post(
@@ -273,7 +273,7 @@ def test_the_board_counts_waiting_dishes_and_the_average_time_to_ready(cook, tab
         line(menu["chicken"], options=[menu["mild"].pk]),
     )
     cucumber = placed.lines.get(name="拍黄瓜")
-    services.line_set_status(line_id=cucumber.pk, status="ready")
+    services.line_set_status(line_id=cucumber.pk, status=OrderLine.Status.READY)
     stats = {row["station"].slug: row for row in selectors.kitchen_stats()}
     assert stats["hot"]["waiting"] == 2 and stats["cold"]["waiting"] == 0
     assert stats["cold"]["average_minutes"] == 0 and stats["hot"]["average_minutes"] is None

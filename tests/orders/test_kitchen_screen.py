@@ -95,7 +95,7 @@ def test_two_screens_bumping_the_same_line_at_once_move_it_once(cook, table, men
     def bump():
         barrier.wait()
         try:
-            services.line_set_status(line_id=line.pk, status="ready", user=cook)
+            services.line_set_status(line_id=line.pk, status=OrderLine.Status.READY, user=cook)
             outcomes.append("moved")
         except Refused as refused:
             outcomes.append(refused.code)

@@ -71,7 +71,7 @@ def test_a_void_beside_dishes_still_to_make_keeps_the_header_moving_them_on(
     ticket = ticket_html(logged_in(cook).get("/kitchen/").content.decode(), placed.pk)
     assert f"/kitchen/tickets/{placed.pk}/bump/" in ticket and "status-voided" in ticket
     # The cold dish is made; the hot board still shows its void, the cold board lets go.
-    services.line_set_status(line_id=cucumber.pk, status="ready", user=cook)
+    services.line_set_status(line_id=cucumber.pk, status=OrderLine.Status.READY, user=cook)
     assert selectors.ticket(placed.pk, menu["cold_station"]) is None
     hot = selectors.ticket(placed.pk, menu["hot_station"])
     assert hot is not None and not hot.has_work and hot.clear_at is not None
@@ -107,7 +107,7 @@ def test_a_dish_voided_after_the_kitchen_finished_it_does_not_bring_its_ticket_b
 ):
     placed = order(table, menu["fish"])
     fish = placed.lines.get()
-    services.line_set_status(line_id=fish.pk, status="ready", user=cook)
+    services.line_set_status(line_id=fish.pk, status=OrderLine.Status.READY, user=cook)
     services.line_void(line_id=fish.pk, reason="x", user=manager)
     fish.refresh_from_db()
     assert fish.void_shown_until is None

@@ -4,6 +4,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from orders import services
+from orders.models import OrderLine
 from tests.sockets import connect, session_cookie
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -27,7 +28,7 @@ def submit(table, dish, key="k"):
 
 @sync_to_async
 def bump(line_id, user):
-    services.line_set_status(line_id=line_id, status="ready", user=user)
+    services.line_set_status(line_id=line_id, status=OrderLine.Status.READY, user=user)
 
 
 async def test_a_phone_gets_its_cart_on_connect_and_every_change_after(table, menu):

@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 
 from orders import services
+from orders.models import OrderLine
 from restaurant.lib.devices import DeviceToken
 from tests.live import Daphne
 
@@ -113,7 +114,7 @@ def test_a_kitchen_screen_reconnecting_after_a_restart_shows_exactly_the_open_ti
         guests=2,
         lines=[services.LineRequest(dish=menu["fish"].pk)],
     )[0]
-    services.line_set_status(line_id=done.lines.get().pk, status="ready")
+    services.line_set_status(line_id=done.lines.get().pk, status=OrderLine.Status.READY)
     second = servers("restart")
     with socket(second, "/ws/kitchen/", cookie) as kitchen:
         board = wait_for(kitchen, 'id="board"')

@@ -213,7 +213,7 @@ def test_a_served_dish_is_not_voided_without_a_manager_and_is_with_one(counter, 
 
 def test_a_dish_not_yet_served_is_voided_by_a_cashier_alone(counter, tab):
     cucumber = line(tab, "拍黄瓜")
-    order_services.line_set_status(line_id=cucumber.pk, status="cooking")
+    order_services.line_set_status(line_id=cucumber.pk, status=OrderLine.Status.COOKING)
     answer = counter.post(f"/cashier/lines/{cucumber.pk}/void/", {"reason": "太慢"}, headers=HTMX)
     assert answer.status_code == 200
     assert TabEvent.objects.get(line=cucumber, kind="line.voided").approved_by is None

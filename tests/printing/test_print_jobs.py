@@ -96,7 +96,9 @@ def test_urge_void_and_fire_print_a_slip_on_the_station_that_must_act(
     with commits():
         order_services.line_urge(tab=tab, line_id=chicken.pk)
     with commits():
-        order_services.line_set_status(line_id=fish.pk, status="queued", expect="held")
+        order_services.line_set_status(
+            line_id=fish.pk, status=OrderLine.Status.QUEUED, expect=OrderLine.Status.HELD
+        )
     with commits():
         order_services.line_void(line_id=cucumber.pk, reason="客人不要了", user=cashier)
     hot = jobs_of(kitchen["printer"]["hot"])

@@ -16,7 +16,7 @@ from django.utils import timezone
 from escpos.printer import Dummy
 
 from orders import services as order_services
-from orders.models import Tab
+from orders.models import OrderLine, Tab
 from payments import services as payment_services
 from payments.models import Payment
 from printing import render, sender, services, transport
@@ -100,7 +100,9 @@ def test_slips_for_urge_fire_and_void_print_on_the_station(table, menu, kitchen,
     with commits():
         order_services.line_urge(tab=tab, line_id=chicken.pk)
     with commits():
-        order_services.line_set_status(line_id=fish.pk, status="queued", expect="held")
+        order_services.line_set_status(
+            line_id=fish.pk, status=OrderLine.Status.QUEUED, expect=OrderLine.Status.HELD
+        )
     with commits():
         order_services.line_void(line_id=chicken.pk, reason="等太久了", user=cashier)
     sender.print_jobs_send()
