@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -122,7 +123,9 @@ def a_day_of_business(menu, cashier, client, settings):
     qr = qr_payment(tabs[2], key="phone-2")
     assert notify(client, approve(qr)).status_code == 200
     paid = pay(tabs[3], "card", "50", "card-3", terminal_ref="T3")
-    services.refund_create(payment_id=paid.pk, amount="5.00", reason="少上一道菜", user=cashier)
+    services.refund_create(
+        payment_id=paid.pk, amount=Decimal("5.00"), reason="少上一道菜", user=cashier
+    )
 
 
 @pytest.mark.django_db(transaction=True)

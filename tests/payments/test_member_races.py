@@ -58,7 +58,7 @@ def test_two_tills_spending_one_balance_on_two_bills_never_overdraw(
         tab = tabs[i]
         return outcome(
             lambda: services.payment_start(
-                tab_id=tab.pk, method="member", amount="50", version=tab.version, key=f"m{i}",
+                tab_id=tab.pk, method="member", amount=Decimal("50"), version=tab.version, key=f"m{i}",
                 member=members.MemberAuth(login="13800138000", pin="123456"),
             )
         )  # fmt: skip
@@ -80,7 +80,7 @@ def test_one_member_code_scanned_at_two_tills_at_once_pays_once(
         tab = tabs[i]
         return outcome(
             lambda: services.payment_start(
-                tab_id=tab.pk, method="member", amount="50", version=tab.version, key=f"m{i}",
+                tab_id=tab.pk, method="member", amount=Decimal("50"), version=tab.version, key=f"m{i}",
                 member=members.MemberAuth(code=code),
             )
         )  # fmt: skip
@@ -106,7 +106,7 @@ def test_a_freeze_racing_many_spends_lets_none_through_after_it(
         tab = tabs[i - 1]
         return outcome(
             lambda: services.payment_start(
-                tab_id=tab.pk, method="member", amount="50", version=tab.version, key=f"m{i}",
+                tab_id=tab.pk, method="member", amount=Decimal("50"), version=tab.version, key=f"m{i}",
                 member=members.MemberAuth(login="13800138000", pin="123456"),
             )
         )  # fmt: skip
@@ -163,7 +163,7 @@ def test_top_ups_racing_spends_keep_the_books_equal_to_the_balances(
             tab = tabs[i]
             return outcome(
                 lambda: services.payment_start(
-                    tab_id=tab.pk, method="member", amount="50", version=tab.version,
+                    tab_id=tab.pk, method="member", amount=Decimal("50"), version=tab.version,
                     key=f"m{i}", member=members.MemberAuth(login=member.number, pin="123456"),
                 )
             )  # fmt: skip

@@ -441,7 +441,12 @@ def test_a_member_on_the_bill_gets_the_level_discount_and_earns_points_on_cash(
     assert settlement["total"] == "45.00"  # 九折
     tab.refresh_from_db()
     services.payment_start(
-        tab_id=tab.pk, method="cash", amount="50", version=tab.version, key="c", user=cashier
+        tab_id=tab.pk,
+        method="cash",
+        amount=Decimal("50"),
+        version=tab.version,
+        key="c",
+        user=cashier,
     )
     member.refresh_from_db()
     assert member.points == 90  # 45 paid × 2 (gold)
@@ -472,11 +477,13 @@ def test_a_refund_of_a_cash_payment_takes_back_the_points_it_earned(
     )
     tab.refresh_from_db()
     payment = services.payment_start(
-        tab_id=tab.pk, method="card", amount="50", version=tab.version, key="c", user=cashier,
+        tab_id=tab.pk, method="card", amount=Decimal("50"), version=tab.version, key="c", user=cashier,
         terminal_ref="T1",
     )[0]  # fmt: skip
     with commits():
-        services.refund_create(payment_id=payment.pk, amount="20", reason="太咸", user=cashier)
+        services.refund_create(
+            payment_id=payment.pk, amount=Decimal("20"), reason="太咸", user=cashier
+        )
     member.refresh_from_db()
     assert member.points == 30
 
