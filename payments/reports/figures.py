@@ -36,6 +36,8 @@ from restaurant.lib.business_day import period_bounds
 from restaurant.lib.money import money
 
 from ..books.models import TabDay
+from ..coupons.models import CouponCode
+from ..members.models import Member, Move
 from ..models import Payment, Refund
 
 MONEY: DecimalField = DecimalField(max_digits=14, decimal_places=2)
@@ -309,3 +311,66 @@ def area_figures(period: Period) -> list[AreaRow]:
             )
         )
     return result
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    what: str  # a Move kind, "coupon:<name>", "balance_owed" or "points_owed"
+    count: int
+    amount: Decimal | None  # stored value (principal + bonus), signed as the statement signs it
+    points: int | None
+
+
+def member_figures(period: Period) -> list[MemberRow]:
+    """Members in the period, from their statements (流水): top-ups and their refunds, bonus
+    given, balance spent and given back, points earned, used, expired; coupons used (a coupon
+    given back when its bill came to nothing is not counted); and what is owed now: stored
+    value (principal + bonus) and points."""
+    moves = (
+        Move.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
+        .values("kind")
+        .annotate(
+            n=Count("id"),
+            principal_sum=Coalesce(Sum("principal"), ZERO),
+            bonus_sum=Coalesce(Sum("bonus"), ZERO),
+            points_sum=Coalesce(Sum("points"), 0),
+        )
+    )
+    by_kind = {row["kind"]: row for row in moves}
+    rows = []
+    money_kinds = (Move.Kind.TOP_UP, Move.Kind.TOP_UP_REFUND, Move.Kind.SPEND, Move.Kind.REFUND,
+                   Move.Kind.ADJUST)  # fmt: skip
+    point_kinds = (Move.Kind.POINTS_EARN, Move.Kind.POINTS_SPEND, Move.Kind.POINTS_REVERSE,
+                   Move.Kind.POINTS_RETURN, Move.Kind.POINTS_EXPIRE)  # fmt: skip
+    for kind in money_kinds:
+        row = by_kind.get(kind)
+        if row:
+            rows.append(MemberRow(str(kind), row["n"],
+                                  money(row["principal_sum"] + row["bonus_sum"]), None))  # fmt: skip
+    top_up = by_kind.get(Move.Kind.TOP_UP)
+    if top_up and top_up["bonus_sum"]:
+        rows.append(MemberRow("bonus", top_up["n"], money(top_up["bonus_sum"]), None))
+    for kind in point_kinds:
+        row = by_kind.get(kind)
+        if row:
+            rows.append(MemberRow(str(kind), row["n"], None, row["points_sum"]))
+    coupons = (
+        CouponCode.objects.filter(
+            status=CouponCode.Status.REDEEMED,
+            redeemed_at__gte=period.start,
+            redeemed_at__lt=period.end,
+        )
+        .values("coupon__name")
+        .annotate(n=Count("id"))
+        .order_by("-n", "coupon__name")
+    )
+    rows += [MemberRow(f"coupon:{row['coupon__name']}", row["n"], None, None) for row in coupons]
+    owed = Member.objects.aggregate(
+        n=Count("id", filter=Q(principal__gt=0) | Q(bonus__gt=0)),
+        value=Coalesce(Sum("principal"), ZERO) + Coalesce(Sum("bonus"), ZERO),
+        holders=Count("id", filter=Q(points__gt=0)),
+        points=Coalesce(Sum("points"), 0),
+    )
+    rows.append(MemberRow("balance_owed", owed["n"], money(owed["value"]), None))
+    rows.append(MemberRow("points_owed", owed["holders"], None, owed["points"]))
+    return rows

@@ -306,6 +306,49 @@ def _staff(period: Period, unit: str) -> Report:
     )
 
 
+MEMBER_ROWS: dict[str, Text] = {
+    "top_up": _("Top-ups (paid in)"),
+    "top_up_refund": _("Top-ups refunded"),
+    "spend": _("Paid by balance"),
+    "refund": _("Refunded to balance"),
+    "adjust": _("Manager adjustments"),
+    "bonus": _("Bonus given with top-ups"),
+    "points_earn": _("Points earned"),
+    "points_spend": _("Points used"),
+    "points_reverse": _("Points taken back"),
+    "points_return": _("Points given back"),
+    "points_expire": _("Points expired"),
+    "balance_owed": _("Stored value owed now"),
+    "points_owed": _("Points owed now"),
+}
+
+
+def _members(period: Period, unit: str) -> Report:
+    rows = figures.member_figures(period)
+
+    def label(what: str) -> str:
+        if what.startswith("coupon:"):
+            return str(_("Coupon used: %(name)s") % {"name": what[7:]})
+        return str(MEMBER_ROWS.get(what, what))
+
+    return Report(
+        name="members",
+        title=_("Members"),
+        period=period,
+        columns=[
+            Column(_("Item"), "text"),
+            Column(_("Count"), "int"),
+            Column(_("Stored value"), "money"),
+            Column(_("Points"), "int"),
+        ],
+        rows=[[label(r.what), r.count, r.amount, r.points] for r in rows],
+        note=_(
+            "From the members' statements: amounts as the statement signs them (paid in +, "
+            "spent −); stored value includes the bonus. What is owed is as of now."
+        ),
+    )
+
+
 REPORTS: dict[str, tuple[Text, Callable[[Period, str], Report]]] = {
     "sales": (_("Sales"), _sales),
     "hours": (_("By hour"), _hours),
@@ -315,6 +358,7 @@ REPORTS: dict[str, tuple[Text, Callable[[Period, str], Report]]] = {
     "tables": (_("Tables"), _tables),
     "areas": (_("Areas"), _areas),
     "staff": (_("Staff"), _staff),
+    "members": (_("Members"), _members),
 }
 
 

@@ -49,7 +49,7 @@ def test_the_sales_page_shows_the_days_figures_and_a_chart(boss, day):
 def test_each_report_page_answers_with_its_rows(boss, day):
     expected = {
         "hours": "18:00", "dishes": "清蒸鲈鱼", "categories": "凉菜", "methods": "微信支付",
-        "tables": "牡丹厅", "areas": "包间", "staff": "cashier",
+        "tables": "牡丹厅", "areas": "包间", "staff": "cashier", "members": "当前储值余额",
     }  # fmt: skip
     for name, text in expected.items():
         answer = boss.get(f"/manager/reports/{name}/?{PERIOD}")
