@@ -7,6 +7,7 @@ app_name = "orders"
 urlpatterns = [
     path("t/<str:token>/", views.diner_page, name="diner"),
     path("t/<str:token>/open/", views.table_open, name="table-open"),
+    path("t/<str:token>/dishes/<int:dish>/", views.dish_options, name="dish-options"),
     path("t/<str:token>/cart/", views.cart_add, name="cart-add"),
     path("t/<str:token>/cart/<int:item>/", views.cart_update, name="cart-update"),
     path("t/<str:token>/submit/", views.cart_submit, name="submit"),

@@ -2,7 +2,7 @@ import re
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -105,6 +105,22 @@ def diner_page(request, token):
         **views,
     }
     return remember_diner(request, render(request, "orders/diner.html", context))
+
+
+@require_GET
+def dish_options(request, token, dish):
+    """A dish's options, quantity and note: fetched into its menu card when tapped, so that the
+    menu carries no form per dish; without script (or before it has loaded) the card's link
+    opens this as a page of its own, whose form adds to the cart and goes back to the table."""
+    table = selectors.table_by_token(token)
+    card = menu_selectors.dish_card(dish)
+    if card is None:
+        raise Http404
+    context = {"dish": card, "cart_url": reverse("orders:cart-add", args=[token])}
+    if request.htmx:  # into the card, inside the page's menu (its tab comes by hx-include)
+        return render(request, "orders/diner.html#dish-options", context)
+    tab = selectors.current_tab(table)
+    return render(request, "orders/dish.html", {**context, "table": table, "tab": tab})
 
 
 @require_POST

@@ -163,34 +163,38 @@ def test_a_diner_page_is_in_chinese_when_the_phone_asks_for_no_language(
     html = page.content.decode()
     assert page.status_code == 200
     assert '<html lang="zh-hans">' in html
-    assert "加入购物车" in html and "本桌购物车" in html and "叫起（等通知再做）" in html
-    assert "Add to cart" not in html
+    assert "本桌购物车" in html and "选规格" in html and "Choose" not in html
+    options = Client().get(f"/t/{table.token}/dishes/{menu['chicken'].pk}/").content.decode()
+    assert "加入购物车" in options and "叫起（等通知再做）" in options
+    assert "Add to cart" not in options
 
 
 def test_a_diner_page_is_in_chinese_for_a_phone_set_to_chinese(table, menu):
     html = diner_page(table, HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").content.decode()
-    assert "加入购物车" in html and "Add to cart" not in html
+    assert "选规格" in html and "Choose" not in html
 
 
 def test_a_diner_page_is_in_english_for_a_phone_set_to_english(chinese_by_default, table, menu):
     html = diner_page(table, HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
     assert '<html lang="en">' in html
-    assert "Add to cart" in html and "Our table's cart" in html
-    assert "加入购物车" not in html
+    assert "Choose" in html and "Our table's cart" in html
+    assert "选规格" not in html
 
 
 def test_a_diner_page_is_in_english_once_english_is_chosen(chinese_by_default, table, menu):
     client = Client()
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     html = client.get(f"/t/{table.token}/").content.decode()
-    assert "Add to cart" in html and "加入购物车" not in html
+    assert "Choose" in html and "选规格" not in html
 
 
 def test_the_language_button_switches_a_phone_to_english(chinese_by_default, table, menu):
     client = Client()
     client.post("/i18n/setlang/", {"language": "en", "next": f"/t/{table.token}/"})
     html = client.get(f"/t/{table.token}/").content.decode()
-    assert "Add to cart" in html
+    assert "Choose" in html
+    options = client.get(f"/t/{table.token}/dishes/{menu['chicken'].pk}/").content.decode()
+    assert "Add to cart" in options
 
 
 def test_the_kitchen_board_is_in_chinese_by_default_and_in_english_when_asked(

@@ -43,8 +43,8 @@ def test_the_options_form_closes_and_forgets_the_note_after_adding(server, phone
     page.goto(f"{server.url}/t/{table.token}/")
     live(page)
     dish = page.locator(f"#dish-{menu['chicken'].pk}")
-    dish.locator("details.choose summary").click()
-    options = dish.locator("details.choose form")
+    dish.locator(".choose-link").click()
+    options = dish.locator(".choose form")
     # Not squeezed beside the photo: the form takes the card's width.
     card, form = dish.bounding_box(), options.bounding_box()
     assert form["width"] > card["width"] * 0.8
@@ -54,8 +54,9 @@ def test_the_options_form_closes_and_forgets_the_note_after_adding(server, phone
     options.locator("button.primary").click()
 
     expect(page.locator("#cart")).to_contain_text("不要香菜")
-    expect(dish.locator("details.choose")).not_to_have_attribute("open", "")
-    dish.locator("details.choose summary").click()
+    expect(options).to_be_hidden()
+    expect(dish.locator(".choose-link")).to_have_attribute("aria-expanded", "false")
+    dish.locator(".choose-link").click()
     expect(options.locator("input[name=note]")).to_have_value("")
     expect(options.get_by_label("微辣")).to_be_checked()
 

@@ -23,7 +23,7 @@ def test_a_dish_goes_from_the_phone_through_the_station_and_the_pass(
 
     diner.locator(f"#dish-{menu['cucumber'].pk} .quick-add button").click()
     diner.locator(f"#dish-{menu['fish'].pk} .quick-add button").click()
-    diner.locator(f"#dish-{menu['chicken'].pk} details.choose summary").click()
+    diner.locator(f"#dish-{menu['chicken'].pk} .choose-link").click()
     diner.locator(f"#dish-{menu['chicken'].pk} form button.primary").click()
     expect(diner.locator("#cart-bar")).to_contain_text("¥138")
     diner.locator("#cart-sheet > summary").click()

@@ -24,7 +24,7 @@ def test_two_phones_fill_one_cart_and_the_kitchen_sees_the_order(
     expect(b.locator("#cart-bar")).to_contain_text("¥12")
 
     # Phone B adds a dish with a required spice level and an extra, then submits.
-    b.locator(f"#dish-{menu['chicken'].pk} details.choose summary").click()
+    b.locator(f"#dish-{menu['chicken'].pk} .choose-link").click()
     chosen = b.locator(f"#dish-{menu['chicken'].pk} form")
     chosen.get_by_label("特辣").check()
     chosen.get_by_label("加花生").check()

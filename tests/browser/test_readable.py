@@ -41,7 +41,7 @@ MEASURE = """() => {
 
 
 def _open_everything(page, menu):
-    page.locator(f"#dish-{menu['chicken'].pk} details.choose summary").click()
+    page.locator(f"#dish-{menu['chicken'].pk} .choose-link").click()
     page.locator(f"#dish-{menu['cucumber'].pk} .quick-add button").click()
     expect(page.locator("#cart")).to_contain_text("拍黄瓜")
 

@@ -23,7 +23,7 @@ def test_the_menu_page_shows_dishes_prices_and_sold_out_state(table, menu):
     page = phone().get(f"/t/{table.token}/")
     html = page.content.decode()
     assert page.status_code == 200
-    assert "宫保鸡丁" in html and "¥38" in html and "微辣" in html
+    assert "宫保鸡丁" in html and "¥38" in html and "选规格" in html
     assert f'id="dish-{menu["cucumber"].pk}"' in html
     sold_out_card = html.split(f'id="dish-{menu["cucumber"].pk}"')[1].split("</article>")[0]
     assert "cart/" not in sold_out_card  # no way to add a sold-out dish
