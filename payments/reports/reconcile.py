@@ -269,3 +269,28 @@ def reconcile_check(*, day: date) -> list[tuple[Item, str]]:
             )  # fmt: skip
         done.append((item, outcome))
     return done
+
+
+def day_result(day: date) -> dict[str, Any]:
+    """The day's reconciliation as the Z report shows it, JSON-ready: whether it balanced, the
+    gateways whose bill is missing, the count and amount of each kind, and the fees. The
+    gateways publish a day's bill after 10:00 the next day, so a Z report printed at the close
+    shows this live (`reconcile_day` again), not as kept at the close."""
+    result = reconcile_day(day)
+    kinds = {}
+    for kind in Kind:
+        items = result.of(kind)
+        amount = sum(
+            ((i.gateway_amount if i.gateway_amount is not None else i.our_amount) or Decimal(0)
+             for i in items),
+            Decimal(0),
+        )  # fmt: skip
+        kinds[kind.value] = {"count": len(items), "amount": str(money(amount))}
+    return {
+        "day": day.isoformat(),
+        "balanced": result.balanced,
+        "missing_bills": result.missing_bills,
+        "kinds": kinds,
+        "fees": str(result.fees),
+        "gateway_net": str(result.gateway_net),
+    }

@@ -8,7 +8,13 @@ from decimal import Decimal
 import pytest
 
 from payments.models import GatewayBill, Payment, Refund
-from payments.reports.reconcile import Kind, reconcile_check, reconcile_day, refund_number
+from payments.reports.reconcile import (
+    Kind,
+    day_result,
+    reconcile_check,
+    reconcile_day,
+    refund_number,
+)
 
 from . import test_wechatpay
 from .report_day import at, make_day
@@ -136,3 +142,13 @@ def china():
     from django.utils import timezone
 
     return timezone.get_fixed_timezone(8 * 60)
+
+
+def test_the_days_result_for_the_z_report(day):
+    result = day_result(DAY)
+    assert result["balanced"] is False and result["missing_bills"] == ["alipay"]
+    assert result["kinds"]["matched"] == {"count": 3, "amount": "82.00"}  # 52 + 25 + 5
+    assert result["kinds"]["amount_differs"] == {"count": 1, "amount": "31.00"}
+    assert result["kinds"]["missing_here"] == {"count": 1, "amount": "18.00"}
+    assert result["kinds"]["missing_there"] == {"count": 1, "amount": "40.00"}
+    assert result["fees"] == "0.76"
