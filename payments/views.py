@@ -31,6 +31,8 @@ from restaurant.lib.roles import CASHIER, role_required
 from . import conf, providers, selectors, services
 from .coupons import services as coupon_services
 from .forms import DinerPaymentForm, DiscountForm, PaymentForm, RefundForm
+from .members import services as member_services
+from .members.services import MemberAuth
 from .models import Method, Payment, SandboxCharge
 from .providers import qr_gateways, sandbox
 from .providers.base import GatewayUnknown, NotifyRefused, StartContext
@@ -41,6 +43,18 @@ logger = logging.getLogger("payments")
 
 def new_key():
     return secrets.token_hex(12)
+
+
+def member_auth(data) -> MemberAuth:
+    """The member's code, or their mobile / member number and PIN, as a form sent them."""
+
+    def field(name):
+        value = data.get(name, "")
+        return value.strip() if isinstance(value, str) else ""
+
+    return MemberAuth(
+        code=field("member_code"), login=field("member_login"), pin=field("member_pin")
+    )
 
 
 def start_context(request, token):
@@ -144,7 +158,8 @@ def _pay_answer(request, tab, **extra):
 
 @_diner_post
 def pay_start(request, tab):
-    """The phone pays the whole bill, an equal share, or its own dishes, by QR."""
+    """The phone pays the whole bill, an equal share, or its own dishes, by QR or by member
+    balance (mobile or member number and PIN)."""
     form = DinerPaymentForm.parse(request.POST)
     choice = form["choice"]
     settlement, due = services.amount_due(tab.pk)
@@ -161,16 +176,18 @@ def pay_start(request, tab):
         raise Refused(Code.NOTHING_DUE)
     if diner is None:  # paying is this phone's first write at the tab
         diner = _diner_joining(request, tab)
+    by_balance = request.POST.get("method") == Method.MEMBER  # the member types their PIN
     payment, _created = services.payment_start(
         tab_id=tab.pk,
-        method=Method.QR,
+        method=Method.MEMBER if by_balance else Method.QR,
         amount=amount,
         version=form["version"],
         key=form["key"],
         diner=diner,
         scope=choice,
-        gateway=form["gateway"],
+        gateway="" if by_balance else form["gateway"],
         context=start_context(request, tab.table.token),
+        member=member_auth(request.POST) if by_balance else None,
     )
     return _pay_answer(request, tab, payment=payment)
 
@@ -392,6 +409,7 @@ def cashier_pay(request, tab):
         user=request.user,
         terminal_ref=form["terminal_ref"],
         auth_code=form["auth_code"],
+        member=member_auth(request.POST) if form["method"] == Method.MEMBER else None,
     )
     if payment.method == Method.CASH and payment.change:
         message = _("Cash %(tendered)s received. Change: %(change)s") % {
@@ -446,6 +464,37 @@ def cashier_coupon_remove(request, tab):
     tab = _tab_or_404(tab)
     coupon_services.coupon_remove(code=request.POST.get("code"), tab_id=tab, user=request.user)
     return tab, _("Coupon taken off; it can be used again."), {}
+
+
+@_cashier_post
+def cashier_member(request, tab):
+    """A member shows their code, or types their PIN, and goes on the bill (member prices)."""
+    tab = _tab_or_404(tab)
+    member = member_services.tab_member_identify(
+        tab_id=tab, auth=member_auth(request.POST), user=request.user
+    )
+    return tab, _("Member %(number)s is on the bill.") % {"number": member.number}, {}
+
+
+@_cashier_post
+def cashier_member_leave(request, tab):
+    tab = _tab_or_404(tab)
+    member_services.tab_member_leave(tab_id=tab, user=request.user)
+    return tab, _("The member is off the bill."), {}
+
+
+@_cashier_post
+def cashier_points(request, tab):
+    """积分抵现: the bill's member spends points as money off."""
+    tab = _tab_or_404(tab)
+    move = member_services.points_redeem(
+        tab_id=tab, points=request.POST.get("points", ""), user=request.user
+    )
+    return (
+        tab,
+        _("%(points)s points: %(off)s off.") % {"points": -move.points, "off": move.reason},
+        {},
+    )
 
 
 @_cashier_post

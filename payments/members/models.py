@@ -330,3 +330,7 @@ class Move(models.Model):
     @property
     def amount(self) -> Decimal:
         return self.principal + self.bonus
+
+    @property
+    def balance_after(self) -> Decimal:
+        return self.principal_after + self.bonus_after

@@ -51,6 +51,7 @@ STAFF_SCREENS = [
     ("orders:kitchen-stock", _("Sold out (估清)"), (KITCHEN,)),
     ("orders:staff-tables", _("Order for a table"), (KITCHEN, CASHIER)),
     ("payments:cashier", _("Cashier"), (CASHIER,)),
+    ("payments:members", _("Members"), (CASHIER,)),
     ("printing:queue", _("Printers"), (KITCHEN, CASHIER)),
     ("payments:reports-today", _("Reports"), (MANAGER,)),
     ("admin:index", _("Admin"), (MANAGER,)),

@@ -1,0 +1,302 @@
+"""Members' pages: the till's (find, join, statement, top-up and its refund, PIN, freeze,
+adjust, erase, export) and the member's own (a private link, opened with the PIN, showing the
+member code), and joining from the table's page. Thin: parse, check, call a service, render."""
+
+import csv
+import secrets
+import time
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from orders import selectors as order_selectors
+from restaurant.lib import parse
+from restaurant.lib.errors import Code, Refused
+from restaurant.lib.money import yuan
+from restaurant.lib.qr import make_qr
+from restaurant.lib.roles import CASHIER, MANAGER, has_role, role_required
+
+from . import selectors, services
+from .models import Member, TopUp
+
+# How long the member's page stays open after the PIN (this browser's session only).
+UNLOCKED_SECONDS = 10 * 60
+
+
+def _member_or_404(member_id: int) -> Member:
+    member = selectors.member_by_id(member_id)
+    if member is None:
+        raise Http404("No such member")
+    return member
+
+
+def _qr_svg(data: str) -> str:
+    image = make_qr(data).make_image()
+    image.path.attrib.pop("id", None)
+    return image.to_string(encoding="unicode")
+
+
+# The till -------------------------------------------------------------------------------------
+
+
+@require_GET
+@role_required(CASHIER)
+def till_members(request):
+    query = request.GET.get("q", "")
+    return render(
+        request,
+        "members/till.html",
+        {
+            "query": query,
+            "found": selectors.members_find(query),
+            "is_manager": has_role(request.user, MANAGER),
+        },
+    )
+
+
+@require_POST
+@role_required(CASHIER)
+def till_member_new(request):
+    try:
+        member = services.member_create(
+            mobile=request.POST.get("mobile"),
+            name=request.POST.get("name", ""),
+            birthday=request.POST.get("birthday"),
+            pin=request.POST.get("pin") or None,
+            user=request.user,
+        )
+    except Refused as error:
+        context = {
+            "found": selectors.members_find(""),
+            "error": error.message,
+            "form": request.POST,
+        }
+        return render(request, "members/till.html", context, status=error.status)
+    return redirect("payments:member-detail", member=member.pk)
+
+
+def _detail(request, member, **extra):
+    context = {
+        "member": member,
+        "moves": selectors.statement(member),
+        "top_ups": selectors.top_ups(member),
+        "key": secrets.token_hex(12),
+        "is_manager": has_role(request.user, MANAGER),
+        "link": request.build_absolute_uri(
+            reverse("payments:member-page", args=[member.link_token])
+        ),
+        **extra,
+    }
+    context["link_qr"] = _qr_svg(context["link"])
+    return context
+
+
+@require_GET
+@role_required(CASHIER)
+def till_member(request, member):
+    member = _member_or_404(member)
+    return render(request, "members/member.html", _detail(request, member))
+
+
+def _top_up(request, member):
+    top_up, created = services.top_up_create(
+        member_id=member.pk,
+        amount=request.POST.get("amount", ""),
+        method=request.POST.get("method", ""),
+        key=request.POST.get("key"),
+        user=request.user,
+        terminal_ref=request.POST.get("terminal_ref", ""),
+    )
+    message = _("Topped up %(amount)s") % {"amount": yuan(top_up.amount)}
+    if top_up.bonus:
+        message += _(", with %(bonus)s bonus") % {"bonus": yuan(top_up.bonus)}
+    return message + "."
+
+
+def _top_up_refund(request, member):
+    top_up_id = parse.whole_number(request.POST.get("top_up", ""))
+    if top_up_id is None or not TopUp.objects.filter(pk=top_up_id, member=member).exists():
+        raise Refused(Code.UNKNOWN_TOP_UP)
+    services.top_up_refund(
+        top_up_id=top_up_id,
+        amount=request.POST.get("amount", ""),
+        reason=request.POST.get("reason"),
+        user=request.user,
+    )
+    return _("Top-up refunded: hand the money back.")
+
+
+def _pin(request, member):
+    services.member_pin_set(member_id=member.pk, pin=request.POST.get("pin"), user=request.user)
+    return _("PIN set.")
+
+
+def _freeze(request, member):
+    frozen = request.POST.get("frozen") == "1"
+    services.member_freeze(
+        member_id=member.pk, frozen=frozen, reason=request.POST.get("reason"), user=request.user
+    )
+    return _("Card frozen.") if frozen else _("Card unfrozen.")
+
+
+def _adjust(request, member):
+    services.member_adjust(
+        member_id=member.pk,
+        balance=request.POST.get("balance", "0"),
+        points=request.POST.get("points", "0"),
+        reason=request.POST.get("reason"),
+        user=request.user,
+    )
+    return _("Adjusted.")
+
+
+def _erase(request, member):
+    services.member_erase(member_id=member.pk, reason=request.POST.get("reason"), user=request.user)
+    return _("Personal data deleted; the amounts stay on the books.")
+
+
+ACTIONS = {
+    "top-up": _top_up,
+    "top-up-refund": _top_up_refund,
+    "pin": _pin,
+    "freeze": _freeze,
+    "adjust": _adjust,
+    "erase": _erase,
+}
+
+
+@require_POST
+@role_required(CASHIER)
+def till_member_act(request, member, action):
+    member = _member_or_404(member)
+    act = ACTIONS.get(action)
+    if act is None:
+        raise Http404("No such action")
+    try:
+        message = act(request, member)
+    except Refused as error:
+        context = _detail(request, _member_or_404(member.pk), error=error.message)
+        return render(request, "members/member.html", context, status=error.status)
+    context = _detail(request, _member_or_404(member.pk), message=message)
+    return render(request, "members/member.html", context)
+
+
+@require_GET
+@role_required(MANAGER)
+def till_members_export(request):
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="members.csv"'
+    response.write("\ufeff")  # Excel opens UTF-8 Chinese names only with the BOM
+    writer = csv.writer(response)
+    for row in selectors.export_rows():
+        writer.writerow(row)
+    return response
+
+
+# The member's own page ------------------------------------------------------------------------
+
+
+def _member_by_link(link: str) -> Member:
+    member = selectors.member_by_link(link)
+    if member is None or member.status == Member.Status.ERASED:
+        raise Http404("No such member")
+    return member
+
+
+def _unlocked(request, member: Member) -> bool:
+    until = request.session.get("members", {}).get(str(member.pk), 0)
+    return until > time.time()
+
+
+def _page_context(request, member, **extra):
+    context = {"member": member, "unlocked": _unlocked(request, member), "seconds": 60, **extra}
+    if context["unlocked"]:
+        code, expires = services.member_code(member)
+        context.update(
+            code=code,
+            code_qr=_qr_svg(code),
+            expires=expires,
+            seconds=max(int((expires - timezone.now()).total_seconds()), 1),
+            moves=selectors.statement(member, limit=50),
+        )
+    return context
+
+
+@require_GET
+def member_page(request, link):
+    """The private link: the PIN opens it; then the member code, balance, points, statement."""
+    member = _member_by_link(link)
+    return render(request, "members/page.html", _page_context(request, member))
+
+
+@require_GET
+def member_code_part(request, link):
+    """The code region again (the page asks as the code turns): a read; nothing is written."""
+    member = _member_by_link(link)
+    return render(request, "members/page.html#code", _page_context(request, member))
+
+
+@csrf_exempt  # like the table's pages: the unguessable link is the credential, then the PIN
+@require_POST
+def member_unlock(request, link):
+    member = _member_by_link(link)
+    try:
+        if not member.pin:
+            services.member_pin_set(member_id=member.pk, pin=request.POST.get("pin"))
+        else:
+            services.member_pin_check(member_id=member.pk, pin=request.POST.get("pin"))
+    except Refused as error:
+        context = _page_context(request, member, error=error.message)
+        return render(request, "members/page.html", context, status=error.status)
+    opened = request.session.get("members", {})
+    opened[str(member.pk)] = time.time() + UNLOCKED_SECONDS
+    request.session["members"] = opened
+    return redirect("payments:member-page", link=link)
+
+
+@csrf_exempt
+@require_POST
+def member_lock(request, link):
+    member = _member_by_link(link)
+    opened = request.session.get("members", {})
+    opened.pop(str(member.pk), None)
+    request.session["members"] = opened
+    return redirect("payments:member-page", link=link)
+
+
+# Joining from the table's page ----------------------------------------------------------------
+
+
+@csrf_exempt  # the table's token in the URL is the diner's credential, as on the menu
+def diner_join(request, token):
+    """成为会员 from the pay page: only what the diner chooses to give, and a PIN to open their
+    page and pay with it. They go on this table's bill at once (member prices)."""
+    table = order_selectors.table_by_token(token)
+    tab = order_selectors.current_tab(table)
+    context = {"table": table, "token": token, "tab": tab}
+    if request.method != "POST":
+        return render(request, "members/join.html", context)
+    try:
+        if not request.POST.get("pin"):
+            raise Refused(Code.BAD_PIN)  # a phone's member opens their page with it
+        member = services.member_create(
+            mobile=request.POST.get("mobile"),
+            name=request.POST.get("name", ""),
+            birthday=request.POST.get("birthday"),
+            pin=request.POST.get("pin"),
+        )
+    except Refused as error:
+        context.update(error=error.message, form=request.POST)
+        return render(request, "members/join.html", context, status=error.status)
+    if tab is not None and request.POST.get("on_bill"):
+        auth = services.MemberAuth(login=member.number, pin=request.POST.get("pin", ""))
+        services.tab_member_identify(tab_id=tab.pk, auth=auth)
+    opened = request.session.get("members", {})
+    opened[str(member.pk)] = time.time() + UNLOCKED_SECONDS
+    request.session["members"] = opened
+    return redirect(reverse("payments:member-page", args=[member.link_token]) + f"?t={token}")

@@ -1,0 +1,210 @@
+"""Members' pages: the till's list, joining, statement, top-up, PIN, freeze, adjust, erase and
+export; the member's own page behind the PIN with its code; joining from the pay page; paying
+by balance from the phone and at the till; a member on the bill at the till."""
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from orders.models import Tab
+from orders.settlement import build_settlement
+from payments.members import services as members
+from payments.members.models import Member, MemberCode, TopUp
+from payments.models import Payment
+
+from .conftest import seat
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HX-Request": "true", "Accept-Language": "en"}
+EN = {"Accept-Language": "en"}
+
+
+@pytest.fixture
+def till(cashier):
+    client = Client()
+    client.force_login(cashier)
+    return client
+
+
+@pytest.fixture
+def boss(manager):
+    client = Client()
+    client.force_login(manager)
+    return client
+
+
+@pytest.fixture
+def member(db):
+    made = members.member_create(mobile="13800138000", name="王芳", pin="123456")
+    members.top_up_create(member_id=made.pk, amount="100", method="cash", key="t")
+    return made
+
+
+def test_the_till_finds_members_by_mobile_number_or_name(till, member):
+    page = till.get("/cashier/members/?q=0013", headers=EN).content.decode()
+    assert member.number in page and "王芳" in page and "¥100" in page
+    page = till.get("/cashier/members/?q=nobody", headers=EN).content.decode()
+    assert member.number not in page and "No member found." in page
+
+
+def test_only_staff_open_the_members_pages(client, cook, member):
+    assert client.get("/cashier/members/").status_code == 302  # to the login
+    client.force_login(cook)
+    assert client.get("/cashier/members/").status_code == 403
+    assert client.get(f"/cashier/members/{member.pk}/").status_code == 403
+
+
+def test_a_member_is_made_at_the_till_and_lands_on_their_page(till, cashier):
+    answer = till.post("/cashier/members/new/", {"mobile": "13900000001", "pin": "654321"})
+    made = Member.objects.get(mobile="13900000001")
+    assert answer.status_code == 302 and answer["Location"] == f"/cashier/members/{made.pk}/"
+    assert made.created_by == cashier and made.pin
+    bad = till.post("/cashier/members/new/", {"mobile": "139"}, headers=EN)
+    assert bad.status_code == 400 and "11 digits" in bad.content.decode()
+
+
+def test_a_top_up_at_the_till_shows_on_the_statement_with_who(till, member, cashier):
+    page = till.get(f"/cashier/members/{member.pk}/")
+    key = re.search(r'name="key" value="(\w+)"', page.content.decode()).group(1)
+    answer = till.post(
+        f"/cashier/members/{member.pk}/top-up/",
+        {"amount": "50", "method": "cash", "key": key},
+        headers=EN,
+    )
+    html = answer.content.decode()
+    assert answer.status_code == 200 and "Topped up ¥50." in html
+    assert 'id="member-balance">¥150' in html and "cashier" in html
+    again = till.post(
+        f"/cashier/members/{member.pk}/top-up/",
+        {"amount": "50", "method": "cash", "key": key},
+    )
+    assert again.status_code == 200 and TopUp.objects.count() == 2  # the same key: once
+
+
+def test_refusals_at_the_till_say_why_and_change_nothing(till, member):
+    answer = till.post(
+        f"/cashier/members/{member.pk}/top-up/",
+        {"amount": "-5", "method": "cash", "key": "x"},
+        headers=EN,
+    )
+    assert answer.status_code == 400 and "The amount must be" in answer.content.decode()
+    answer = till.post(f"/cashier/members/{member.pk}/adjust/", {"balance": "5", "reason": "x"})
+    assert answer.status_code == 403
+    member.refresh_from_db()
+    assert member.balance == 100 and member.bonus == 0
+
+
+def test_the_manager_adjusts_and_exports_and_a_cashier_cannot_export(till, boss, member):
+    answer = boss.post(
+        f"/cashier/members/{member.pk}/adjust/",
+        {"balance": "5", "points": "10", "reason": "补偿"},
+    )
+    assert answer.status_code == 200
+    member.refresh_from_db()
+    assert (member.bonus, member.points) == (5, 10)
+    assert till.get("/cashier/members/export.csv").status_code == 403
+    csv = boss.get("/cashier/members/export.csv")
+    text = csv.content.decode("utf-8-sig")
+    assert csv["Content-Type"].startswith("text/csv")
+    assert "13800138000" in text and "王芳" in text and "105.00" not in text.split("\n")[0]
+    assert member.pin not in text and member.link_token not in text
+
+
+def test_freeze_and_erase_at_the_till(till, member):
+    till.post(f"/cashier/members/{member.pk}/freeze/", {"frozen": "1", "reason": "卡丢了"})
+    member.refresh_from_db()
+    assert member.status == "frozen"
+    till.post(f"/cashier/members/{member.pk}/erase/", {"reason": "本人要求"})
+    member.refresh_from_db()
+    assert member.status == "erased" and member.mobile is None and member.balance == 100
+
+
+def test_the_member_page_opens_with_the_pin_and_shows_a_code_that_a_get_does_not_use(member):
+    phone = Client()
+    url = f"/m/{member.link_token}/"
+    page = phone.get(url, headers=EN).content.decode()
+    assert "Your PIN" in page and member.number not in page and "¥100" not in page
+    wrong = phone.post(url + "unlock/", {"pin": "000000"}, headers=EN)
+    assert wrong.status_code == 403 and "Wrong PIN" in wrong.content.decode()
+    assert phone.post(url + "unlock/", {"pin": "123456"}).status_code == 302
+    page = phone.get(url, headers=EN).content.decode()
+    code = re.search(r'id="code-digits">(\d{20})<', page).group(1)
+    assert code == members.member_code(member)[0] and "<svg" in page and "¥100" in page
+    part = phone.get(url + "code/").content.decode()
+    assert code in part and 'id="member-code"' in part
+    assert not MemberCode.objects.exists()  # shown, not used
+    phone.post(url + "lock/")
+    assert "Your PIN" in phone.get(url, headers=EN).content.decode()
+    assert Client().get("/m/not-a-link/").status_code == 404
+
+
+def test_the_join_link_is_on_the_pay_page_only_once_something_is_ordered(client, table, menu):
+    assert "/member/" not in client.get(f"/t/{table.token}/pay/").content.decode()
+    seat(table, menu)
+    assert f"/t/{table.token}/member/" in client.get(f"/t/{table.token}/pay/").content.decode()
+
+
+def test_a_diner_joins_from_the_phone_goes_on_the_bill_and_sees_their_card(client, table, menu):
+    tab = seat(table, menu)
+    refused = client.post(f"/t/{table.token}/member/", {"mobile": "13700000000"}, headers=EN)
+    assert refused.status_code == 400 and not Member.objects.exists()  # a PIN is needed
+    answer = client.post(
+        f"/t/{table.token}/member/", {"mobile": "13700000000", "pin": "112233", "on_bill": "1"}
+    )
+    made = Member.objects.get()
+    assert answer.status_code == 302 and answer["Location"].startswith(f"/m/{made.link_token}/")
+    assert build_settlement(tab.pk)["member"]["ref"] == made.number
+    assert made.number in client.get(answer["Location"]).content.decode()
+
+
+def test_a_phone_pays_its_share_by_balance_with_the_pin(client, table, menu, member):
+    tab = seat(table, menu)
+    fields = {"tab": tab.pk, "version": Tab.objects.get(pk=tab.pk).version, "key": "p1"}
+    wrong = client.post(
+        f"/t/{table.token}/pay/start/",
+        {**fields, "choice": "share", "people": "2", "method": "member",
+         "member_login": "13800138000", "member_pin": "999999"},
+        headers=HTMX,
+    )  # fmt: skip
+    assert wrong.status_code == 403 and "Wrong PIN" in wrong.content.decode()
+    answer = client.post(
+        f"/t/{table.token}/pay/start/",
+        {**fields, "choice": "share", "people": "2", "method": "member",
+         "member_login": "13800138000", "member_pin": "123456"},
+        headers=HTMX,
+    )  # fmt: skip
+    assert answer.status_code == 200 and "Paid ¥25" in answer.content.decode()
+    payment = Payment.objects.get()
+    assert (payment.method, payment.amount, payment.scope) == ("member", Decimal("25"), "share")
+    member.refresh_from_db()
+    assert member.balance == 75
+
+
+def test_the_till_takes_a_member_code_and_puts_a_member_on_the_bill(till, table, menu, member):
+    tab = seat(table, menu)
+    code, _ = members.member_code(member)
+    answer = till.post(f"/cashier/tabs/{tab.pk}/member/", {"member_code": code}, headers=HTMX)
+    assert answer.status_code == 200 and member.number in answer.content.decode()
+    assert build_settlement(tab.pk)["member"]["ref"] == member.number
+    tab.refresh_from_db()
+    reused = till.post(
+        f"/cashier/tabs/{tab.pk}/pay/",
+        {"method": "member", "amount": "30", "version": tab.version, "key": "k",
+         "member_code": code},
+        headers=HTMX,
+    )  # fmt: skip
+    assert reused.status_code == 409  # the code was used to identify: once
+    paid = till.post(
+        f"/cashier/tabs/{tab.pk}/pay/",
+        {"method": "member", "amount": "30", "version": tab.version, "key": "k2",
+         "member_login": "13800138000", "member_pin": "123456"},
+        headers=HTMX,
+    )  # fmt: skip
+    assert paid.status_code == 200 and "Paid ¥30" in paid.content.decode()
+    member.refresh_from_db()
+    assert member.balance == 70
+    till.post(f"/cashier/tabs/{tab.pk}/member/off/", headers=HTMX)
+    assert build_settlement(tab.pk)["member"] is None
