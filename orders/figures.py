@@ -14,7 +14,10 @@ Which bills and moments a figure counts:
 - a **staff member's actions** (orders taken, voids, discounts) count when they were done.
 
 Sales (`amount`) are what the dishes cost after their own discounts (OrderLine.amount), voided
-dishes left out; bill discounts and the service charge are given beside them, not spread.
+dishes left out; bill discounts and the service charge are given beside them, not spread, and
+so are the price rules (member prices, coupons, points, table charges: `price_rule_totals`,
+priced by the settlement for the bills that have any, so that a bill's total and the reports
+agree).
 """
 
 from collections.abc import Callable
@@ -46,6 +49,7 @@ from django.utils import timezone
 from restaurant.lib.money import money
 
 from .models import Order, OrderLine, Tab, TabEvent
+from .settlement import build_settlements
 
 Unit = Literal["day", "week", "month"]
 MONEY: DecimalField = DecimalField(max_digits=14, decimal_places=2)
@@ -86,6 +90,62 @@ class BillTotals:
     voided_quantity: int
     voided_amount: Decimal
     open_bills: int  # not yet closed (still at the table or not cleared)
+    # The price rules (issue 9), as the settlements of these bills apply them: money off is
+    # negative, charges positive; included in `sales`.
+    member_prices: Decimal = Decimal(0)
+    coupons: Decimal = Decimal(0)
+    points: Decimal = Decimal(0)
+    table_charges: Decimal = Decimal(0)  # 餐位费/茶位费 and minimum-spend shortfalls
+
+
+RULE_CHUNK = 500
+
+
+def price_rule_totals(tabs: Tabs) -> dict[str, Decimal]:
+    """Σ of the price rules over the bills that have any (a member, a coupon or points, a seat
+    charge, a minimum spend), priced by the settlement itself so that reports and bills agree;
+    and how much their service charge differs from the aggregate's (a member's prices lower
+    it). Plain bills are not read here."""
+    ruled = list(
+        _bills(tabs)
+        .filter(
+            Q(member_ref__gt="")
+            | Q(adjustments__isnull=False)
+            | Q(seat_charge__gt=0)
+            | Q(minimum_spend__gt=0)
+        )
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    totals = {
+        "member_price": Decimal(0),
+        "coupon": Decimal(0),
+        "points": Decimal(0),
+        "charges": Decimal(0),
+        "service_correction": Decimal(0),
+    }
+    percent = Decimal(settings.SERVICE_CHARGE_PERCENT)
+    for start in range(0, len(ruled), RULE_CHUNK):
+        for settlement in build_settlements(ruled[start : start + RULE_CHUNK]).values():
+            for row in settlement["adjustments"]:
+                kind = row["kind"]
+                if kind in ("seat_charge", "minimum_spend"):
+                    totals["charges"] += Decimal(row["amount"])
+                elif kind in totals:
+                    totals[kind] += Decimal(row["amount"])
+            base = sum(
+                (
+                    Decimal(line["amount"])
+                    for line in settlement["lines"]
+                    if line["status"] != VOIDED
+                ),
+                start=Decimal(0),
+            )
+            aggregate_service = (base * percent / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
+            totals["service_correction"] += (
+                Decimal(settlement["service_charge"]) - aggregate_service
+            )
+    return {name: money(value) for name, value in totals.items()}
 
 
 def bill_totals(tabs: Tabs) -> BillTotals:
@@ -106,6 +166,8 @@ def bill_totals(tabs: Tabs) -> BillTotals:
     gross, line_discounts = money(lines["gross"]), money(lines["line_discounts"])
     # A bill's discount never takes it below zero (as in the settlement).
     bill_discounts = min(money(bills["bill_discounts"]), gross - line_discounts)
+    rules = price_rule_totals(tabs)
+    service = money(service + rules["service_correction"])
     return BillTotals(
         bills=bills["bills"],
         guests=bills["people"],
@@ -113,7 +175,20 @@ def bill_totals(tabs: Tabs) -> BillTotals:
         line_discounts=line_discounts,
         bill_discounts=bill_discounts,
         service_charge=service,
-        sales=money(gross - line_discounts - bill_discounts + service),
+        sales=money(
+            gross
+            - line_discounts
+            - bill_discounts
+            + service
+            + rules["member_price"]
+            + rules["coupon"]
+            + rules["points"]
+            + rules["charges"]
+        ),
+        member_prices=rules["member_price"],
+        coupons=rules["coupon"],
+        points=rules["points"],
+        table_charges=rules["charges"],
         voided_lines=lines["voided_lines"],
         voided_quantity=lines["voided_quantity"],
         voided_amount=money(lines["voided_amount"]),

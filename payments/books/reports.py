@@ -105,6 +105,9 @@ def as_json(value: Any) -> Any:
     return value
 
 
+PRICE_RULES = ("member_price", "coupon", "points", "seat_charge", "minimum_spend")
+
+
 def z_report(day: date) -> dict[str, Any]:
     """The Z report of a business day: as kept at its close, or as it stands (an open day)."""
     closed = BusinessDay.objects.filter(day=day).first()
@@ -121,6 +124,16 @@ def z_report_live(day: date) -> dict[str, Any]:
         name: money(sum((Decimal(s[name]) for s in settlements), start=ZERO))
         for name in ("subtotal", "discount_total", "service_charge", "rounding", "total")
     }
+    # The price rules (issue 9) by kind, as the settlements applied them: member prices,
+    # coupons, points (negative), seat charges and minimum-spend shortfalls (positive).
+    rules = {kind: ZERO for kind in PRICE_RULES}
+    for settlement in settlements:
+        for row in settlement.get("adjustments", []):
+            if row["kind"] in rules:
+                rules[row["kind"]] += Decimal(row["amount"])
+    sums["charges_total"] = money(
+        sum((Decimal(s.get("charges_total", "0")) for s in settlements), start=ZERO)
+    )
     counts = order_selectors.tab_totals(tab_ids)
     guests = counts["guests"]
     tables = order_selectors.table_count()
@@ -152,8 +165,9 @@ def z_report_live(day: date) -> dict[str, Any]:
     report = {
         "day": day,
         "bills": counts["tabs"],
-        "sales": {**sums, "line_discounts": sums["discount_total"] - counts["bill_discounts"],
-                  "bill_discounts": counts["bill_discounts"]},
+        "sales": {**sums, "line_discounts": sums["discount_total"] - counts["bill_discounts"]
+                  + sum((rules[k] for k in ("member_price", "coupon", "points")), start=ZERO),
+                  "bill_discounts": counts["bill_discounts"], "price_rules": rules},
         "categories": order_selectors.sales_by_category(tab_ids),
         "voids": order_selectors.void_totals(tab_ids),
         "methods": methods,

@@ -378,7 +378,12 @@ def summary_cards(summary: figures.DayFigures) -> list[tuple[Text, Decimal | int
         (_("Bills"), b.bills, "int"),
         (_("Guests"), b.guests, "int"),
         (_("Average per guest"), summary.average_per_guest, "money"),
-        (_("Discounts"), b.line_discounts + b.bill_discounts, "money"),
+        # Every discount: the cashier's, and member prices, coupons and points (issue 9).
+        (
+            _("Discounts"),
+            b.line_discounts + b.bill_discounts - b.member_prices - b.coupons - b.points,
+            "money",
+        ),
         (_("Voids"), b.voided_amount, "money"),
         (_("Refunds"), m.refunded, "money"),
     ]
