@@ -25,6 +25,7 @@ from restaurant.lib.schemas import Key, Version, Yuan, refusing
 from . import conf, services
 from .coupons import services as coupon_services
 from .forms import auth_code
+from .members.services import MemberAuth
 from .models import Method, Payment
 from .providers.base import NotifyRefused
 from .views import start_context
@@ -144,6 +145,15 @@ PayMethod = Annotated[
 AuthCode = Annotated[str, AfterValidator(refusing(_auth_code, Code.BAD_AUTH_CODE))]
 
 
+class MemberIn(Schema):
+    """Who pays by balance (`method` `member`): the member code scanned at the till, or the
+    mobile / member number and the PIN the member typed. No code and no PIN: refused."""
+
+    code: str = Field("", max_length=24, description="The member code (20 digits, 97…)")
+    login: str = Field("", max_length=20, description="Mobile or member number")
+    pin: str = Field("", max_length=6, description="The member's 6-digit PIN")
+
+
 class PaymentIn(Schema):
     method: PayMethod
     amount: Yuan
@@ -151,6 +161,7 @@ class PaymentIn(Schema):
     key: Key
     reference: str = ""
     auth_code: AuthCode = ""
+    member: MemberIn | None = None
 
 
 class DinerPaymentIn(Schema):
@@ -318,10 +329,12 @@ def tab_settlement(request, tab: int):
         200: PaymentAnswer,
         400: Error,
         401: Error,
+        403: Error,
         404: Error,
         409: StaleError,
+        429: Error,
     },
-    summary="Take a cash or card payment (staff; idempotent by key)",
+    summary="Take a cash, card, 付款码 or member-balance payment (staff; idempotent by key)",
     by_alias=True,
 )
 def tab_payment(request, tab: int, payload: PaymentIn):
@@ -332,11 +345,22 @@ def tab_payment(request, tab: int, payload: PaymentIn):
     first payment and takes nothing. `qr` with `auth_code` (付款码, the code on the payer's
     phone, scanned at the till): its prefix picks WeChat Pay or Alipay and the payment is taken
     at once; `status` `pending` means the payer is confirming on the phone (the payment
-    completes or is reversed within a minute, pushed to the cashier's screens)."""
-    if payload.method not in (Method.CASH, Method.CARD) and not (
+    completes or is reversed within a minute, pushed to the cashier's screens). `member` with
+    `member` (`code`, or `login` and `pin`): taken from the member's balance at once; a wrong
+    PIN answers `403 wrong_pin` (five lock it: `429 pin_locked`), a short balance `409
+    not_enough_balance`, a frozen card `409 member_frozen`, a used code `409
+    member_code_used`."""
+    if payload.method not in (Method.CASH, Method.CARD, Method.MEMBER) and not (
         payload.method == Method.QR and payload.auth_code
     ):
         raise Refused(Code.BAD_METHOD)
+    member = None
+    if payload.method == Method.MEMBER and payload.member is not None:
+        member = MemberAuth(
+            code=payload.member.code.strip(),
+            login=payload.member.login.strip(),
+            pin=payload.member.pin.strip(),
+        )
     payment, created = services.payment_start(
         tab_id=_staff_tab(tab),
         method=payload.method,
@@ -346,6 +370,7 @@ def tab_payment(request, tab: int, payload: PaymentIn):
         user=_staff_user(request),
         terminal_ref=payload.reference,
         auth_code=payload.auth_code,
+        member=member,
     )
     return _answer(payment, created)
 

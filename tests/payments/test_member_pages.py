@@ -208,3 +208,44 @@ def test_the_till_takes_a_member_code_and_puts_a_member_on_the_bill(till, table,
     assert member.balance == 70
     till.post(f"/cashier/tabs/{tab.pk}/member/off/", headers=HTMX)
     assert build_settlement(tab.pk)["member"] is None
+
+
+def test_the_api_takes_a_member_payment_with_the_pin_and_the_settlement_names_it(
+    api, table, menu, member
+):
+    tab = seat(table, menu)
+    body = {"method": "member", "amount": "20", "version": tab.version, "key": "api-1"}
+    missing = api.staff_post(f"/tabs/{tab.pk}/payments", body)
+    assert missing.status_code == 400 and missing.json()["error"] == "member_auth_required"
+    wrong = api.staff_post(
+        f"/tabs/{tab.pk}/payments", {**body, "member": {"login": member.number, "pin": "000000"}}
+    )
+    assert wrong.status_code == 403 and wrong.json()["error"] == "wrong_pin"
+    paid = api.staff_post(
+        f"/tabs/{tab.pk}/payments", {**body, "member": {"login": member.number, "pin": "123456"}}
+    )
+    assert paid.status_code == 201, paid.json()
+    answer = paid.json()
+    assert answer["payment"]["method"] == "member" and answer["payment"]["status"] == "succeeded"
+    assert [p["method"] for p in answer["settlement"]["payments"]] == ["member"]
+    assert answer["settlement"]["balance_due"] == "30.00"
+    poor = members.member_create(pin="654321")
+    members.top_up_create(member_id=poor.pk, amount="10", method="cash", key="t")
+    short = api.staff_post(
+        f"/tabs/{tab.pk}/payments",
+        {**body, "amount": "30", "version": answer["settlement"]["version"], "key": "api-2",
+         "member": {"login": poor.number, "pin": "654321"}},
+    )  # fmt: skip
+    assert short.status_code == 409 and short.json()["error"] == "not_enough_balance"
+
+
+def test_the_openapi_schema_names_the_member_method_and_its_fields(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    payment_in = schema["components"]["schemas"]["PaymentIn"]
+    assert "member" in payment_in["properties"]["method"]["enum"]
+    assert "member" in payment_in["properties"]
+    assert set(schema["components"]["schemas"]["MemberIn"]["properties"]) == {
+        "code",
+        "login",
+        "pin",
+    }
