@@ -8,8 +8,8 @@ Which bills and moments a figure counts:
 - **bills** (their dishes, voids, discounts, service charge, guests, time seated) are chosen by
   the caller as a query of tab ids (`tabs`): the payment side passes the bills whose business day
   (the open day when they were settled, payments/books `TabDay`) is in the period, so that the
-  reports count the same bills as the Z report; `sales_by` also takes each bill's day as an
-  expression;
+  reports count the same bills as the Z report (sales per day, week and month are grouped by
+  that day on the payment side, `payments.reports.figures.sales_by`);
 - **hours of the day** count when each dish was ordered, in `[start, end)` (for staffing);
 - a **staff member's actions** (orders taken, voids, discounts) count when they were done.
 
@@ -20,9 +20,8 @@ priced by the settlement for the bills that have any, so that a bill's total and
 agree).
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
@@ -31,7 +30,6 @@ from django.contrib.auth.models import User
 from django.db.models import (
     Avg,
     Count,
-    DateField,
     DecimalField,
     DurationField,
     ExpressionWrapper,
@@ -43,7 +41,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, ExtractHour, Round, Trunc
+from django.db.models.functions import Coalesce, ExtractHour, Round
 from django.utils import timezone
 
 from restaurant.lib.money import money
@@ -64,7 +62,6 @@ def _sum(expression: Any, **extra: Any) -> Coalesce:
 
 
 Tabs = QuerySet[Any]  # a query of tab ids, such as `TabDay.objects.filter(…).values("tab_id")`
-DayOf = Callable[[str], Any]  # "" or "order__tab__" → an expression giving that bill's day
 
 
 def _bills(tabs: Tabs) -> QuerySet[Tab]:
@@ -333,46 +330,6 @@ def sales_by_hour(start: datetime, end: datetime) -> list[HourRow]:
 
 
 @dataclass(frozen=True)
-class PeriodRow:
-    day: date  # the business day the bucket starts on (a Monday for weeks, the 1st for months)
-    bills: int
-    guests: int
-    amount: Decimal  # dish sales after their own discounts
-    bill_discounts: Decimal
-
-
-def sales_by(tabs: Tabs, unit: Unit, day_of: DayOf) -> list[PeriodRow]:
-    """Sales per business day, week or month of these bills, each on the day `day_of` gives."""
-    bucket = Trunc(day_of(""), unit, output_field=DateField())
-    line_bucket = Trunc(day_of("order__tab__"), unit, output_field=DateField())
-    bills = {
-        row["bucket"]: row
-        for row in _bills(tabs)
-        .annotate(bucket=bucket)
-        .values("bucket")
-        .annotate(bills=Count("id"), people=Coalesce(Sum("guests"), 0), discounts=_sum("discount"))
-    }
-    amounts = dict(
-        _lines(tabs)
-        .filter(SOLD)
-        .annotate(bucket=line_bucket)
-        .values("bucket")
-        .annotate(takings=_sum("amount"))
-        .values_list("bucket", "takings")
-    )
-    return [
-        PeriodRow(
-            day=day,
-            bills=bills[day]["bills"],
-            guests=bills[day]["people"],
-            amount=money(amounts.get(day, 0)),
-            bill_discounts=money(bills[day]["discounts"]),
-        )
-        for day in sorted(bills)
-    ]
-
-
-@dataclass(frozen=True)
 class TableRow:
     table: str  # its code
     name: str
@@ -386,22 +343,22 @@ class TableRow:
 
 
 def table_figures(tabs: Tabs) -> list[TableRow]:
-    """Per table: turns, guests, sales, average bill, average time seated (opened → closed)."""
-    per_bill = (
-        OrderLine.objects.filter(SOLD, order__tab=OuterRef("pk"))
-        .values("order__tab")
-        .annotate(bill_amount=Sum("amount", output_field=MONEY))
-        .values("bill_amount")
+    """Per table: turns, guests, sales, average bill, average time seated (opened → closed).
+    Two grouped queries (the bills, their dishes), joined here by table."""
+    amounts = dict(
+        _lines(tabs)
+        .filter(SOLD)
+        .values("order__tab__table_id")
+        .annotate(takings=_sum("amount"))
+        .values_list("order__tab__table_id", "takings")
     )
     seated = ExpressionWrapper(F("closed_at") - F("opened_at"), output_field=DurationField())
     rows = (
         _bills(tabs)
-        .annotate(bill_amount=Coalesce(Subquery(per_bill, output_field=MONEY), ZERO))
-        .values("table__code", "table__name", "table__area", "table__seats")
+        .values("table_id", "table__code", "table__name", "table__area", "table__seats")
         .annotate(
             bills=Count("id"),
             people=Coalesce(Sum("guests"), 0),
-            total=_sum("bill_amount"),
             seated=Avg(seated, filter=Q(closed_at__isnull=False)),
         )
         .order_by("table__area", "table__code")
@@ -414,8 +371,8 @@ def table_figures(tabs: Tabs) -> list[TableRow]:
             seats=row["table__seats"],
             bills=row["bills"],
             guests=row["people"],
-            amount=money(row["total"]),
-            average_bill=money(row["total"] / row["bills"]),
+            amount=money(amounts.get(row["table_id"], 0)),
+            average_bill=money(amounts.get(row["table_id"], 0) / row["bills"]),
             minutes_seated=round(row["seated"].total_seconds() / 60) if row["seated"] else None,
         )
         for row in rows

@@ -139,7 +139,11 @@ class Payment(models.Model):
                 condition=models.Q(refunded__lte=models.F("amount")), name="refund_within_payment"
             ),
         ]
-        indexes = [models.Index(fields=["status", "expires_at"], name="payment_pending_expiry")]
+        indexes = [
+            models.Index(fields=["status", "expires_at"], name="payment_pending_expiry"),
+            # The reports and the reconciliation read a period's payments by when they succeeded.
+            models.Index(fields=["completed_at"], name="payment_completed_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_method_display()} {self.amount} #{self.pk}"
@@ -256,6 +260,7 @@ class Refund(models.Model):
             models.UniqueConstraint(fields=["payment", "key"], name="refund_key_once_per_payment"),
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive"),
         ]
+        indexes = [models.Index(fields=["completed_at"], name="refund_completed_at")]
 
     def can_move_to(self, status: str) -> bool:
         return status in self.TRANSITIONS[self.Status(self.status)]
