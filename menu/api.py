@@ -1,6 +1,6 @@
 """The menu as JSON for a mini-program or kiosk, read through the same selector as the page."""
 
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 from pydantic import StrictBool, StrictInt
 
 from restaurant.lib.api_auth import StaffAuth
@@ -48,6 +48,9 @@ class DishOut(Schema):
     description: str
     description_en: str
     price: str
+    member_price: str | None = Field(
+        None, description="会员价, with a member on the bill (the lower of it and the level's rate)"
+    )
     available: bool
     stock: int | None = None
     tags: list[str]
@@ -57,6 +60,10 @@ class DishOut(Schema):
     @staticmethod
     def resolve_price(dish):
         return money_str(dish.price)
+
+    @staticmethod
+    def resolve_member_price(dish):
+        return money_str(dish.member_price) if dish.member_price is not None else None
 
     @staticmethod
     def resolve_tags(dish):

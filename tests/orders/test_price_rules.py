@@ -385,3 +385,23 @@ def test_a_phones_share_follows_the_coupons_on_its_dishes(tab, menu):
     assert diner_share(tab.pk, "one") == Decimal("80.00")
     assert diner_share(tab.pk, "two") == Decimal("12.00")
     assert build_settlement(tab.pk)["total"] == "92.00"
+
+
+def test_the_menu_shows_a_dishs_member_price_beside_its_price(client, table, menu):
+    menu["chicken"].member_price = Decimal("30.00")
+    menu["chicken"].save()
+    html = client.get(table.diner_path, headers={"Accept-Language": "zh-hans"}).content.decode()
+    assert '<small class="member-price">会员价 ¥30</small>' in html
+    assert html.count('class="member-price"') == 1
+
+
+def test_the_menu_api_gives_a_dishs_member_price(client, menu):
+    menu["chicken"].member_price = Decimal("30.00")
+    menu["chicken"].save()
+    dishes = {
+        dish["name"]: dish
+        for category in client.get("/api/v1/menu").json()["categories"]
+        for dish in category["dishes"]
+    }
+    assert dishes["宫保鸡丁"]["member_price"] == "30.00"
+    assert dishes["拍黄瓜"]["member_price"] is None
