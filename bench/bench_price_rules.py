@@ -80,13 +80,14 @@ def seat_bills(env):
     coupon = Coupon.objects.create(
         name="满100减20", type="threshold", off=Decimal("20"), minimum=Decimal("100")
     )
-    bills = {"plain": [], "rich": []}
+    bills: dict[str, list[int]] = {"plain": [], "rich": []}
     for kind in bills:
         for number in range(1, BILLS_PER_KIND + 1):
             table = Table.objects.create(
                 code=f"{kind[0].upper()}{number:04d}", area="bench-rich" if kind == "rich" else ""
             )
             tab = services.tab_for_table(table=table)
+            assert tab is not None  # create=True always gives one
             services.order_submit(
                 tab=tab,
                 key="bench",
@@ -170,7 +171,7 @@ def main():
     port = free_port()
     database_url = bp.create_database()
     daphne = None
-    results = {"plain": [], "rich": []}
+    results: dict[str, list[dict]] = {"plain": [], "rich": []}
     try:
         env = bp.environment(port, database_url)
         manage(env, "migrate", "--noinput")
