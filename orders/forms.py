@@ -103,12 +103,6 @@ class LineStatusForm(EdgeForm):
         return OrderLine.Status(expect) if expect else None
 
 
-class ReasonForm(EdgeForm):
-    """退菜 and the like: the reason as typed (its rules are the service's)."""
-
-    reason = forms.CharField(required=False)
-
-
 class StockForm(EdgeForm):
     """估清: sold out or back on, or how many portions are left (blank: no limit)."""
 

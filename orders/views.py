@@ -18,6 +18,7 @@ from menu.services import dish_set_availability
 from restaurant.lib.approvals import NEEDS_MANAGER, Approval, approval_form
 from restaurant.lib.diners import diner_key, diner_marker, known_diner_key, remember_diner
 from restaurant.lib.errors import Code, Refused
+from restaurant.lib.forms import ReasonForm
 from restaurant.lib.htmx import refusal
 from restaurant.lib.roles import CASHIER, KITCHEN, has_role, role_required
 
@@ -27,7 +28,6 @@ from .forms import (
     CartQuantityForm,
     CartSubmitForm,
     LineStatusForm,
-    ReasonForm,
     StockForm,
     VisitForm,
 )

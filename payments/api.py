@@ -20,11 +20,11 @@ from restaurant.lib.approvals import Approval, ApprovalIn
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import money_str
 from restaurant.lib.roles import CASHIER
-from restaurant.lib.schemas import Key, Version, Yuan, refusing
+from restaurant.lib.schemas import Key, Version, Yuan, refusal, refusing
 
 from . import conf, services
 from .coupons import services as coupon_services
-from .forms import auth_code
+from .forms import auth_code, coupon_code
 from .members.services import MemberAuth
 from .models import Method, Payment
 from .providers.base import NotifyRefused
@@ -400,8 +400,22 @@ def tab_discount(request, tab: int, payload: DiscountIn):
     return build_settlement(tab)
 
 
+def _coupon_code(value: str) -> str:
+    code = coupon_code(value)
+    if code is None:
+        raise refusal(Code.UNKNOWN_COUPON)
+    return code
+
+
+# A coupon's code as scanned or typed (spaces, dashes forgiven): `404 unknown_coupon` when it
+# cannot be one.
+CouponCode = Annotated[str, AfterValidator(_coupon_code)]
+
+
 class CouponIn(Schema):
-    code: str = Field(description="The coupon's code as scanned or typed (spaces, dashes forgiven)")
+    code: CouponCode = Field(
+        description="The coupon's code as scanned or typed (spaces, dashes forgiven)"
+    )
 
 
 COUPON_RULES = (
@@ -438,7 +452,10 @@ def tab_coupon(request, tab: int, payload: CouponIn):
     by_alias=True,
 )
 def tab_coupon_remove(request, tab: int, code: str):
-    coupon_services.coupon_remove(code=code, tab_id=_staff_tab(tab), user=_staff_user(request))
+    stored = coupon_code(code)
+    if stored is None:
+        raise Refused(Code.UNKNOWN_COUPON)
+    coupon_services.coupon_remove(code=stored, tab_id=_staff_tab(tab), user=_staff_user(request))
     return build_settlement(tab)
 
 

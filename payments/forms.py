@@ -2,14 +2,30 @@
 the edge"): each form gives typed values to a service, or refuses with the code and message the
 API answers for the same mistake (payments/api.py's schemas)."""
 
+import re
+
 from django import forms
 from django.core.exceptions import ValidationError
 
 from restaurant.lib import parse
 from restaurant.lib.errors import Code
-from restaurant.lib.forms import AmountField, EdgeForm, KeyField, WholeNumberField
+from restaurant.lib.forms import AmountField, EdgeForm, KeyField, ReadField, WholeNumberField
 
+from .coupons.models import CODE_ALPHABET
 from .models import Method, Payment
+
+SEPARATORS = re.compile(r"[\s-]+")
+
+
+def coupon_code(value: object) -> str | None:
+    """A coupon's code as typed or scanned, as stored: capitals, no spaces or dashes; None when
+    it cannot be a code."""
+    if not isinstance(value, str) or len(value) > 40:
+        return None
+    code = SEPARATORS.sub("", value).upper()
+    if not 0 < len(code) <= 20 or any(c not in CODE_ALPHABET for c in code):
+        return None
+    return code
 
 
 def auth_code(value: object) -> str | None:
@@ -72,6 +88,13 @@ class DinerPaymentForm(EdgeForm):
         if people is None or not 2 <= people <= 50:
             raise ValidationError("not 2 to 50 people", code=Code.BAD_PEOPLE.value)
         return people
+
+
+class CouponForm(EdgeForm):
+    """A coupon's code, at the till or on the phone; one that cannot be a code is unknown."""
+
+    code = ReadField(coupon_code, required=True)
+    refusals = {"code": Code.UNKNOWN_COUPON}
 
 
 class DiscountForm(EdgeForm):

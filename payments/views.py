@@ -24,13 +24,14 @@ from restaurant.lib import parse
 from restaurant.lib.approvals import NEEDS_MANAGER, Approval, approval_form
 from restaurant.lib.diners import diner_key, known_diner_key, remember_diner
 from restaurant.lib.errors import Code, Refused
+from restaurant.lib.forms import ReasonForm
 from restaurant.lib.htmx import refusal
 from restaurant.lib.money import yuan
 from restaurant.lib.roles import CASHIER, role_required
 
 from . import conf, providers, selectors, services
 from .coupons import services as coupon_services
-from .forms import DinerPaymentForm, DiscountForm, PaymentForm, RefundForm
+from .forms import CouponForm, DinerPaymentForm, DiscountForm, PaymentForm, RefundForm
 from .members import services as member_services
 from .members.services import MemberAuth
 from .models import Method, Payment, SandboxCharge
@@ -206,7 +207,8 @@ def pay_cancel(request, tab, payment):
 @_diner_post
 def pay_coupon(request, tab):
     """A diner types a coupon's code on the phone."""
-    used = coupon_services.coupon_redeem(code=request.POST.get("code"), tab_id=tab.pk)
+    code = CouponForm.parse(request.POST)["code"]
+    used = coupon_services.coupon_redeem(code=code, tab_id=tab.pk)
     return _pay_answer(
         request, tab, message=_("Coupon %(name)s used.") % {"name": used.coupon.name}
     )
@@ -453,16 +455,16 @@ def cashier_tab_discount(request, tab):
 def cashier_coupon(request, tab):
     """A coupon scanned or typed at the till."""
     tab = _tab_or_404(tab)
-    used = coupon_services.coupon_redeem(
-        code=request.POST.get("code"), tab_id=tab, user=request.user
-    )
+    code = CouponForm.parse(request.POST)["code"]
+    used = coupon_services.coupon_redeem(code=code, tab_id=tab, user=request.user)
     return tab, _("Coupon %(name)s used.") % {"name": used.coupon.name}, {}
 
 
 @_cashier_post
 def cashier_coupon_remove(request, tab):
     tab = _tab_or_404(tab)
-    coupon_services.coupon_remove(code=request.POST.get("code"), tab_id=tab, user=request.user)
+    code = CouponForm.parse(request.POST)["code"]
+    coupon_services.coupon_remove(code=code, tab_id=tab, user=request.user)
     return tab, _("Coupon taken off; it can be used again."), {}
 
 
@@ -514,7 +516,7 @@ def cashier_line_discount(request, line):
 def cashier_line_void(request, line):
     voided = order_services.line_void(
         line_id=line,
-        reason=request.POST.get("reason", ""),
+        reason=ReasonForm.parse(request.POST)["reason"],
         user=request.user,
         approval=Approval.from_post(request),
     )

@@ -21,7 +21,12 @@ from restaurant.lib.errors import Code, Refused
 
 pytestmark = pytest.mark.django_db
 
-SERVICES = ["menu/services.py", "orders/services.py", "payments/services.py"]
+SERVICES = [
+    "menu/services.py",
+    "orders/services.py",
+    "payments/services.py",
+    "payments/coupons/services.py",
+]
 
 
 @pytest.mark.parametrize("path", SERVICES)

@@ -1,8 +1,6 @@
 """Coupons: issue, redeem at the till or on a phone, take off, give back. Every write locks the
 bill first (`orders.services.lock_tab`, the one lock order of payments), then the code's row."""
 
-import re
-
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
@@ -12,27 +10,15 @@ from orders import services as order_services
 from orders.settlement import TabStatus, build_settlement
 from restaurant.lib.errors import Code, Refused
 
-from .models import CODE_ALPHABET, Batch, Coupon, CouponCode, CouponEvent
+from .models import Batch, Coupon, CouponCode, CouponEvent
 
 MAX_BATCH = 5000
 COUPON = "coupon"  # the kind of a coupon's adjustment on a bill
-SEPARATORS = re.compile(r"[\s-]+")
 
 
-def normalize_code(code: object) -> str:
-    """What a person typed or a scanner read, as stored: capitals, no spaces or dashes; "" when
-    it cannot be a code."""
-    if not isinstance(code, str) or len(code) > 40:
-        return ""
-    code = SEPARATORS.sub("", code).upper()
-    if not 0 < len(code) <= 20 or any(c not in CODE_ALPHABET for c in code):
-        return ""
-    return code
-
-
-def _find(code: object) -> CouponCode:
-    normalized = normalize_code(code)
-    found = CouponCode.objects.filter(code=normalized).first() if normalized else None
+def _find(code: str) -> CouponCode:
+    """The code as stored (the edges read what was typed: payments.forms.coupon_code)."""
+    found = CouponCode.objects.filter(code=code).first()
     if found is None:
         raise Refused(Code.UNKNOWN_COUPON)
     return found
@@ -74,7 +60,7 @@ def batch_issue(
     return batch
 
 
-def coupon_redeem(*, code: object, tab_id: int, user: User | None = None) -> CouponCode:
+def coupon_redeem(*, code: str, tab_id: int, user: User | None = None) -> CouponCode:
     """Use a code on a bill (at the till, on a phone, through the API). Used once: when two
     tills try the same code at the same moment, the code's row lock lets one through and the
     other is told it is used. The same code again on the same bill is the one already there.
@@ -107,7 +93,7 @@ def coupon_redeem(*, code: object, tab_id: int, user: User | None = None) -> Cou
     return locked
 
 
-def coupon_remove(*, code: object, tab_id: int, user: User | None = None) -> CouponCode:
+def coupon_remove(*, code: str, tab_id: int, user: User | None = None) -> CouponCode:
     """Take a code off the bill it is on: it can be used again."""
     found = _find(code)
     if not order_selectors.tab_exists(tab_id):

@@ -123,3 +123,10 @@ class EdgeForm(forms.Form):
                     return Refused(CODES[error.code], **{**params, **(error.params or {})})
                 return Refused(self.refusals.get(name, Code.INVALID), **params)
         return Refused(Code.INVALID, problems=", ".join(errors))
+
+
+class ReasonForm(EdgeForm):
+    """退菜 and the like on any staff screen: the reason as typed (its rules, one is needed and
+    at most 200 characters, are the service's)."""
+
+    reason = forms.CharField(required=False)
