@@ -14,6 +14,7 @@ from django.utils import timezone
 from orders import selectors as order_selectors
 from orders.settlement import TabStatus, build_settlement, build_settlements
 
+from .books import selectors as books_selectors
 from .models import Payment, Refund
 
 STATES = ("free", "ordering", "eating", "bill", "paying", "settled")
@@ -134,4 +135,31 @@ def pay_view(tab_id: int, bill: dict[str, Any] | None = None) -> dict[str, Any]:
         "due": max(due, Decimal(0)),
         "paid_up": Decimal(settlement["total"]) > 0 and due <= 0,
         "people": tab.guests or 2,
+    }
+
+
+def handover_slip(shift_id: int) -> dict[str, Any] | None:
+    """A handed-over shift's slip as plain data (the printer's payload): the books' figures kept
+    at the handover. None: no such shift, or not handed over yet."""
+    slip = books_selectors.handover_slip(shift_id)
+    if slip is None:
+        return None
+    shift = slip["shift"]
+    return {
+        "till": shift.till,
+        "cashier": shift.cashier.get_username(),
+        "opened_at": timezone.localtime(shift.opened_at).isoformat(timespec="seconds"),
+        "closed_at": timezone.localtime(shift.closed_at).isoformat(timespec="seconds"),
+        "expected": slip["expected"],
+        "movements": [
+            {"direction": m.direction, "amount": str(m.amount), "reason": m.reason}
+            for m in slip["movements"]
+        ],
+        "denominations": [[face, n] for face, n in slip["denominations"]],
+        "expected_cash": str(shift.expected_cash),
+        "counted": str(shift.counted),
+        "difference": str(shift.difference),
+        "difference_reason": shift.difference_reason,
+        "left_in_drawer": str(shift.left_in_drawer),
+        "taken_out": str(shift.taken_out),
     }

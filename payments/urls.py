@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from . import views
+from .books import views as books
 
 app_name = "payments"
 
@@ -32,6 +33,15 @@ urlpatterns = [
     path("cashier/payments/<int:payment>/cancel/", views.cashier_payment_cancel, name="cancel"),
     path("manager/reports/", include("payments.reports.urls")),
     path("", include("payments.members.urls")),
+    path("cashier/shift/", books.shift, name="shift"),
+    path("cashier/shift/open/", books.shift_open, name="shift-open"),
+    path("cashier/shift/cash/", books.shift_cash, name="shift-cash"),
+    path("cashier/shift/<int:shift>/hand-over/", books.shift_hand_over, name="shift-hand-over"),
+    path("cashier/shift/<int:shift>/slip/", books.shift_slip, name="shift-slip"),
+    path("manager/day/", books.day, name="day"),
+    path("manager/day/close/", books.day_close, name="day-close"),
+    path("manager/day/<str:day>/z/", books.z_report, name="z-report"),
+    path("manager/audit/", books.audit, name="audit"),
     path("sandbox/pay/<str:charge>/", views.sandbox_page, name="sandbox"),
     path("sandbox/pay/<str:charge>/decide/", views.sandbox_decide, name="sandbox-decide"),
     path("sandbox/api/<str:op>/", views.sandbox_api, name="sandbox-api"),

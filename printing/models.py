@@ -84,6 +84,7 @@ class PrintJob(models.Model):
         PREBILL = "prebill", _("bill (结账单)")
         RECEIPT = "receipt", _("receipt (小票)")
         TEST = "test", _("test page")
+        HANDOVER = "handover", _("handover slip (交班单)")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("queued")

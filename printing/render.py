@@ -288,6 +288,43 @@ def _bill(slip, job, payload):
     slip.text(_("Thank you, see you again!"), align="center")
 
 
+def _handover(slip, job, payload):
+    """交班单: per method what the shift took, the drawer's arithmetic, the count, the
+    difference and its reason, and lines for both cashiers to sign."""
+    expected = payload["expected"]
+    slip.text(payload["restaurant"], big=True, bold=True, align="center")
+    slip.text(_("Handover slip"), big=True, align="center")
+    if payload.get("reprint"):
+        slip.text(_("REPRINT"), align="center")
+    slip.pair(_("Till %(till)s") % {"till": payload["till"]}, payload["cashier"])
+    slip.text(f"{clock(payload['opened_at'], year=True)} – {clock(payload['closed_at'])}")
+    slip.rule()
+    for method in expected["methods"]:
+        slip.pair(_(METHODS.get(method["account"], method["account"])), yuan(method["net"]))
+    slip.pair(_("Takings"), yuan(expected["takings"]), bold=True)
+    slip.rule()
+    slip.pair(_("Float"), yuan(expected["float"]))
+    slip.pair(_("Paid in"), yuan(expected["paid_in"]))
+    slip.pair(_("Paid out"), "-" + yuan(expected["paid_out"]))
+    for movement in payload["movements"]:
+        sign = "+" if movement["direction"] == "in" else "-"
+        slip.pair(f"  {movement['reason']}", sign + yuan(movement["amount"]))
+    slip.pair(_("Cash expected"), yuan(payload["expected_cash"]))
+    for face, count in payload["denominations"]:
+        slip.pair(f"  ￥{face} × {count}", "")
+    slip.pair(_("Cash counted"), yuan(payload["counted"]), bold=True)
+    difference = Decimal(payload["difference"])
+    label = _("Over") if difference > 0 else _("Short") if difference < 0 else _("Difference")
+    slip.pair(label, yuan(difference), big=True, bold=True)
+    if payload.get("difference_reason"):
+        slip.text(_("Reason: %(reason)s") % {"reason": payload["difference_reason"]})
+    slip.pair(_("Left in the drawer"), yuan(payload["left_in_drawer"]))
+    slip.pair(_("Taken out"), yuan(payload["taken_out"]))
+    slip.rule()
+    slip.text(_("Handed over by") + ": ________")
+    slip.text(_("Taken over by") + ": ________")
+
+
 def _test(slip, job, payload):
     slip.text(payload.get("restaurant", ""), big=True, bold=True, align="center")
     slip.text(_("Printer test"), big=True, align="center")
@@ -308,6 +345,7 @@ LAYOUTS = {
     "prebill": _bill,
     "receipt": _bill,
     "test": _test,
+    "handover": _handover,
 }
 
 

@@ -221,6 +221,23 @@ def bill_print(*, tab_id: int, kind: str) -> PrintJob:
     return job
 
 
+def handover_print(*, shift_id: int) -> PrintJob:
+    """交班单: a handed-over shift's slip on the till printer, with the figures kept at the
+    handover (payments' books)."""
+    printer = till_printer()
+    slip = payment_selectors.handover_slip(shift_id)
+    if slip is None:
+        raise Refused(Code.NOT_FOUND)
+    payload = {"restaurant": settings.RESTAURANT_NAME, "at": _local(timezone.now()), **slip}
+    (job,) = _enqueue(
+        [printer],
+        kind=PrintJob.Kind.HANDOVER,
+        title=f"{slip['till']} {slip['cashier']}",
+        payload=payload,
+    )
+    return job
+
+
 def test_page_print(*, printer_id: int) -> PrintJob:
     """A test page (Chinese text, a QR code, a cut) to set a printer up."""
     printer = Printer.objects.filter(pk=printer_id).first()

@@ -10,4 +10,5 @@ urlpatterns = [
     path("printing/printers/<int:printer>/move/", views.jobs_move, name="move"),
     path("printing/tabs/<int:tab>/prebill/", views.prebill_print, name="prebill"),
     path("printing/tabs/<int:tab>/receipt/", views.receipt_print, name="receipt"),
+    path("printing/shifts/<int:shift>/handover/", views.handover_print, name="handover"),
 ]

@@ -88,3 +88,15 @@ def prebill_print(request, tab):
 @role_required(CASHIER)
 def receipt_print(request, tab):
     return _bill_print(request, tab, PrintJob.Kind.RECEIPT)
+
+
+@require_POST
+@role_required(CASHIER)
+def handover_print(request, shift):
+    """交班单 on the till printer; the shift screen's button."""
+
+    def act():
+        job = services.handover_print(shift_id=shift)
+        return _("Sent to %(printer)s.") % {"printer": job.printer.name}
+
+    return _action(request, reverse("payments:shift"), act)

@@ -123,3 +123,7 @@ def audit_search(
     if last:
         entries = entries.filter(at__lt=day_bounds(last)[1])
     return entries
+
+
+def closed_day(day: date) -> BusinessDay | None:
+    return BusinessDay.objects.select_related("closed_by").filter(day=day).first()

@@ -1,3 +1,4 @@
+from decimal import Decimal
 from functools import lru_cache
 
 from django import template
@@ -5,6 +6,7 @@ from django.utils.safestring import mark_safe
 
 from orders.settlement import LineStatus
 from orders.settlement import bill_rows as _bill_rows
+from restaurant.lib.money import yuan as format_yuan
 from restaurant.lib.qr import make_qr
 
 register = template.Library()
@@ -35,3 +37,23 @@ def qr_svg(data):
 def bill_rows(settlement):
     """The bill's rows between subtotal and total (orders.settlement.bill_rows)."""
     return _bill_rows(settlement)
+
+
+@register.filter
+def signed_yuan(value):
+    """`+¥1.50`, `−¥2`, `¥0`: an over/short or an adjustment, its sign always shown."""
+    if value is None or value == "":
+        return ""
+    amount = Decimal(value)
+    if not amount:
+        return format_yuan(0)
+    return ("+" if amount > 0 else "−") + format_yuan(abs(amount))
+
+
+@register.filter
+def minus_yuan(value):
+    """`−¥3` for an amount taken off (a discount, cash paid out); `¥0` when there is none."""
+    if value is None or value == "":
+        return ""
+    amount = Decimal(value)
+    return "−" + format_yuan(amount) if amount else format_yuan(0)
