@@ -17,7 +17,7 @@ class ShiftConsumer(StreamConsumer):
     @database_sync_to_async
     def authorize(self) -> list[str] | None:
         user = self.scope.get("user")
-        if not has_role(user, CASHIER):
+        if user is None or not has_role(user, CASHIER):
             return None
         self.user_id = user.pk
         self.view = f"shift.{user.pk}"  # the memo keeps each cashier's render apart

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -36,7 +36,7 @@ def _amount(raw: str, *, blank_ok: bool = False) -> Any:
 
 
 def _answer(
-    request: HttpRequest, page: str, context: Callable[[], dict[str, Any]], act: Callable[[], str]
+    request, page: str, context: Callable[[], dict[str, Any]], act: Callable[[], str]
 ) -> HttpResponseBase:
     """Run an action; htmx gets the page's main region and the message, a plain form the page.
     A refusal changes nothing and says why, in place (htmx) or on the page."""
@@ -60,13 +60,13 @@ def _page_url(page: str) -> str:
 
 @require_GET
 @role_required(CASHIER)
-def shift(request: HttpRequest) -> HttpResponse:
+def shift(request) -> HttpResponse:
     return render(request, SHIFT_PAGE, selectors.shift_view(request.user.pk))
 
 
 @require_POST
 @role_required(CASHIER)
-def shift_open(request: HttpRequest) -> HttpResponseBase:
+def shift_open(request) -> HttpResponseBase:
     def act() -> str:
         opened = services.shift_open(
             user=request.user,
@@ -80,7 +80,7 @@ def shift_open(request: HttpRequest) -> HttpResponseBase:
 
 @require_POST
 @role_required(CASHIER)
-def shift_cash(request: HttpRequest) -> HttpResponseBase:
+def shift_cash(request) -> HttpResponseBase:
     def act() -> str:
         services.cash_move(
             user=request.user,
@@ -93,7 +93,7 @@ def shift_cash(request: HttpRequest) -> HttpResponseBase:
     return _answer(request, SHIFT_PAGE, lambda: selectors.shift_view(request.user.pk), act)
 
 
-def _denominations(request: HttpRequest) -> dict[str, int]:
+def _denominations(request) -> dict[str, int]:
     counts = {}
     for face in selectors.DENOMINATIONS:
         raw = request.POST.get(f"n{face}", "").strip()
@@ -108,7 +108,7 @@ def _denominations(request: HttpRequest) -> dict[str, int]:
 
 @require_POST
 @role_required(CASHIER)
-def shift_hand_over(request: HttpRequest, shift: int) -> HttpResponseBase:
+def shift_hand_over(request, shift: int) -> HttpResponseBase:
     def act() -> str:
         denominations = _denominations(request)
         counted = _amount(request.POST.get("counted", ""), blank_ok=bool(denominations))
@@ -127,7 +127,7 @@ def shift_hand_over(request: HttpRequest, shift: int) -> HttpResponseBase:
 
 @require_GET
 @role_required(CASHIER)
-def shift_slip(request: HttpRequest, shift: int) -> HttpResponse:
+def shift_slip(request, shift: int) -> HttpResponse:
     """The handover slip, for the browser's print dialog on 58 or 80 mm paper."""
     slip = selectors.handover_slip(shift)
     if slip is None:
@@ -145,13 +145,13 @@ def shift_slip(request: HttpRequest, shift: int) -> HttpResponse:
 
 @require_GET
 @role_required(MANAGER)
-def day(request: HttpRequest) -> HttpResponse:
+def day(request) -> HttpResponse:
     return render(request, DAY_PAGE, selectors.day_view())
 
 
 @require_POST
 @role_required(MANAGER)
-def day_close(request: HttpRequest) -> HttpResponseBase:
+def day_close(request) -> HttpResponseBase:
     raw = request.POST.get("day", "")
     try:
         which = date.fromisoformat(raw)
@@ -179,7 +179,7 @@ def day_close(request: HttpRequest) -> HttpResponseBase:
 
 @require_GET
 @role_required(MANAGER)
-def z_report(request: HttpRequest, day: str) -> HttpResponse:
+def z_report(request, day: str) -> HttpResponse:
     try:
         which = date.fromisoformat(day)
     except ValueError:
@@ -207,20 +207,20 @@ def _day(raw: str) -> date | None:
 
 @require_GET
 @role_required(MANAGER)
-def audit(request: HttpRequest) -> HttpResponse:
-    filters = {
-        "kind": request.GET.get("kind", "")
-        if request.GET.get("kind", "") in AuditEntry.Kind.values
-        else "",
-        "who": request.GET.get("who", "").strip()[:150],
-        "table": request.GET.get("table", "").strip()[:40],
-        "text": request.GET.get("q", "").strip()[:100],
-        "first": _day(request.GET.get("from", "")),
-        "last": _day(request.GET.get("to", "")),
-    }
-    page = Paginator(selectors.audit_search(**filters), selectors.AUDIT_PAGE).get_page(
-        request.GET.get("page")
+def audit(request) -> HttpResponse:
+    kind = request.GET.get("kind", "")
+    kind = kind if kind in AuditEntry.Kind.values else ""
+    who = request.GET.get("who", "").strip()[:150]
+    table = request.GET.get("table", "").strip()[:40]
+    text = request.GET.get("q", "").strip()[:100]
+    first, last = _day(request.GET.get("from", "")), _day(request.GET.get("to", ""))
+    filters: dict[str, object] = {
+        "kind": kind, "who": who, "table": table, "text": text, "first": first, "last": last
+    }  # fmt: skip
+    entries = selectors.audit_search(
+        kind=kind, who=who, table=table, text=text, first=first, last=last
     )
+    page = Paginator(entries, selectors.AUDIT_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(

@@ -19,6 +19,8 @@ from restaurant.lib.audit import AuditEntry, AuditIsAppendOnly, audit_record
 from restaurant.lib.business_day import today
 from restaurant.lib.errors import Code, Refused
 
+from .conftest import seat
+
 pytestmark = pytest.mark.django_db
 
 
@@ -248,3 +250,30 @@ def test_a_day_not_begun_cannot_be_closed(manager):
     from datetime import timedelta
 
     refused(Code.DAY_NOT_OVER, books.day_close, user=manager, day=today() + timedelta(days=2))
+
+
+def test_the_z_report_agrees_with_the_reports_figures_on_an_ordinary_day(
+    tab, table, other_table, menu, cashier, commits
+):
+    """On a day with nothing carried over and nothing after a close, the Z report (counted by
+    postings and settled bills) and the reports' day figures (counted by time) agree."""
+    from payments.reports.figures import day_figures
+
+    second = seat(other_table, menu, key="second", guests=3)
+    with commits():
+        order_services.line_void(
+            line_id=OrderLine.objects.get(order__tab=second, name="拍黄瓜").pk, reason="没货",
+            user=cashier,
+        )  # fmt: skip
+        cash(tab, "60", "a", user=cashier)  # 10 change
+        card(second, "38", "b", user=cashier)
+        services.refund_create(payment_id=tab_payment(second, "card"), amount="8",
+                               reason="上菜慢", user=cashier)  # fmt: skip
+    z = reports.z_report(open_day())
+    figures = day_figures(open_day())
+    assert z["bills"] == figures.bills.bills == 2
+    assert z["guests"] == figures.bills.guests == 5
+    assert Decimal(z["sales"]["total"]) == figures.bills.sales == Decimal("88.00")
+    assert Decimal(z["voids"]["amount"]) == figures.bills.voided_amount == Decimal("12.00")
+    assert Decimal(z["takings"]) == figures.money.received == Decimal("80.00")
+    assert Decimal(z["refunds"]) == figures.money.refunded == Decimal("8.00")

@@ -61,7 +61,7 @@ def test_a_cashier_hands_over_and_the_manager_closes_the_day(
     till.screenshot(path=f"{shots}/books-handover-refused.png", full_page=True)
     handover.locator("input[name=reason]").fill("找零多给了一元")
     handover.get_by_role("button", name="交班").click()
-    expect(till.locator("#difference")).to_have_text("¥-1", timeout=SLOW)
+    expect(till.locator("#difference")).to_have_text("−¥1", timeout=SLOW)
     expect(till.locator("#counted")).to_have_text("¥229")
     till.screenshot(path=f"{shots}/books-handed-over.png", full_page=True)
     assert till.evaluate("window.__notReloaded") is True
@@ -80,7 +80,7 @@ def test_a_cashier_hands_over_and_the_manager_closes_the_day(
     office.get_by_role("button", name="日结").click()
     office.wait_for_url(f"{server.url}/manager/day/*/z/", timeout=SLOW)
     expect(office.locator("#z-sales")).to_have_text("¥50")
-    expect(office.locator("#z-over-short")).to_have_text("¥-1")
+    expect(office.locator("#z-over-short")).to_have_text("−¥1")
     office.screenshot(path=f"{shots}/books-z.png", full_page=True)
     assert BusinessDay.objects.get().report["sales"]["total"] == "50.00"
 
