@@ -8,6 +8,7 @@ had no day figures on main when this was written: these are the books' own.
 """
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -105,7 +106,35 @@ def as_json(value: Any) -> Any:
     return value
 
 
-PRICE_RULES = ("member_price", "coupon", "points", "seat_charge", "minimum_spend")
+# The settlement's price steps (orders/settlement.py, payments/README.md "Prices and
+# discounts"): what each took off or added, summed over the day's bills. `line` is the
+# cashier's discounts on single dishes, which are on the lines rather than in `adjustments`.
+DISCOUNTS = ("member_price", "line", "coupon", "points", "discount")
+CHARGES = ("seat_charge", "minimum_spend")
+TOTALS = ("subtotal", "discount_total", "charges_total", "service_charge", "rounding", "total")
+
+
+def _sales(settlements: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """The day's bills summed as their settlements priced them, to the fen of each printed bill:
+    totals, each kind of discount (positive: what it took off) and of charge."""
+    totals = dict.fromkeys(TOTALS, ZERO)
+    steps: dict[str, Decimal] = dict.fromkeys(DISCOUNTS + CHARGES, ZERO)
+    for settlement in settlements:
+        for name in TOTALS:
+            totals[name] += Decimal(settlement.get(name) or 0)
+        for row in settlement.get("adjustments", []):
+            if row["kind"] in steps:
+                steps[row["kind"]] += Decimal(row["amount"])
+        steps["line"] -= sum(
+            (Decimal(line["discount"]) for line in settlement["lines"]
+             if line["status"] != "voided"),
+            start=ZERO,
+        )  # fmt: skip
+    return {
+        **{name: money(value) for name, value in totals.items()},
+        "discounts": {name: money(-steps[name]) for name in DISCOUNTS},
+        "charges": {name: money(steps[name]) for name in CHARGES},
+    }
 
 
 def z_report(day: date) -> dict[str, Any]:
@@ -119,21 +148,7 @@ def z_report(day: date) -> dict[str, Any]:
 def z_report_live(day: date) -> dict[str, Any]:
     """The day's figures now, JSON-ready (amounts as strings)."""
     tab_ids = list(TabDay.objects.filter(day=day).values_list("tab_id", flat=True))
-    settlements = build_settlements(tab_ids).values()
-    sums = {
-        name: money(sum((Decimal(s[name]) for s in settlements), start=ZERO))
-        for name in ("subtotal", "discount_total", "service_charge", "rounding", "total")
-    }
-    # The price rules (issue 9) by kind, as the settlements applied them: member prices,
-    # coupons, points (negative), seat charges and minimum-spend shortfalls (positive).
-    rules = {kind: ZERO for kind in PRICE_RULES}
-    for settlement in settlements:
-        for row in settlement.get("adjustments", []):
-            if row["kind"] in rules:
-                rules[row["kind"]] += Decimal(row["amount"])
-    sums["charges_total"] = money(
-        sum((Decimal(s.get("charges_total", "0")) for s in settlements), start=ZERO)
-    )
+    sales = _sales(build_settlements(tab_ids).values())
     counts = order_selectors.tab_totals(tab_ids)
     guests = counts["guests"]
     tables = order_selectors.table_count()
@@ -165,9 +180,7 @@ def z_report_live(day: date) -> dict[str, Any]:
     report = {
         "day": day,
         "bills": counts["tabs"],
-        "sales": {**sums, "line_discounts": sums["discount_total"] - counts["bill_discounts"]
-                  + sum((rules[k] for k in ("member_price", "coupon", "points")), start=ZERO),
-                  "bill_discounts": counts["bill_discounts"], "price_rules": rules},
+        "sales": sales,
         "categories": order_selectors.sales_by_category(tab_ids),
         "voids": order_selectors.void_totals(tab_ids),
         "methods": methods,
@@ -175,7 +188,7 @@ def z_report_live(day: date) -> dict[str, Any]:
         "refunds": -_total(methods, "refunded"),
         "member": member,
         "guests": guests,
-        "per_guest": money(sums["total"] / guests) if guests else ZERO,
+        "per_guest": money(sales["total"] / guests) if guests else ZERO,
         "tables": tables,
         "turns": money(Decimal(counts["tabs"]) / tables) if tables else ZERO,
         "adjustments": adjustments,

@@ -184,7 +184,7 @@ def test_the_z_report_counts_voids_discounts_and_covers(tab, cashier, manager, c
         cash(tab, "35", "a")
     z = reports.z_report(open_day())
     assert z["voids"] == {"lines": 1, "portions": 1, "amount": "12.00"}
-    assert (z["sales"]["bill_discounts"], z["sales"]["total"], z["per_guest"]) == (
+    assert (z["sales"]["discounts"]["discount"], z["sales"]["total"], z["per_guest"]) == (
         "3.00",
         "35.00",
         "17.50",
@@ -277,3 +277,17 @@ def test_the_z_report_agrees_with_the_reports_figures_on_an_ordinary_day(
     assert Decimal(z["voids"]["amount"]) == figures.bills.voided_amount == Decimal("12.00")
     assert Decimal(z["takings"]) == figures.money.received == Decimal("80.00")
     assert Decimal(z["refunds"]) == figures.money.refunded == Decimal("8.00")
+
+
+def test_the_z_report_counts_seat_charges_as_the_bills_priced_them(table, menu, commits):
+    from orders.models import Area
+
+    Area.objects.create(name="大厅", seat_charge=Decimal("2"), seat_charge_name="茶位费")
+    table.area = "大厅"
+    table.save()
+    tab = seat(table, menu, guests=3)  # 50 of dishes + 3 × 2 of 茶位费
+    with commits():
+        cash(tab, "56", "a")
+    z = reports.z_report(open_day())
+    assert z["sales"]["charges"]["seat_charge"] == "6.00"
+    assert (z["sales"]["total"], z["takings"]) == ("56.00", "56.00")

@@ -70,14 +70,16 @@ def test_a_day_of_price_rules_balances_and_the_z_report_names_each_rule(menu, co
         "15.00",
         "41.00",
     )
-    assert (sales["charges_total"], sales["line_discounts"]) == ("6.00", "0.00")
-    assert sales["price_rules"] == {
-        "member_price": "-5.00",
-        "coupon": "-10.00",
+    assert (sales["charges_total"], sales["discounts"]["line"]) == ("6.00", "0.00")
+    # Each price rule by kind, as the settlements applied them: what it took off, what it added.
+    assert sales["discounts"] == {
+        "member_price": "5.00",
+        "line": "0.00",
+        "coupon": "10.00",
         "points": "0.00",
-        "seat_charge": "6.00",
-        "minimum_spend": "0.00",
+        "discount": "0.00",
     }
+    assert sales["charges"] == {"seat_charge": "6.00", "minimum_spend": "0.00"}
 
 
 def test_the_report_figures_count_the_price_rules_as_the_bills_do(menu, commits, settings):
