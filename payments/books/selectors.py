@@ -12,8 +12,6 @@ from restaurant.lib.audit import AuditEntry
 from restaurant.lib.business_day import business_day, day_bounds
 
 from ..models import Payment
-from ..reports.reconcile import Kind as Match
-from ..reports.reconcile import reconcile_day
 from . import reports
 from .models import BusinessDay, CashMovement, Shift
 
@@ -129,18 +127,3 @@ def audit_search(
 
 def closed_day(day: date) -> BusinessDay | None:
     return BusinessDay.objects.select_related("closed_by").filter(day=day).first()
-
-
-def reconciliation(day: date) -> dict[str, Any] | None:
-    """The day's reconciliation with the gateways' bills (payments/reports/reconcile.py), as the
-    Z report shows it: read when shown, since the gateways publish a day's bill the next
-    morning, after the close. None when no gateway is set up."""
-    result = reconcile_day(day)
-    if not result.bills:
-        return None
-    return {
-        "balanced": result.balanced,
-        "counts": [(label, result.counts[value]) for value, label in Match.choices],
-        "fees": result.fees,
-        "missing_bills": result.missing_bills,
-    }

@@ -18,6 +18,8 @@ from restaurant.lib.errors import Code, Refused
 from restaurant.lib.htmx import refusal
 from restaurant.lib.roles import CASHIER, MANAGER, role_required
 
+from ..reports.reconcile import Kind as Match
+from ..reports.reconcile import reconcile_day
 from . import reports, selectors, services
 
 SHIFT_PAGE = "payments/books/shift.html"
@@ -175,6 +177,21 @@ def day_close(request) -> HttpResponseBase:
         response["HX-Redirect"] = target  # the Z report is a page of its own, for print
         return response
     return redirect(target)
+
+
+def _reconciliation(day: date) -> dict[str, Any] | None:
+    """The day's reconciliation with the gateways' bills (payments/reports/reconcile.py), as the
+    Z report shows it: read when shown, since the gateways publish a day's bill the next
+    morning, after the close. None when no gateway is set up."""
+    result = reconcile_day(day)
+    if not result.bills:
+        return None
+    return {
+        "balanced": result.balanced,
+        "counts": [(label, result.counts[value]) for value, label in Match.choices],
+        "fees": result.fees,
+        "missing_bills": result.missing_bills,
+    }
 
 
 @require_GET

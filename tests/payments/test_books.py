@@ -211,8 +211,11 @@ def test_the_audit_finds_each_kind(tab, cashier, manager, menu, commits, client)
     shift = books.shift_open(user=cashier, till="1", float_amount=Decimal("0"))
     books.cash_move(user=cashier, direction="out", amount=Decimal("5"), reason="冰块")
     books.shift_hand_over(user=cashier, shift_id=shift.pk, counted=Decimal("0"), reason="少了5")
-    audit_record(kind=AuditEntry.Kind.MEMBER, user=manager, subject="张三", amount=Decimal("10"),
-                 reason="补录充值")  # fmt: skip
+    from payments.members import services as members
+
+    member = members.member_create(mobile="13800138000", user=manager)
+    members.member_adjust(member_id=member.pk, balance="10", points=5, reason="补录活动赠送",
+                          user=manager)  # fmt: skip
     found = set(AuditEntry.objects.values_list("kind", flat=True))
     assert {"refund", "void", "discount", "stock", "login", "login_failed", "cash", "shift",
             "member"} <= found  # fmt: skip
@@ -220,6 +223,9 @@ def test_the_audit_finds_each_kind(tab, cashier, manager, menu, commits, client)
     assert audit_search(who="manag", kind="refund").get().amount == Decimal("5.00")
     assert audit_search(text="老顾客").get().kind == "discount"
     assert audit_search(kind="login_failed").get().actor == "cashier"
+    adjusted = audit_search(kind="member").get()
+    assert (adjusted.subject, adjusted.amount, adjusted.reason, adjusted.actor) == (
+        member.number, Decimal("10.00"), "补录活动赠送", "manager")  # fmt: skip
 
 
 def test_the_audit_cannot_be_changed_from_the_application_nor_in_the_database(manager):
