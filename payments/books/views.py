@@ -19,7 +19,7 @@ from restaurant.lib.htmx import refusal
 from restaurant.lib.roles import CASHIER, MANAGER, role_required
 
 from ..reports.reconcile import Kind as Match
-from ..reports.reconcile import reconcile_day
+from ..reports.reconcile import day_result
 from . import reports, selectors, services
 
 SHIFT_PAGE = "payments/books/shift.html"
@@ -180,18 +180,14 @@ def day_close(request) -> HttpResponseBase:
 
 
 def _reconciliation(day: date) -> dict[str, Any] | None:
-    """The day's reconciliation with the gateways' bills (payments/reports/reconcile.py), as the
-    Z report shows it: read when shown, since the gateways publish a day's bill the next
-    morning, after the close. None when no gateway is set up."""
-    result = reconcile_day(day)
-    if not result.bills:
+    """The day's reconciliation with the gateways (`reports.reconcile.day_result`, read when
+    shown: the gateways publish a day's bill the next morning, after the close); None when
+    there is nothing to reconcile (no gateway set up, nothing paid through one)."""
+    result = day_result(day)
+    if not result["missing_bills"] and not any(k["count"] for k in result["kinds"].values()):
         return None
-    return {
-        "balanced": result.balanced,
-        "counts": [(label, result.counts[value]) for value, label in Match.choices],
-        "fees": result.fees,
-        "missing_bills": result.missing_bills,
-    }
+    counts = [(label, result["kinds"][value]["count"]) for value, label in Match.choices]
+    return {**result, "counts": counts}
 
 
 @require_GET
