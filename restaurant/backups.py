@@ -47,6 +47,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from django.conf import settings
 from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 
 FORMAT = "diancan-backup/1"
@@ -434,11 +435,30 @@ def _restore_media(folder: Path, manifest: dict[str, Any], key: bytes | None) ->
     return len(members)
 
 
+def migrations_check(manifest: dict[str, Any]) -> list[str]:
+    """Refuse a backup made by a newer Diancan (migrations this code does not have); return
+    the apps whose code is newer than the backup (`manage.py migrate` brings them up)."""
+    on_disk = MigrationLoader(None, ignore_no_migrations=True).disk_migrations
+    backed_up = manifest["versions"]["migrations"]
+    unknown = [f"{app}.{name}" for app, name in backed_up.items() if (app, name) not in on_disk]
+    if unknown:
+        raise BackupError(
+            "This backup was made by a newer Diancan (migrations this code does not have: "
+            + ", ".join(unknown)
+            + "): restore it with that version, or a newer one."
+        )
+    newest: dict[str, str] = {}
+    for app, name in on_disk:
+        newest[app] = max(newest.get(app, ""), name)
+    return sorted(app for app, name in backed_up.items() if newest.get(app, name) > name)
+
+
 def backup_restore(*, folder: Path, passphrase: str | None = None, media: bool = True) -> dict:
     """Check the backup whole (checksums, then the passphrase), then restore the database
     (which must be empty) and the photos (into an empty MEDIA_ROOT). Returns the manifest."""
     manifest = read_manifest(folder)
     backup_verify(folder, manifest)
+    manifest["to_migrate"] = migrations_check(manifest)
     key = None
     encryption = manifest.get("encryption")
     if encryption:

@@ -291,3 +291,13 @@ def test_retention_keeps_the_newest_of_each_recent_day_and_month(tmp_path, setti
     months = sorted({(m.year, m.month) for m in kept})
     assert months == [(2026, 2), (2026, 3), (2026, 4)]
     assert (tmp_path / ".partial-diancan-20260101T000000Z-x").exists()
+
+
+def test_a_backup_from_a_newer_diancan_is_refused_and_an_older_one_says_migrate(db):
+    current = backups._migrations()
+    assert backups.migrations_check({"versions": {"migrations": current}}) == []
+    newer = {**current, "payments": "9999_from_the_future"}
+    with pytest.raises(backups.BackupError, match="newer Diancan.*payments.9999_from_the_future"):
+        backups.migrations_check({"versions": {"migrations": newer}})
+    older = {**current, "payments": "0001_initial"}
+    assert backups.migrations_check({"versions": {"migrations": older}}) == ["payments"]

@@ -39,4 +39,10 @@ class Command(BaseCommand):
             + "). The ledger then had "
             + f"{manifest['ledger']['entries']} entries, last hash {manifest['ledger']['last_hash']}."
         )
+        if manifest["to_migrate"]:
+            self.stdout.write(
+                "This code is newer than the backup for "
+                + ", ".join(manifest["to_migrate"])
+                + ": run `manage.py migrate` before serving."
+            )
         call_command("check_ledger", stdout=self.stdout)
