@@ -37,6 +37,11 @@ class Mark:
     width: float
     height: float
 
+    @property
+    def middle(self) -> float:
+        """Where a column's label and value are centred."""
+        return round(self.x + self.width / 2, 1)
+
 
 @dataclass
 class Chart:
