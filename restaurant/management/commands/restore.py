@@ -36,8 +36,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Restored the backup of {manifest['created_at']} ({manifest['database']['vendor']}"
             + (f", {photos} photo files" if photos is not None else "")
-            + "). The ledger then had "
-            + f"{manifest['ledger']['entries']} entries, last hash {manifest['ledger']['last_hash']}."
+            + f"). The ledger then had {manifest['ledger']['entries']} entries"
+            + (f", last hash {last}." if (last := manifest["ledger"]["last_hash"]) else ".")
         )
         if manifest["to_migrate"]:
             self.stdout.write(
