@@ -38,7 +38,13 @@ from .models import (
     TabPayment,
 )
 from .selectors import LIMIT_ALERT_SECONDS, limit_alert_key
-from .settlement import adjustment_why, price_bill, rule_problem, settlement_figures
+from .settlement import (
+    SettlementParts,
+    adjustment_why,
+    price_bill,
+    rule_problem,
+    settlement_figures,
+)
 
 
 def out_of_stock(dishes: list[dict[str, Any]]) -> Refused:
@@ -790,21 +796,33 @@ def record_payment(
     amount: Decimal,
     status: str,
     refunded: Decimal = Decimal(0),
+    parts: SettlementParts | None = None,
 ) -> None:
     """The payment side reports a payment (new or changed); the tab's version grows.
 
-    Called inside the payment side's transaction; pushes go out after it commits.
+    Called inside the payment side's transaction with the tab locked; pushes go out after it
+    commits. `parts`, the tab's settlement parts read in that transaction, are kept true in
+    memory, so the caller has the settlement after the payment without reading it again.
     """
-    TabPayment.objects.update_or_create(
-        payment=str(payment),
-        defaults={
-            "tab_id": tab_id,
-            "method": method,
-            "amount": amount,
-            "status": status,
-            "refunded": refunded,
-        },
-    )
+    number = str(payment)
+    fields = {"method": method, "amount": amount, "status": status, "refunded": refunded}
+    if parts is None:
+        changed = TabPayment.objects.filter(payment=number).update(
+            tab_id=tab_id, updated_at=timezone.now(), **fields
+        )
+        if not changed:
+            TabPayment.objects.create(tab_id=tab_id, payment=number, **fields)
+    else:
+        row = next((row for row in parts.payments if row.payment == number), None)
+        if row is None:
+            parts.payments.append(
+                TabPayment.objects.create(tab_id=tab_id, payment=number, **fields)
+            )
+        else:
+            for name, value in fields.items():
+                setattr(row, name, value)
+            row.save(update_fields=[*fields, "updated_at"])
+        parts.tab.version += 1
     Tab.objects.filter(pk=tab_id).update(version=F("version") + 1)
     realtime.push_tab(tab_id)
 

@@ -427,27 +427,55 @@ def build_settlement(tab_id: int) -> dict[str, Any]:
 def build_settlements(tab_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     """{tab id: its settlement} for many tabs in a few queries, not a few per tab (the cashier's
     floor plan reads every open tab at once)."""
-    tabs = {tab.pk: tab for tab in Tab.objects.select_related("table").filter(pk__in=tab_ids)}
-    lines: dict[int, list[OrderLine]] = {tab_id: [] for tab_id in tabs}
+    tabs = Tab.objects.select_related("table").filter(pk__in=tab_ids)
+    return {pk: parts.settlement() for pk, parts in _read(list(tabs)).items()}
+
+
+@dataclass
+class SettlementParts:
+    """What a settlement is computed from, read once (`read_parts`) with the tab locked. The
+    ordering side's services apply their own changes to it in memory (`record_payment`), so a
+    payment's transaction knows the settlement before and after the payment from one read."""
+
+    tab: Tab
+    lines: list[OrderLine]
+    payments: list[TabPayment]
+    adjustments: list[TabAdjustment]
+    categories: dict[int, int]
+
+    def settlement(self) -> dict[str, Any]:
+        return _settlement(self.tab, self.lines, self.payments, self.adjustments, self.categories)
+
+
+def read_parts(tab: Tab) -> SettlementParts:
+    """The parts of a tab read with its table (`orders.services.lock_tab`), in three queries.
+    Call it with the tab locked; the tab changes then only through services that keep it true."""
+    return _read([tab])[tab.pk]
+
+
+# A settlement shows these of a payment: a tab's payments are read on every payment and for
+# every tile of the cashier's floor, and their timestamps were a good part of reading them.
+PAYMENT_FIELDS = ("id", "tab_id", "payment", "method", "amount", "refunded", "status")
+
+
+def _read(tabs: list[Tab]) -> dict[int, SettlementParts]:
+    parts = {tab.pk: SettlementParts(tab, [], [], [], {}) for tab in tabs}
     for line in (
         OrderLine.objects.filter(order__tab__in=tabs)
         .annotate(tab_id=F("order__tab_id"))
         .order_by("id")
     ):
-        lines[line.tab_id].append(line)
-    payments: dict[int, list[TabPayment]] = {tab_id: [] for tab_id in tabs}
-    for payment in TabPayment.objects.filter(tab__in=tabs).order_by("id"):
-        payments[payment.tab_id].append(payment)
-    adjustments: dict[int, list[TabAdjustment]] = {tab_id: [] for tab_id in tabs}
+        parts[line.tab_id].lines.append(line)
+    for payment in TabPayment.objects.filter(tab__in=tabs).only(*PAYMENT_FIELDS).order_by("id"):
+        parts[payment.tab_id].payments.append(payment)
     for adjustment in TabAdjustment.objects.filter(tab__in=tabs).order_by("created_at", "id"):
-        adjustments[adjustment.tab_id].append(adjustment)
-    every_line = [line for tab_lines in lines.values() for line in tab_lines]
-    every_adjustment = [a for tab_adjustments in adjustments.values() for a in tab_adjustments]
+        parts[adjustment.tab_id].adjustments.append(adjustment)
+    every_line = [line for part in parts.values() for line in part.lines]
+    every_adjustment = [a for part in parts.values() for a in part.adjustments]
     categories = _categories(every_adjustment, every_line)
-    return {
-        pk: _settlement(tab, lines[pk], payments[pk], adjustments[pk], categories)
-        for pk, tab in tabs.items()
-    }
+    for part in parts.values():
+        part.categories = categories
+    return parts
 
 
 def _settlement(

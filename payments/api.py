@@ -267,12 +267,12 @@ def _payment_out(payment):
 
 
 def _answer(payment, created):
-    payment.refresh_from_db()
+    settlement = payment.settlement  # the payment and its bill as its transaction left them
+    if settlement is None:
+        payment.refresh_from_db()
+        settlement = build_settlement(payment.tab_id)
     payment.as_read()
-    body = {
-        "payment": _payment_out(payment),
-        "settlement": build_settlement(payment.tab_id),
-    }
+    body = {"payment": _payment_out(payment), "settlement": settlement}
     return Status(201 if created else 200, body)
 
 

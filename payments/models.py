@@ -124,6 +124,11 @@ class Payment(models.Model):
     closing_until = models.DateTimeField(_("closing claimed until"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
 
+    # Not a field: the tab's settlement as the transaction that took this payment left it, set
+    # by `services.payment_start` so that its answer need not read the bill again; None when
+    # not known (read it then: orders.settlement.build_settlement).
+    settlement: dict[str, Any] | None = None
+
     objects = PaymentQuerySet.as_manager()
 
     class Meta:
@@ -425,12 +430,29 @@ class LedgerEntry(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise AppendOnly("Ledger entries are never changed; write a correcting entry.")
-        with transaction.atomic():
-            ledger.lock_for_append()
-            last = LedgerEntry.objects.order_by("-id").values_list("hash", flat=True).first()
-            self.previous_hash = last or ledger.GENESIS
-            self.hash = ledger.entry_digest(self, self.previous_hash)
+        with transaction.atomic(savepoint=False):
+            self._chain([self])
             super().save(*args, **kwargs)
+
+    @classmethod
+    def append(cls, entries: list["LedgerEntry"]) -> None:
+        """Chain and write new entries at the end of the books, the lock taken and the last
+        hash read once for all of them. Call it last in its transaction: the append lock is
+        held until the commit, and every payment in the restaurant queues behind it (README,
+        Performance)."""
+        with transaction.atomic(savepoint=False):
+            cls._chain(entries)
+            for entry in entries:
+                super(LedgerEntry, entry).save()  # chained above: Model.save, not ours again
+
+    @classmethod
+    def _chain(cls, entries: list["LedgerEntry"]) -> None:
+        ledger.lock_for_append()
+        previous = cls.objects.order_by("-id").values_list("hash", flat=True).first()
+        previous = previous or ledger.GENESIS
+        for entry in entries:
+            entry.previous_hash = previous
+            entry.hash = previous = ledger.entry_digest(entry, previous)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnly("Ledger entries are never deleted; write a correcting entry.")

@@ -7,7 +7,6 @@ once after it commits, however many changes it made; the screens render them.
 
 from django.template.loader import render_to_string
 
-from orders import selectors as order_selectors
 from restaurant.lib.realtime import publish, publish_on_commit
 
 from . import selectors
@@ -61,7 +60,8 @@ def render_floor_event(event):
     """The tile of the table an event is about (a closed tab's table may have a new tab)."""
     if event["kind"] == "table":
         return render_tile(event["table"])
-    return render_tile(order_selectors.tab_table_id(event["tab"]))
+    tile = selectors.tile_for_tab(event["tab"])
+    return render_tile(tile["table"].pk, tile)
 
 
 def render_bill(tab_id, bill=None):

@@ -12,7 +12,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from orders import selectors as order_selectors
-from orders.settlement import TabStatus, build_settlement, build_settlements
+from orders.settlement import TabStatus, build_settlement, build_settlements, read_parts
 
 from .books import selectors as books_selectors
 from .models import Payment, Refund
@@ -78,6 +78,16 @@ def tile_for_table(table_id: int) -> dict[str, Any]:
     tab = order_selectors.current_tab(table)
     alerts = order_selectors.limit_alerts([tab.pk] if tab else [])
     return _tile(table, tab, _pending_tabs([tab] if tab else []), alerts)
+
+
+def tile_for_tab(tab_id: int) -> dict[str, Any]:
+    """The tile of the table a tab's event is about, in five queries (every payment brings
+    one). A tab not closed is its table's current one (a table has one open tab at most)."""
+    tab = order_selectors.tab_with_table(tab_id)
+    if tab.status == TabStatus.CLOSED:  # the table may have a new tab by now
+        return tile_for_table(tab.table_id)
+    alerts = order_selectors.limit_alerts([tab.pk])
+    return _tile(tab.table, tab, _pending_tabs([tab]), alerts, read_parts(tab).settlement())
 
 
 def tab_payments(tab_id: int) -> list[Payment]:

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from orders import controls
 from orders import selectors as order_selectors
 from orders import services as order_services
-from orders.settlement import TabStatus, build_settlement
+from orders.settlement import SettlementParts, TabStatus, build_settlement, read_parts
 from restaurant.lib.approvals import Approval
 from restaurant.lib.audit import AuditEntry, audit_record
 from restaurant.lib.errors import Code, Refused
@@ -114,33 +114,44 @@ ACCOUNTS: dict[str, str] = {
 }
 
 
-def _captured(payment: Payment, *, user: User | None = None) -> None:
-    """Money came in: the books, the tab, and what follows from a paid bill. Tab is locked."""
-    account = ACCOUNTS[payment.method]
+def _captured(
+    payment: Payment, *, parts: SettlementParts, user: User | None = None
+) -> SettlementParts:
+    """Money came in: the tab, what follows from a paid bill, then the books. The tab is locked
+    and `parts` are its settlement's, read in this transaction; returns them after the payment."""
+    _report(payment, parts=parts)
+    parts = _after_money_in(parts, user=user)
+    if parts.tab.member_ref and payment.method != Method.MEMBER:
+        members.points_earn(payment=payment)  # the member's row is locked before the ledger
+    _book(payment, user=user)
+    return parts
+
+
+def _book(payment: Payment, *, user: User | None = None) -> None:
+    """The payment in the ledger, last in its transaction: the ledger's append lock is held
+    from here to the commit, and every payment in the restaurant queues behind it (README,
+    Performance). Cash books what was tendered in and the change out, so the cash account is
+    the drawer's movements; a member's balance was booked by the wallet's spend."""
     if payment.method == Method.MEMBER:
-        pass  # the wallet's spend booked it and its points (members.balance_spend)
-    elif payment.method == Method.CASH:
-        members.points_earn(payment=payment)  # a member on the bill: locked before the ledger
-        LedgerEntry.objects.create(
-            account=account, kind=LedgerEntry.Kind.PAYMENT, amount=payment.tendered,
-            tab_id=payment.tab_id, payment=payment, user=user,
-        )  # fmt: skip
+        return  # the wallet's spend booked it and its points (members.balance_spend)
+    entry = partial(
+        LedgerEntry,
+        account=ACCOUNTS[payment.method],
+        kind=LedgerEntry.Kind.PAYMENT,
+        tab_id=payment.tab_id,
+        payment=payment,
+        user=user,
+    )
+    if payment.method == Method.CASH:
+        entries = [entry(amount=payment.tendered)]
         if payment.change:
-            LedgerEntry.objects.create(
-                account=account, kind=LedgerEntry.Kind.CHANGE, amount=-payment.change,
-                tab_id=payment.tab_id, payment=payment, user=user,
-            )  # fmt: skip
+            entries.append(entry(kind=LedgerEntry.Kind.CHANGE, amount=-payment.change))
     else:
-        members.points_earn(payment=payment)
-        LedgerEntry.objects.create(
-            account=account, kind=LedgerEntry.Kind.PAYMENT, amount=payment.amount,
-            tab_id=payment.tab_id, payment=payment, user=user,
-        )  # fmt: skip
-    _report(payment)
-    _after_money_in(payment.tab_id, user=user)
+        entries = [entry(amount=payment.amount)]
+    LedgerEntry.append(entries)
 
 
-def _report(payment: Payment) -> None:
+def _report(payment: Payment, *, parts: SettlementParts | None = None) -> None:
     """Tell the ordering side (its TabPayment and the tab's version) and every screen."""
     order_services.record_payment(
         tab_id=payment.tab_id,
@@ -149,13 +160,20 @@ def _report(payment: Payment) -> None:
         amount=payment.amount,
         status=payment.status,
         refunded=payment.refunded,
+        parts=parts,
     )
     realtime.push_tab_changed(payment.tab_id)
 
 
-def _after_money_in(tab_id: int, *, user: User | None = None) -> None:
-    """A paid bill: refund anything above it, release pay-first orders, settle, close the rest."""
-    settlement, due = amount_due(tab_id)
+def _after_money_in(parts: SettlementParts, *, user: User | None = None) -> SettlementParts:
+    """A paid bill: refund anything above it, release pay-first orders, settle, close the rest.
+    Returns the settlement's parts as they are then."""
+    tab_id = parts.tab.pk
+    settlement = parts.settlement()
+    balance = Decimal(settlement["balance_due"])
+    if balance > 0:
+        return parts  # still owed (refunds on their way back only add to it): nothing follows
+    due = balance + _pending_refunds(tab_id)
     if due < 0:
         _refund_newest_first(
             tab_id,
@@ -174,11 +192,13 @@ def _after_money_in(tab_id: int, *, user: User | None = None) -> None:
             order_services.tab_set_status(
                 tab_id=tab_id, status=TabStatus.SETTLED, user=user, reason=_("paid")
             )
+            parts.tab.refresh_from_db()
         # Other phones' unfinished QR payments are closed at the gateway (after commit).
         for payment_id in Payment.objects.filter(tab_id=tab_id, status=PENDING).values_list(
             "pk", flat=True
         ):
             transaction.on_commit(partial(_close_quietly, payment_id), robust=True)
+    return parts
 
 
 def _close_quietly(payment_id: int) -> None:
@@ -248,6 +268,7 @@ def payment_start(
     if auth_code:
         if created:  # never twice: the same key again is the same payment, charged once
             _gateway_code_pay(provider, payment, auth_code)
+            payment.settlement = None  # booked since, perhaps: whoever answers reads it again
     elif not provider.immediate and payment.status == PENDING and not payment.code_url:
         _gateway_start(provider, payment, context)
     return payment, created
@@ -271,10 +292,14 @@ def _create(
 ) -> Payment:
     if tab.status == TabStatus.CLOSED:
         raise Refused(Code.TAB_CLOSED)
+    # The bill is read once in the request: the payment is checked against it, changes it in
+    # memory (record_payment), and the settlement after it is the answer's (payment.settlement).
+    parts = read_parts(tab)
+    settlement = parts.settlement()
     if version != tab.version:
         # The bill changed since the client computed its payment: here is the bill as it is now.
-        raise Refused(Code.STALE_VERSION, extra={"settlement": build_settlement(tab.pk)})
-    _settlement, due = amount_due(tab.pk)
+        raise Refused(Code.STALE_VERSION, extra={"settlement": settlement})
+    due = Decimal(settlement["balance_due"]) + _pending_refunds(tab.pk)
     if due <= 0:
         raise Refused(Code.NOTHING_DUE)
     now = timezone.now()
@@ -310,9 +335,10 @@ def _create(
     if method == Method.MEMBER:
         members.balance_spend(payment=payment, member=payer, code=member_code)
     if provider.immediate:
-        _captured(payment, user=payment.user)
+        parts = _captured(payment, parts=parts, user=payment.user)
     else:
         realtime.push_tab_changed(tab.pk)
+    payment.settlement = parts.settlement()
     return payment
 
 
@@ -524,7 +550,7 @@ def _payment_news(provider: Any, note: Any, body: bytes) -> tuple[Payment, bool]
             NotifyRefused("wrong_amount", "The amount is not the payment's amount."), body
         )
     with transaction.atomic():
-        _tab, payment = _locked_payment(payment.pk)
+        tab, payment = _locked_payment(payment.pk)
         if not note.succeeded:
             if payment.status != PENDING:
                 return payment, False  # a replay, or news older than what we know
@@ -560,7 +586,7 @@ def _payment_news(provider: Any, note: Any, body: bytes) -> tuple[Payment, bool]
             gateway_txn=note.transaction_id,
             completed_at=timezone.now(),
         )
-        _captured(payment)
+        _captured(payment, parts=read_parts(tab))
         if late:
             # The phone was told this payment timed out or was given up, so the diner paid (or
             # will pay) another way: money that arrives afterwards goes back in full.
@@ -839,20 +865,6 @@ def _refund_apply(refund_id: int, result: RefundResult) -> Refund:
             )
             payment.refunded += refund.amount
             payment.save(update_fields=["refunded"])
-            if payment.method == Method.MEMBER:
-                members.balance_refund(payment=payment, refund=refund)
-            else:
-                members.points_refunded(payment=payment, refund=refund)
-                LedgerEntry.objects.create(
-                    account=ACCOUNTS[payment.method],
-                    kind=LedgerEntry.Kind.REFUND,
-                    amount=-refund.amount,
-                    tab_id=payment.tab_id,
-                    payment=payment,
-                    refund=refund,
-                    user=refund.user,
-                    note=refund.reason,
-                )
         else:
             refund.transition(
                 Refund.Status.FAILED,
@@ -862,6 +874,24 @@ def _refund_apply(refund_id: int, result: RefundResult) -> Refund:
                 completed_at=timezone.now(),
             )
         _report(payment)
+        if not result.ok:
+            return refund
+        # The books last: the ledger's append lock is held until the commit.
+        if payment.method == Method.MEMBER:
+            members.balance_refund(payment=payment, refund=refund)
+        else:
+            members.points_refunded(payment=payment, refund=refund)
+            entry = LedgerEntry(
+                account=ACCOUNTS[payment.method],
+                kind=LedgerEntry.Kind.REFUND,
+                amount=-refund.amount,
+                tab_id=payment.tab_id,
+                payment=payment,
+                refund=refund,
+                user=refund.user,
+                note=refund.reason,
+            )
+            LedgerEntry.append([entry])
     return refund
 
 
