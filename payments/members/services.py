@@ -21,6 +21,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from orders import controls
@@ -730,30 +731,46 @@ def member_erase(*, member_id: int, reason: object, user: Any) -> Member:
 
 
 def points_expire(*, now: datetime | None = None) -> int:
-    """Year-end expiry (POINTS_EXPIRE_AT_YEAR_END; the worker's job): from the new year on,
-    points left from before it go, on each statement. Returns how many members lost points."""
+    """Year-end expiry: from 1 January on, points left from before it go, one statement line
+    per member and year (run again, it finds nothing more). Returns how many members lost
+    points. The worker runs `points_expire_due`; this one always runs (tests, by hand)."""
     now = now or timezone.now()
     year_start = timezone.localtime(now).replace(
         month=1, day=1, hour=0, minute=0, second=0, microsecond=0
     )
+    expired_this_year = Move.objects.filter(
+        member=OuterRef("pk"), kind=Move.Kind.POINTS_EXPIRE, created_at__gte=year_start
+    )
+    earned_before = Move.objects.filter(
+        member=OuterRef("pk"), points__gt=0, created_at__lt=year_start
+    )
+    candidates = Member.objects.filter(points__gt=0).filter(
+        ~Exists(expired_this_year), Exists(earned_before)
+    )
     done = 0
-    for member_id in Member.objects.filter(points__gt=0).values_list("pk", flat=True):
+    for member_id in candidates.values_list("pk", flat=True):
         with transaction.atomic():
             member = lock_member(member_id)
             if Move.objects.filter(
                 member=member, kind=Move.Kind.POINTS_EXPIRE, created_at__gte=year_start
             ).exists():
-                continue  # already expired this year (the job runs again: once is enough)
+                continue  # another worker copy did it a moment ago
             earned_since = sum(
                 m.points
-                for m in Move.objects.filter(member=member, created_at__gte=year_start)
-                if m.points > 0
+                for m in Move.objects.filter(
+                    member=member, created_at__gte=year_start, points__gt=0
+                )
             )
             expiring = max(member.points - earned_since, 0)
-            if not expiring:
-                continue
             member.points -= expiring
             _save_wallet(member)
             _move(member, Move.Kind.POINTS_EXPIRE, points=-expiring, created_at=now)
-            done += 1
+            done += bool(expiring)
     return done
+
+
+def points_expire_due() -> int:
+    """The worker's job: year-end expiry, when POINTS_EXPIRE_AT_YEAR_END is on."""
+    if not settings.POINTS_EXPIRE_AT_YEAR_END:
+        return 0
+    return points_expire()

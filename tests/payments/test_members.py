@@ -518,3 +518,21 @@ def test_points_are_money_off_up_to_half_the_bill_and_come_back_when_taken_off(
 def test_points_need_a_member_on_the_bill(member, table, menu):
     tab = seat(table, menu)
     refused(Code.UNKNOWN_MEMBER, lambda: members.points_redeem(tab_id=tab.pk, points=100))
+
+
+def test_the_worker_expires_points_only_when_the_setting_is_on(member, manager, settings):
+    from restaurant.management.commands import worker
+
+    members.member_adjust(member_id=member.pk, points="80", reason="活动", user=manager)
+    Move.objects.filter(member=member).update(created_at=timezone.now() - timedelta(days=400))
+    members.member_adjust(member_id=member.pk, points="5", reason="今年", user=manager)
+    settings.POINTS_EXPIRE_AT_YEAR_END = False
+    worker.run_jobs()
+    member.refresh_from_db()
+    assert member.points == 85
+    settings.POINTS_EXPIRE_AT_YEAR_END = True
+    worker.run_jobs()
+    worker.run_jobs()
+    member.refresh_from_db()
+    assert member.points == 5  # this year's stay
+    assert member.moves.filter(kind="points_expire").count() == 1

@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from payments.bills import bills_fetch_due
+from payments.members.services import points_expire_due
 from payments.services import gateways_settle, payments_expire_due
 from printing.sender import print_jobs_send
 
@@ -37,6 +38,8 @@ JOBS: list[tuple[str, Callable[[], object]]] = [
     # Kitchen tickets, slips and receipts, to each printer in order, each once; a printer that
     # fails keeps its jobs and is tried again after a back-off (printing/README.md).
     ("print", print_jobs_send),
+    # Members' points from before this year, from 1 January (POINTS_EXPIRE_AT_YEAR_END).
+    ("points", points_expire_due),
 ]
 
 
