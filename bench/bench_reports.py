@@ -21,6 +21,9 @@ What it does, on loopback, bounded, stopping by itself:
    against `/ping` timed the same way in the same run: the median of REPEAT requests each.
    Target (issue 10): each report page under 10× the trivial view.
 
+With BENCH_REUSE=1 it keeps the database a previous run loaded (no drop, no load: step 3
+only), to measure a change again in minutes.
+
 Progress goes to stderr, the report to stdout.
 """
 
@@ -32,9 +35,12 @@ import time
 from datetime import date, datetime, timedelta
 from datetime import time as clock
 from decimal import Decimal
+from urllib.parse import urlsplit, urlunsplit
 
+import common
 from common import (
     BENCH_DATABASE,
+    SUFFIX,
     Daphne,
     HttpConnection,
     bench_environment,
@@ -50,6 +56,7 @@ DATABASE = BENCH_DATABASE + "_reports"
 BILLS_PER_DAY = 300
 DAYS = 365
 REPEAT = int(os.environ.get("BENCH_REPEAT", "7"))
+REUSE = os.environ.get("BENCH_REUSE") == "1"
 BATCH = 5000
 REPORTS = ("sales", "hours", "dishes", "categories", "methods", "tables", "areas", "staff")
 
@@ -171,12 +178,33 @@ async def timed(port, session, path):
         await connection.close()
 
 
+def kept_database_url(name):
+    """The previous run's database, as it is (BENCH_REUSE)."""
+    parts = urlsplit(os.environ.get("DATABASE_URL", ""))
+    name = name if name.endswith(SUFFIX) else name + SUFFIX
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+
+
+def loaded_days():
+    from django.db.models import Max, Min
+
+    from payments.books.models import TabDay
+
+    span = TabDay.objects.aggregate(first=Min("day"), last=Max("day"))
+    if span["first"] is None:
+        raise SystemExit("BENCH_REUSE=1 but the database holds no bills: run once without it")
+    return span["first"], span["last"]
+
+
 def main():
     port = free_port()
+    if REUSE:
+        common.bench_database_url = kept_database_url  # bench_environment must not drop it
     env = bench_environment(port, DATABASE)
-    prepare_database(env)
+    if not REUSE:
+        prepare_database(env)
     setup_django(env)
-    first, last = load_year()
+    first, last = loaded_days() if REUSE else load_year()
     daphne = Daphne(env, port)
     try:
         daphne.wait_until_ready()

@@ -251,6 +251,10 @@ def summary(period: Period) -> DayFigures:
     )
 
 
+def bill_totals(period: Period) -> BillTotals:
+    return bills.bill_totals(bills_of(period))
+
+
 def day_figures(day: date) -> DayFigures:
     """The Z report's figures of one business day."""
     return summary(Period.days(day))

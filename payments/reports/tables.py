@@ -13,6 +13,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from restaurant.lib.money import money
+
 from ..models import Method
 from . import figures
 from .charts import Chart, bars, columns
@@ -369,15 +371,17 @@ def build(name: str, period: Period, unit: str = "day") -> Report:
     return report
 
 
-def summary_cards(summary: figures.DayFigures) -> list[tuple[Text, Decimal | int | None, Kind]]:
-    """The headline figures of a period, for the top of the sales page and the today page."""
-    b, m = summary.bills, summary.money
+def summary_cards(period: Period) -> list[tuple[Text, Decimal | int | None, Kind]]:
+    """The headline figures of a period, for the top of the sales page and the today page: the
+    bills' totals and the money, nothing more (two of `figures.summary`'s six reads)."""
+    b, m = figures.bill_totals(period), figures.money_totals(period)
+    per_guest = money(b.sales / b.guests) if b.guests else None
     return [
         (_("Sales"), b.sales, "money"),
         (_("Received"), m.received, "money"),
         (_("Bills"), b.bills, "int"),
         (_("Guests"), b.guests, "int"),
-        (_("Average per guest"), summary.average_per_guest, "money"),
+        (_("Average per guest"), per_guest, "money"),
         # Every discount: the cashier's, and member prices, coupons and points (issue 9).
         (
             _("Discounts"),

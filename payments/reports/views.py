@@ -21,7 +21,7 @@ from restaurant.lib.roles import MANAGER, role_required
 from ..bills import CHINA, PARSERS
 from ..models import GatewayBill, Refund
 from ..providers.wechatpay import BillRefused
-from . import exports, figures, reconcile, tables
+from . import exports, reconcile, tables
 from .figures import Period
 
 MAX_DAYS = 366
@@ -84,7 +84,7 @@ def report(request: HttpRequest, name: str) -> HttpResponse:
         period=period,
         unit=unit,
         query=request.GET,
-        cards=tables.summary_cards(figures.summary(period)) if name == "sales" else None,
+        cards=tables.summary_cards(period) if name == "sales" else None,
     )
     return render(request, "payments/reports/report.html", context)
 
@@ -93,7 +93,6 @@ def _glance() -> dict[str, Any]:
     """Today so far: sales, the floor, the kitchen, and what needs the manager's eye."""
     now = timezone.now()
     today = business_day(now)
-    summary = figures.day_figures(today)
     seated, guests, running = order_figures.seated_now()
     start, _end = day_bounds(today)
     alerts: list[str] = []
@@ -126,7 +125,7 @@ def _glance() -> dict[str, Any]:
         )
     return {
         "today": today,
-        "cards": tables.summary_cards(summary),
+        "cards": tables.summary_cards(Period.days(today)),
         "seated": seated,
         "guests_now": guests,
         "running": running,
