@@ -395,14 +395,14 @@ def line_for_print(line_id: int) -> OrderLine | None:
 # The books (payments.books): a business day's bills, read with database aggregates --------------
 
 
-def unsettled_tabs() -> list[dict[str, Any]]:
-    """Tabs whose money is not done (open or settling): what a day close must settle or carry
-    over. `[{"tab", "table", "status", "opened_at"}]`, oldest first."""
-    rows = (
-        Tab.objects.filter(status__in=[Tab.Status.OPEN, Tab.Status.SETTLING])
-        .order_by("opened_at", "id")
-        .values("id", "opened_at", "status", "table__code")
-    )
+def unsettled_tabs(opened_before: datetime | None = None) -> list[dict[str, Any]]:
+    """Tabs whose money is not done (open or settling), opened before that moment if given:
+    what a day close must settle or carry over. `[{"tab", "table", "status", "opened_at"}]`,
+    oldest first."""
+    tabs = Tab.objects.filter(status__in=[Tab.Status.OPEN, Tab.Status.SETTLING])
+    if opened_before is not None:
+        tabs = tabs.filter(opened_at__lt=opened_before)
+    rows = tabs.order_by("opened_at", "id").values("id", "opened_at", "status", "table__code")
     return [
         {
             "tab": r["id"],

@@ -4,7 +4,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Min, Q, QuerySet
 from django.utils import timezone
 
 from orders import selectors as order_selectors
@@ -13,7 +13,7 @@ from restaurant.lib.business_day import business_day, day_bounds
 
 from ..models import Payment
 from . import reports
-from .models import BusinessDay, CashMovement, Shift
+from .models import BusinessDay, CashMovement, Posting, Shift, TabDay
 
 DENOMINATIONS = ("100", "50", "20", "10", "5", "1", "0.5", "0.1")  # renminbi notes and coins
 AUDIT_PAGE = 100
@@ -84,15 +84,40 @@ def handover_slip(shift_id: int) -> dict[str, Any] | None:
     }
 
 
+def day_to_close() -> date:
+    """The day the manager's screen offers to close: the earliest day with money, bills or
+    shifts that is not closed yet (a day forgotten yesterday comes first), else the open day."""
+    closed = BusinessDay.objects.values("day")
+    earliest = [
+        model.objects.exclude(day__in=closed).aggregate(first=Min("day"))["first"]
+        for model in (Posting, TabDay, Shift)
+    ]
+    return min([d for d in earliest if d is not None], default=open_day())
+
+
+def unsettled_before_end_of(day: date) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """What stands in the way of closing `day`: tables opened before its end whose money is
+    not done, and payments started before its end still under way."""
+    end = day_bounds(day)[1]
+    return order_selectors.unsettled_tabs(opened_before=end), list(
+        Payment.objects.under_way()
+        .filter(created_at__lt=end)
+        .values("pk", "tab_id", "amount", "method")
+    )
+
+
 def day_view(day: date | None = None) -> dict[str, Any]:
     """The manager's day-close screen: what stands in the way, and the Z report so far."""
-    day = day or open_day()
+    day = day or day_to_close()
+    tabs, pending = unsettled_before_end_of(day)
     return {
         "day": day,
         "report": reports.z_report(day),
-        "open_tabs": order_selectors.unsettled_tabs(),
-        "pending": list(Payment.objects.under_way().values("pk", "tab_id", "amount", "method")),
-        "open_shifts": list(Shift.objects.filter(closed_at__isnull=True).select_related("cashier")),
+        "open_tabs": tabs,
+        "pending": pending,
+        "open_shifts": list(
+            Shift.objects.filter(closed_at__isnull=True, day__lte=day).select_related("cashier")
+        ),
         "closed_days": list(BusinessDay.objects.select_related("closed_by")[:14]),
     }
 

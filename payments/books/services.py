@@ -14,14 +14,13 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from orders import selectors as order_selectors
 from restaurant.lib.audit import AuditEntry, audit_record
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import money, money_str, yuan
 from restaurant.lib.roles import MANAGER, has_role
 
-from ..models import LedgerEntry, Payment
-from . import realtime, reports
+from ..models import LedgerEntry
+from . import realtime, reports, selectors
 from .models import BusinessDay, CashMovement, Posting, Shift, TabDay
 from .selectors import last_left_in_drawer, open_day
 
@@ -213,8 +212,7 @@ def day_close(*, user: User, day: date, carry_reason: str = "") -> BusinessDay:
     open_shifts = list(Shift.objects.filter(closed_at__isnull=True, day__lte=day))
     if open_shifts:
         raise Refused(Code.SHIFTS_STILL_OPEN, tills=", ".join(s.till for s in open_shifts))
-    tabs = order_selectors.unsettled_tabs()
-    pending = list(Payment.objects.under_way().values("pk", "tab_id", "amount", "method"))
+    tabs, pending = selectors.unsettled_before_end_of(day)
     if (tabs or pending) and not carry_reason:
         raise Refused(Code.DAY_HAS_OPEN_BILLS, tables=len(tabs), payments=len(pending))
     carried: list[dict[str, Any]] = [

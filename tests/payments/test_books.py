@@ -297,3 +297,24 @@ def test_the_z_report_counts_seat_charges_as_the_bills_priced_them(table, menu, 
     z = reports.z_report(open_day())
     assert z["sales"]["charges"]["seat_charge"] == "6.00"
     assert (z["sales"]["total"], z["takings"]) == ("56.00", "56.00")
+
+
+def test_a_day_left_unclosed_is_offered_first_and_todays_open_tables_do_not_block_it(
+    tab, table, other_table, menu, manager, commits
+):
+    from datetime import timedelta
+
+    from payments.books.models import TabDay
+    from payments.books.selectors import day_to_close, day_view
+
+    yesterday = open_day() - timedelta(days=1)
+    earlier = seat(other_table, menu, key="earlier")
+    with commits():
+        cash(earlier, "50", "a")
+    TabDay.objects.filter(tab=earlier).update(day=yesterday)  # as if settled yesterday
+    assert day_to_close() == yesterday
+    assert day_view()["open_tabs"] == []  # `tab` was opened today, after yesterday's end
+    closed = books.day_close(user=manager, day=yesterday)
+    assert (closed.report["bills"], closed.carried_over) == (1, [])
+    assert day_to_close() == open_day()
+    refused(Code.DAY_HAS_OPEN_BILLS, books.day_close, user=manager, day=open_day())

@@ -99,3 +99,26 @@ def test_the_audit_page_searches_by_kind_who_and_words(manager, cashier):
     english = client.get("/manager/audit/", headers={"Accept-Language": "en"})
     assert english.status_code == 200
     assert staff(cashier).get("/manager/audit/").status_code == 403
+
+
+def test_a_price_edit_in_the_admin_is_in_the_audit_with_the_old_and_new_price(
+    django_user_model, menu
+):
+    from restaurant.lib.audit import AuditEntry
+    from tests.orders.test_admin_tables import shown_form
+
+    boss = django_user_model.objects.create_superuser("boss", password="pw-boss")
+    fish = menu["fish"]
+    admin = staff(boss)
+    url = f"/admin/menu/dish/{fish.pk}/change/"
+    form = shown_form(admin, url, "dish_form")
+    form.update({"price": "92.00", "_save": "Save"})
+    assert admin.post(url, form).status_code == 302
+    price = AuditEntry.objects.get(kind="price")
+    assert (price.actor, price.subject, price.detail["from"], price.detail["to"]) == (
+        "boss",
+        "清蒸鲈鱼",
+        "88.00",
+        "92.00",
+    )
+    assert AuditEntry.objects.get(kind="menu").detail["fields"] == ["Price"]
