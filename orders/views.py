@@ -2,6 +2,7 @@ import re
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -132,11 +133,15 @@ def table_open(request, token):
 
 
 def _diner_action(view):
-    """Runs a diner POST; a refused request answers with its message and changes nothing."""
+    """Runs a diner POST; a refused request answers with its message and changes nothing: one
+    transaction, so a visit opened or a phone numbered on the way to a refusal (an unknown
+    dish, a quantity of 0) is rolled back with it. Nothing here calls a gateway."""
 
     def wrapper(request, token, *args, **kwargs):
         try:
-            return remember_diner(request, view(request, token, *args, **kwargs))
+            with transaction.atomic():
+                response = view(request, token, *args, **kwargs)
+            return remember_diner(request, response)
         except Refused as error:
             if request.htmx:
                 return refusal(request, error.message, error.status)

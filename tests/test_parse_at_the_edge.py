@@ -161,6 +161,15 @@ def test_a_bad_cart_line_is_refused_before_anything_is_written(table, menu, data
     assert not CartItem.objects.exists() and not Diner.objects.exists()
 
 
+@pytest.mark.parametrize("data", [{"dish": 999_999}, {"quantity": "0"}])
+def test_a_line_the_menu_refuses_leaves_no_visit_and_no_numbered_phone(table, menu, data):
+    """Well formed, so past the form, and refused by the service: the visit the request opened
+    and the diner it numbered go with the refusal."""
+    answer = _add(table, {"dish": menu["cucumber"].pk, **data})
+    assert answer.status_code == 400
+    assert not Tab.objects.exists() and not Diner.objects.exists()
+
+
 def test_the_cart_submit_reads_its_version_and_guests(table, menu):
     phone = Client(HTTP_ACCEPT_LANGUAGE="en")
     path = f"/t/{table.token}/"
