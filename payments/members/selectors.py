@@ -1,6 +1,7 @@
 """Reads of members: finding them, their statement, and the books' figure of what is owed."""
 
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Q, QuerySet, Sum
 
@@ -31,6 +32,11 @@ def statement(member: Member, *, limit: int = 200) -> list[Move]:
     """The member's moves, newest first, with who made them."""
     moves = Move.objects.filter(member=member).select_related("user", "payment", "top_up")
     return list(moves.order_by("-created_at", "-id")[:limit])
+
+
+def coupons(member: Member) -> list[Any]:
+    """The coupons issued to the member (payments/coupons), newest first, with their use."""
+    return list(member.coupons.select_related("coupon").order_by("-created_at", "-id"))  # type: ignore[attr-defined]
 
 
 def top_ups(member: Member) -> list[TopUp]:

@@ -85,6 +85,7 @@ def _detail(request, member, **extra):
         "member": member,
         "moves": selectors.statement(member),
         "top_ups": selectors.top_ups(member),
+        "coupons": selectors.coupons(member),
         "key": secrets.token_hex(12),
         "is_manager": has_role(request.user, MANAGER),
         "link": request.build_absolute_uri(
@@ -223,6 +224,7 @@ def _page_context(request, member, **extra):
             expires=expires,
             seconds=max(int((expires - timezone.now()).total_seconds()), 1),
             moves=selectors.statement(member, limit=50),
+            coupons=selectors.coupons(member),
         )
     return context
 

@@ -249,3 +249,18 @@ def test_the_openapi_schema_names_the_member_method_and_its_fields(client):
         "login",
         "pin",
     }
+
+
+def test_the_members_coupons_show_at_the_till_and_on_their_card(till, member, table, menu):
+    from payments.coupons import services as coupon_services
+    from payments.coupons.models import Coupon
+
+    coupon = Coupon.objects.create(name="满40减10", type="threshold", off=Decimal("10"), minimum=40)
+    issued = coupon_services.coupon_issue(coupon=coupon, member_id=member.pk)
+    tab = seat(table, menu)
+    coupon_services.coupon_redeem(code=issued.code, tab_id=tab.pk)
+    page = till.get(f"/cashier/members/{member.pk}/").content.decode()
+    assert "满40减10" in page and issued.code in page
+    phone = Client()
+    phone.post(f"/m/{member.link_token}/unlock/", {"pin": "123456"})
+    assert issued.code in phone.get(f"/m/{member.link_token}/").content.decode()
