@@ -36,7 +36,7 @@ def statement(member: Member, *, limit: int = 200) -> list[Move]:
 
 def coupons(member: Member) -> list[Any]:
     """The coupons issued to the member (payments/coupons), newest first, with their use."""
-    return list(member.coupons.select_related("coupon").order_by("-created_at", "-id"))  # type: ignore[attr-defined]
+    return list(member.coupons.select_related("coupon").order_by("-created_at", "-id"))
 
 
 def top_ups(member: Member) -> list[TopUp]:
