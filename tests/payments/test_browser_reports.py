@@ -99,3 +99,35 @@ def test_on_a_phone_at_200_percent_text_the_report_keeps_its_width(
     assert no_sideways_scroll(page)
     shot(page, "today-phone-200", full_page=True)
     context.close()
+
+
+def test_the_manager_sees_the_days_reconciliation_and_the_bill_to_act_on(
+    server, staff_screen, menu, cashier, manager
+):
+    from datetime import date
+
+    from payments.models import GatewayBill
+
+    made = make_day(menu, cashier, manager)
+    GatewayBill.objects.create(provider="wechatpay", bill_date=date(2026, 12, 1), rows=[
+        {"kind": "payment", "out_trade_no": "dcbill2wechat", "transaction_id": "42a",
+         "refund_no": "", "amount": "52.00", "fee": "0.31", "time": "2026-12-01 19:55:00"},
+        {"kind": "payment", "out_trade_no": "dcnobodyknows", "transaction_id": "42b",
+         "refund_no": "", "amount": "18.00", "fee": "0.11", "time": "2026-12-01 20:10:00"},
+    ])  # fmt: skip
+    page = staff_screen(server, "manager", "pw-manager", "/manager/reports/")
+    page.locator(".report-nav").get_by_role("link", name="对账").click()
+    page.locator("form.period input[name=day]").fill("2026-12-01")
+    page.get_by_role("button", name="查看").click()
+    expect(page.locator(".cards")).to_contain_text("不平")
+    matched = page.locator("section.kind-matched")
+    expect(matched).to_contain_text("dcbill2wechat")
+    link = matched.get_by_role("link", name=f"打开账单 #{made['bills'][2].pk}")
+    expect(link).to_have_attribute("href", f"/cashier/?tab={made['bills'][2].pk}")
+    missing = page.locator("section.kind-missing_here")
+    expect(missing).to_contain_text("dcnobodyknows")
+    expect(missing).to_contain_text("本店无此单")
+    shot(page, "reconcile-zh", full_page=True)
+    missing.get_by_role("button").click()  # asks the gateways: nobody here knows this order
+    expect(page.locator("p.ok[role=status]")).to_contain_text("0")
+    expect(page.locator("section.kind-missing_here")).to_contain_text("dcnobodyknows")
