@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 
 from orders.models import Order, OrderLine, Tab, Table
 from payments.models import GatewayBill
+from payments.reports import tables
 
 from .report_day import make_day
 
@@ -167,3 +168,16 @@ def test_a_bill_file_of_another_day_or_not_a_bill_is_refused_and_nothing_kept(bo
                         "action": "upload"})  # fmt: skip
     assert answer.status_code == 400
     assert not GatewayBill.objects.exists()
+
+
+def test_the_report_pages_and_exports_write_nothing(boss, day):
+    from tests.writes import statements
+
+    paths = [f"/manager/reports/{name}/?{PERIOD}" for name in tables.REPORTS]
+    paths += [f"/manager/reports/dishes/?{PERIOD}&format=xlsx", "/manager/reports/",
+              "/manager/reports/reconcile/?day=2026-12-01"]  # fmt: skip
+    for path in paths:
+        with statements() as seen:
+            assert boss.get(path).status_code == 200, path
+        # The session's last-seen touch is Django's, not the report's.
+        assert [sql for sql in seen.writes() if "django_session" not in sql] == [], path
