@@ -2,6 +2,8 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.static import serve
 
 from . import views
@@ -12,6 +14,9 @@ handler500 = "restaurant.lib.outage.server_error"
 
 # The admin's "view site" link leads to the staff screens, not to "/" (no page there).
 admin.site.site_url = "/staff/"
+# The manager sees their restaurant's name, not "Django administration".
+admin.site.site_header = format_lazy("{} · {}", settings.RESTAURANT_NAME, _("manager's admin"))
+admin.site.site_title = admin.site.site_header
 
 urlpatterns = [
     path("", include("orders.urls")),

@@ -151,3 +151,8 @@ def test_a_bills_page_labels_its_fields_lines_and_audit_trail_in_chinese(boss, a
     html = part(page.content.decode(), 'id="content-main"', '<div class="submit-row"')
     labels = texts(html, ("label", None), ("th", None), ("h2", None))
     assert labels and not_chinese(labels) == []
+
+
+def test_the_admin_is_headed_by_the_restaurants_name_not_django(boss):
+    html = boss.get(reverse("admin:index")).content.decode()
+    assert f"{settings.RESTAURANT_NAME} · 管理后台" in html and "Django" not in html
