@@ -44,6 +44,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, ExtractHour, Round
 from django.utils import timezone
 
+from menu.models import Dish
 from restaurant.lib.money import money
 
 from .models import Order, OrderLine, Tab, TabEvent
@@ -230,8 +231,9 @@ def _share(part: Decimal, whole: Decimal) -> Decimal:
 
 
 def dish_sales(tabs: Tabs) -> list[DishRow]:
-    """Every dish sold or voided in the period's bills, best seller (by amount) first. A dish is
-    its snapshot name: a renamed dish shows under the name it was ordered by."""
+    """Every dish sold or voided in the period's bills, best seller (by amount) first, then the
+    dishes on the menu that nobody ordered (the worst sellers of all), at zero. A dish is its
+    snapshot name: a renamed dish shows under the name it was ordered by."""
     rows = list(
         _lines(tabs)
         .values("dish_id", "name")
@@ -245,6 +247,12 @@ def dish_sales(tabs: Tabs) -> list[DishRow]:
         .order_by("-takings", "-sold", "name")
     )
     whole = sum((row["takings"] for row in rows), Decimal(0))
+    unsold = (
+        Dish.objects.filter(active=True)
+        .exclude(pk__in=_lines(tabs).exclude(dish=None).values("dish_id"))
+        .order_by("category__position", "position", "name")
+        .values_list("pk", "name", "category__name")
+    )
     return [
         DishRow(
             dish=row["dish_id"],
@@ -257,7 +265,11 @@ def dish_sales(tabs: Tabs) -> list[DishRow]:
             share=_share(row["takings"], whole),
         )
         for row in rows
-    ]
+    ] + [
+        DishRow(dish=pk, name=name, category=category or "", quantity=0, amount=money(0),
+                voided_quantity=0, voided_amount=money(0), share=Decimal(0))
+        for pk, name, category in unsold
+    ]  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,8 @@ class Chart:
 
     @property
     def empty(self) -> bool:
+        if self.kind == "bars":  # a ranking shows its zeros (a dish nobody ordered)
+            return not self.marks
         return not any(mark.value for mark in self.marks)
 
     @property

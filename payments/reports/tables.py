@@ -154,10 +154,10 @@ def _dishes(period: Period, unit: str) -> Report:
         ],  # fmt: skip
         charts=[
             bars(_("Best sellers"), [(r.name, r.amount) for r in sold[:10]]),
-            # The least sold only when there are more than the ten best to tell apart.
+            # The least sold (dishes nobody ordered included) beside more than ten dishes.
             *(
-                [bars(_("Least sold"), [(r.name, r.amount) for r in sold[::-1][:5]])]
-                if len(sold) > 10
+                [bars(_("Least sold"), [(r.name, r.amount) for r in rows[::-1][:5]])]
+                if len(rows) > 10
                 else []
             ),
         ]

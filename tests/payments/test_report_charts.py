@@ -27,3 +27,4 @@ def test_an_empty_or_all_zero_chart_is_empty():
     assert columns("销售", []).empty
     assert columns("销售", [("1", Decimal(0))]).empty
     assert not bars("菜品", [("鱼", Decimal(1))]).empty
+    assert not bars("滞销", [("鱼", Decimal(0))]).empty and bars("滞销", []).empty

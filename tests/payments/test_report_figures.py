@@ -79,6 +79,19 @@ def test_dishes_best_seller_first_with_quantity_amount_share_and_voids(day):
     assert [r.share for r in rows] == [Decimal("55.0"), Decimal("33.8"), Decimal("11.3")]
 
 
+def test_a_dish_on_the_menu_that_nobody_ordered_is_the_last_of_the_dishes(day, menu):
+    from menu.models import Dish
+
+    Dish.objects.create(category=menu["fish"].category, name="酸菜鱼", price=Decimal(68))
+    Dish.objects.create(category=menu["fish"].category, name="停售菜", price=Decimal(1),
+                        active=False)  # fmt: skip
+    rows = figures.dish_sales(DAY)
+    assert [(r.name, r.quantity, r.amount, r.share) for r in rows[3:]] == [
+        ("酸菜鱼", 0, Decimal("0.00"), Decimal(0))
+    ]
+    assert [r.share for r in rows[:3]] == [Decimal("55.0"), Decimal("33.8"), Decimal("11.3")]
+
+
 def test_categories_with_their_share(day):
     rows = figures.category_sales(DAY)
     assert [(r.category, r.quantity, r.amount, r.voided_quantity, r.share) for r in rows] == [
