@@ -121,6 +121,13 @@ def dish_options(request, token, dish):
     if request.htmx:  # into the card, inside the page's menu (its tab comes by hx-include)
         return render(request, "orders/diner.html#dish-options", context)
     tab = selectors.current_tab(table)
+    if (
+        tab is None
+        and settings.TABLE_OPENING == "staff"
+        and not has_role(request.user, KITCHEN, CASHIER)
+    ):
+        error = Refused(Code.TABLE_NOT_OPEN)  # as the table's own page says
+        return render(request, "orders/error.html", {"error": error.message, "token": token})
     return render(request, "orders/dish.html", {**context, "table": table, "tab": tab})
 
 

@@ -7,6 +7,7 @@ from django.test import Client
 
 from orders import services
 from orders.models import CartItem
+from restaurant.lib.errors import Code, Refused
 from tests.writes import statements
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +54,17 @@ def test_without_script_the_options_are_a_page_that_adds_and_goes_back(table, me
     assert added.status_code == 302 and added["Location"] == f"/t/{table.token}/"
     item = CartItem.objects.get()
     assert item.note == "少油" and [o.name for o in item.options.all()] == ["特辣"]
+
+
+def test_without_script_a_table_staff_must_open_says_so_as_its_page_does(table, menu, settings):
+    settings.TABLE_OPENING = "staff"
+    table_page = Client().get(f"/t/{table.token}/").content.decode()
+    html = options_of(Client(), table, menu["chicken"]).content.decode()
+    assert "<form" not in html.split("<main")[-1] if "<main" in html else "<form" not in html
+    assert (
+        Refused(Code.TABLE_NOT_OPEN).message in html
+        and Refused(Code.TABLE_NOT_OPEN).message in table_page
+    )
 
 
 def test_a_sold_out_dish_offers_no_form_and_an_unknown_one_is_not_found(table, menu):
