@@ -113,6 +113,7 @@ def kitchen_fixtures():
     from django.db import connections
 
     from menu.models import Dish, Station
+    from orders import services as order_services
     from orders.models import Table
     from restaurant.lib.devices import DeviceToken
 
@@ -121,11 +122,12 @@ def kitchen_fixtures():
         Table.objects.create(
             code=f"Z{n}", name=f"压测 Z{n}", area="压测", seats=4, position=1000 + n
         )
-    tokens = list(
-        Table.objects.filter(active=True)
-        .order_by("position", "code")
-        .values_list("token", flat=True)[:TABLES]
-    )
+    tables = list(Table.objects.filter(active=True).order_by("position", "code")[:TABLES])
+    # Each table's visit is open (开台), as for guests seated: a phone's socket opens none (a
+    # read never writes), and a phone follows its tab's stream only once there is one.
+    for table in tables:
+        order_services.tab_for_table(table=table)
+    tokens = [table.token for table in tables]
     # Every dish that cannot run out, with the first choices of its required option groups.
     dishes = []
     orderable = (
