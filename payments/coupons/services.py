@@ -116,6 +116,9 @@ def coupons_give_back(*, tab_id: int) -> list[str]:
     """After a change of the bill (its receivers): a bill that came to nothing (every dish
     voided, so paid money is refunded) gives its coupons back; a closed bill gives back those
     that took nothing off. Returns the codes given back."""
+    redeemed = CouponCode.objects.filter(tab_id=tab_id, status=CouponCode.Status.REDEEMED)
+    if not redeemed.exists():  # most bills: no lock taken, nothing read
+        return []
     with transaction.atomic():
         tab = order_services.lock_tab(tab_id)
         codes = list(
