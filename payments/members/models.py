@@ -143,6 +143,14 @@ class Member(models.Model):
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
 
+    @property
+    def is_frozen(self) -> bool:
+        return self.status == self.Status.FROZEN
+
+    @property
+    def is_erased(self) -> bool:
+        return self.status == self.Status.ERASED
+
     def transition(self, to: str, *, user: Any = None, reason: str = "", **fields: Any) -> None:
         """The one writer of a member's status: checks the move against TRANSITIONS, saves it
         with `fields`, and puts it on the statement (who, when, why). Call on the locked row."""
