@@ -131,9 +131,10 @@ def _book(payment: Payment, *, user: User | None = None) -> None:
     """The payment in the ledger, last in its transaction: the ledger's append lock is held
     from here to the commit, and every payment in the restaurant queues behind it (README,
     Performance). Cash books what was tendered in and the change out, so the cash account is
-    the drawer's movements; a member's balance was booked by the wallet's spend."""
-    if payment.method == Method.MEMBER:
-        return  # the wallet's spend booked it and its points (members.balance_spend)
+    the drawer's movements; a payment by balance books what is owed to the member down."""
+    if payment.method == Method.MEMBER:  # owed to members goes down: it is sales now
+        LedgerEntry.append([members.spend_entry(payment, user=user)])
+        return
     entry = partial(
         LedgerEntry,
         account=ACCOUNTS[payment.method],

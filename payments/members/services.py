@@ -135,12 +135,23 @@ def _save_wallet(member: Member) -> None:
     member.save(update_fields=["principal", "bonus", "points"])
 
 
-def _owed(member: Member, kind: str, amount: Decimal, **fields: Any) -> None:
-    """The ledger's `member` account: + owed more to members, − owed less."""
-    if amount:
-        LedgerEntry.objects.create(
+def _owed(member: Member, kind: str, amount: Decimal, **fields: Any) -> list[LedgerEntry]:
+    """An entry of the ledger's `member` account (+ owed more to members, − owed less), to
+    `_book`; none for nothing."""
+    if not amount:
+        return []
+    return [
+        LedgerEntry(
             account=LedgerEntry.Account.MEMBER, kind=kind, amount=amount, member=member, **fields
         )
+    ]
+
+
+def _book(entries: list[LedgerEntry]) -> None:
+    """Append the entries together, last in their transaction: the ledger's append lock is
+    held from here to the commit (payments/README.md, Performance)."""
+    if entries:
+        LedgerEntry.append(entries)
 
 
 # Joining --------------------------------------------------------------------------------------
@@ -384,12 +395,15 @@ def top_up_create(
         member.bonus += bonus
         _save_wallet(member)
         _move(member, Move.Kind.TOP_UP, principal=value, bonus=bonus, top_up=top_up, user=staff)
-        LedgerEntry.objects.create(
+        paid_in = LedgerEntry(
             account=TOP_UP_ACCOUNTS[way], kind=LedgerEntry.Kind.TOP_UP,
             amount=value, member=member, top_up=top_up, user=staff,
         )  # fmt: skip
-        _owed(member, LedgerEntry.Kind.TOP_UP, value, top_up=top_up, user=staff)
-        _owed(member, LedgerEntry.Kind.BONUS, bonus, top_up=top_up, user=staff)
+        _book([
+            paid_in,
+            *_owed(member, LedgerEntry.Kind.TOP_UP, value, top_up=top_up, user=staff),
+            *_owed(member, LedgerEntry.Kind.BONUS, bonus, top_up=top_up, user=staff),
+        ])  # fmt: skip
     return top_up, True
 
 
@@ -420,13 +434,17 @@ def top_up_refund(*, top_up_id: int, amount: object, reason: object, user: Any =
         _save_wallet(member)
         _move(member, Move.Kind.TOP_UP_REFUND, principal=-value, bonus=-bonus, top_up=top_up,
               user=staff, reason=why)  # fmt: skip
-        LedgerEntry.objects.create(
+        paid_out = LedgerEntry(
             account=TOP_UP_ACCOUNTS[TopUp.Method(top_up.method)],
             kind=LedgerEntry.Kind.TOP_UP_REFUND, amount=-value, member=member, top_up=top_up,
             user=staff, note=why,
         )  # fmt: skip
-        _owed(member, LedgerEntry.Kind.TOP_UP_REFUND, -value, top_up=top_up, user=staff, note=why)
-        _owed(member, LedgerEntry.Kind.BONUS, -bonus, top_up=top_up, user=staff, note=why)
+        _book([
+            paid_out,
+            *_owed(member, LedgerEntry.Kind.TOP_UP_REFUND, -value, top_up=top_up, user=staff,
+                   note=why),
+            *_owed(member, LedgerEntry.Kind.BONUS, -bonus, top_up=top_up, user=staff, note=why),
+        ])  # fmt: skip
     return top_up
 
 
@@ -452,7 +470,8 @@ def balance_spend(*, payment: Payment, member: Member, code: str = "") -> Move:
     """A payment by balance: the wallet pays `payment.amount` (principal and bonus by the spend
     order), the code is used up, points are earned on the principal part (money really paid,
     not bonus). Inside the payment's transaction, the tab locked; refuses and so rolls it back
-    when the member is frozen or the balance is short."""
+    when the member is frozen or the balance is short. The ledger entry comes last
+    (`spend_entry`)."""
     member = lock_member(member.pk)
     _usable(member)
     if code:
@@ -471,9 +490,17 @@ def balance_spend(*, payment: Payment, member: Member, code: str = "") -> Move:
                  user=staff)  # fmt: skip
     if points:
         _move(member, Move.Kind.POINTS_EARN, points=points, payment=payment, user=staff)
-    _owed(member, LedgerEntry.Kind.PAYMENT, -amount, tab_id=payment.tab_id, payment=payment,
-          user=staff)  # fmt: skip
-    return move
+    return move  # the ledger's side is `spend_entry`, written last (payments.services._book)
+
+
+def spend_entry(payment: Payment, *, user: Any = None) -> LedgerEntry:
+    """The ledger's side of a payment by balance: owed to members goes down by it. Unsaved:
+    the payment side appends it last in the payment's transaction, with its other entries."""
+    spend = Move.objects.only("member_id").get(payment=payment, kind=Move.Kind.SPEND)
+    return LedgerEntry(
+        account=LedgerEntry.Account.MEMBER, kind=LedgerEntry.Kind.PAYMENT, amount=-payment.amount,
+        member_id=spend.member_id, tab_id=payment.tab_id, payment=payment, user=user,
+    )  # fmt: skip
 
 
 def payment_member(payment: Payment) -> Member | None:
@@ -503,9 +530,9 @@ def balance_refund(*, payment: Payment, refund: Refund) -> None:
     staff = refund.user
     _move(member, Move.Kind.REFUND, principal=principal, bonus=bonus, payment=payment,
           refund=refund, user=staff, reason=refund.reason)  # fmt: skip
-    _owed(member, LedgerEntry.Kind.REFUND, refund.amount, tab_id=payment.tab_id,
-          payment=payment, refund=refund, user=staff, note=refund.reason)  # fmt: skip
     _points_take_back(member, payment, refund, principal, taken_principal)
+    _book(_owed(member, LedgerEntry.Kind.REFUND, refund.amount, tab_id=payment.tab_id,
+                payment=payment, refund=refund, user=staff, note=refund.reason))  # fmt: skip
 
 
 def _points_take_back(
@@ -694,7 +721,7 @@ def member_adjust(
         _save_wallet(member)
         _move(member, Move.Kind.ADJUST, bonus=change, points=points_change, user=user,
               reason=why)  # fmt: skip
-        _owed(member, LedgerEntry.Kind.ADJUST, change, user=user, note=why)
+        _book(_owed(member, LedgerEntry.Kind.ADJUST, change, user=user, note=why))
     return member
 
 
