@@ -2,9 +2,7 @@
 days. Part of the `payments` app (payments/models.py imports them); `books.services` writes them.
 """
 
-from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -185,10 +183,3 @@ class BusinessDay(models.Model):
 
     def __str__(self) -> str:
         return self.day.isoformat()
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"day": self.day, "closed_at": self.closed_at, "report": self.report}
-
-
-def is_closed(day: date) -> bool:
-    return BusinessDay.objects.filter(day=day).exists()

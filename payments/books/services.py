@@ -24,8 +24,6 @@ from . import realtime, reports, selectors
 from .models import BusinessDay, CashMovement, Posting, Shift, TabDay
 from .selectors import last_left_in_drawer, open_day
 
-# The notes and coins of the renminbi a drawer holds, in yuan.
-DENOMINATIONS = ("100", "50", "20", "10", "5", "1", "0.5", "0.1")
 MAX_CASH = Decimal("9999999")
 
 
@@ -123,7 +121,7 @@ def cash_move(*, user: User, direction: str, amount: Decimal, reason: str) -> Ca
 
 def _count(counted: Decimal | None, denominations: dict[str, int] | None) -> Decimal:
     if denominations:
-        if set(denominations) - set(DENOMINATIONS) or any(
+        if set(denominations) - set(selectors.DENOMINATIONS) or any(
             not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= 100000
             for n in denominations.values()
         ):
