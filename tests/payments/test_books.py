@@ -318,3 +318,16 @@ def test_a_day_left_unclosed_is_offered_first_and_todays_open_tables_do_not_bloc
     assert (closed.report["bills"], closed.carried_over) == (1, [])
     assert day_to_close() == open_day()
     refused(Code.DAY_HAS_OPEN_BILLS, books.day_close, user=manager, day=open_day())
+
+
+def test_a_member_top_up_in_cash_is_in_the_drawer_and_in_the_z_report(cashier, manager):
+    from payments.members import services as members
+
+    shift = books.shift_open(user=cashier, till="1", float_amount=Decimal("100"))
+    member = members.member_create(mobile="13900139000", user=cashier)
+    members.top_up_create(member_id=member.pk, amount="500", method="cash", key="t", user=cashier)
+    figures = reports.shift_figures(shift)
+    assert figures["cash_expected"] == Decimal("600.00")
+    assert figures["member"]["top_ups"] == Decimal("500.00")
+    z = reports.z_report(open_day())
+    assert (z["member"]["top_ups"], z["takings"]) == ("500.00", "500.00")
