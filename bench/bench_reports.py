@@ -21,6 +21,10 @@ What it does, on loopback, bounded, stopping by itself:
    against `/ping` timed the same way in the same run: the median of REPEAT requests each.
    Target (issue 10): each report page under 10× the trivial view.
 
+Before step 3 every loaded day is closed (日结) and its reports' roll-up summed, as the day close
+does each night; BENCH_NO_ROLLUP=1 drops the roll-up instead, to time the live reads in the same
+conditions.
+
 With BENCH_REUSE=1 it keeps the database a previous run loaded (no drop, no load: step 3
 only), to measure a change again in minutes.
 
@@ -47,6 +51,7 @@ from common import (
     free_port,
     log,
     machine,
+    manage,
     prepare_database,
     setup_django,
     staff_session,
@@ -57,6 +62,7 @@ BILLS_PER_DAY = 300
 DAYS = 365
 REPEAT = int(os.environ.get("BENCH_REPEAT", "7"))
 REUSE = os.environ.get("BENCH_REUSE") == "1"
+NO_ROLLUP = os.environ.get("BENCH_NO_ROLLUP") == "1"  # measure the live reads, for comparison
 BATCH = 5000
 REPORTS = ("sales", "hours", "dishes", "categories", "methods", "tables", "areas", "staff")
 
@@ -196,6 +202,26 @@ def loaded_days():
     return span["first"], span["last"]
 
 
+def close_days(first, last):
+    """Close every loaded day (日结), as a restaurant does each night, and sum the reports'
+    roll-up of each (what the day close does; `manage.py report_rollup` for days closed before
+    it existed). The Z reports are left empty: no page here reads them."""
+    from django.contrib.auth.models import User
+
+    from payments.books.models import BusinessDay
+    from payments.reports.rollup import rollup_refresh
+
+    manager = User.objects.get(username="manager")
+    closed = set(BusinessDay.objects.values_list("day", flat=True))
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    BusinessDay.objects.bulk_create(
+        BusinessDay(day=day, closed_by=manager, report={}) for day in days if day not in closed
+    )
+    started = time.perf_counter()
+    summed = rollup_refresh()
+    log(f"roll-up of {len(summed)} closed days summed in {time.perf_counter() - started:.1f} s")
+
+
 def main():
     port = free_port()
     if REUSE:
@@ -203,8 +229,16 @@ def main():
     env = bench_environment(port, DATABASE)
     if not REUSE:
         prepare_database(env)
+    else:
+        manage(env, "migrate", "--noinput")  # the kept database may predate a migration
     setup_django(env)
     first, last = loaded_days() if REUSE else load_year()
+    if NO_ROLLUP:
+        from payments.reports.models import DayRollup
+
+        DayRollup.objects.all().delete()  # every day read live, as before the roll-up
+    else:
+        close_days(first, last)
     daphne = Daphne(env, port)
     try:
         daphne.wait_until_ready()
@@ -230,6 +264,9 @@ def main():
     finally:
         daphne.stop()
     print(f"# Reports on a year of data ({date.today()}): {machine()}")
+    print(
+        f"roll-up: {'none (every day live)' if NO_ROLLUP else 'every loaded day closed and summed'}"
+    )
     print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"{BILLS_PER_DAY} bills a day × {DAYS} days; median of {REPEAT} GETs each, one daphne")
     print(f"{'page':32} {'median ms':>10} {'max ms':>9} {'× /ping':>8}")

@@ -146,21 +146,56 @@ def price_rule_totals(tabs: Tabs) -> dict[str, Decimal]:
     return {name: money(value) for name, value in totals.items()}
 
 
-def bill_totals(tabs: Tabs) -> BillTotals:
-    lines = _lines(tabs).aggregate(
-        gross=_sum(GROSS, filter=SOLD),
-        line_discounts=_sum("discount", filter=SOLD),
-        voided_lines=Count("id", filter=Q(status=VOIDED)),
-        voided_quantity=Coalesce(Sum("quantity", filter=Q(status=VOIDED)), 0),
-        voided_amount=_sum(GROSS, filter=Q(status=VOIDED)),
+def dish_groups(tabs: Tabs) -> list[dict[str, Any]]:
+    """These bills' dishes grouped by dish and the name they were ordered under: what the dish,
+    category and headline figures are summed from (and what the reports' roll-up keeps per
+    closed day)."""
+    return list(
+        _lines(tabs)
+        .values("dish_id", "name")
+        .annotate(
+            sold=Coalesce(Sum("quantity", filter=SOLD), 0),
+            takings=_sum("amount", filter=SOLD),
+            gross=_sum(GROSS, filter=SOLD),
+            discounts=_sum("discount", filter=SOLD),
+            void_lines=Count("id", filter=Q(status=VOIDED)),
+            void_quantity=Coalesce(Sum("quantity", filter=Q(status=VOIDED)), 0),
+            void_amount=_sum(GROSS, filter=Q(status=VOIDED)),
+        )
+        .order_by()
     )
+
+
+def bill_totals(
+    tabs: Tabs,
+    groups: list[dict[str, Any]] | None = None,
+    service_before_rules: Decimal | None = None,
+) -> BillTotals:
+    """These bills, summed. `groups` (their `dish_groups`) and `service_before_rules` (their
+    `service_charge`) may be given already summed, as the reports' roll-up gives them."""
+    if groups is None:
+        lines = _lines(tabs).aggregate(
+            gross=_sum(GROSS, filter=SOLD),
+            line_discounts=_sum("discount", filter=SOLD),
+            voided_lines=Count("id", filter=Q(status=VOIDED)),
+            voided_quantity=Coalesce(Sum("quantity", filter=Q(status=VOIDED)), 0),
+            voided_amount=_sum(GROSS, filter=Q(status=VOIDED)),
+        )
+    else:
+        lines = {
+            "gross": sum((g["gross"] for g in groups), Decimal(0)),
+            "line_discounts": sum((g["discounts"] for g in groups), Decimal(0)),
+            "voided_lines": sum(g["void_lines"] for g in groups),
+            "voided_quantity": sum(g["void_quantity"] for g in groups),
+            "voided_amount": sum((g["void_amount"] for g in groups), Decimal(0)),
+        }
     bills = _bills(tabs).aggregate(
         bills=Count("id"),
         people=Coalesce(Sum("guests"), 0),
         bill_discounts=_sum("discount"),
         open_bills=Count("id", filter=~Q(status=Tab.Status.CLOSED)),
     )
-    service = service_charge(tabs)
+    service = service_charge(tabs) if service_before_rules is None else service_before_rules
     gross, line_discounts = money(lines["gross"]), money(lines["line_discounts"])
     # A bill's discount never takes it below zero (as in the settlement).
     bill_discounts = min(money(bills["bill_discounts"]), gross - line_discounts)
@@ -270,6 +305,78 @@ def dish_sales(tabs: Tabs) -> list[DishRow]:
                 voided_quantity=0, voided_amount=money(0), share=Decimal(0))
         for pk, name, category in unsold
     ]  # fmt: skip
+
+
+def _merged(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Groups of several days (or of the roll-up and the live days) summed per dish and name."""
+    merged: dict[tuple[int | None, str], dict[str, Any]] = {}
+    for group in groups:
+        key = (group["dish_id"], group["name"])
+        if key not in merged:
+            merged[key] = dict(group)
+        else:
+            for field in ("sold", "takings", "gross", "discounts", "void_lines",
+                          "void_quantity", "void_amount"):  # fmt: skip
+                merged[key][field] += group[field]
+    return list(merged.values())
+
+
+def _categories(dish_ids: set[int]) -> dict[int, str]:
+    return dict(Dish.objects.filter(pk__in=dish_ids).values_list("pk", "category__name"))
+
+
+def dish_sales_of(groups: list[dict[str, Any]]) -> list[DishRow]:
+    """`dish_sales` from already summed `dish_groups` (the roll-up's days and the live ones)."""
+    merged = sorted(_merged(groups), key=lambda g: (-g["takings"], -g["sold"], g["name"]))
+    names = _categories({g["dish_id"] for g in merged if g["dish_id"] is not None})
+    whole = sum((g["takings"] for g in merged), Decimal(0))
+    unsold = (
+        Dish.objects.filter(active=True)
+        .exclude(pk__in=[g["dish_id"] for g in merged if g["dish_id"] is not None])
+        .order_by("category__position", "position", "name")
+        .values_list("pk", "name", "category__name")
+    )
+    return [
+        DishRow(
+            dish=g["dish_id"],
+            name=g["name"],
+            category=names.get(g["dish_id"]) or "",
+            quantity=g["sold"],
+            amount=money(g["takings"]),
+            voided_quantity=g["void_quantity"],
+            voided_amount=money(g["void_amount"]),
+            share=_share(g["takings"], whole),
+        )
+        for g in merged
+    ] + [
+        DishRow(dish=pk, name=name, category=category or "", quantity=0, amount=money(0),
+                voided_quantity=0, voided_amount=money(0), share=Decimal(0))
+        for pk, name, category in unsold
+    ]  # fmt: skip
+
+
+def category_sales_of(groups: list[dict[str, Any]]) -> list["CategoryRow"]:
+    """`category_sales` from already summed `dish_groups`: each dish in its category now."""
+    names = _categories({g["dish_id"] for g in groups if g["dish_id"] is not None})
+    by: dict[str, list[Any]] = {}
+    for g in groups:
+        row = by.setdefault(names.get(g["dish_id"]) or "", [0, Decimal(0), 0, Decimal(0)])
+        row[0] += g["sold"]
+        row[1] += g["takings"]
+        row[2] += g["void_quantity"]
+        row[3] += g["void_amount"]
+    whole = sum((row[1] for row in by.values()), Decimal(0))
+    return [
+        CategoryRow(
+            category=category,
+            quantity=row[0],
+            amount=money(row[1]),
+            voided_quantity=row[2],
+            voided_amount=money(row[3]),
+            share=_share(row[1], whole),
+        )
+        for category, row in sorted(by.items(), key=lambda item: (-item[1][1], item[0]))
+    ]
 
 
 @dataclass(frozen=True)

@@ -532,3 +532,6 @@ class GatewayBill(models.Model):
 
 # The books (shifts, postings, closed days) are models of this app, kept in payments/books/.
 from .books.models import BusinessDay, CashMovement, Posting, Shift, TabDay  # noqa: E402, F401
+
+# The reports' roll-up of closed days, kept in payments/reports/.
+from .reports.models import DayRollup, DishDay  # noqa: E402, F401

@@ -20,6 +20,7 @@ from restaurant.lib.money import money, money_str, yuan
 from restaurant.lib.roles import MANAGER, has_role
 
 from ..models import LedgerEntry
+from ..reports.rollup import rollup_refresh
 from . import realtime, reports, selectors
 from .models import BusinessDay, CashMovement, Posting, Shift, TabDay
 from .selectors import last_left_in_drawer, open_day
@@ -229,6 +230,8 @@ def day_close(*, user: User, day: date, carry_reason: str = "") -> BusinessDay:
                 carry_reason=carry_reason if carried else "",
                 report=reports.z_report_live(day),
             )
+            # The reports' roll-up: this day, and any closed day whose bills changed since.
+            rollup_refresh()
             audit_record(
                 kind=AuditEntry.Kind.DAY_CLOSE,
                 user=user,

@@ -12,7 +12,7 @@ gateways' bills see it.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -40,6 +40,7 @@ from ..books.models import TabDay
 from ..coupons.models import CouponCode
 from ..members.models import Member, Move
 from ..models import Payment, Refund
+from . import rollup
 
 MONEY: DecimalField = DecimalField(max_digits=14, decimal_places=2)
 ZERO = Value(Decimal(0), output_field=MONEY)
@@ -233,13 +234,13 @@ class DayFigures:
 
 def summary(period: Period) -> DayFigures:
     """The headline figures of any period (a day for the Z report, a month for the owner)."""
-    totals = bills.bill_totals(bills_of(period))
+    totals = bill_totals(period)
     tables = len(orders_selectors.active_tables())
     return DayFigures(
         period=period,
         bills=totals,
         money=money_totals(period),
-        categories=bills.category_sales(bills_of(period)),
+        categories=category_sales(period),
         methods=method_figures(period),
         average_per_guest=money(totals.sales / totals.guests) if totals.guests else None,
         average_per_bill=money(totals.sales / totals.bills) if totals.bills else None,
@@ -252,7 +253,11 @@ def summary(period: Period) -> DayFigures:
 
 
 def bill_totals(period: Period) -> BillTotals:
-    return bills.bill_totals(bills_of(period))
+    """The period's bills summed: the closed days' dishes from their roll-up, the rest live."""
+    groups, service, live_days = rollup.period_groups(period.first, period.last)
+    if live_days:
+        service += bills.service_charge(TabDay.objects.filter(day__in=live_days).values("tab_id"))
+    return bills.bill_totals(bills_of(period), groups=groups, service_before_rules=money(service))
 
 
 def day_figures(day: date) -> DayFigures:
@@ -261,15 +266,24 @@ def day_figures(day: date) -> DayFigures:
 
 
 def dish_sales(period: Period) -> list[DishRow]:
-    return bills.dish_sales(bills_of(period))
+    return bills.dish_sales_of(rollup.period_groups(period.first, period.last)[0])
 
 
 def category_sales(period: Period) -> list[CategoryRow]:
-    return bills.category_sales(bills_of(period))
+    return bills.category_sales_of(rollup.period_groups(period.first, period.last)[0])
 
 
 def sales_by_hour(period: Period) -> list[HourRow]:
     return bills.sales_by_hour(period.start, period.end)
+
+
+def _bucket(day: date, unit: Unit) -> date:
+    """The day, week (its Monday) or month (its 1st) a day falls in, as `Trunc` gives it."""
+    if unit == "week":
+        return day - timedelta(days=day.weekday())
+    if unit == "month":
+        return day.replace(day=1)
+    return day
 
 
 @dataclass(frozen=True)
@@ -298,23 +312,24 @@ def sales_by(period: Period, unit: Unit) -> list[PeriodRow]:
             discounts=Coalesce(Sum("tab__discount"), ZERO),
         )
     }
-    amounts = dict(
-        days.values("bucket")
-        .annotate(
-            # A positive condition on each joined dish (a negated one would exclude whole bills).
-            takings=Coalesce(
-                Sum(
-                    Case(
-                        When(tab__orders__lines__status=VOIDED, then=ZERO),
-                        default=F("tab__orders__lines__amount"),
-                        output_field=MONEY,
-                    )
-                ),
-                ZERO,
-            )
-        )
+    kept, live_days = rollup.day_takings(period.first, period.last)
+    amounts: dict[date, Decimal] = {}
+    for day, takings in kept.items():
+        amounts[_bucket(day, unit)] = amounts.get(_bucket(day, unit), Decimal(0)) + takings
+    # A positive condition on each joined dish (a negated one would exclude whole bills).
+    takings = Case(
+        When(tab__orders__lines__status=VOIDED, then=ZERO),
+        default=F("tab__orders__lines__amount"),
+        output_field=MONEY,
+    )
+    live = dict(
+        days.filter(day__in=live_days)
+        .values("bucket")
+        .annotate(takings=Coalesce(Sum(takings), ZERO))
         .values_list("bucket", "takings")
     )
+    for bucket, takings in live.items():
+        amounts[bucket] = amounts.get(bucket, Decimal(0)) + takings
     return [
         PeriodRow(
             day=day,
