@@ -314,10 +314,11 @@ def sales_by(period: Period, unit: Unit) -> list[PeriodRow]:
     }
     kept, live_days = rollup.day_takings(period.first, period.last)
     amounts: dict[date, Decimal] = {}
-    for day, takings in kept.items():
-        amounts[_bucket(day, unit)] = amounts.get(_bucket(day, unit), Decimal(0)) + takings
+    for day, kept_takings in kept.items():
+        bucket = _bucket(day, unit)
+        amounts[bucket] = amounts.get(bucket, Decimal(0)) + kept_takings
     # A positive condition on each joined dish (a negated one would exclude whole bills).
-    takings = Case(
+    sold = Case(
         When(tab__orders__lines__status=VOIDED, then=ZERO),
         default=F("tab__orders__lines__amount"),
         output_field=MONEY,
@@ -325,11 +326,11 @@ def sales_by(period: Period, unit: Unit) -> list[PeriodRow]:
     live = dict(
         days.filter(day__in=live_days)
         .values("bucket")
-        .annotate(takings=Coalesce(Sum(takings), ZERO))
+        .annotate(takings=Coalesce(Sum(sold), ZERO))
         .values_list("bucket", "takings")
     )
-    for bucket, takings in live.items():
-        amounts[bucket] = amounts.get(bucket, Decimal(0)) + takings
+    for bucket, live_takings in live.items():
+        amounts[bucket] = amounts.get(bucket, Decimal(0)) + live_takings
     return [
         PeriodRow(
             day=day,

@@ -101,7 +101,12 @@ def period_groups(first: date, last: date) -> tuple[list[dict[str, Any]], Decima
     them): the kept days' rows and the other days' live; the kept days' service charge; and the
     days read live (whose service charge the caller sums live)."""
     fresh, live_days = _fresh(first, last)
-    kept = list(DishDay.objects.filter(day__in=list(fresh)).values(*FIELDS))
+    kept = list(
+        DishDay.objects.filter(day__in=list(fresh))
+        .values("dish_id", "name")
+        .annotate(**{f: Sum(f) for f in FIELDS[2:]})
+        .order_by()
+    )
     live = (
         bills.dish_groups(TabDay.objects.filter(day__in=live_days).values("tab_id"))
         if live_days
