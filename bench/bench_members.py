@@ -30,13 +30,23 @@ import asyncio
 import json
 import os
 import platform
-import sys
 import time
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
 
 import bench_payments as bp
-from common import OUT, ROOT, SUFFIX, Daphne, free_port, load_demo, log, manage, percentile
+from common import (
+    OUT,
+    SUFFIX,
+    Daphne,
+    free_port,
+    load_demo,
+    log,
+    manage,
+    percentile,
+    plain_dishes,
+    setup_django,
+)
 
 bp.DATABASE = "diancan_bench_members" + SUFFIX
 CLIENTS = 8
@@ -47,15 +57,9 @@ BILLS_PER_KIND = 300
 
 def seat_bills(env):
     """BILLS_PER_KIND plain and member bills; {member tab: member id}; a cashier device token."""
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    setup_django(env)
     from django.db import connections
-    from django.db.models import Exists, OuterRef
 
-    from menu.models import Dish, OptionGroup
     from orders import services
     from orders.models import Table
     from payments.coupons import services as coupons
@@ -64,12 +68,7 @@ def seat_bills(env):
     from payments.members.models import Level
     from restaurant.lib.devices import DeviceToken
 
-    required = OptionGroup.objects.filter(dish=OuterRef("pk"), min_choices__gt=0)
-    dishes = list(
-        Dish.objects.filter(active=True, category__active=True, sold_out=False, stock__isnull=True)
-        .exclude(Exists(required))
-        .order_by("pk")[:5]
-    )
+    dishes = plain_dishes(5)
     gold = Level.objects.get(name="金卡会员")
     coupon = Coupon.objects.create(
         name="满100减20", type="threshold", off=Decimal("20"), minimum=Decimal("100")

@@ -29,14 +29,12 @@ import os
 import platform
 import secrets
 import string
-import sys
 import time
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
 from common import (
     OUT,
-    ROOT,
     SUFFIX,
     Daphne,
     free_port,
@@ -44,6 +42,8 @@ from common import (
     log,
     manage,
     percentile,
+    plain_dishes,
+    setup_django,
     staff_session,
 )
 
@@ -121,25 +121,14 @@ def environment(port, database_url):
 
 def seat_tables(env):
     """32 tables with one large order each; a cashier device token."""
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    setup_django(env)
     from django.db import connections
-    from django.db.models import Exists, OuterRef
 
-    from menu.models import Dish, OptionGroup
     from orders import services
     from orders.models import Table
     from restaurant.lib.devices import DeviceToken
 
-    required = OptionGroup.objects.filter(dish=OuterRef("pk"), min_choices__gt=0)
-    dishes = list(
-        Dish.objects.filter(active=True, category__active=True, sold_out=False, stock__isnull=True)
-        .exclude(Exists(required))
-        .order_by("pk")[:5]
-    )
+    dishes = plain_dishes(5)
     seated = []
     for number in range(1, CLIENTS * TABLES_PER_CLIENT + 1):
         table = Table.objects.create(code=f"PB{number:03d}", area="bench")

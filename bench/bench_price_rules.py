@@ -25,7 +25,6 @@ import asyncio
 import json
 import os
 import platform
-import sys
 import time
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
@@ -33,7 +32,6 @@ from decimal import ROUND_HALF_UP, Decimal
 import bench_payments as bp
 from common import (
     OUT,
-    ROOT,
     SUFFIX,
     Daphne,
     free_port,
@@ -42,6 +40,8 @@ from common import (
     log,
     manage,
     percentile,
+    plain_dishes,
+    setup_django,
 )
 
 bp.DATABASE = "diancan_bench_price" + SUFFIX
@@ -53,27 +53,16 @@ BILLS_PER_KIND = 400
 
 def seat_bills(env):
     """BILLS_PER_KIND plain and rich bills; a cashier device token."""
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    setup_django(env)
     from django.db import connections
-    from django.db.models import Exists, OuterRef
 
-    from menu.models import Dish, OptionGroup
     from orders import services
     from orders.models import Area, Table
     from payments.coupons import services as coupons
     from payments.coupons.models import Coupon
     from restaurant.lib.devices import DeviceToken
 
-    required = OptionGroup.objects.filter(dish=OuterRef("pk"), min_choices__gt=0)
-    dishes = list(
-        Dish.objects.filter(active=True, category__active=True, sold_out=False, stock__isnull=True)
-        .exclude(Exists(required))
-        .order_by("pk")[:5]
-    )
+    dishes = plain_dishes(5)
     dishes[0].member_price = (dishes[0].price * Decimal("0.8")).quantize(Decimal("0.01"))
     dishes[0].save(update_fields=["member_price"])
     Area.objects.create(name="bench-rich", seat_charge=Decimal("3.00"), seat_charge_name="茶位费")

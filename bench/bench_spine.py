@@ -52,6 +52,7 @@ from common import (
     log,
     machine,
     percentile,
+    plain_dishes,
     prepare_database,
     setup_django,
 )
@@ -69,9 +70,8 @@ SOCKET_TIMEOUT = 10  # seconds to wait for one order's ticket on the kitchen soc
 def demo_fixtures():
     """The demo tables' tokens and a dish anyone can order plain (no stock limit, no choices)."""
     from django.db import connections
-    from django.db.models import Exists, OuterRef
 
-    from menu.models import Dish, OptionGroup
+    from menu.models import Dish
     from orders.models import Table
 
     tokens = list(
@@ -79,13 +79,7 @@ def demo_fixtures():
         .order_by("position", "code")
         .values_list("token", flat=True)
     )
-    required = OptionGroup.objects.filter(dish=OuterRef("pk"), min_choices__gt=0)
-    dish = (
-        Dish.objects.filter(active=True, category__active=True, sold_out=False, stock__isnull=True)
-        .exclude(Exists(required))
-        .order_by("pk")
-        .first()
-    )
+    dish = next(iter(plain_dishes(1)), None)
     if not tokens or dish is None:
         raise SystemExit("load_demo made no tables or no dish without required options")
     fixtures = {

@@ -127,6 +127,21 @@ def setup_django(env):
     django.setup()
 
 
+def plain_dishes(count):
+    """The first `count` dishes anyone can order plain: active, not sold out, no stock limit and
+    no required choice. Needs setup_django() first."""
+    from django.db.models import Exists, OuterRef
+
+    from menu.models import Dish, OptionGroup
+
+    required = OptionGroup.objects.filter(dish=OuterRef("pk"), min_choices__gt=0)
+    return list(
+        Dish.objects.filter(active=True, category__active=True, sold_out=False, stock__isnull=True)
+        .exclude(Exists(required))
+        .order_by("pk")[:count]
+    )
+
+
 # A daphne process -------------------------------------------------------------------------------
 
 
