@@ -89,7 +89,7 @@ def seat_bills(env):
             if kind == "member":
                 member = members.member_create(level_id=gold.pk)
                 members.top_up_create(
-                    member_id=member.pk, amount="1000", method="cash", key="bench"
+                    member_id=member.pk, amount=Decimal("1000"), method="cash", key="bench"
                 )
                 services.tab_member_set(
                     tab_id=tab.pk,

@@ -33,6 +33,7 @@ from . import conf, providers, selectors, services
 from .coupons import services as coupon_services
 from .forms import CouponForm, DinerPaymentForm, DiscountForm, PaymentForm, RefundForm
 from .members import services as member_services
+from .members.forms import PointsForm
 from .members.services import MemberAuth
 from .models import Method, Payment, SandboxCharge
 from .providers import qr_gateways, sandbox
@@ -489,9 +490,8 @@ def cashier_member_leave(request, tab):
 def cashier_points(request, tab):
     """积分抵现: the bill's member spends points as money off."""
     tab = _tab_or_404(tab)
-    move = member_services.points_redeem(
-        tab_id=tab, points=request.POST.get("points", ""), user=request.user
-    )
+    points = PointsForm.parse(request.POST)["points"]
+    move = member_services.points_redeem(tab_id=tab, points=points, user=request.user)
     return (
         tab,
         _("%(points)s points: %(off)s off.") % {"points": -move.points, "off": move.reason},

@@ -26,6 +26,7 @@ SERVICES = [
     "orders/services.py",
     "payments/services.py",
     "payments/coupons/services.py",
+    "payments/members/services.py",
 ]
 
 

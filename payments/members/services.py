@@ -28,7 +28,6 @@ from orders import controls
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.settlement import build_settlement
-from restaurant.lib import parse
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import money, yuan
 
@@ -73,26 +72,17 @@ def _birthday(value: object) -> date | None:
         raise Refused(Code.BAD_BIRTHDAY) from None
 
 
-def _key(value: object) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value.strip()) > 64:
+def _key(value: str) -> str:
+    if not value.strip() or len(value.strip()) > 64:
         raise Refused(Code.BAD_KEY)
     return value.strip()
 
 
-def _reason(value: object) -> str:
-    reason = value.strip() if isinstance(value, str) else ""
+def _reason(value: str) -> str:
+    reason = value.strip()
     if not reason or len(reason) > 200:
         raise Refused(Code.REASON_REQUIRED)
     return reason
-
-
-def _amount(value: object, *, allow_negative: bool = False) -> Decimal:
-    """Strict yuan ("12.50"); with `allow_negative`, "-12.50" too (an adjustment down)."""
-    negative = allow_negative and isinstance(value, str) and value.strip().startswith("-")
-    amount = parse.amount(value.strip()[1:] if negative and isinstance(value, str) else value)
-    if amount is None:
-        raise Refused(Code.BAD_AMOUNT)
-    return -money(amount) if negative else money(amount)
 
 
 def _staff(user: Any) -> User | None:
@@ -361,22 +351,22 @@ TOP_UP_ACCOUNTS = {
 def top_up_create(
     *,
     member_id: int,
-    amount: object,
-    method: object,
-    key: object,
+    amount: Decimal,
+    method: str,
+    key: str,
     user: Any = None,
-    terminal_ref: object = "",
+    terminal_ref: str = "",
 ) -> tuple[TopUp, bool]:
     """储值: money paid in at the till by cash or card, with the bonus its rule gives. The same
     key again returns the first top-up and takes nothing more. Returns (top-up, created)."""
-    value = _amount(amount)
-    if value <= 0:
+    if amount <= 0 or amount != money(amount):
         raise Refused(Code.BAD_AMOUNT)
-    if not isinstance(method, str) or method not in TopUp.Method.values:
+    value = amount
+    if method not in TopUp.Method.values:
         raise Refused(Code.BAD_METHOD)
     way = TopUp.Method(method)
     key = _key(key)
-    reference = terminal_ref.strip() if isinstance(terminal_ref, str) else ""
+    reference = terminal_ref.strip()
     if (way == TopUp.Method.CARD and not reference) or len(reference) > 64:
         raise Refused(Code.REFERENCE_REQUIRED)
     staff = _staff(user)
@@ -407,14 +397,14 @@ def top_up_create(
     return top_up, True
 
 
-def top_up_refund(*, top_up_id: int, amount: object, reason: object, user: Any = None) -> TopUp:
+def top_up_refund(*, top_up_id: int, amount: Decimal, reason: str, user: Any = None) -> TopUp:
     """Give back part or all of a top-up's principal, by the way it was paid in (the cashier
     hands it back). Only principal returns, and only what is still unspent in the wallet; the
     bonus that top-up brought goes in the same share (a half refunded takes half its bonus,
     as far as bonus is left)."""
-    value = _amount(amount)
-    if value <= 0:
+    if amount <= 0 or amount != money(amount):
         raise Refused(Code.BAD_AMOUNT)
+    value = amount
     why = _reason(reason)
     staff = _staff(user)
     member_id = TopUp.objects.filter(pk=top_up_id).values_list("member_id", flat=True).first()
@@ -637,12 +627,12 @@ def points_value(points: int) -> Decimal:
     return money(Decimal(points) / settings.POINTS_PER_YUAN)
 
 
-def points_redeem(*, tab_id: int, points: object, user: Any = None) -> Move:
+def points_redeem(*, tab_id: int, points: int, user: Any = None) -> Move:
     """积分抵现: the bill's member spends points as money off, at most POINTS_MAX_PERCENT of
     what the bill comes to now. The points leave the wallet at once (on the statement) and
     come back when the money off is taken off the bill again."""
-    number = parse.whole_number(points)
-    if number is None or number <= 0:
+    number = points
+    if number <= 0:
         raise Refused(Code.BAD_POINTS)
     with transaction.atomic():
         order_services.lock_tab(tab_id)
@@ -693,18 +683,15 @@ def points_release(*, tab_id: int, move_id: int, user: Any = None) -> bool:
 
 
 def member_adjust(
-    *, member_id: int, balance: object = "0", points: object = 0, reason: object, user: Any
+    *, member_id: int, balance: Decimal = Decimal(0), points: int = 0, reason: str, user: Any
 ) -> Member:
     """A manager's correction of the balance (bonus, never principal: principal is only money
     paid in) and points, with a reason, on the statement and in the ledger. Never below zero."""
     if not controls.is_manager(_staff(user)):
         raise Refused(Code.MANAGER_ONLY)
-    change = _amount(balance if balance not in (None, "") else "0", allow_negative=True)
-    points_change = parse.whole_number(str(points).lstrip("-")) if points not in (None, "") else 0
-    if points_change is None:
-        raise Refused(Code.BAD_POINTS)
-    if str(points).strip().startswith("-"):
-        points_change = -points_change
+    if balance != money(balance):
+        raise Refused(Code.BAD_AMOUNT)
+    change, points_change = balance, points
     why = _reason(reason)
     if not change and not points_change:
         raise Refused(Code.NOTHING_TO_ADJUST)
@@ -725,7 +712,7 @@ def member_adjust(
     return member
 
 
-def member_freeze(*, member_id: int, frozen: bool, reason: object, user: Any) -> Member:
+def member_freeze(*, member_id: int, frozen: bool, reason: str, user: Any) -> Member:
     """A lost card: frozen, nothing can be spent or topped up until unfrozen (money owed back,
     a refund, still comes back)."""
     why = _reason(reason)
@@ -739,7 +726,7 @@ def member_freeze(*, member_id: int, frozen: bool, reason: object, user: Any) ->
     return member
 
 
-def member_erase(*, member_id: int, reason: object, user: Any) -> Member:
+def member_erase(*, member_id: int, reason: str, user: Any) -> Member:
     """Delete a member's personal data on request: mobile, name, birthday, PIN and private link
     go; the number, the amounts and the statement stay, so the books stay right. Whatever
     balance is left stays owed (refund the top-ups first if the person wants money back); an

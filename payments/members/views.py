@@ -15,13 +15,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from orders import selectors as order_selectors
-from restaurant.lib import parse
 from restaurant.lib.errors import Code, Refused
+from restaurant.lib.forms import ReasonForm
 from restaurant.lib.money import yuan
 from restaurant.lib.qr import make_qr
 from restaurant.lib.roles import CASHIER, MANAGER, has_role, role_required
 
 from . import selectors, services
+from .forms import AdjustForm, TopUpForm, TopUpRefundForm
 from .models import Member, TopUp
 
 # How long the member's page stays open after the PIN (this browser's session only).
@@ -105,13 +106,14 @@ def till_member(request, member):
 
 
 def _top_up(request, member):
+    form = TopUpForm.parse(request.POST)
     top_up, created = services.top_up_create(
         member_id=member.pk,
-        amount=request.POST.get("amount", ""),
-        method=request.POST.get("method", ""),
-        key=request.POST.get("key"),
+        amount=form["amount"],
+        method=form["method"],
+        key=form["key"],
         user=request.user,
-        terminal_ref=request.POST.get("terminal_ref", ""),
+        terminal_ref=form["terminal_ref"],
     )
     message = _("Topped up %(amount)s") % {"amount": yuan(top_up.amount)}
     if top_up.bonus:
@@ -120,14 +122,11 @@ def _top_up(request, member):
 
 
 def _top_up_refund(request, member):
-    top_up_id = parse.whole_number(request.POST.get("top_up", ""))
-    if top_up_id is None or not TopUp.objects.filter(pk=top_up_id, member=member).exists():
+    form = TopUpRefundForm.parse(request.POST)
+    if not TopUp.objects.filter(pk=form["top_up"], member=member).exists():
         raise Refused(Code.UNKNOWN_TOP_UP)
     services.top_up_refund(
-        top_up_id=top_up_id,
-        amount=request.POST.get("amount", ""),
-        reason=request.POST.get("reason"),
-        user=request.user,
+        top_up_id=form["top_up"], amount=form["amount"], reason=form["reason"], user=request.user
     )
     return _("Top-up refunded: hand the money back.")
 
@@ -139,25 +138,26 @@ def _pin(request, member):
 
 def _freeze(request, member):
     frozen = request.POST.get("frozen") == "1"
-    services.member_freeze(
-        member_id=member.pk, frozen=frozen, reason=request.POST.get("reason"), user=request.user
-    )
+    reason = ReasonForm.parse(request.POST)["reason"]
+    services.member_freeze(member_id=member.pk, frozen=frozen, reason=reason, user=request.user)
     return _("Card frozen.") if frozen else _("Card unfrozen.")
 
 
 def _adjust(request, member):
+    form = AdjustForm.parse(request.POST)
     services.member_adjust(
         member_id=member.pk,
-        balance=request.POST.get("balance", "0"),
-        points=request.POST.get("points", "0"),
-        reason=request.POST.get("reason"),
+        balance=form["balance"],
+        points=form["points"],
+        reason=form["reason"],
         user=request.user,
     )
     return _("Adjusted.")
 
 
 def _erase(request, member):
-    services.member_erase(member_id=member.pk, reason=request.POST.get("reason"), user=request.user)
+    reason = ReasonForm.parse(request.POST)["reason"]
+    services.member_erase(member_id=member.pk, reason=reason, user=request.user)
     return _("Personal data deleted; the amounts stay on the books.")
 
 

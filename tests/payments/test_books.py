@@ -214,7 +214,7 @@ def test_the_audit_finds_each_kind(tab, cashier, manager, menu, commits, client)
     from payments.members import services as members
 
     member = members.member_create(mobile="13800138000", user=manager)
-    members.member_adjust(member_id=member.pk, balance="10", points=5, reason="补录活动赠送",
+    members.member_adjust(member_id=member.pk, balance=Decimal("10"), points=5, reason="补录活动赠送",
                           user=manager)  # fmt: skip
     found = set(AuditEntry.objects.values_list("kind", flat=True))
     assert {"refund", "void", "discount", "stock", "login", "login_failed", "cash", "shift",
@@ -325,7 +325,9 @@ def test_a_member_top_up_in_cash_is_in_the_drawer_and_in_the_z_report(cashier, m
 
     shift = books.shift_open(user=cashier, till="1", float_amount=Decimal("100"))
     member = members.member_create(mobile="13900139000", user=cashier)
-    members.top_up_create(member_id=member.pk, amount="500", method="cash", key="t", user=cashier)
+    members.top_up_create(
+        member_id=member.pk, amount=Decimal("500"), method="cash", key="t", user=cashier
+    )
     figures = reports.shift_figures(shift)
     assert figures["cash_expected"] == Decimal("600.00")
     assert figures["member"]["top_ups"] == Decimal("500.00")

@@ -3,6 +3,7 @@ the rest by the sandbox QR, and the cashier sees both live; the member's card sh
 Real Chromium, a real daphne, the sandbox's notification over HTTP."""
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ def test_a_member_pays_half_by_balance_with_the_pin_a_friend_the_rest_and_the_ti
     server, phone, staff_screen, cashier, table, menu
 ):
     member = members.member_create(mobile="13800138000", pin="123456")
-    members.top_up_create(member_id=member.pk, amount="100", method="cash", key="t")
+    members.top_up_create(member_id=member.pk, amount=Decimal("100"), method="cash", key="t")
     tab = seat(table, menu)  # 50
     counter = staff_screen(server, "cashier", "pw-cashier", "/cashier/")
     mine, friend = phone(), phone()
@@ -87,7 +88,7 @@ def test_the_member_card_opens_with_the_pin_and_shows_its_code_in_chinese_and_en
     server, phone, table
 ):
     member = members.member_create(mobile="13800138000", pin="123456")
-    members.top_up_create(member_id=member.pk, amount="100", method="cash", key="t")
+    members.top_up_create(member_id=member.pk, amount=Decimal("100"), method="cash", key="t")
     for locale, words in (("zh-CN", "出示此码"), ("en-US", "Show this code")):
         page = phone(locale=locale)
         page.goto(f"{server.url}/m/{member.link_token}/")

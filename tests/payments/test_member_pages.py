@@ -39,7 +39,7 @@ def boss(manager):
 @pytest.fixture
 def member(db):
     made = members.member_create(mobile="13800138000", name="王芳", pin="123456")
-    members.top_up_create(member_id=made.pk, amount="100", method="cash", key="t")
+    members.top_up_create(member_id=made.pk, amount=Decimal("100"), method="cash", key="t")
     return made
 
 
@@ -230,7 +230,7 @@ def test_the_api_takes_a_member_payment_with_the_pin_and_the_settlement_names_it
     assert [p["method"] for p in answer["settlement"]["payments"]] == ["member"]
     assert answer["settlement"]["balance_due"] == "30.00"
     poor = members.member_create(pin="654321")
-    members.top_up_create(member_id=poor.pk, amount="10", method="cash", key="t")
+    members.top_up_create(member_id=poor.pk, amount=Decimal("10"), method="cash", key="t")
     short = api.staff_post(
         f"/tabs/{tab.pk}/payments",
         {**body, "amount": "30", "version": answer["settlement"]["version"], "key": "api-2",

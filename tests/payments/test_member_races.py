@@ -44,7 +44,7 @@ def outcome(work):
 
 def make_member(mobile="13800138000", balance="60"):
     member = members.member_create(mobile=mobile, pin="123456")
-    members.top_up_create(member_id=member.pk, amount=balance, method="cash", key="t")
+    members.top_up_create(member_id=member.pk, amount=Decimal(balance), method="cash", key="t")
     return member
 
 
@@ -124,7 +124,7 @@ def test_points_spent_by_two_tills_at_once_never_go_below_zero(
     needs_postgres, table, other_table, menu, manager
 ):
     member = make_member(balance="10")
-    members.member_adjust(member_id=member.pk, points="1500", reason="活动", user=manager)
+    members.member_adjust(member_id=member.pk, points=1500, reason="活动", user=manager)
     tabs = [seat(table, menu), seat(other_table, menu, key="second")]
     for tab in tabs:
         members.tab_member_identify(
@@ -169,7 +169,7 @@ def test_top_ups_racing_spends_keep_the_books_equal_to_the_balances(
             )  # fmt: skip
         return outcome(
             lambda: members.top_up_create(
-                member_id=member.pk, amount="30", method="cash", key=f"top-{i}"
+                member_id=member.pk, amount=Decimal("30"), method="cash", key=f"top-{i}"
             )
         )
 
@@ -202,7 +202,7 @@ def test_a_randomised_day_keeps_owed_equal_to_balances_and_the_bills_balanced(
         who = chance.choice(people)
         with django_capture_on_commit_callbacks(execute=True):
             top, _created = members.top_up_create(
-                member_id=who.pk, amount=chance.choice(["50", "100", "300", "20.50"]),
+                member_id=who.pk, amount=Decimal(chance.choice(["50", "100", "300", "20.50"])),
                 method=chance.choice(["cash", "card"]), key=f"t{next(keys)}",
                 terminal_ref="T",
             )  # fmt: skip
@@ -251,13 +251,11 @@ def test_a_randomised_day_keeps_owed_equal_to_balances_and_the_bills_balanced(
             holder = Member.objects.get(pk=top.member_id)
             left = min(top.amount - top.refunded, holder.principal)
             if left > 0:
-                members.top_up_refund(
-                    top_up_id=top.pk, amount=str(left), reason="退卡", user=manager
-                )
+                members.top_up_refund(top_up_id=top.pk, amount=left, reason="退卡", user=manager)
                 top.refresh_from_db()
         if chance.random() < 0.2:
             members.member_adjust(
-                member_id=who.pk, balance="3", points="7", reason="补偿", user=manager
+                member_id=who.pk, balance=Decimal("3"), points=7, reason="补偿", user=manager
             )
         check()
         tab.refresh_from_db()

@@ -16,6 +16,7 @@ from orders.settlement import build_settlement
 from payments import services
 from payments.ledger import chain_problems
 from payments.members import services as members
+from payments.members.forms import PointsForm, TopUpForm
 from payments.members.models import BonusRule, Level, Member, MemberCode, Move, TopUp
 from payments.models import LedgerEntry, Payment
 from restaurant.lib.errors import Code, Refused
@@ -55,7 +56,7 @@ def member(db, cashier):
 
 def top_up(member, amount, key="t1", user=None, method="cash"):
     return members.top_up_create(
-        member_id=member.pk, amount=amount, method=method, key=key, user=user
+        member_id=member.pk, amount=Decimal(amount), method=method, key=key, user=user
     )[0]
 
 
@@ -141,7 +142,7 @@ def test_a_top_up_of_200_gets_30_and_500_gets_100_kept_apart_and_booked_as_owed(
 def test_the_same_top_up_key_again_tops_up_once(member, rules):
     top_up(member, "200")
     again, created = members.top_up_create(
-        member_id=member.pk, amount="200", method="cash", key="t1"
+        member_id=member.pk, amount=Decimal("200"), method="cash", key="t1"
     )
     assert not created and TopUp.objects.count() == 1
     member.refresh_from_db()
@@ -162,7 +163,9 @@ def test_the_same_top_up_key_again_tops_up_once(member, rules):
 def test_bad_top_ups_are_refused_and_change_nothing(member, amount, method, code):
     refused(
         code,
-        lambda: members.top_up_create(member_id=member.pk, amount=amount, method=method, key="k"),
+        lambda: members.top_up_create(
+            member_id=member.pk, **TopUpForm.parse({"amount": amount, "method": method, "key": "k"})
+        ),
     )
     member.refresh_from_db()
     assert member.balance == 0 and not TopUp.objects.exists() and owed() == 0
@@ -335,19 +338,23 @@ def test_a_refund_by_hand_of_a_balance_payment_returns_principal_and_bonus_in_th
 
 def test_a_top_up_refund_returns_principal_only_and_takes_its_bonus(member, rules, cashier):
     made = top_up(member, "200", user=cashier)
-    members.top_up_refund(top_up_id=made.pk, amount="100", reason="不想用了", user=cashier)
+    members.top_up_refund(top_up_id=made.pk, amount=Decimal("100"), reason="不想用了", user=cashier)
     member.refresh_from_db()
     assert (member.principal, member.bonus) == (100, 15)
     cash = LedgerEntry.objects.filter(account="cash").aggregate(s=Sum("amount"))["s"]
     assert cash == 100 and owed() == balances() == 115
     error = refused(
         Code.OVER_TOP_UP_REFUND,
-        lambda: members.top_up_refund(top_up_id=made.pk, amount="100.01", reason="x", user=cashier),
+        lambda: members.top_up_refund(
+            top_up_id=made.pk, amount=Decimal("100.01"), reason="x", user=cashier
+        ),
     )
     assert "¥100" in error.message
     refused(
         Code.REASON_REQUIRED,
-        lambda: members.top_up_refund(top_up_id=made.pk, amount="1", reason=" ", user=cashier),
+        lambda: members.top_up_refund(
+            top_up_id=made.pk, amount=Decimal("1"), reason=" ", user=cashier
+        ),
     )
 
 
@@ -355,27 +362,31 @@ def test_only_a_manager_adjusts_with_a_reason_and_never_below_zero(member, cashi
     refused(
         Code.MANAGER_ONLY,
         lambda: members.member_adjust(
-            member_id=member.pk, balance="10", reason="补偿", user=cashier
+            member_id=member.pk, balance=Decimal("10"), reason="补偿", user=cashier
         ),
     )
     refused(
         Code.REASON_REQUIRED,
-        lambda: members.member_adjust(member_id=member.pk, balance="10", reason="", user=manager),
+        lambda: members.member_adjust(
+            member_id=member.pk, balance=Decimal("10"), reason="", user=manager
+        ),
     )
     refused(
         Code.NOT_ENOUGH_BALANCE,
-        lambda: members.member_adjust(member_id=member.pk, balance="-1", reason="x", user=manager),
+        lambda: members.member_adjust(
+            member_id=member.pk, balance=Decimal("-1"), reason="x", user=manager
+        ),
     )
     refused(
         Code.NOT_ENOUGH_POINTS,
-        lambda: members.member_adjust(member_id=member.pk, points="-1", reason="x", user=manager),
+        lambda: members.member_adjust(member_id=member.pk, points=-1, reason="x", user=manager),
     )
     refused(
         Code.NOTHING_TO_ADJUST,
         lambda: members.member_adjust(member_id=member.pk, reason="x", user=manager),
     )
     members.member_adjust(
-        member_id=member.pk, balance="10", points="5", reason="补偿", user=manager
+        member_id=member.pk, balance=Decimal("10"), points=5, reason="补偿", user=manager
     )
     member.refresh_from_db()
     assert (member.bonus, member.points) == (10, 5) and owed() == balances() == 10
@@ -396,7 +407,7 @@ def test_erasing_a_member_keeps_the_money_and_the_books(member, table, menu, cas
 
 
 def test_points_left_from_last_year_expire_once(member, manager):
-    members.member_adjust(member_id=member.pk, points="80", reason="活动", user=manager)
+    members.member_adjust(member_id=member.pk, points=80, reason="活动", user=manager)
     Move.objects.filter(member=member).update(created_at=timezone.now() - timedelta(days=400))
     assert members.points_expire() == 1
     assert members.points_expire() == 0
@@ -491,15 +502,16 @@ def test_a_refund_of_a_cash_payment_takes_back_the_points_it_earned(
 def test_points_are_money_off_up_to_half_the_bill_and_come_back_when_taken_off(
     member, table, menu, manager, cashier
 ):
-    members.member_adjust(member_id=member.pk, points="5000", reason="活动", user=manager)
+    members.member_adjust(member_id=member.pk, points=5000, reason="活动", user=manager)
     tab = seat(table, menu)  # 50
     members.tab_member_identify(
         tab_id=tab.pk, auth=members.MemberAuth(login="13800138000", pin="123456")
     )
     error = refused(Code.TOO_MANY_POINTS, lambda: members.points_redeem(tab_id=tab.pk, points=2600))
     assert "¥25" in error.message
-    refused(Code.BAD_POINTS, lambda: members.points_redeem(tab_id=tab.pk, points="-5"))
-    refused(Code.BAD_POINTS, lambda: members.points_redeem(tab_id=tab.pk, points="1.5"))
+    refused(Code.BAD_POINTS, lambda: members.points_redeem(tab_id=tab.pk, points=-5))
+    refused(Code.BAD_POINTS, lambda: PointsForm.parse({"points": "1.5"}))
+    refused(Code.BAD_POINTS, lambda: PointsForm.parse({"points": "0"}))
     move = members.points_redeem(tab_id=tab.pk, points=1000, user=cashier)
     settlement = build_settlement(tab.pk)
     assert settlement["total"] == "40.00"
@@ -523,9 +535,9 @@ def test_points_need_a_member_on_the_bill(member, table, menu):
 def test_the_worker_expires_points_only_when_the_setting_is_on(member, manager, settings):
     from restaurant.management.commands import worker
 
-    members.member_adjust(member_id=member.pk, points="80", reason="活动", user=manager)
+    members.member_adjust(member_id=member.pk, points=80, reason="活动", user=manager)
     Move.objects.filter(member=member).update(created_at=timezone.now() - timedelta(days=400))
-    members.member_adjust(member_id=member.pk, points="5", reason="今年", user=manager)
+    members.member_adjust(member_id=member.pk, points=5, reason="今年", user=manager)
     settings.POINTS_EXPIRE_AT_YEAR_END = False
     worker.run_jobs()
     member.refresh_from_db()

@@ -1,0 +1,88 @@
+"""What the members' pages post, read at the edge (README, "Parse at the edge"): yuan, points
+and ids become Decimal and int here, or the page is refused with the code and message the
+service would give; the services take typed values and keep only the members' rules."""
+
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from restaurant.lib import parse
+from restaurant.lib.errors import Code
+from restaurant.lib.forms import AmountField, EdgeForm, KeyField, ReadField, WholeNumberField
+from restaurant.lib.money import money
+
+from .models import TopUp
+
+
+def signed_amount(value: object) -> Decimal | None:
+    """Yuan that may go down ("-12.50"), or None."""
+    text = value.strip() if isinstance(value, str) else value
+    negative = isinstance(text, str) and text.startswith("-")
+    amount = parse.amount(text[1:] if negative and isinstance(text, str) else text)
+    if amount is None:
+        return None
+    return -money(amount) if negative else money(amount)
+
+
+def signed_points(value: object) -> int | None:
+    """Whole points that may go down ("-5"), or None."""
+    text = value.strip() if isinstance(value, str) else str(value)
+    negative = text.startswith("-")
+    number = parse.whole_number(text[1:] if negative else text)
+    if number is None:
+        return None
+    return -number if negative else number
+
+
+def _positive(value: Decimal | None) -> Decimal | None:
+    if value is not None and value <= 0:
+        raise ValidationError("not above zero", code="invalid")
+    return value
+
+
+class TopUpForm(EdgeForm):
+    """储值 at the till: yuan above zero, cash or card (with the terminal's reference)."""
+
+    amount = AmountField(required=True, validators=[_positive])
+    method = forms.ChoiceField(choices=TopUp.Method.choices)
+    key = KeyField(required=True)
+    terminal_ref = forms.CharField(required=False)
+    refusals = {"amount": Code.BAD_AMOUNT, "method": Code.BAD_METHOD, "key": Code.BAD_KEY}
+
+
+class TopUpRefundForm(EdgeForm):
+    top_up = WholeNumberField(required=True, maximum=2**63 - 1)
+    amount = AmountField(required=True, validators=[_positive])
+    reason = forms.CharField(required=False)
+    refusals = {"top_up": Code.UNKNOWN_TOP_UP, "amount": Code.BAD_AMOUNT}
+
+
+class AdjustForm(EdgeForm):
+    """A manager's correction: yuan and points, either may go down; blank is nothing."""
+
+    balance = ReadField(signed_amount)
+    points = ReadField(signed_points)
+    reason = forms.CharField(required=False)
+    refusals = {"balance": Code.BAD_AMOUNT, "points": Code.BAD_POINTS}
+
+    def clean_balance(self) -> Decimal:
+        value: Decimal | None = self.cleaned_data["balance"]
+        return money(0) if value is None else value
+
+    def clean_points(self) -> int:
+        value: int | None = self.cleaned_data["points"]
+        return 0 if value is None else value
+
+
+class PointsForm(EdgeForm):
+    """积分抵现: whole points above zero."""
+
+    points = WholeNumberField(required=True, maximum=2**31 - 1)
+    refusals = {"points": Code.BAD_POINTS}
+
+    def clean_points(self) -> int:
+        value: int = self.cleaned_data["points"]
+        if value <= 0:
+            raise ValidationError("no points", code="invalid")
+        return value
