@@ -2,6 +2,7 @@
 and ids become Decimal and int here, or the page is refused with the code and message the
 service would give; the services take typed values and keep only the members' rules."""
 
+from datetime import date
 from decimal import Decimal
 
 from django import forms
@@ -13,6 +14,7 @@ from restaurant.lib.forms import AmountField, EdgeForm, KeyField, ReadField, Who
 from restaurant.lib.money import money
 
 from .models import TopUp
+from .services import MOBILE, PIN
 
 
 def signed_amount(value: object) -> Decimal | None:
@@ -33,6 +35,58 @@ def signed_points(value: object) -> int | None:
     if number is None:
         return None
     return -number if negative else number
+
+
+def birthday(value: object) -> date | None:
+    """A birthday as the date input sends it ("1990-05-20"), or None."""
+    try:
+        return date.fromisoformat(value.strip()) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _mobile(value: str) -> None:
+    if value and not MOBILE.fullmatch(value):
+        raise ValidationError("not a mobile", code="invalid")
+
+
+def _pin(value: str) -> None:
+    if value and not PIN.fullmatch(value):
+        raise ValidationError("not a PIN", code="invalid")
+
+
+class JoinForm(EdgeForm):
+    """Joining, at the till or from the table's page: only what the person chooses to give."""
+
+    mobile = forms.CharField(required=False, validators=[_mobile])
+    name = forms.CharField(required=False, max_length=40)
+    birthday = ReadField(birthday)
+    pin = forms.CharField(required=False, validators=[_pin])
+    refusals = {
+        "mobile": Code.BAD_MOBILE,
+        "name": Code.BAD_MEMBER_NAME,
+        "birthday": Code.BAD_BIRTHDAY,
+        "pin": Code.BAD_PIN,
+    }
+
+    def clean_mobile(self) -> str | None:
+        return self.cleaned_data["mobile"] or None
+
+    def clean_pin(self) -> str | None:
+        return self.cleaned_data["pin"] or None
+
+
+class PinForm(EdgeForm):
+    """A new PIN: six digits."""
+
+    pin = forms.CharField(validators=[_pin])
+    refusals = {"pin": Code.BAD_PIN}
+
+
+class PinTryForm(EdgeForm):
+    """The PIN typed to open the member's page, as typed: a wrong one of any shape counts."""
+
+    pin = forms.CharField(required=False)
 
 
 def _positive(value: Decimal | None) -> Decimal | None:

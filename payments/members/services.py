@@ -46,30 +46,10 @@ CODE_WINDOW = 60
 # Strict input ---------------------------------------------------------------------------------
 
 
-def _mobile(value: object) -> str | None:
-    text = value.strip() if isinstance(value, str) else ""
-    if not text:
-        return None
-    if not MOBILE.fullmatch(text):
-        raise Refused(Code.BAD_MOBILE)
-    return text
-
-
-def _pin(value: object) -> str:
-    if not isinstance(value, str) or not PIN.fullmatch(value.strip()):
+def _pin(value: str) -> str:
+    if not PIN.fullmatch(value):
         raise Refused(Code.BAD_PIN)
-    return value.strip()
-
-
-def _birthday(value: object) -> date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        raise Refused(Code.BAD_BIRTHDAY) from None
+    return value
 
 
 def _key(value: str) -> str:
@@ -157,21 +137,20 @@ def _new_number() -> str:
 
 def member_create(
     *,
-    mobile: object = None,
-    name: object = "",
-    birthday: object = None,
-    pin: object = None,
+    mobile: str | None = None,
+    name: str = "",
+    birthday: date | None = None,
+    pin: str | None = None,
     level_id: int | None = None,
     user: Any = None,
 ) -> Member:
     """A new member, at the till or from the table's page: a mobile or only a member number,
     and what else the person chooses to give. Joining twice with one mobile is refused."""
-    mobile = _mobile(mobile)
-    name = name.strip() if isinstance(name, str) else ""
+    if mobile is not None and not MOBILE.fullmatch(mobile):
+        raise Refused(Code.BAD_MOBILE)
     if len(name) > 40:
         raise Refused(Code.BAD_MEMBER_NAME)
-    born = _birthday(birthday)
-    pin_hash = make_password(_pin(pin)) if pin not in (None, "") else ""
+    pin_hash = make_password(_pin(pin)) if pin else ""
     level = Level.objects.filter(pk=level_id) if level_id else Level.objects.filter(is_default=True)
     chosen = level.first() or Level.objects.order_by("position", "id").first()
     if chosen is None:
@@ -179,7 +158,7 @@ def member_create(
     try:
         with transaction.atomic():
             member = Member.objects.create(
-                number=_new_number(), mobile=mobile, name=name, birthday=born, level=chosen,
+                number=_new_number(), mobile=mobile, name=name, birthday=birthday, level=chosen,
                 pin=pin_hash, created_by=_staff(user),
             )  # fmt: skip
             _move(member, Move.Kind.JOINED, user=_staff(user))
@@ -191,7 +170,7 @@ def member_create(
 # The PIN --------------------------------------------------------------------------------------
 
 
-def member_pin_set(*, member_id: int, pin: object, user: Any = None) -> Member:
+def member_pin_set(*, member_id: int, pin: str, user: Any = None) -> Member:
     """Set or change the PIN (at the till, the member present; or by the member on their page,
     after the old PIN). Unlocks a locked PIN."""
     pin_hash = make_password(_pin(pin))
@@ -208,11 +187,11 @@ def _minutes_left(until: datetime, now: datetime) -> int:
     return max(1, -(-int((until - now).total_seconds()) // 60))
 
 
-def member_pin_check(*, member_id: int, pin: object) -> Member:
+def member_pin_check(*, member_id: int, pin: str) -> Member:
     """The member, if `pin` is theirs. A wrong PIN is counted (and that count is kept: call
     this outside any other transaction); MEMBER_PIN_TRIES wrong in a row lock the PIN for
     MEMBER_PIN_LOCK_MINUTES, and a locked PIN is refused even when right."""
-    given = pin.strip() if isinstance(pin, str) else ""
+    given = pin
     now = timezone.now()
     with transaction.atomic():
         member = lock_member(member_id)

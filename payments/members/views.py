@@ -22,7 +22,7 @@ from restaurant.lib.qr import make_qr
 from restaurant.lib.roles import CASHIER, MANAGER, has_role, role_required
 
 from . import selectors, services
-from .forms import AdjustForm, TopUpForm, TopUpRefundForm
+from .forms import AdjustForm, JoinForm, PinForm, PinTryForm, TopUpForm, TopUpRefundForm
 from .models import Member, TopUp
 
 # How long the member's page stays open after the PIN (this browser's session only).
@@ -64,13 +64,7 @@ def till_members(request):
 @role_required(CASHIER)
 def till_member_new(request):
     try:
-        member = services.member_create(
-            mobile=request.POST.get("mobile"),
-            name=request.POST.get("name", ""),
-            birthday=request.POST.get("birthday"),
-            pin=request.POST.get("pin") or None,
-            user=request.user,
-        )
+        member = services.member_create(**JoinForm.parse(request.POST), user=request.user)
     except Refused as error:
         context = {
             "found": selectors.members_find(""),
@@ -132,7 +126,8 @@ def _top_up_refund(request, member):
 
 
 def _pin(request, member):
-    services.member_pin_set(member_id=member.pk, pin=request.POST.get("pin"), user=request.user)
+    pin = PinForm.parse(request.POST)["pin"]
+    services.member_pin_set(member_id=member.pk, pin=pin, user=request.user)
     return _("PIN set.")
 
 
@@ -249,9 +244,10 @@ def member_unlock(request, link):
     member = _member_by_link(link)
     try:
         if not member.pin:
-            services.member_pin_set(member_id=member.pk, pin=request.POST.get("pin"))
+            services.member_pin_set(member_id=member.pk, pin=PinForm.parse(request.POST)["pin"])
         else:
-            services.member_pin_check(member_id=member.pk, pin=request.POST.get("pin"))
+            pin = PinTryForm.parse(request.POST)["pin"]
+            services.member_pin_check(member_id=member.pk, pin=pin)
     except Refused as error:
         context = _page_context(request, member, error=error.message)
         return render(request, "members/page.html", context, status=error.status)
@@ -286,17 +282,13 @@ def diner_join(request, token):
     try:
         if not request.POST.get("pin"):
             raise Refused(Code.BAD_PIN)  # a phone's member opens their page with it
-        member = services.member_create(
-            mobile=request.POST.get("mobile"),
-            name=request.POST.get("name", ""),
-            birthday=request.POST.get("birthday"),
-            pin=request.POST.get("pin"),
-        )
+        form = JoinForm.parse(request.POST)
+        member = services.member_create(**form)
     except Refused as error:
         context.update(error=error.message, form=request.POST)
         return render(request, "members/join.html", context, status=error.status)
     if tab is not None and request.POST.get("on_bill"):
-        auth = services.MemberAuth(login=member.number, pin=request.POST.get("pin", ""))
+        auth = services.MemberAuth(login=member.number, pin=form["pin"])
         services.tab_member_identify(tab_id=tab.pk, auth=auth)
     opened = request.session.get("members", {})
     opened[str(member.pk)] = time.time() + UNLOCKED_SECONDS

@@ -2,17 +2,20 @@
 export; the member's own page behind the PIN with its code; joining from the pay page; paying
 by balance from the phone and at the till; a member on the bill at the till."""
 
+import html
 import re
 from decimal import Decimal
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from orders.models import Tab
 from orders.settlement import build_settlement
 from payments.members import services as members
 from payments.members.models import Member, MemberCode, TopUp
 from payments.models import Payment
+from restaurant.lib.errors import Code, Refused
 
 from .conftest import seat
 
@@ -95,6 +98,68 @@ def test_refusals_at_the_till_say_why_and_change_nothing(till, member):
     assert answer.status_code == 403
     member.refresh_from_db()
     assert member.balance == 100 and member.bonus == 0
+
+
+@pytest.mark.parametrize(
+    ("action", "data", "code"),
+    [
+        ("top-up", {"amount": "1.234", "method": "cash", "key": "k"}, Code.BAD_AMOUNT),
+        ("top-up", {"amount": "0", "method": "cash", "key": "k"}, Code.BAD_AMOUNT),
+        ("top-up", {"amount": "50", "method": "bitcoin", "key": "k"}, Code.BAD_METHOD),
+        ("top-up", {"amount": "50", "method": "cash", "key": " "}, Code.BAD_KEY),
+        ("top-up", {"amount": "50", "method": "card", "key": "k"}, Code.REFERENCE_REQUIRED),
+        ("top-up-refund", {"top_up": "x", "amount": "1", "reason": "r"}, Code.UNKNOWN_TOP_UP),
+        ("top-up-refund", {"top_up": "1", "amount": "abc", "reason": "r"}, Code.BAD_AMOUNT),
+        ("adjust", {"balance": "1.5.0", "reason": "r"}, Code.BAD_AMOUNT),
+        ("adjust", {"points": "1.5", "reason": "r"}, Code.BAD_POINTS),
+        ("adjust", {"points": "-5", "reason": "r"}, Code.NOT_ENOUGH_POINTS),
+        ("adjust", {"balance": "5"}, Code.REASON_REQUIRED),
+        ("pin", {"pin": "12345"}, Code.BAD_PIN),
+        ("pin", {}, Code.BAD_PIN),
+        ("freeze", {"frozen": "1"}, Code.REASON_REQUIRED),
+    ],
+)
+def test_a_mistake_posted_at_the_till_is_read_at_the_edge_and_changes_nothing(
+    boss, member, action, data, code
+):
+    before = list(Member.objects.values_list("principal", "bonus", "points", "pin", "status"))
+    answer = boss.post(f"/cashier/members/{member.pk}/{action}/", data, headers=EN)
+    with translation.override("en"):
+        message = Refused(code, points=0, left="").message.split("%")[0]
+    assert answer.status_code == code.status
+    assert message.split(":")[0] in html.unescape(answer.content.decode())
+    after = list(Member.objects.values_list("principal", "bonus", "points", "pin", "status"))
+    assert after == before and TopUp.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        ({"mobile": "1380013800", "pin": "123456"}, Code.BAD_MOBILE),
+        ({"mobile": "13900000002", "birthday": "1990-13-01", "pin": "123456"}, Code.BAD_BIRTHDAY),
+        ({"name": "名" * 41, "pin": "123456"}, Code.BAD_MEMBER_NAME),
+        ({"mobile": "13900000002", "pin": "12345x"}, Code.BAD_PIN),
+    ],
+)
+def test_a_bad_join_is_refused_at_the_till_and_nobody_joins(till, data, code):
+    answer = till.post("/cashier/members/new/", data, headers=EN)
+    with translation.override("en"):
+        message = Refused(code).message
+    assert answer.status_code == code.status
+    assert message in html.unescape(answer.content.decode())
+    assert not Member.objects.exists()
+
+
+def test_points_that_are_not_a_whole_number_are_refused_at_the_cashier(till, table, menu):
+    tab = seat(table, menu)
+    total = build_settlement(tab.pk)["total"]
+    for points in ("1.5", "0", "abc", ""):
+        answer = till.post(f"/cashier/tabs/{tab.pk}/points/", {"points": points}, headers=HTMX)
+        assert answer.status_code == 400 and "bad_points" not in answer.content.decode()
+    with translation.override("en"):
+        message = Refused(Code.BAD_POINTS).message
+    assert message in html.unescape(answer.content.decode())
+    assert build_settlement(tab.pk)["total"] == total
 
 
 def test_the_manager_adjusts_and_exports_and_a_cashier_cannot_export(till, boss, member):

@@ -16,7 +16,7 @@ from orders.settlement import build_settlement
 from payments import services
 from payments.ledger import chain_problems
 from payments.members import services as members
-from payments.members.forms import PointsForm, TopUpForm
+from payments.members.forms import JoinForm, PointsForm, TopUpForm
 from payments.members.models import BonusRule, Level, Member, MemberCode, Move, TopUp
 from payments.models import LedgerEntry, Payment
 from restaurant.lib.errors import Code, Refused
@@ -93,7 +93,7 @@ def test_a_member_may_join_with_only_a_member_number(db):
     ],
 )
 def test_bad_details_are_refused_and_nobody_joins(db, fields, code):
-    refused(code, lambda: members.member_create(**fields))
+    refused(code, lambda: members.member_create(**JoinForm.parse(fields)))
     assert not Member.objects.exists()
 
 
