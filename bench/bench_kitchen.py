@@ -858,7 +858,7 @@ def report(info, fixtures, run, queries, servers):
     )
     out(
         f"   {f['before_201']:.0%} of the orders were on a station screen before their POST was "
-        "answered: the pushes go out inside the request"
+        "answered (events wait until the answer has gone out: anything above 0% is a bug)"
     )
     out(
         f"   bump: the first dish of every {BUMP_EVERY}rd order moved to cooking by a device, "
