@@ -27,12 +27,10 @@ Progress goes to stderr, the report to stdout.
 """
 
 import asyncio
-import json
 import os
 import platform
 import time
-import uuid
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import bench_payments as bp
 from common import (
@@ -43,7 +41,6 @@ from common import (
     load_demo,
     log,
     manage,
-    percentile,
     plain_dishes,
     setup_django,
 )
@@ -114,61 +111,6 @@ def codes_now(payer):
     return {tab: members.member_code(by_id[member])[0] for tab, member in payer.items()}
 
 
-async def settle_load(port, tabs, token, seconds, codes=None):
-    """CLIENTS clients settling bills (read, pay half in cash, the rest) for `seconds`."""
-    settled, latencies, refused = [0], [], [0]
-    auth = [("Authorization", f"Bearer {token}")]
-    queue = list(tabs)
-    start = time.perf_counter()
-    measure_from, stop = start + WARMUP_SECONDS, start + WARMUP_SECONDS + seconds
-
-    async def pay(http, tab, amount, version, member_code=None):
-        body = {"method": "cash", "amount": str(amount), "version": version}
-        if member_code:
-            body.update(method="member", member={"code": member_code})
-        body["key"] = uuid.uuid4().hex
-        status, answer = await http.request(
-            "POST", f"/api/v1/tabs/{tab}/payments", json.dumps(body).encode(), auth
-        )
-        if status != 201:
-            refused[0] += 1
-            return None
-        return json.loads(answer)["settlement"]
-
-    async def client():
-        http = bp.Http(port)
-        try:
-            while queue and (began := time.perf_counter()) < stop:
-                tab = queue.pop()
-                status, answer = await http.request(
-                    "GET", f"/api/v1/tabs/{tab}/settlement", b"", auth
-                )
-                settlement = json.loads(answer)
-                due = Decimal(settlement["balance_due"])
-                half = (due / 2).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-                after = await pay(http, tab, half, settlement["version"])
-                if after is None:
-                    continue
-                code = codes.get(tab) if codes else None
-                final = await pay(http, tab, after["balance_due"], after["version"], code)
-                done = time.perf_counter()
-                if final and final["balance_due"] == "0.00" and began >= measure_from:
-                    settled[0] += 1
-                    latencies.append((done - began) * 1000)
-        finally:
-            http.close()
-
-    await asyncio.gather(*(client() for _ in range(CLIENTS)))
-    return {
-        "rate": settled[0] / seconds,
-        "bills": settled[0],
-        "p50": percentile(sorted(latencies), 0.5),
-        "p99": percentile(sorted(latencies), 0.99),
-        "refused": refused[0],
-        "left": queue,
-    }
-
-
 def books():
     """Money owed to members (ledger) and the sum of balances, after the run."""
     from django.db import connections
@@ -201,7 +143,17 @@ def main():
         for kind in ("plain", "member", "plain", "member"):
             log(f"{kind}: {CLIENTS} clients for {WARMUP_SECONDS}+{PHASE_SECONDS} s")
             codes = codes_now(payer) if kind == "member" else None
-            result = asyncio.run(settle_load(port, left[kind], token, PHASE_SECONDS, codes))
+            result = asyncio.run(
+                bp.settle_split_bills(
+                    port,
+                    left[kind],
+                    token,
+                    PHASE_SECONDS,
+                    clients=CLIENTS,
+                    warmup=WARMUP_SECONDS,
+                    codes=codes,
+                )
+            )
             left[kind] = result.pop("left")
             results[kind].append(result)
         owed, balances, spends = books()

@@ -25,12 +25,14 @@ Progress goes to stderr, the report to stdout.
 """
 
 import asyncio
+import json
 import os
 import platform
 import secrets
 import string
 import time
 import uuid
+from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import urlsplit, urlunsplit
 
 from common import (
@@ -377,6 +379,62 @@ def books_check():
     }
     connections.close_all()
     return result
+
+
+async def settle_split_bills(port, tabs, token, seconds, *, clients, warmup, codes=None):
+    """`clients` clients settling bills for `seconds` after `warmup`: read the settlement, pay
+    half in cash, then the rest (by member balance where `codes` has the tab's member code)."""
+    settled, latencies, refused = [0], [], [0]
+    auth = [("Authorization", f"Bearer {token}")]
+    queue = list(tabs)
+    start = time.perf_counter()
+    measure_from, stop = start + warmup, start + warmup + seconds
+
+    async def pay(http, tab, amount, version, member_code=None):
+        body = {"method": "cash", "amount": str(amount), "version": version}
+        if member_code:
+            body.update(method="member", member={"code": member_code})
+        body["key"] = uuid.uuid4().hex
+        status, answer = await http.request(
+            "POST", f"/api/v1/tabs/{tab}/payments", json.dumps(body).encode(), auth
+        )
+        if status != 201:
+            refused[0] += 1
+            return None
+        return json.loads(answer)["settlement"]
+
+    async def client():
+        http = Http(port)
+        try:
+            while queue and (began := time.perf_counter()) < stop:
+                tab = queue.pop()
+                status, answer = await http.request(
+                    "GET", f"/api/v1/tabs/{tab}/settlement", b"", auth
+                )
+                settlement = json.loads(answer)
+                due = Decimal(settlement["balance_due"])
+                half = (due / 2).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+                after = await pay(http, tab, half, settlement["version"])
+                if after is None:
+                    continue
+                code = codes.get(tab) if codes else None
+                final = await pay(http, tab, after["balance_due"], after["version"], code)
+                done = time.perf_counter()
+                if final and final["balance_due"] == "0.00" and began >= measure_from:
+                    settled[0] += 1
+                    latencies.append((done - began) * 1000)
+        finally:
+            http.close()
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return {
+        "rate": settled[0] / seconds,
+        "bills": settled[0],
+        "p50": percentile(sorted(latencies), 0.5),
+        "p99": percentile(sorted(latencies), 0.99),
+        "refused": refused[0],
+        "left": queue,
+    }
 
 
 def main():

@@ -26,8 +26,7 @@ import json
 import os
 import platform
 import time
-import uuid
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import bench_payments as bp
 from common import (
@@ -39,7 +38,6 @@ from common import (
     load_demo,
     log,
     manage,
-    percentile,
     plain_dishes,
     setup_django,
 )
@@ -97,58 +95,6 @@ def seat_bills(env):
     return bills, token
 
 
-async def settle_load(port, tabs, token, seconds):
-    """CLIENTS clients settling bills (read, pay half, pay the rest) for `seconds`."""
-    settled, latencies, refused = [0], [], [0]
-    auth = [("Authorization", f"Bearer {token}")]
-    queue = list(tabs)
-    start = time.perf_counter()
-    measure_from, stop = start + WARMUP_SECONDS, start + WARMUP_SECONDS + seconds
-
-    async def pay(http, tab, amount, version):
-        body = {"method": "cash", "amount": str(amount), "version": version}
-        body["key"] = uuid.uuid4().hex
-        status, answer = await http.request(
-            "POST", f"/api/v1/tabs/{tab}/payments", json.dumps(body).encode(), auth
-        )
-        if status != 201:
-            refused[0] += 1
-            return None
-        return json.loads(answer)["settlement"]
-
-    async def client():
-        http = bp.Http(port)
-        try:
-            while queue and (began := time.perf_counter()) < stop:
-                tab = queue.pop()
-                status, answer = await http.request(
-                    "GET", f"/api/v1/tabs/{tab}/settlement", b"", auth
-                )
-                settlement = json.loads(answer)
-                due = Decimal(settlement["balance_due"])
-                half = (due / 2).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-                after = await pay(http, tab, half, settlement["version"])
-                if after is None:
-                    continue
-                final = await pay(http, tab, after["balance_due"], after["version"])
-                done = time.perf_counter()
-                if final and final["balance_due"] == "0.00" and began >= measure_from:
-                    settled[0] += 1
-                    latencies.append((done - began) * 1000)
-        finally:
-            http.close()
-
-    await asyncio.gather(*(client() for _ in range(CLIENTS)))
-    return {
-        "rate": settled[0] / seconds,
-        "bills": settled[0],
-        "p50": percentile(sorted(latencies), 0.5),
-        "p99": percentile(sorted(latencies), 0.99),
-        "refused": refused[0],
-        "left": queue,  # what this phase did not reach, for the next one
-    }
-
-
 def sample_settlement(port, token, tab):
     _status, _headers, body = http_get(
         port, f"/api/v1/tabs/{tab}/settlement", headers=[("Authorization", f"Bearer {token}")]
@@ -173,7 +119,16 @@ def main():
         left = {kind: list(reversed(bills[kind][1:])) for kind in bills}
         for kind in ("plain", "rich", "plain", "rich"):
             log(f"{kind}: {CLIENTS} clients for {WARMUP_SECONDS}+{PHASE_SECONDS} s")
-            result = asyncio.run(settle_load(port, left[kind], token, PHASE_SECONDS))
+            result = asyncio.run(
+                bp.settle_split_bills(
+                    port,
+                    left[kind],
+                    token,
+                    PHASE_SECONDS,
+                    clients=CLIENTS,
+                    warmup=WARMUP_SECONDS,
+                )
+            )
             left[kind] = result.pop("left")
             results[kind].append(result)
     finally:
