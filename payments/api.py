@@ -20,7 +20,7 @@ from restaurant.lib.approvals import Approval, ApprovalIn
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import money_str
 from restaurant.lib.roles import CASHIER
-from restaurant.lib.schemas import Key, Version, Yuan, refusal, refusing
+from restaurant.lib.schemas import Key, Stripped, Version, Yuan, refusal, refusing
 
 from . import conf, services
 from .coupons import services as coupon_services
@@ -149,9 +149,9 @@ class MemberIn(Schema):
     """Who pays by balance (`method` `member`): the member code scanned at the till, or the
     mobile / member number and the PIN the member typed. No code and no PIN: refused."""
 
-    code: str = Field("", max_length=24, description="The member code (20 digits, 97…)")
-    login: str = Field("", max_length=20, description="Mobile or member number")
-    pin: str = Field("", max_length=6, description="The member's 6-digit PIN")
+    code: Stripped = Field("", max_length=24, description="The member code (20 digits, 97…)")
+    login: Stripped = Field("", max_length=20, description="Mobile or member number")
+    pin: Stripped = Field("", max_length=6, description="The member's 6-digit PIN")
 
 
 class PaymentIn(Schema):
@@ -357,9 +357,9 @@ def tab_payment(request, tab: int, payload: PaymentIn):
     member = None
     if payload.method == Method.MEMBER and payload.member is not None:
         member = MemberAuth(
-            code=payload.member.code.strip(),
-            login=payload.member.login.strip(),
-            pin=payload.member.pin.strip(),
+            code=payload.member.code,
+            login=payload.member.login,
+            pin=payload.member.pin,
         )
     payment, created = services.payment_start(
         tab_id=_staff_tab(tab),

@@ -34,6 +34,16 @@ def auth_code(value: object) -> str | None:
     return code if parse.DIGITS.fullmatch(code) and 16 <= len(code) <= 24 else None
 
 
+class MemberAuthForm(EdgeForm):
+    """How a member shows it is them on the cashier's bill or the pay page: the scanned member
+    code, or a mobile / member number and the PIN, each stripped; which of them is enough is
+    the members' rule (`members.services.member_identify`)."""
+
+    member_code = forms.CharField(required=False)
+    member_login = forms.CharField(required=False)
+    member_pin = forms.CharField(required=False)
+
+
 class PaymentForm(EdgeForm):
     """The cashier takes a payment. A blank amount is what is due (the view asks); 付款码 only
     with QR pay (the field is ignored with cash and card, as the screen hides it)."""

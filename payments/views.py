@@ -31,7 +31,14 @@ from restaurant.lib.roles import CASHIER, role_required
 
 from . import conf, providers, selectors, services
 from .coupons import services as coupon_services
-from .forms import CouponForm, DinerPaymentForm, DiscountForm, PaymentForm, RefundForm
+from .forms import (
+    CouponForm,
+    DinerPaymentForm,
+    DiscountForm,
+    MemberAuthForm,
+    PaymentForm,
+    RefundForm,
+)
 from .members import services as member_services
 from .members.forms import PointsForm
 from .members.services import MemberAuth
@@ -49,13 +56,9 @@ def new_key():
 
 def member_auth(data) -> MemberAuth:
     """The member's code, or their mobile / member number and PIN, as a form sent them."""
-
-    def field(name):
-        value = data.get(name, "")
-        return value.strip() if isinstance(value, str) else ""
-
+    fields = MemberAuthForm.parse(data)
     return MemberAuth(
-        code=field("member_code"), login=field("member_login"), pin=field("member_pin")
+        code=fields["member_code"], login=fields["member_login"], pin=fields["member_pin"]
     )
 
 

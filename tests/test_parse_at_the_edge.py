@@ -61,6 +61,24 @@ def test_a_form_gives_typed_values():
     assert form["auth_code"] == "" and form["terminal_ref"] == ""
 
 
+def test_a_members_proof_is_read_at_the_edge_on_pages_and_in_the_api():
+    """The cashier's bill and the pay page (MemberAuthForm) and the API (MemberIn) take the
+    member's code, login and PIN as typed or scanned, spaces at either end taken off, so the
+    members' service sees the same values from both."""
+    from payments.api import MemberIn
+    from payments.forms import MemberAuthForm
+
+    typed = {"member_code": " 97123 ", "member_login": " 13800000000", "member_pin": "123456 "}
+    assert MemberAuthForm.parse(typed) == {
+        "member_code": "97123",
+        "member_login": "13800000000",
+        "member_pin": "123456",
+    }
+    assert MemberAuthForm.parse({}) == {"member_code": "", "member_login": "", "member_pin": ""}
+    sent = MemberIn(code=" 97123 ", login=" 13800000000", pin="123456 ")
+    assert (sent.code, sent.login, sent.pin) == ("97123", "13800000000", "123456")
+
+
 @pytest.fixture
 def seated(table, menu):
     from tests.payments.conftest import seat

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, PlainValidator, StrictInt, WithJsonSchema
+from pydantic import AfterValidator, PlainValidator, StrictInt, StringConstraints, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from restaurant.lib import parse
@@ -60,6 +60,9 @@ Yuan = Annotated[
 ]
 # An idempotency key: 1 to 64 characters (spaces around are dropped), `400 bad_key` otherwise.
 Key = Annotated[str, AfterValidator(refusing(parse.key, Code.BAD_KEY))]
+
+# Text as typed or scanned, spaces at either end taken off before any length is checked.
+Stripped = Annotated[str, StringConstraints(strip_whitespace=True)]
 # The settlement's version a payment was computed from: `400 bad_version` when negative.
 Version = Annotated[StrictInt, AfterValidator(refusing(_whole, Code.BAD_VERSION))]
 # A dish's id: `400 unknown_dish` when no dish can have it.
