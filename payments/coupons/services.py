@@ -10,6 +10,7 @@ from orders import services as order_services
 from orders.settlement import TabStatus, build_settlement
 from restaurant.lib.errors import Code, Refused
 
+from ..members.realtime import push_member_changed
 from .models import Batch, Coupon, CouponCode, CouponEvent
 
 MAX_BATCH = 5000
@@ -31,6 +32,7 @@ def coupon_issue(
     """One code of the coupon, for a member (their page lists it) or to hand out."""
     issued = CouponCode.objects.create(coupon=coupon, member_id=member_id)
     CouponEvent.objects.create(code=issued, kind="issued", user=user)
+    _push_member(issued)
     return issued
 
 
@@ -82,6 +84,7 @@ def coupon_redeem(*, code: str, tab_id: int, user: User | None = None) -> Coupon
         if why:
             raise Refused(Code.COUPON_NOT_VALID, why=why)
         locked.transition(CouponCode.Status.REDEEMED, tab_id=tab_id, user=user)
+        _push_member(locked)
         order_services.tab_adjustment_add(
             tab_id=tab_id,
             kind=COUPON,
@@ -110,6 +113,13 @@ def coupon_remove(*, code: str, tab_id: int, user: User | None = None) -> Coupon
 
 def _give_back(code: CouponCode, *, user: User | None, reason: str) -> None:
     code.transition(CouponCode.Status.ISSUED, user=user, reason=reason)
+    _push_member(code)
+
+
+def _push_member(code: CouponCode) -> None:
+    """A member's coupon changed: their card and the till's page of them list it."""
+    if code.member_id is not None:
+        push_member_changed(code.member_id)
 
 
 def coupons_give_back(*, tab_id: int) -> list[str]:

@@ -43,6 +43,24 @@ def top_ups(member: Member) -> list[TopUp]:
     return list(TopUp.objects.filter(member=member).order_by("-created_at", "-id"))
 
 
+def card_view(member: Member) -> dict[str, Any]:
+    """What the member's own card shows besides its code: figures, recent moves, coupons."""
+    return {"member": member, "moves": statement(member, limit=50), "coupons": coupons(member)}
+
+
+def till_view(member: Member) -> dict[str, Any]:
+    """What the till's page of a member shows live: figures, the statement, coupons."""
+    return {"member": member, "moves": statement(member), "coupons": coupons(member)}
+
+
+def card_open_until(session: Any, member_id: int) -> float:
+    """Until when (a Unix time) this browser's session has the member's card open with the PIN;
+    0 if it has not. The session holds {member id: until} under "members"."""
+    opened = session.get("members", {}) if session is not None else {}
+    until = opened.get(str(member_id), 0) if isinstance(opened, dict) else 0
+    return float(until) if isinstance(until, int | float) else 0.0
+
+
 def owed_to_members() -> Decimal:
     """What the ledger says is owed to members (预收款): equals the sum of their balances."""
     entries = LedgerEntry.objects.filter(account=LedgerEntry.Account.MEMBER)

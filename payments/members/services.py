@@ -33,6 +33,7 @@ from restaurant.lib.money import money, yuan
 
 from ..models import LedgerEntry, Method, Payment, Refund
 from .models import BonusRule, Level, Member, MemberCode, Move, TopUp
+from .realtime import push_member_changed
 
 MOBILE = re.compile(r"1\d{10}")
 PIN = re.compile(r"\d{6}")
@@ -90,7 +91,9 @@ def _usable(member: Member) -> None:
 
 
 def _move(member: Member, kind: str, **fields: Any) -> Move:
-    """A statement line for a member whose new figures are already saved."""
+    """A statement line for a member whose new figures are already saved; the member's screens
+    hear of it after the commit."""
+    push_member_changed(member.pk)
     return Move.objects.create(
         member=member,
         kind=kind,
@@ -702,6 +705,7 @@ def member_freeze(*, member_id: int, frozen: bool, reason: str, user: Any) -> Me
         to = Member.Status.FROZEN if frozen else Member.Status.ACTIVE
         if member.status != to:
             member.transition(to, user=_staff(user), reason=why)
+            push_member_changed(member.pk)
     return member
 
 
@@ -720,6 +724,7 @@ def member_erase(*, member_id: int, reason: str, user: Any) -> Member:
             birthday=None, pin="", link_token=secrets.token_urlsafe(24),
             erased_at=timezone.now(),
         )  # fmt: skip
+        push_member_changed(member.pk)
     return member
 
 

@@ -205,8 +205,7 @@ def _member_by_link(link: str) -> Member:
 
 
 def _unlocked(request, member: Member) -> bool:
-    until = request.session.get("members", {}).get(str(member.pk), 0)
-    return until > time.time()
+    return selectors.card_open_until(request.session, member.pk) > time.time()
 
 
 def _page_context(request, member, **extra):
@@ -218,8 +217,7 @@ def _page_context(request, member, **extra):
             code_qr=_qr_svg(code),
             expires=expires,
             seconds=max(int((expires - timezone.now()).total_seconds()), 1),
-            moves=selectors.statement(member, limit=50),
-            coupons=selectors.coupons(member),
+            **selectors.card_view(member),
         )
     return context
 
