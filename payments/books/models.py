@@ -37,6 +37,12 @@ class Shift(models.Model):
     difference = MoneyField(_("over (+) or short (−)"), null=True, blank=True)
     difference_reason = models.CharField(_("reason for the difference"), max_length=200, blank=True)
     left_in_drawer = MoneyField(_("left in the drawer"), null=True, blank=True)
+    # Idempotency keys of the API (and the pages' forms): the same key again answers this shift.
+    open_key = models.CharField(_("key of the opening"), max_length=64, blank=True)
+    handover_key = models.CharField(_("key of the handover"), max_length=64, blank=True)
+
+    # Not stored: set by books.services when a key's replay answered this existing row.
+    replayed = False
 
     class Meta:
         ordering = ["-opened_at", "-id"]
@@ -56,6 +62,12 @@ class Shift(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(float_amount__gte=0), name="float_not_negative"
+            ),
+            # A key opens one shift per cashier: two requests with one key, one opens it.
+            models.UniqueConstraint(
+                fields=["cashier", "open_key"],
+                condition=~models.Q(open_key=""),
+                name="one_shift_per_open_key",
             ),
         ]
 
@@ -97,6 +109,9 @@ class CashMovement(models.Model):
         verbose_name=_("staff member"),
     )
     created_at = models.DateTimeField(_("time"), default=timezone.now)
+    key = models.CharField(_("idempotency key"), max_length=64, blank=True)
+
+    replayed = False  # not stored: set by books.services when a key's replay answered this row
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -105,7 +120,11 @@ class CashMovement(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(amount__gt=0), name="movement_amount_positive"
-            )
+            ),
+            # A key records one movement per staff member, whichever shift it went into.
+            models.UniqueConstraint(
+                fields=["user", "key"], condition=~models.Q(key=""), name="one_movement_per_key"
+            ),
         ]
 
     @property
@@ -175,6 +194,9 @@ class BusinessDay(models.Model):
     carried_over = models.JSONField(_("carried over"), default=list, blank=True)
     carry_reason = models.CharField(_("why carried over"), max_length=200, blank=True)
     report = models.JSONField(_("Z report"), default=dict)
+    close_key = models.CharField(_("key of the close"), max_length=64, blank=True)
+
+    replayed = False  # not stored: set by books.services when a key's replay answered this row
 
     class Meta:
         ordering = ["-day"]

@@ -61,12 +61,20 @@ def tab_day_set(*, tab_id: int) -> None:
 # Shifts ---------------------------------------------------------------------------------------
 
 
-def shift_open(*, user: User, till: str, float_amount: Decimal | None = None) -> Shift:
+def shift_open(
+    *, user: User, till: str, float_amount: Decimal | None = None, key: str = ""
+) -> Shift:
     """Open a shift at a till. No float named: what the last handover at this till left in the
-    drawer (the next cashier takes the drawer over as it is), or nothing."""
+    drawer (the next cashier takes the drawer over as it is), or nothing. The same `key` again
+    answers the shift it opened (`replayed`), also once handed over, and opens nothing."""
     till = till.strip()
     if not 1 <= len(till) <= 30:
         raise Refused(Code.BAD_TILL)
+    if key:
+        opened = Shift.objects.filter(cashier=user, open_key=key).first()
+        if opened is not None:
+            opened.replayed = True
+            return opened
     if float_amount is None:
         float_amount = last_left_in_drawer(till)
     if not Decimal(0) <= float_amount <= MAX_CASH:
@@ -77,9 +85,14 @@ def shift_open(*, user: User, till: str, float_amount: Decimal | None = None) ->
     try:
         with transaction.atomic():
             shift = Shift.objects.create(
-                till=till, cashier=user, float_amount=money(float_amount), day=open_day()
-            )
+                till=till, cashier=user, float_amount=money(float_amount), day=open_day(),
+                open_key=key,
+            )  # fmt: skip
     except IntegrityError:  # the till's (or this cashier's) one open shift, taken meanwhile
+        opened = Shift.objects.filter(cashier=user, open_key=key).first() if key else None
+        if opened is not None:  # the same key, sent twice at once: the first opened it
+            opened.replayed = True
+            return opened
         busy = Shift.objects.filter(till=till, closed_at__isnull=True).first()
         if busy is None:
             mine = Shift.objects.filter(cashier=user, closed_at__isnull=True).first()
@@ -89,8 +102,11 @@ def shift_open(*, user: User, till: str, float_amount: Decimal | None = None) ->
     return shift
 
 
-def cash_move(*, user: User, direction: str, amount: Decimal, reason: str) -> CashMovement:
-    """Pay cash into the drawer or out of it, in the cashier's open shift, with a reason."""
+def cash_move(
+    *, user: User, direction: str, amount: Decimal, reason: str, key: str = ""
+) -> CashMovement:
+    """Pay cash into the drawer or out of it, in the cashier's open shift, with a reason. The
+    same `key` again answers the movement it recorded (`replayed`) and records nothing."""
     if direction not in CashMovement.Direction.values:
         raise Refused(Code.INVALID, problems="direction")
     if not Decimal(0) < amount <= MAX_CASH:
@@ -102,11 +118,16 @@ def cash_move(*, user: User, direction: str, amount: Decimal, reason: str) -> Ca
         shift = (
             Shift.objects.select_for_update().filter(cashier=user, closed_at__isnull=True).first()
         )
+        # After the shift's lock: a replay sent while the first is being recorded waits for it.
+        recorded = CashMovement.objects.filter(user=user, key=key).first() if key else None
+        if recorded is not None:
+            recorded.replayed = True
+            return recorded
         if shift is None:
             raise Refused(Code.NO_SHIFT)
         movement = CashMovement.objects.create(
             shift=shift, day=open_day(), direction=direction, amount=money(amount),
-            reason=reason, user=user,
+            reason=reason, user=user, key=key,
         )  # fmt: skip
         audit_record(
             kind=AuditEntry.Kind.CASH,
@@ -144,10 +165,12 @@ def shift_hand_over(
     denominations: dict[str, int] | None = None,
     reason: str = "",
     left_in_drawer: Decimal | None = None,
+    key: str = "",
 ) -> Shift:
     """交班: the cashier counts the drawer (a total, or how many of each note and coin); what
     was expected per method is kept with the count, the cash over (+) or short (−) needs a
-    reason, and what stays in the drawer is the next shift's float (the rest was taken out)."""
+    reason, and what stays in the drawer is the next shift's float (the rest was taken out).
+    The same `key` again answers the shift as that handover left it (`replayed`)."""
     counted = _count(counted, denominations)
     reason = reason.strip()[:200]
     with transaction.atomic():
@@ -157,6 +180,9 @@ def shift_hand_over(
         if shift.cashier_id != user.pk and not has_role(user, MANAGER):
             raise Refused(Code.NOT_YOUR_SHIFT)
         if not shift.is_open:
+            if key and key == shift.handover_key:
+                shift.replayed = True
+                return shift
             raise Refused(Code.SHIFT_HANDED_OVER)
         figures = reports.shift_figures(shift)
         difference = counted - figures["cash_expected"]
@@ -173,6 +199,7 @@ def shift_hand_over(
         shift.difference = difference
         shift.difference_reason = reason
         shift.left_in_drawer = left
+        shift.handover_key = key
         shift.save()
         audit_record(
             kind=AuditEntry.Kind.SHIFT,
@@ -198,15 +225,20 @@ def _signed_yuan(amount: Decimal) -> str:
 # The day close (日结) --------------------------------------------------------------------------
 
 
-def day_close(*, user: User, day: date, carry_reason: str = "") -> BusinessDay:
+def day_close(*, user: User, day: date, carry_reason: str = "", key: str = "") -> BusinessDay:
     """Close a business day: refused while a shift is open; refused while a table is open or a
     payment under way, unless the manager carries them over with a reason (they count in the day
     they are settled on). The Z report is computed now and kept with the day, never recomputed:
-    money moving after this belongs to the next open day (`open_day`)."""
+    money moving after this belongs to the next open day (`open_day`). The same `key` again
+    answers the day it closed (`replayed`)."""
     carry_reason = carry_reason.strip()[:200]
     if day > open_day():
         raise Refused(Code.DAY_NOT_OVER, day=day.isoformat())
-    if BusinessDay.objects.filter(day=day).exists():
+    closed = BusinessDay.objects.filter(day=day).first()
+    if closed is not None:
+        if key and key == closed.close_key:
+            closed.replayed = True
+            return closed
         raise Refused(Code.DAY_CLOSED, day=day.isoformat())
     open_shifts = list(Shift.objects.filter(closed_at__isnull=True, day__lte=day))
     if open_shifts:
@@ -229,6 +261,7 @@ def day_close(*, user: User, day: date, carry_reason: str = "") -> BusinessDay:
                 carried_over=carried,
                 carry_reason=carry_reason if carried else "",
                 report=reports.z_report_live(day),
+                close_key=key,
             )
             # The reports' roll-up: this day, and any closed day whose bills changed since.
             rollup_refresh()
@@ -249,6 +282,10 @@ def day_close(*, user: User, day: date, carry_reason: str = "") -> BusinessDay:
                     detail=item,
                 )
             realtime.push_books()
-    except IntegrityError:  # two managers closing at once: one closes it
+    except IntegrityError:  # two managers (or one key sent twice) closing at once: one closes it
+        first = BusinessDay.objects.filter(day=day).first()
+        if key and first is not None and first.close_key == key:
+            first.replayed = True
+            return first
         raise Refused(Code.DAY_CLOSED, day=day.isoformat()) from None
     return closed
