@@ -19,7 +19,7 @@ from restaurant.lib.htmx import refusal
 from restaurant.lib.roles import CASHIER, MANAGER, role_required
 
 from ..reports.reconcile import Kind as Match
-from ..reports.reconcile import day_result
+from ..reports.reconcile import z_reconciliation
 from . import reports, selectors, services
 
 SHIFT_PAGE = "payments/books/shift.html"
@@ -180,11 +180,11 @@ def day_close(request) -> HttpResponseBase:
 
 
 def _reconciliation(day: date) -> dict[str, Any] | None:
-    """The day's reconciliation with the gateways (`reports.reconcile.day_result`, read when
-    shown: the gateways publish a day's bill the next morning, after the close); None when
+    """The day's reconciliation with the gateways (`reports.reconcile.z_reconciliation`, read
+    when shown: the gateways publish a day's bill the next morning, after the close); None when
     there is nothing to reconcile (no gateway set up, nothing paid through one)."""
-    result = day_result(day)
-    if not result["missing_bills"] and not any(k["count"] for k in result["kinds"].values()):
+    result = z_reconciliation(day)
+    if result is None:
         return None
     counts = [(label, result["kinds"][value]["count"]) for value, label in Match.choices]
     return {**result, "counts": counts}
@@ -204,6 +204,7 @@ def z_report(request, day: str) -> HttpResponse:
             "report": reports.z_report(which),
             "day": which,
             "closed_day": selectors.closed_day(which),
+            "reconciliation": _reconciliation(which),
         },
     )
 

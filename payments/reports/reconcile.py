@@ -294,3 +294,20 @@ def day_result(day: date) -> dict[str, Any]:
         "fees": str(result.fees),
         "gateway_net": str(result.gateway_net),
     }
+
+
+def z_reconciliation(day: date) -> dict[str, Any] | None:
+    """`day_result` as the Z report (page and API) shows it; None when there is nothing to
+    reconcile: no gateway's bill of the day is in and nothing was paid through a gateway (a
+    shop taking only cash and cards is not told every day that the gateways' bills are
+    missing)."""
+    result = day_result(day)
+    if len(result["missing_bills"]) == len(PARSERS):
+        start, end = calendar_bounds(day)
+        paid = Payment.objects.filter(
+            method=Method.QR, provider__in=list(PARSERS), status=Payment.Status.SUCCEEDED,
+            completed_at__gte=start, completed_at__lt=end,
+        )  # fmt: skip
+        if not paid.exists():
+            return None
+    return result

@@ -122,3 +122,18 @@ def test_a_price_edit_in_the_admin_is_in_the_audit_with_the_old_and_new_price(
         "92.00",
     )
     assert AuditEntry.objects.get(kind="menu").detail["fields"] == ["Price"]
+
+
+def test_the_z_page_shows_the_reconciliation_only_when_something_went_through_a_gateway(
+    manager, menu, cashier
+):
+    from datetime import timedelta
+
+    from tests.payments.report_day import DAY, make_day
+
+    make_day(menu, cashier, manager)  # paid through WeChat Pay on DAY, no gateway bill in yet
+    client = staff(manager)
+    page = client.get(f"/manager/day/{DAY}/z/").content.decode()
+    assert 'id="z-reconciliation"' in page and "wechatpay, alipay" in page
+    quiet = client.get(f"/manager/day/{DAY - timedelta(days=10)}/z/").content.decode()
+    assert "日结报表" in quiet and 'id="z-reconciliation"' not in quiet
