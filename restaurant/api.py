@@ -91,3 +91,4 @@ def too_big(request, exc):
 
 
 api.add_router("/", "payments.api.router")
+api.add_router("/", "payments.books.api.router")

@@ -113,7 +113,8 @@ def _denominations(request) -> dict[str, int]:
 def shift_hand_over(request, shift: int) -> HttpResponseBase:
     def act() -> str:
         denominations = _denominations(request)
-        counted = _amount(request.POST.get("counted", ""), blank_ok=bool(denominations))
+        # Nothing counted at all is the service's `bad_count`, as the API answers it.
+        counted = _amount(request.POST.get("counted", ""), blank_ok=True)
         done = services.shift_hand_over(
             user=request.user,
             shift_id=shift,

@@ -341,6 +341,14 @@ class Code(StrEnum):
     SHIFT_HANDED_OVER = "shift_handed_over", 409, _("This shift has already been handed over.")
     NOT_YOUR_SHIFT = "not_your_shift", 403, _("Only its cashier or a manager hands a shift over.")
     BAD_TILL = "bad_till", 400, _("Name the till (1 to 30 characters).")
+    PERSON_REQUIRED = (
+        "person_required",
+        403,
+        _(
+            "A shift or a day close belongs to a person: sign in as the cashier or manager. "
+            "A device token cannot do this."
+        ),
+    )
     BAD_COUNT = (
         "bad_count",
         400,
