@@ -134,6 +134,6 @@ def test_the_z_page_shows_the_reconciliation_only_when_something_went_through_a_
     make_day(menu, cashier, manager)  # paid through WeChat Pay on DAY, no gateway bill in yet
     client = staff(manager)
     page = client.get(f"/manager/day/{DAY}/z/").content.decode()
-    assert 'id="z-reconciliation"' in page and "wechatpay, alipay" in page
+    assert 'id="z-reconciliation"' in page and "微信支付, 支付宝" in page
     quiet = client.get(f"/manager/day/{DAY - timedelta(days=10)}/z/").content.decode()
     assert "日结报表" in quiet and 'id="z-reconciliation"' not in quiet
