@@ -25,6 +25,7 @@ import base64
 import gzip
 import hashlib
 import json
+import logging
 import os
 import platform
 import re
@@ -36,7 +37,7 @@ import tarfile
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
@@ -49,6 +50,9 @@ from django.conf import settings
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
+
+from restaurant.lib.alerts import Alert, alert_raise
+from restaurant.lib.once import run_claim, run_done, run_failed
 
 FORMAT = "diancan-backup/1"
 SET_NAME = re.compile(r"diancan-(\d{8}T\d{6}Z)")
@@ -474,3 +478,47 @@ def backup_restore(*, folder: Path, passphrase: str | None = None, media: bool =
     if media:
         manifest["media_files_restored"] = _restore_media(folder, manifest, key)
     return manifest
+
+
+# The worker's scheduled backup -----------------------------------------------------------------
+
+logger = logging.getLogger("worker")
+BACKUP_LEASE = timedelta(hours=2)  # a copy that dies mid-backup leaves it to another after this
+BACKUP_RETRY = timedelta(hours=1)  # a failed backup is tried again after this, the same day
+
+
+def backup_due(*, now: datetime | None = None) -> int:
+    """The worker's job: once a day, from BACKUP_AT (local time) on, one backup set into
+    BACKUP_DIR (encrypted when BACKUP_PASSPHRASE is set), then the old sets pruned (keep
+    BACKUP_KEEP_DAILY days and BACKUP_KEEP_MONTHLY months). Off when BACKUP_AT is not set.
+
+    Once however many worker copies run: the day is claimed first (`run_claim`, a row per day).
+    A failure is logged, raised as an alert for the manager (once a day) and tried again an
+    hour later, the same day. A worker started after BACKUP_AT takes the day's backup at once
+    (as systemd's Persistent=true). 1 when it made a backup."""
+    if settings.BACKUP_AT is None:
+        return 0
+    local = (now or datetime.now(UTC)).astimezone(ZoneInfo(settings.TIME_ZONE))
+    if local.time() < settings.BACKUP_AT:
+        return 0
+    day = local.date().isoformat()
+    if not run_claim(job="backup", period=day, lease=BACKUP_LEASE):
+        return 0
+    folder = Path(settings.BACKUP_DIR)
+    try:
+        made = backup_create(to=folder, passphrase=os.environ.get("BACKUP_PASSPHRASE") or None)
+        removed = backups_prune(
+            folder=folder, daily=settings.BACKUP_KEEP_DAILY, monthly=settings.BACKUP_KEEP_MONTHLY
+        )
+    except Exception as error:  # a full disk, pg_dump missing, …: the manager must know
+        logger.exception("worker: the scheduled backup of %s failed", day)
+        run_failed(job="backup", period=day, error=str(error), retry_in=BACKUP_RETRY)
+        alert_raise(
+            key=f"backup:{day}",
+            kind=Alert.Kind.BACKUP_FAILED,
+            detail={"day": day, "error": str(error)[:300]},
+        )
+        return 0
+    run_done(job="backup", period=day)
+    logger.info("worker: backed up to %s; removed %d old sets", made.folder, len(removed))
+    return 1

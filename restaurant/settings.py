@@ -310,6 +310,9 @@ BACKUP_KEEP_DAILY = env_int("BACKUP_KEEP_DAILY", 7)
 BACKUP_KEEP_MONTHLY = env_int("BACKUP_KEEP_MONTHLY", 12)
 if BACKUP_KEEP_DAILY < 1 or BACKUP_KEEP_MONTHLY < 0:
     raise ImproperlyConfigured("BACKUP_KEEP_DAILY must be 1 or more, BACKUP_KEEP_MONTHLY 0 or more")
+# The worker takes one backup a day from this local time on (`HH:MM`); unset: no scheduled
+# backup in the worker (cron or a systemd timer may run `manage.py backup` instead).
+BACKUP_AT = env_clock("BACKUP_AT", "03:30") if os.environ.get("BACKUP_AT") else None
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -16,8 +16,16 @@ number `<reference>r<refund id>`, as both providers send it) against our records
 
 The gateways' fees are summed from the bill. `reconcile_day` only reads (the Z report and the
 page call it); `reconcile_check` is the one writer and calls gateways outside any transaction.
+
+What is still wrong after the check is an **alert** for the manager (restaurant/lib/alerts.py),
+raised once per order or refund number: missing here (unknown, not confirmed, no answer),
+amount differs, and missing there once the next day's bills are in too (a payment just before
+midnight may be on them). The worker's `reconcile` job (`reconcile_due`) checks yesterday once
+its bills are in, and again whenever that day's bills change (a bill fetched late, a file
+uploaded).
 """
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -25,12 +33,16 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
+from restaurant.lib.alerts import Alert, alert_raise
 from restaurant.lib.money import money
+from restaurant.lib.once import run_claim, run_done, run_failed
 
-from .. import services
+from .. import providers, services
 from ..bills import PARSERS
 from ..models import GatewayBill, Method, Payment, Refund
 from ..providers.base import GatewayUnknown
@@ -245,30 +257,140 @@ def _local(moment: datetime | None) -> str:
 def reconcile_check(*, day: date) -> list[tuple[Item, str]]:
     """For each payment the gateway's bill has and we do not: ask the gateway's query API and
     book it if the gateway says it is paid (once: a notification racing this is applied once).
-    Unknown order numbers and payments the gateway does not confirm are logged as alerts.
-    Returns (item, what happened) for each. Gateway calls run with no transaction open."""
+    What is still wrong afterwards is raised as an alert (`reconcile_alert`). Returns (item,
+    what happened) for each missing here. Gateway calls run with no transaction open."""
     done = []
     for item in reconcile_day(day).of(Kind.MISSING_HERE):
         if item.is_refund:
-            outcome = "refund: the worker's refund query settles it" if item.refund else "unknown"
+            outcome = REFUND_QUERIED if item.refund else UNKNOWN
         elif item.payment is None:
-            outcome = "unknown"
+            outcome = UNKNOWN
         else:
             try:
                 booked = services.payment_ask_gateway(payment_id=item.payment)
             except GatewayUnknown as error:  # no answer: asked again on the next check
                 logger.warning("payments: reconciliation query of %s: %s", item.out_trade_no, error)
-                outcome = "no answer"
+                outcome = NO_ANSWER
             else:
-                outcome = "recorded" if booked else "not confirmed"
-        if outcome != "recorded":
+                outcome = RECORDED if booked else NOT_CONFIRMED
+        if outcome != RECORDED:
             logger.warning(
                 "payments: reconciliation %s: %s %s at %s is not recorded here (%s)",
                 day, "refund" if item.is_refund else "payment", item.refund_no
                 or item.out_trade_no, item.provider, outcome,
             )  # fmt: skip
         done.append((item, outcome))
+    reconcile_alert(
+        day=day,
+        outcomes={(i.provider, i.refund_no or i.out_trade_no): o for i, o in done},
+        missing_there=_window_complete(day),
+    )
     return done
+
+
+# What asking the gateway gave, as the page's counts and the alerts read them (English words,
+# translated when an alert is shown).
+RECORDED = "recorded"
+UNKNOWN = gettext_noop("unknown")
+NOT_CONFIRMED = gettext_noop("not confirmed")
+NO_ANSWER = gettext_noop("no answer")
+REFUND_QUERIED = gettext_noop("refund: the worker's refund query settles it")
+GATEWAY_NAMES = {"wechatpay": gettext_noop("WeChat Pay"), "alipay": gettext_noop("Alipay")}
+
+
+def _window_complete(day: date) -> bool:
+    """Whether "missing there" of `day` can be trusted: every gateway with a bill of `day` has
+    its bill of the next day too (a payment just before midnight may be listed there), or that
+    bill is long overdue (after noon two days later: the gateway had no trade that day)."""
+    have = set(GatewayBill.objects.filter(bill_date=day).values_list("provider", flat=True))
+    after = set(
+        GatewayBill.objects.filter(bill_date=day + timedelta(days=1)).values_list(
+            "provider", flat=True
+        )
+    )
+    overdue = datetime.combine(day + timedelta(days=2), time(12), tzinfo=CHINA)
+    return have <= after or timezone.now() >= overdue
+
+
+def reconcile_alert(
+    *, day: date, outcomes: dict[tuple[str, str], str] | None = None, missing_there: bool = True
+) -> int:
+    """Raise an alert for each mismatch of `day` still there: missing here (`outcomes` says what
+    asking the gateway gave; a refund we know is pending is left to the refund query), amount
+    differs, and (`missing_there`) recorded here but on no gateway's bill. Each once: an alert
+    raised before, handled or not, is not raised again. Returns how many were new."""
+    outcomes = outcomes or {}
+    link = reverse("payments:reconcile") + f"?day={day.isoformat()}"
+    raised = 0
+    for item in reconcile_day(day).items:
+        number = item.refund_no or item.out_trade_no
+        amount = item.gateway_amount if item.gateway_amount is not None else item.our_amount
+        detail: dict[str, Any] = {
+            "gateway": GATEWAY_NAMES.get(item.provider, item.provider),
+            "day": day.isoformat(),
+            "what": gettext_noop("refund") if item.is_refund else gettext_noop("payment"),
+            "number": number,
+            "amount": str(amount),
+        }
+        if item.kind == Kind.MISSING_HERE:
+            outcome = outcomes.get((item.provider, number))
+            if outcome is None:
+                outcome = UNKNOWN if item.payment is None else NOT_CONFIRMED
+            if item.is_refund and item.our_status == "pending":
+                continue  # a refund under way here: the worker's refund query settles it
+            kind = Alert.Kind.MISSING_HERE
+            detail["outcome"] = outcome
+        elif item.kind == Kind.AMOUNT_DIFFERS:
+            kind = Alert.Kind.AMOUNT_DIFFERS
+            detail["ours"] = str(item.our_amount)
+        elif item.kind == Kind.MISSING_THERE and missing_there:
+            kind = Alert.Kind.MISSING_THERE
+        else:
+            continue
+        key = f"reconcile:{item.provider}:{item.kind}:{'refund' if item.is_refund else 'payment'}:{number}"
+        if alert_raise(key=key, kind=kind, detail=detail, link=link):
+            raised += 1
+    return raised
+
+
+def _bills_stamp(day: date) -> tuple[list[str], str]:
+    """The gateways with a bill of `day` and a short digest of those bills: the reconciliation
+    of a day is done again when its bills change."""
+    bills = sorted(
+        GatewayBill.objects.filter(bill_date=day).values_list("provider", "digest", "fetched_at")
+    )
+    text = "|".join(f"{name}:{digest}:{fetched.isoformat()}" for name, digest, fetched in bills)
+    return [name for name, _d, _f in bills], hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def reconcile_due(*, now: datetime | None = None) -> int:
+    """The worker's job: reconcile yesterday (Beijing time, the gateways' day) once every
+    gateway offered here has its bill of it (from 10:00, when the `bills` job fetches them; from
+    14:00 with whatever bills there are), and again whenever that day's bills change. Once
+    however many workers run (`run_claim` on the day and its bills' digest). It asks the
+    gateways about what they have and we do not (`reconcile_check`), raises alerts, and raises
+    the day before's "missing there", now that this day's bills are in. 1 when it reconciled."""
+    local = (now or timezone.now()).astimezone(CHINA)
+    if local.hour < 10:
+        return 0
+    day = local.date() - timedelta(days=1)
+    present, digest = _bills_stamp(day)
+    if not present:
+        return 0
+    offered = {p.name for p in providers.qr_gateways() if p.name in PARSERS}
+    if not offered <= set(present) and local.hour < 14:
+        return 0  # a bill still to come: the `bills` job tries again every hour
+    period = f"{day.isoformat()}:{digest}"
+    if not run_claim(job="reconcile", period=period, lease=timedelta(hours=1)):
+        return 0
+    try:
+        reconcile_check(day=day)
+        reconcile_alert(day=day - timedelta(days=1), missing_there=True)
+    except Exception as error:  # the worker logs it; tried again in an hour
+        run_failed(job="reconcile", period=period, error=repr(error), retry_in=timedelta(hours=1))
+        raise
+    run_done(job="reconcile", period=period)
+    return 1
 
 
 def day_result(day: date) -> dict[str, Any]:

@@ -11,17 +11,20 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from orders import figures as order_figures
+from restaurant.lib import alerts as kernel_alerts
 from restaurant.lib.business_day import business_day, day_bounds
 from restaurant.lib.errors import Code, Refused
+from restaurant.lib.htmx import refusal
 from restaurant.lib.roles import MANAGER, role_required
 
 from ..bills import CHINA, PARSERS
 from ..models import GatewayBill, Refund
 from ..providers.wechatpay import BillRefused
 from . import exports, reconcile, tables
+from .consumers import alerts_view
 from .figures import Period
 
 MAX_DAYS = 366
@@ -143,7 +146,34 @@ def today(request: HttpRequest) -> HttpResponse:
     context = {"nav": _reports_nav(""), **_glance()}
     if request.headers.get("HX-Request") == "true":
         return render(request, "payments/reports/today.html#glance", context)
-    return render(request, "payments/reports/today.html", context)
+    return render(request, "payments/reports/today.html", {**context, **alerts_view()})
+
+
+@require_POST
+@role_required(MANAGER)
+def alert_handle(request: HttpRequest, alert: int) -> HttpResponse:
+    """Mark an alert handled with a note. Handled already (a second tap, another manager): the
+    page shows who handled it, and nothing changes. Every open alerts page hears of it live."""
+    htmx = request.headers.get("HX-Request") == "true"
+    try:
+        handled, now = kernel_alerts.alert_handle(
+            alert_id=alert, user=request.user, note=request.POST.get("note", "")
+        )
+    except kernel_alerts.Alert.DoesNotExist:
+        raise Http404 from None
+    except Refused as refused:
+        if htmx:
+            return refusal(request, refused.message, refused.status)
+        context = {"nav": _reports_nav(""), **_glance(), **alerts_view(), "error": refused.message}
+        return render(request, "payments/reports/today.html", context, status=refused.status)
+    if not htmx:
+        return redirect("payments:reports-today")
+    if now:
+        message = _("Alert marked handled.")
+    else:
+        message = _("%(who)s had handled this alert already.") % {"who": handled.handled_by}
+    context = {**alerts_view(), "message": message}
+    return render(request, "payments/reports/alerts_update.html", context)
 
 
 @require_http_methods(["GET", "POST"])

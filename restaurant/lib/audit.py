@@ -53,6 +53,7 @@ class AuditEntry(models.Model):
         CARRY_OVER = "carry_over", _("carried over")
         LOGIN = "login", _("login")
         LOGIN_FAILED = "login_failed", _("failed login")
+        ALERT = "alert", _("alert handled")
 
     kind = models.CharField(_("what"), max_length=20, choices=Kind.choices, db_index=True)
     at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)

@@ -19,13 +19,15 @@ from django.db import close_old_connections
 
 from payments.bills import bills_fetch_due
 from payments.members.services import points_expire_due
+from payments.reports.reconcile import reconcile_due
 from payments.services import gateways_settle, payments_expire_due
 from printing.sender import print_jobs_send
+from restaurant.backups import backup_due
 
 logger = logging.getLogger("worker")
 
-# (name, function): each runs once per round. Later jobs (gateway queries, printing, backups)
-# go here, written the same way: find what is due, claim it, do it, record it.
+# (name, function): each runs once per round. Later jobs go here, written the same way: find
+# what is due, claim it, do it, record it.
 JOBS: list[tuple[str, Callable[[], object]]] = [
     # QR payments not completed in time (closed at the gateway first) and pay-first orders not
     # paid in time (their stock goes back).
@@ -35,11 +37,17 @@ JOBS: list[tuple[str, Callable[[], object]]] = [
     ("settle", gateways_settle),
     # Yesterday's trade bill of each gateway, once published (payments/bills.py).
     ("bills", bills_fetch_due),
+    # Yesterday's bills against our payments, once they are in and again when they change: what
+    # the gateways have and we do not is asked about; what is still wrong is an alert.
+    ("reconcile", reconcile_due),
     # Kitchen tickets, slips and receipts, to each printer in order, each once; a printer that
     # fails keeps its jobs and is tried again after a back-off (printing/README.md).
     ("print", print_jobs_send),
     # Members' points from before this year, from 1 January (POINTS_EXPIRE_AT_YEAR_END).
     ("points", points_expire_due),
+    # The day's backup from BACKUP_AT on, once (a row per day claims it); off without BACKUP_AT.
+    # Last: a round waits for it (seconds on a restaurant's database), at a quiet hour.
+    ("backup", backup_due),
 ]
 
 
@@ -61,7 +69,10 @@ def _ms(started):
 
 
 class Command(BaseCommand):
-    help = "Run the timed jobs (expiry, gateway queries, printing) every few seconds until stopped."
+    help = (
+        "Run the timed jobs (expiry, gateway queries, bills, printing, backups) every few seconds "
+        "until stopped."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(

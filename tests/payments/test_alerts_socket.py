@@ -1,0 +1,67 @@
+"""The manager's alerts are live: raised by a worker (here: the kernel's alert_raise, as the
+reconcile and backup jobs call it) or handled by another manager, they reach an open "today at
+a glance" page at once, through the real ASGI application; a page that reconnects gets every
+open alert; only managers may listen."""
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from restaurant.lib.alerts import Alert, alert_handle, alert_raise
+from tests.sockets import connect, session_cookie
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+
+def amount_differs(number):
+    return {
+        "key": f"reconcile:wechatpay:amount_differs:payment:{number}",
+        "kind": Alert.Kind.AMOUNT_DIFFERS,
+        "detail": {
+            "gateway": "WeChat Pay",
+            "day": "2026-12-01",
+            "what": "payment",
+            "number": number,
+            "amount": "31.00",
+            "ours": "30.00",
+        },  # fmt: skip
+        "link": "/manager/reports/reconcile/?day=2026-12-01",
+    }
+
+
+async def test_only_managers_hear_alerts(cook, cashier, outsider):
+    for user in (None, cook, cashier, outsider):
+        headers = [await sync_to_async(session_cookie)(user)] if user else []
+        _screen, connected, code = await connect("/ws/manager/alerts/", *headers)
+        assert not connected and code == 4403
+
+
+async def test_an_alert_raised_and_handled_reaches_the_open_page_at_once(manager, needs_redis):
+    cookie = await sync_to_async(session_cookie)(manager)
+    office, connected, _ = await connect("/ws/manager/alerts/?lang=en", cookie)
+    assert connected
+    state = await office.receive_from(timeout=5)
+    assert 'id="manager-alerts"' in state and "No open alerts." in state
+    assert 'id="seq-alerts"' in state
+
+    raised = await sync_to_async(alert_raise)(**amount_differs("dcdiffers"))
+    pushed = await office.receive_from(timeout=5)
+    assert f'id="alert-{raised.pk}"' in pushed and 'hx-swap-oob="true"' in pushed
+    assert "WeChat Pay&#x27;s bill of 2026-12-01 has payment dcdiffers at ¥31.00" in pushed
+    assert 'data-stream="alerts"' in pushed
+    # The same alert again (a second worker, the next round): nothing new, nothing pushed.
+    assert await sync_to_async(alert_raise)(**amount_differs("dcdiffers")) is None
+    assert await office.receive_nothing(timeout=0.5)
+
+    await sync_to_async(alert_handle)(alert_id=raised.pk, user=manager, note="checked the bill")
+    pushed = await office.receive_from(timeout=5)
+    assert "No open alerts." in pushed and "Handled by manager" in pushed
+    assert "checked the bill" in pushed
+    await office.disconnect()
+
+    # Raised while no page listened: the next (re)connect shows it.
+    later = await sync_to_async(alert_raise)(**amount_differs("dclater"))
+    office, connected, _ = await connect("/ws/manager/alerts/?lang=zh-hans", cookie)
+    assert connected
+    state = await office.receive_from(timeout=5)
+    assert f'id="alert-{later.pk}"' in state and "dclater" in state and "微信支付" in state
+    await office.disconnect()
