@@ -239,7 +239,7 @@ def backup_create(
     *, to: Path, passphrase: str | None = None, media: bool = True, now: datetime | None = None
 ) -> Backup:
     """Make one backup set under `to`; returns it. BackupError when it cannot."""
-    now = now or datetime.now(UTC)
+    now = (now or datetime.now(UTC)).astimezone(UTC)  # the set's name is in UTC
     to.mkdir(parents=True, exist_ok=True)
     name = f"diancan-{now.strftime('%Y%m%dT%H%M%SZ')}"
     final = to / name
@@ -498,21 +498,24 @@ def backup_due(*, now: datetime | None = None) -> int:
     (as systemd's Persistent=true). 1 when it made a backup."""
     if settings.BACKUP_AT is None:
         return 0
-    local = (now or datetime.now(UTC)).astimezone(ZoneInfo(settings.TIME_ZONE))
+    now = now or datetime.now(UTC)
+    local = now.astimezone(ZoneInfo(settings.TIME_ZONE))
     if local.time() < settings.BACKUP_AT:
         return 0
     day = local.date().isoformat()
-    if not run_claim(job="backup", period=day, lease=BACKUP_LEASE):
+    if not run_claim(job="backup", period=day, lease=BACKUP_LEASE, now=now):
         return 0
     folder = Path(settings.BACKUP_DIR)
     try:
-        made = backup_create(to=folder, passphrase=os.environ.get("BACKUP_PASSPHRASE") or None)
+        made = backup_create(
+            to=folder, passphrase=os.environ.get("BACKUP_PASSPHRASE") or None, now=now
+        )
         removed = backups_prune(
             folder=folder, daily=settings.BACKUP_KEEP_DAILY, monthly=settings.BACKUP_KEEP_MONTHLY
         )
     except Exception as error:  # a full disk, pg_dump missing, …: the manager must know
         logger.exception("worker: the scheduled backup of %s failed", day)
-        run_failed(job="backup", period=day, error=str(error), retry_in=BACKUP_RETRY)
+        run_failed(job="backup", period=day, error=str(error), retry_in=BACKUP_RETRY, now=now)
         alert_raise(
             key=f"backup:{day}",
             kind=Alert.Kind.BACKUP_FAILED,

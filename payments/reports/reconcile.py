@@ -370,7 +370,8 @@ def reconcile_due(*, now: datetime | None = None) -> int:
     however many workers run (`run_claim` on the day and its bills' digest). It asks the
     gateways about what they have and we do not (`reconcile_check`), raises alerts, and raises
     the day before's "missing there", now that this day's bills are in. 1 when it reconciled."""
-    local = (now or timezone.now()).astimezone(CHINA)
+    now = now or timezone.now()
+    local = now.astimezone(CHINA)
     if local.hour < 10:
         return 0
     day = local.date() - timedelta(days=1)
@@ -381,13 +382,15 @@ def reconcile_due(*, now: datetime | None = None) -> int:
     if not offered <= set(present) and local.hour < 14:
         return 0  # a bill still to come: the `bills` job tries again every hour
     period = f"{day.isoformat()}:{digest}"
-    if not run_claim(job="reconcile", period=period, lease=timedelta(hours=1)):
+    if not run_claim(job="reconcile", period=period, lease=timedelta(hours=1), now=now):
         return 0
     try:
         reconcile_check(day=day)
         reconcile_alert(day=day - timedelta(days=1), missing_there=True)
     except Exception as error:  # the worker logs it; tried again in an hour
-        run_failed(job="reconcile", period=period, error=repr(error), retry_in=timedelta(hours=1))
+        run_failed(
+            job="reconcile", period=period, error=repr(error), retry_in=timedelta(hours=1), now=now
+        )
         raise
     run_done(job="reconcile", period=period)
     return 1

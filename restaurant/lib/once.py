@@ -59,8 +59,10 @@ def run_done(*, job: str, period: str) -> None:
     JobRun.objects.filter(job=job, period=period).update(done_at=timezone.now(), error="")
 
 
-def run_failed(*, job: str, period: str, error: str, retry_in: timedelta) -> None:
+def run_failed(
+    *, job: str, period: str, error: str, retry_in: timedelta, now: datetime | None = None
+) -> None:
     """Keep the error; the work may be claimed again `retry_in` from now."""
     JobRun.objects.filter(job=job, period=period).update(
-        claimed_until=timezone.now() + retry_in, error=error[:2000]
+        claimed_until=(now or timezone.now()) + retry_in, error=error[:2000]
     )
