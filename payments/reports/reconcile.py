@@ -313,16 +313,23 @@ def _window_complete(day: date) -> bool:
 
 
 def reconcile_alert(
-    *, day: date, outcomes: dict[tuple[str, str], str] | None = None, missing_there: bool = True
+    *,
+    day: date,
+    outcomes: dict[tuple[str, str], str] | None = None,
+    missing_there: bool = True,
+    only_missing_there: bool = False,
 ) -> int:
     """Raise an alert for each mismatch of `day` still there: missing here (`outcomes` says what
     asking the gateway gave; a refund we know is pending is left to the refund query), amount
     differs, and (`missing_there`) recorded here but on no gateway's bill. Each once: an alert
-    raised before, handled or not, is not raised again. Returns how many were new."""
+    raised before, handled or not, is not raised again. `only_missing_there`: the other kinds
+    were raised by the day's own check. Returns how many were new."""
     outcomes = outcomes or {}
     link = reverse("payments:reconcile") + f"?day={day.isoformat()}"
     raised = 0
     for item in reconcile_day(day).items:
+        if only_missing_there and item.kind != Kind.MISSING_THERE:
+            continue
         number = item.refund_no or item.out_trade_no
         amount = item.gateway_amount if item.gateway_amount is not None else item.our_amount
         detail: dict[str, Any] = {
@@ -386,7 +393,7 @@ def reconcile_due(*, now: datetime | None = None) -> int:
         return 0
     try:
         reconcile_check(day=day)
-        reconcile_alert(day=day - timedelta(days=1), missing_there=True)
+        reconcile_alert(day=day - timedelta(days=1), only_missing_there=True)
     except Exception as error:  # the worker logs it; tried again in an hour
         run_failed(
             job="reconcile", period=period, error=repr(error), retry_in=timedelta(hours=1), now=now

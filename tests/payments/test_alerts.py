@@ -22,6 +22,7 @@ from restaurant.lib.alerts import Alert, alert_handle
 from restaurant.lib.audit import AuditEntry
 from restaurant.lib.errors import Refused
 from restaurant.lib.once import JobRun
+from tests.writes import statements
 
 from .test_reconcile import DAY, day, row  # noqa: F401 (the day fixture)
 
@@ -205,3 +206,27 @@ def test_the_today_page_shows_open_alerts_and_handles_one(day, client, manager, 
         == 403
     )
     assert not Alert.objects.get(pk=last.pk).is_handled
+
+
+def test_reading_the_today_page_with_alerts_writes_nothing(day, client, manager):  # noqa: F811
+    next_days_bill()
+    reconcile_check(day=DAY)
+    client.force_login(manager)
+    client.get(reverse("payments:reports-today"))  # the session's first use may save it
+    with statements() as sent:
+        page = client.get(reverse("payments:reports-today"))
+    assert page.status_code == 200 and page.content.decode().count('class="alert-item"') == 3
+    assert sent.writes() == []
+
+
+def test_the_job_raises_the_day_befores_recorded_here_only_once_yesterdays_bill_is_in(tab):
+    from .report_day import at
+    from .test_reconcile import wechat_paid
+
+    wechat_paid(tab, "dcnotlisted", "40", at(30, 21, month=11))  # on no gateway's bill
+    GatewayBill.objects.create(provider="wechatpay", bill_date=date(2026, 11, 30), digest="x",
+                               rows=[row("dcunasked", "5.00", time="2026-11-30 12:00:00")])  # fmt: skip
+    GatewayBill.objects.create(provider="wechatpay", bill_date=date(2026, 12, 1), rows=[])
+    assert reconcile_due(now=datetime(2026, 12, 2, 11, tzinfo=CHINA_NOW)) == 1
+    # 11-30's own check (a day earlier) raises its other kinds; this run only what waited.
+    assert alerts() == {(Alert.Kind.MISSING_THERE, "dcnotlisted")}

@@ -8,6 +8,7 @@ from asgiref.sync import sync_to_async
 
 from restaurant.lib.alerts import Alert, alert_handle, alert_raise
 from tests.sockets import connect, session_cookie
+from tests.writes import statements
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -37,9 +38,11 @@ async def test_only_managers_hear_alerts(cook, cashier, outsider):
 
 async def test_an_alert_raised_and_handled_reaches_the_open_page_at_once(manager, needs_redis):
     cookie = await sync_to_async(session_cookie)(manager)
-    office, connected, _ = await connect("/ws/manager/alerts/?lang=en", cookie)
-    assert connected
-    state = await office.receive_from(timeout=5)
+    with statements() as sent:  # a connect reads only (issue 7)
+        office, connected, _ = await connect("/ws/manager/alerts/?lang=en", cookie)
+        assert connected
+        state = await office.receive_from(timeout=5)
+    assert sent.writes() == []
     assert 'id="manager-alerts"' in state and "No open alerts." in state
     assert 'id="seq-alerts"' in state
 
