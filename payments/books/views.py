@@ -1,6 +1,7 @@
 """The books' screens: the cashier's shift and handover, the handover slip, the manager's day
 close and Z report, and the audit trail. Thin: parse, check the role, call a service, render."""
 
+import secrets
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -37,6 +38,26 @@ def _amount(raw: str, *, blank_ok: bool = False) -> Any:
     return value
 
 
+def _key(request) -> str:
+    """The form's idempotency key (a hidden field, new on every render): a second tap sends the
+    same one, and the service answers the first action again. None sent: no key."""
+    raw = request.POST.get("key", "")
+    if not raw.strip():
+        return ""
+    key = parse.key(raw)
+    if key is None:
+        raise Refused(Code.BAD_KEY)
+    return key
+
+
+def _shift_context(request) -> dict[str, Any]:
+    return {**selectors.shift_view(request.user.pk), "key": secrets.token_hex(12)}
+
+
+def _day_context() -> dict[str, Any]:
+    return {**selectors.day_view(), "key": secrets.token_hex(12)}
+
+
 def _answer(
     request, page: str, context: Callable[[], dict[str, Any]], act: Callable[[], str]
 ) -> HttpResponseBase:
@@ -63,7 +84,7 @@ def _page_url(page: str) -> str:
 @require_GET
 @role_required(CASHIER)
 def shift(request) -> HttpResponse:
-    return render(request, SHIFT_PAGE, selectors.shift_view(request.user.pk))
+    return render(request, SHIFT_PAGE, _shift_context(request))
 
 
 @require_POST
@@ -74,10 +95,11 @@ def shift_open(request) -> HttpResponseBase:
             user=request.user,
             till=request.POST.get("till", ""),
             float_amount=_amount(request.POST.get("float", ""), blank_ok=True),
+            key=_key(request),
         )
         return _("Shift opened at till %(till)s.") % {"till": opened.till}
 
-    return _answer(request, SHIFT_PAGE, lambda: selectors.shift_view(request.user.pk), act)
+    return _answer(request, SHIFT_PAGE, lambda: _shift_context(request), act)
 
 
 @require_POST
@@ -89,10 +111,11 @@ def shift_cash(request) -> HttpResponseBase:
             direction=request.POST.get("direction", ""),
             amount=_amount(request.POST.get("amount", "")),
             reason=request.POST.get("reason", ""),
+            key=_key(request),
         )
         return _("Recorded.")
 
-    return _answer(request, SHIFT_PAGE, lambda: selectors.shift_view(request.user.pk), act)
+    return _answer(request, SHIFT_PAGE, lambda: _shift_context(request), act)
 
 
 def _denominations(request) -> dict[str, int]:
@@ -122,10 +145,11 @@ def shift_hand_over(request, shift: int) -> HttpResponseBase:
             denominations=denominations or None,
             reason=request.POST.get("reason", ""),
             left_in_drawer=_amount(request.POST.get("left", ""), blank_ok=True),
+            key=_key(request),
         )
         return _("Shift handed over. Cash counted %(counted)s.") % {"counted": done.counted}
 
-    return _answer(request, SHIFT_PAGE, lambda: selectors.shift_view(request.user.pk), act)
+    return _answer(request, SHIFT_PAGE, lambda: _shift_context(request), act)
 
 
 @require_GET
@@ -149,7 +173,7 @@ def shift_slip(request, shift: int) -> HttpResponse:
 @require_GET
 @role_required(MANAGER)
 def day(request) -> HttpResponse:
-    return render(request, DAY_PAGE, selectors.day_view())
+    return render(request, DAY_PAGE, _day_context())
 
 
 @require_POST
@@ -164,13 +188,16 @@ def day_close(request) -> HttpResponseBase:
         return refusal(request, Refused(Code.INVALID, problems="day").message, 400)
     try:
         services.day_close(
-            user=request.user, day=which, carry_reason=request.POST.get("carry_reason", "")
+            user=request.user,
+            day=which,
+            carry_reason=request.POST.get("carry_reason", ""),
+            key=_key(request),
         )
     except Refused as error:
         if request.htmx:
             return refusal(request, error.message, error.status)
         return render(
-            request, DAY_PAGE, {**selectors.day_view(), "error": error.message}, status=error.status
+            request, DAY_PAGE, {**_day_context(), "error": error.message}, status=error.status
         )
     target = reverse("payments:z-report", args=[which.isoformat()])
     if request.htmx:

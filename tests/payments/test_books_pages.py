@@ -137,3 +137,44 @@ def test_the_z_page_shows_the_reconciliation_only_when_something_went_through_a_
     assert 'id="z-reconciliation"' in page and "微信支付, 支付宝" in page
     quiet = client.get(f"/manager/day/{DAY - timedelta(days=10)}/z/").content.decode()
     assert "日结报表" in quiet and 'id="z-reconciliation"' not in quiet
+
+
+def _form_key(page):
+    import re
+
+    return re.search(r'name="key" value="([0-9a-f]+)"', page.content.decode()).group(1)
+
+
+def test_a_second_tap_on_each_books_form_does_it_once(cashier, manager):
+    from restaurant.lib.audit import AuditEntry
+
+    till = staff(cashier)
+    opening = {"till": "前台", "float": "100", "key": _form_key(till.get("/cashier/shift/"))}
+    for _tap in range(2):
+        assert till.post("/cashier/shift/open/", opening, headers=HTMX).status_code == 200
+    shift = Shift.objects.get()
+
+    page = till.get("/cashier/shift/")
+    cash = {"direction": "in", "amount": "50", "reason": "换零钱", "key": _form_key(page)}
+    for _tap in range(2):
+        assert till.post("/cashier/shift/cash/", cash, headers=HTMX).status_code == 200
+    assert CashMovement.objects.count() == 1
+    # The answer is the page again with a new key: the next movement is a new one.
+    again = till.post("/cashier/shift/cash/", {**cash, "key": "next"}, headers=HTMX)
+    assert again.status_code == 200 and CashMovement.objects.count() == 2
+
+    count = {"counted": "200", "key": _form_key(till.get("/cashier/shift/"))}
+    for _tap in range(2):
+        answer = till.post(f"/cashier/shift/{shift.pk}/hand-over/", count, headers=HTMX)
+        assert answer.status_code == 200
+    assert AuditEntry.objects.filter(kind="shift").count() == 1
+
+    boss = staff(manager)
+    close = {"day": open_day().isoformat(), "key": _form_key(boss.get("/manager/day/"))}
+    for _tap in range(2):
+        assert boss.post("/manager/day/close/", close, headers=HTMX).status_code == 204
+    assert BusinessDay.objects.count() == 1
+    assert AuditEntry.objects.filter(kind="day_close").count() == 1
+
+    refused = till.post("/cashier/shift/open/", {"till": "1", "key": "k" * 65}, headers=HTMX)
+    assert refused.status_code == 400 and Shift.objects.count() == 1
