@@ -642,3 +642,39 @@ def test_a_cashier_is_refused_the_day_on_the_page_and_in_the_api(cashier):
     assert on_page.status_code == in_api.status_code == 403
     assert in_api.json()["error"] == "manager_only"
     assert not BusinessDay.objects.exists()
+
+
+def test_a_payment_under_way_is_named_and_carried_over_with_the_reason(boss, tab):
+    from .conftest import qr_payment
+
+    payment = qr_payment(tab, amount="50.00")
+    day = str(open_day())
+    pending = boss.get("/days/open").json()["payments_pending"]
+    assert pending == [{"payment": payment.pk, "tab": tab.pk, "amount": "50.00", "method": "qr"}]
+    refused_as(
+        boss.post(f"/days/{day}/close", {"key": "d"}),
+        Code.DAY_HAS_OPEN_BILLS,
+        tables=1,
+        payments=1,
+    )
+    closed = boss.post(f"/days/{day}/close", {"carry_reason": "扫码还没付完", "key": "d"}).json()
+    assert {"payment": payment.pk, "tab": tab.pk, "amount": "50.00", "method": "qr"} in (
+        closed["carried_over"]
+    )
+    z = boss.get(f"/days/{day}/z").json()
+    assert (z["carry_reason"], len(z["carried_over"])) == ("扫码还没付完", 2)
+    assert AuditEntry.objects.filter(kind="carry_over").count() == 2
+
+
+def test_closed_days_come_newest_first_a_page_at_a_time(boss, manager):
+    from payments.books.models import BusinessDay as Day
+
+    today = open_day()
+    for back in (3, 2, 1):
+        Day.objects.create(day=today - timedelta(days=back), closed_by=manager,
+                           report=reports.z_report_live(today - timedelta(days=back)))  # fmt: skip
+    days = [d["day"] for d in boss.get("/days", limit=2).json()]
+    assert days == [str(today - timedelta(days=1)), str(today - timedelta(days=2))]
+    older = boss.get("/days", before=days[-1], limit=2).json()
+    assert [d["day"] for d in older] == [str(today - timedelta(days=3))]
+    assert boss.get("/days", limit=0).json()["error"] == "invalid"
