@@ -62,11 +62,13 @@ class JoinForm(EdgeForm):
     name = forms.CharField(required=False, max_length=40)
     birthday = ReadField(birthday)
     pin = forms.CharField(required=False, validators=[_pin])
+    key = KeyField()  # the till's form: the same key again is the same member
     refusals = {
         "mobile": Code.BAD_MOBILE,
         "name": Code.BAD_MEMBER_NAME,
         "birthday": Code.BAD_BIRTHDAY,
         "pin": Code.BAD_PIN,
+        "key": Code.BAD_KEY,
     }
 
     def clean_mobile(self) -> str | None:
@@ -109,7 +111,8 @@ class TopUpRefundForm(EdgeForm):
     top_up = WholeNumberField(required=True, maximum=2**63 - 1)
     amount = AmountField(required=True, validators=[_positive])
     reason = forms.CharField(required=False)
-    refusals = {"top_up": Code.UNKNOWN_TOP_UP, "amount": Code.BAD_AMOUNT}
+    key = KeyField()  # the same key again refunds nothing more
+    refusals = {"top_up": Code.UNKNOWN_TOP_UP, "amount": Code.BAD_AMOUNT, "key": Code.BAD_KEY}
 
 
 class AdjustForm(EdgeForm):
@@ -118,7 +121,8 @@ class AdjustForm(EdgeForm):
     balance = ReadField(signed_amount)
     points = ReadField(signed_points)
     reason = forms.CharField(required=False)
-    refusals = {"balance": Code.BAD_AMOUNT, "points": Code.BAD_POINTS}
+    key = KeyField()  # the same key again adjusts nothing more
+    refusals = {"balance": Code.BAD_AMOUNT, "points": Code.BAD_POINTS, "key": Code.BAD_KEY}
 
     def clean_balance(self) -> Decimal:
         value: Decimal | None = self.cleaned_data["balance"]

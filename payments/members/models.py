@@ -328,12 +328,20 @@ class Move(models.Model):
         verbose_name=_("staff member"),
     )
     reason = models.CharField(_("reason"), max_length=200, blank=True)
+    # The till's request key of a join, a top-up refund or an adjustment: the same key again
+    # (a second tap) finds this line and changes nothing more. Empty for the rest.
+    key = models.CharField(_("request key"), max_length=64, blank=True, default="")
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["created_at", "id"]
         verbose_name = _("statement line")
         verbose_name_plural = _("statement")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key"], condition=~models.Q(key=""), name="member_move_key_once"
+            )
+        ]
 
     @property
     def amount(self) -> Decimal:

@@ -127,6 +127,17 @@ def _book(entries: list[LedgerEntry]) -> None:
         LedgerEntry.append(entries)
 
 
+def _keyed(key: str, kind: str, member: Member | None = None) -> Move | None:
+    """The statement line a till request with this key made, if any. A key of another kind of
+    request (or of another member) is a client's mistake: refused."""
+    found = Move.objects.filter(key=key).first()
+    if found is None:
+        return None
+    if found.kind != kind or (member is not None and found.member_id != member.pk):
+        raise Refused(Code.BAD_KEY)
+    return found
+
+
 # Joining --------------------------------------------------------------------------------------
 
 
@@ -146,9 +157,16 @@ def member_create(
     pin: str | None = None,
     level_id: int | None = None,
     user: Any = None,
+    key: str | None = None,
 ) -> Member:
     """A new member, at the till or from the table's page: a mobile or only a member number,
-    and what else the person chooses to give. Joining twice with one mobile is refused."""
+    and what else the person chooses to give. Joining twice with one mobile is refused. The
+    same `key` again (a second tap at the till) is the member the first made."""
+    if key is not None:
+        key = _key(key)
+        first = _keyed(key, Move.Kind.JOINED)
+        if first is not None:
+            return Member.objects.select_related("level").get(pk=first.member_id)
     if mobile is not None and not MOBILE.fullmatch(mobile):
         raise Refused(Code.BAD_MOBILE)
     if len(name) > 40:
@@ -164,8 +182,12 @@ def member_create(
                 number=_new_number(), mobile=mobile, name=name, birthday=birthday, level=chosen,
                 pin=pin_hash, created_by=_staff(user),
             )  # fmt: skip
-            _move(member, Move.Kind.JOINED, user=_staff(user))
+            _move(member, Move.Kind.JOINED, user=_staff(user), key=key or "")
     except IntegrityError:
+        # Two taps of one form at once: the second waited on the first's key and finds it.
+        first = _keyed(key, Move.Kind.JOINED) if key else None
+        if first is not None:
+            return Member.objects.select_related("level").get(pk=first.member_id)
         raise Refused(Code.MOBILE_TAKEN) from None
     return member
 
@@ -379,15 +401,18 @@ def top_up_create(
     return top_up, True
 
 
-def top_up_refund(*, top_up_id: int, amount: Decimal, reason: str, user: Any = None) -> TopUp:
+def top_up_refund(
+    *, top_up_id: int, amount: Decimal, reason: str, user: Any = None, key: str | None = None
+) -> TopUp:
     """Give back part or all of a top-up's principal, by the way it was paid in (the cashier
     hands it back). Only principal returns, and only what is still unspent in the wallet; the
     bonus that top-up brought goes in the same share (a half refunded takes half its bonus,
-    as far as bonus is left)."""
+    as far as bonus is left). The same `key` again (a second tap) refunds nothing more."""
     if amount <= 0 or amount != money(amount):
         raise Refused(Code.BAD_AMOUNT)
     value = amount
     why = _reason(reason)
+    request_key = _key(key) if key is not None else ""
     staff = _staff(user)
     member_id = TopUp.objects.filter(pk=top_up_id).values_list("member_id", flat=True).first()
     if member_id is None:
@@ -395,6 +420,10 @@ def top_up_refund(*, top_up_id: int, amount: Decimal, reason: str, user: Any = N
     with transaction.atomic():
         member = lock_member(member_id)
         top_up = TopUp.objects.select_for_update().get(pk=top_up_id)
+        # The race: a second tap while the first is under way waits on the member's lock, then
+        # finds the first's line by its key.
+        if request_key and _keyed(request_key, Move.Kind.TOP_UP_REFUND, member) is not None:
+            return top_up
         left = min(top_up.amount - top_up.refunded, member.principal)
         if value > left:
             raise Refused(Code.OVER_TOP_UP_REFUND, left=yuan(left))
@@ -405,7 +434,7 @@ def top_up_refund(*, top_up_id: int, amount: Decimal, reason: str, user: Any = N
         member.bonus -= bonus
         _save_wallet(member)
         _move(member, Move.Kind.TOP_UP_REFUND, principal=-value, bonus=-bonus, top_up=top_up,
-              user=staff, reason=why)  # fmt: skip
+              user=staff, reason=why, key=request_key)  # fmt: skip
         paid_out = LedgerEntry(
             account=TOP_UP_ACCOUNTS[TopUp.Method(top_up.method)],
             kind=LedgerEntry.Kind.TOP_UP_REFUND, amount=-value, member=member, top_up=top_up,
@@ -665,10 +694,17 @@ def points_release(*, tab_id: int, move_id: int, user: Any = None) -> bool:
 
 
 def member_adjust(
-    *, member_id: int, balance: Decimal = Decimal(0), points: int = 0, reason: str, user: Any
+    *,
+    member_id: int,
+    balance: Decimal = Decimal(0),
+    points: int = 0,
+    reason: str,
+    user: Any,
+    key: str | None = None,
 ) -> Member:
     """A manager's correction of the balance (bonus, never principal: principal is only money
-    paid in) and points, with a reason, on the statement and in the ledger. Never below zero."""
+    paid in) and points, with a reason, on the statement and in the ledger. Never below zero.
+    The same `key` again (a second tap) adjusts nothing more."""
     if not controls.is_manager(_staff(user)):
         raise Refused(Code.MANAGER_ONLY)
     if balance != money(balance):
@@ -677,8 +713,11 @@ def member_adjust(
     why = _reason(reason)
     if not change and not points_change:
         raise Refused(Code.NOTHING_TO_ADJUST)
+    request_key = _key(key) if key is not None else ""
     with transaction.atomic():
         member = lock_member(member_id)
+        if request_key and _keyed(request_key, Move.Kind.ADJUST, member) is not None:
+            return member  # the first tap's (the member lock queued this one behind it)
         if member.status == Member.Status.ERASED:
             raise Refused(Code.MEMBER_ERASED)
         if member.bonus + change < 0:
@@ -689,7 +728,7 @@ def member_adjust(
         member.points += points_change
         _save_wallet(member)
         _move(member, Move.Kind.ADJUST, bonus=change, points=points_change, user=user,
-              reason=why)  # fmt: skip
+              reason=why, key=request_key)  # fmt: skip
         _book(_owed(member, LedgerEntry.Kind.ADJUST, change, user=user, note=why))
     return member
 
