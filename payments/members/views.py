@@ -15,8 +15,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from orders import selectors as order_selectors
+from restaurant.lib import parse
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.forms import ReasonForm
+from restaurant.lib.htmx import refusal
 from restaurant.lib.money import yuan
 from restaurant.lib.qr import make_qr
 from restaurant.lib.roles import CASHIER, MANAGER, has_role, role_required
@@ -48,31 +50,50 @@ def _qr_svg(data: str) -> str:
 @require_GET
 @role_required(CASHIER)
 def till_members(request):
+    """The list and its search; typing or a search by htmx swaps only the list."""
     query = request.GET.get("q", "")
-    return render(
-        request,
-        "members/till.html",
-        {
-            "query": query,
-            "found": selectors.members_find(query),
-            "is_manager": has_role(request.user, MANAGER),
-        },
-    )
+    context = {
+        "query": query,
+        "found": selectors.members_find(query),
+        "is_manager": has_role(request.user, MANAGER),
+        "key": secrets.token_hex(12),
+    }
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "members/till.html#found", context)
+    return render(request, "members/till.html", context)
 
 
 @require_POST
 @role_required(CASHIER)
 def till_member_new(request):
+    """A new member. Without script: to their page. With htmx: the list shows them first and
+    the form is empty again (a new key: the same key again, a second tap, is the same member);
+    a refusal shows in the form, what was typed kept."""
     try:
         member = services.member_create(**JoinForm.parse(request.POST), user=request.user)
     except Refused as error:
         context = {
             "found": selectors.members_find(""),
-            "error": error.message,
+            "form_error": error.message,
             "form": request.POST,
+            "key": request.POST.get("key", ""),
+            "oob": True,
         }
-        return render(request, "members/till.html", context, status=error.status)
-    return redirect("payments:member-detail", member=member.pk)
+        template = "members/till.html#new-refused" if request.htmx else "members/till.html"
+        return render(request, template, context, status=error.status)
+    if not request.htmx:
+        return redirect("payments:member-detail", member=member.pk)
+    context = {
+        "found": [member],
+        "query": "",
+        "key": secrets.token_hex(12),
+        "message": _("Member %(number)s made.") % {"number": member.number},
+        "made": member,
+        "oob": True,
+    }
+    response = render(request, "members/till.html#new-made", context)
+    response["HX-Replace-Url"] = reverse("payments:members")  # the list is no search now
+    return response
 
 
 def _detail(request, member, **extra):
@@ -120,7 +141,11 @@ def _top_up_refund(request, member):
     if not TopUp.objects.filter(pk=form["top_up"], member=member).exists():
         raise Refused(Code.UNKNOWN_TOP_UP)
     services.top_up_refund(
-        top_up_id=form["top_up"], amount=form["amount"], reason=form["reason"], user=request.user
+        top_up_id=form["top_up"],
+        amount=form["amount"],
+        reason=form["reason"],
+        user=request.user,
+        key=form["key"],
     )
     return _("Top-up refunded: hand the money back.")
 
@@ -146,6 +171,7 @@ def _adjust(request, member):
         points=form["points"],
         reason=form["reason"],
         user=request.user,
+        key=form["key"],
     )
     return _("Adjusted.")
 
@@ -156,30 +182,53 @@ def _erase(request, member):
     return _("Personal data deleted; the amounts stay on the books.")
 
 
+# Each action, and the partial of members/member.html that holds its form.
 ACTIONS = {
-    "top-up": _top_up,
-    "top-up-refund": _top_up_refund,
-    "pin": _pin,
-    "freeze": _freeze,
-    "adjust": _adjust,
-    "erase": _erase,
+    "top-up": (_top_up, "top-up-form"),
+    "top-up-refund": (_top_up_refund, "refund-form"),
+    "pin": (_pin, "pin-form"),
+    "freeze": (_freeze, "freeze-form"),
+    "adjust": (_adjust, "adjust-form"),
+    "erase": (_erase, "erase-form"),
 }
 
 
 @require_POST
 @role_required(CASHIER)
 def till_member_act(request, member, action):
+    """One of the till's actions on a member. With htmx: the answer swaps the regions that
+    changed (figures, forms with a new key, top-ups, coupons, statement, the message); a
+    refusal swaps only the form that failed, its message in it and what was typed kept.
+    Without script: the whole page, the same message in the same place."""
     member = _member_or_404(member)
-    act = ACTIONS.get(action)
-    if act is None:
+    if action not in ACTIONS:
         raise Http404("No such action")
+    act, form = ACTIONS[action]
     try:
         message = act(request, member)
     except Refused as error:
-        context = _detail(request, _member_or_404(member.pk), error=error.message)
-        return render(request, "members/member.html", context, status=error.status)
+        context = _detail(
+            request,
+            _member_or_404(member.pk),
+            failed=action,
+            form_error=error.message,
+            posted=request.POST,
+        )
+        if action == "top-up-refund":
+            top_up = parse.whole_number(request.POST.get("top_up", ""))
+            context["t"] = TopUp.objects.filter(pk=top_up or 0, member=member).first()
+            if context["t"] is None:  # no such row on the page: the banner says why
+                if request.htmx:
+                    return refusal(request, error.message, error.status)
+                context["error"] = error.message
+        if not request.htmx:
+            return render(request, "members/member.html", context, status=error.status)
+        context.update(form=f"members/member.html#{form}", oob=True)
+        return render(request, "members/member_refused.html", context, status=error.status)
     context = _detail(request, _member_or_404(member.pk), message=message)
-    return render(request, "members/member.html", context)
+    if not request.htmx:
+        return render(request, "members/member.html", context)
+    return render(request, "members/member_update.html", {**context, "oob": True})
 
 
 @require_GET

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from payments.members import services as members
-from payments.members.models import TopUp
+from payments.members.models import Member, TopUp
 from tests.browser.pages import live
 
 pytestmark = pytest.mark.browser
@@ -54,3 +54,86 @@ def test_the_phone_shows_a_top_up_at_the_till_within_a_second_without_reloading(
     shot(card, "card-after-top-up-zh")
     assert card.evaluate("window.__notReloaded") is True
     assert TopUp.objects.filter(member=member).count() == 2
+
+
+def test_the_tills_forms_answer_in_place_refuse_in_place_and_a_second_tap_is_harmless(
+    server, phone, staff_screen, cashier
+):
+    member = members.member_create(mobile="13800138000", pin="123456")
+    members.top_up_create(member_id=member.pk, amount=Decimal("100"), method="cash", key="t")
+    card = phone()
+    open_card(card, server, member)
+    till = staff_screen(server, "cashier", "pw-cashier", f"/cashier/members/{member.pk}/")
+    live(till)
+    form = till.locator("#member-form-top-up")
+
+    # A wrong amount: why, in the form, what was typed kept; nothing changes anywhere.
+    form.locator("input[name=amount]").fill("12.345")
+    form.locator("button.primary").click()
+    expect(till.locator("#member-form-top-up .form-error")).to_contain_text("金额")
+    expect(till.locator("#member-form-top-up input[name=amount]")).to_have_value("12.345")
+    shot(till, "till-top-up-refused-zh")
+    expect(till.locator("#member-balance")).to_have_text("¥100")
+
+    # Two taps at once: one top-up; the phone hears it.
+    till.locator("#member-form-top-up input[name=amount]").fill("200")
+    till.locator("#member-form-top-up button.primary").dblclick()
+    expect(till.locator("#flash")).to_contain_text("充值 ¥200")
+    expect(till.locator("#member-balance")).to_have_text("¥300")
+    expect(card.locator("#my-balance")).to_have_text("¥300", timeout=1000)
+    expect(till.locator("#member-form-top-up input[name=amount]")).to_have_value("")
+    assert TopUp.objects.filter(member=member).count() == 2
+
+    # Frozen at the till: the phone says so at once; a top-up is refused in its form.
+    till.locator("#member-actions details", has_text="挂失").locator("summary").click()
+    till.locator("#member-form-freeze input[name=reason]").fill("卡丢了")
+    till.locator("#member-form-freeze button").click()
+    expect(till.locator("#member-status")).to_have_text("已冻结")
+    expect(card.locator("#card-frozen")).to_contain_text("会员卡已冻结")
+    till.locator("#member-form-top-up input[name=amount]").fill("50")
+    till.locator("#member-form-top-up button.primary").click()
+    expect(till.locator("#member-form-top-up .form-error")).to_contain_text("会员卡已冻结")
+    shot(till, "till-frozen-refused-zh")
+    shot(card, "card-frozen-zh")
+    member.refresh_from_db()
+    assert member.balance == 300
+    for page in (till, card):
+        assert page.evaluate("window.__notReloaded") is True
+
+    # In English at 200 % text: the same refusal, in place.
+    till.locator("form.lang button").click()
+    expect(till.locator("html")).to_have_attribute("lang", "en")
+    live(till)
+    till.evaluate("document.documentElement.style.fontSize = '200%'")
+    till.locator("#member-form-top-up input[name=amount]").fill("50")
+    till.locator("#member-form-top-up button.primary").click()
+    expect(till.locator("#member-form-top-up .form-error")).to_contain_text("frozen")
+    shot(till, "till-frozen-refused-en-200pct")
+    assert till.evaluate("window.__notReloaded") is True
+
+
+def test_the_member_list_searches_and_joins_without_reloading(server, staff_screen, cashier):
+    members.member_create(mobile="13800138000", name="王芳", pin="123456")
+    till = staff_screen(server, "cashier", "pw-cashier", "/cashier/members/")
+    till.evaluate("window.__notReloaded = true")
+    till.locator("#member-q").fill("李")
+    expect(till.locator("#members-found")).to_contain_text("没有找到会员")
+    till.locator("#member-q").fill("0013")
+    expect(till.locator("#members-found")).to_contain_text("王芳")
+    assert till.url.endswith("?q=0013")
+    new = till.locator("#member-new-form")
+    new.locator("input[name=mobile]").fill("139")
+    new.locator("button.primary").click()
+    expect(till.locator("#member-new-form .form-error")).to_be_visible()
+    expect(till.locator("#member-new-form input[name=mobile]")).to_have_value("139")
+    till.locator("#member-new-form input[name=mobile]").fill("13900000001")
+    till.locator("#member-new-form button.primary").dblclick()
+    expect(till.locator("#members-found")).to_contain_text("13900000001")
+    expect(till.locator("#flash")).to_contain_text("已建会员")
+    expect(till.locator("#member-new-form input[name=mobile]")).to_have_value("")
+    expect(till.locator("#member-q")).to_have_value("")
+    assert till.url.endswith("/cashier/members/")
+    till.evaluate("document.documentElement.style.fontSize = '200%'")
+    shot(till, "till-list-joined-zh-200pct")
+    assert till.evaluate("window.__notReloaded") is True
+    assert Member.objects.filter(mobile="13900000001").count() == 1
