@@ -19,6 +19,7 @@ from restaurant.lib.errors import Code, Refused
 from restaurant.lib.htmx import refusal
 from restaurant.lib.roles import CASHIER, MANAGER, role_required
 
+from ..reports.consumers import alerts_view
 from ..reports.reconcile import Kind as Match
 from ..reports.reconcile import z_reconciliation
 from . import reports, selectors, services
@@ -55,7 +56,7 @@ def _shift_context(request) -> dict[str, Any]:
 
 
 def _day_context() -> dict[str, Any]:
-    return {**selectors.day_view(), "key": secrets.token_hex(12)}
+    return {**selectors.day_view(), **alerts_view(), "key": secrets.token_hex(12)}
 
 
 def _answer(

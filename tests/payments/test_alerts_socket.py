@@ -68,3 +68,21 @@ async def test_an_alert_raised_and_handled_reaches_the_open_page_at_once(manager
     state = await office.receive_from(timeout=5)
     assert f'id="alert-{later.pk}"' in state and "dclater" in state and "微信支付" in state
     await office.disconnect()
+
+
+async def test_the_day_close_screen_shows_the_alerts_live_too(manager, needs_redis):
+    cookie = await sync_to_async(session_cookie)(manager)
+    office, connected, _ = await connect("/ws/books/day/?lang=en", cookie)
+    assert connected
+    state = await office.receive_from(timeout=5)
+    assert 'id="day-live"' in state and 'id="manager-alerts"' in state
+    assert 'id="seq-alerts"' in state and 'id="seq-books"' in state
+    raised = await sync_to_async(alert_raise)(
+        key="backup:2026-12-02",
+        kind=Alert.Kind.BACKUP_FAILED,
+        detail={"day": "2026-12-02", "error": "No space left on device"},
+    )
+    pushed = await office.receive_from(timeout=5)
+    assert f'id="alert-{raised.pk}"' in pushed and "No space left on device" in pushed
+    assert 'id="day-live"' not in pushed  # an alert re-renders the alerts, not the Z report
+    await office.disconnect()

@@ -112,6 +112,12 @@ def test_the_manager_sees_alerts_live_and_handles_one(
     assert AuditEntry.objects.filter(kind=AuditEntry.Kind.ALERT).count() == 1
     shot(page, "alerts-handled-zh", full_page=True)
 
+    # The day-close screen lists them too, live on its own socket.
+    other.goto(f"{server.url}/manager/day/")
+    expect(other.locator("#connection")).to_have_text("已连接")
+    expect(other.locator("#manager-alerts .alert-item")).to_have_count(2)
+    shot(other, "alerts-day-close-zh", full_page=True)
+
     page.get_by_role("button", name="English").click()
     expect(page.locator("#manager-alerts h2")).to_contain_text("Alerts")
     expect(page.locator("#manager-alerts")).to_contain_text(
