@@ -21,7 +21,7 @@ agree).
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
@@ -47,7 +47,7 @@ from django.utils import timezone
 from menu.models import Dish
 from restaurant.lib.money import money
 
-from .models import Order, OrderLine, Tab, TabEvent
+from .models import Order, OrderLine, Tab, TabEvent, Table
 from .settlement import build_settlements
 
 Unit = Literal["day", "week", "month"]
@@ -166,13 +166,27 @@ def dish_groups(tabs: Tabs) -> list[dict[str, Any]]:
     )
 
 
+def bill_counts(tabs: Tabs) -> dict[str, Any]:
+    """These bills counted: bills, guests, their discounts (before the cap), those not closed."""
+    return _bills(tabs).aggregate(
+        bills=Count("id"),
+        people=Coalesce(Sum("guests"), 0),
+        bill_discounts=_sum("discount"),
+        open_bills=Count("id", filter=~Q(status=Tab.Status.CLOSED)),
+    )
+
+
 def bill_totals(
     tabs: Tabs,
     groups: list[dict[str, Any]] | None = None,
     service_before_rules: Decimal | None = None,
+    counts: dict[str, Any] | None = None,
+    rules: dict[str, Decimal] | None = None,
 ) -> BillTotals:
-    """These bills, summed. `groups` (their `dish_groups`) and `service_before_rules` (their
-    `service_charge`) may be given already summed, as the reports' roll-up gives them."""
+    """These bills, summed. `groups` (their `dish_groups`), `service_before_rules` (their
+    `service_charge`), `counts` (their `bill_counts`) and `rules` (their `price_rule_totals`)
+    may be given already summed, as the reports' roll-up gives them; what is not given is read
+    from `tabs`."""
     if groups is None:
         lines = _lines(tabs).aggregate(
             gross=_sum(GROSS, filter=SOLD),
@@ -189,17 +203,13 @@ def bill_totals(
             "voided_quantity": sum(g["void_quantity"] for g in groups),
             "voided_amount": sum((g["void_amount"] for g in groups), Decimal(0)),
         }
-    bills = _bills(tabs).aggregate(
-        bills=Count("id"),
-        people=Coalesce(Sum("guests"), 0),
-        bill_discounts=_sum("discount"),
-        open_bills=Count("id", filter=~Q(status=Tab.Status.CLOSED)),
-    )
+    bills = bill_counts(tabs) if counts is None else counts
     service = service_charge(tabs) if service_before_rules is None else service_before_rules
     gross, line_discounts = money(lines["gross"]), money(lines["line_discounts"])
     # A bill's discount never takes it below zero (as in the settlement).
     bill_discounts = min(money(bills["bill_discounts"]), gross - line_discounts)
-    rules = price_rule_totals(tabs)
+    if rules is None:
+        rules = price_rule_totals(tabs)
     service = money(service + rules["service_correction"])
     return BillTotals(
         bills=bills["bills"],
@@ -461,9 +471,10 @@ class TableRow:
     minutes_seated: int | None  # average, of the bills closed
 
 
-def table_figures(tabs: Tabs) -> list[TableRow]:
-    """Per table: turns, guests, sales, average bill, average time seated (opened → closed).
-    Two grouped queries (the bills, their dishes), joined here by table."""
+def table_groups(tabs: Tabs) -> dict[int, dict[str, Any]]:
+    """Per table id, these bills' turns, guests, dish sales and time seated (summed, of the
+    bills closed, and how many): what `table_rows` makes the table rows of, and what the
+    reports' roll-up keeps per closed day. Two grouped queries (the bills, their dishes)."""
     amounts = dict(
         _lines(tabs)
         .filter(SOLD)
@@ -472,30 +483,54 @@ def table_figures(tabs: Tabs) -> list[TableRow]:
         .values_list("order__tab__table_id", "takings")
     )
     seated = ExpressionWrapper(F("closed_at") - F("opened_at"), output_field=DurationField())
-    rows = (
-        _bills(tabs)
-        .values("table_id", "table__code", "table__name", "table__area", "table__seats")
+    closed = Q(closed_at__isnull=False)
+    return {
+        row["table_id"]: {
+            "bills": row["bills"],
+            "guests": row["people"],
+            "amount": amounts.get(row["table_id"], Decimal(0)),
+            "seated": row["seated"] or timedelta(0),
+            "seated_bills": row["seated_bills"],
+        }
+        for row in _bills(tabs)
+        .values("table_id")
         .annotate(
             bills=Count("id"),
             people=Coalesce(Sum("guests"), 0),
-            seated=Avg(seated, filter=Q(closed_at__isnull=False)),
+            seated=Sum(seated, filter=closed),
+            seated_bills=Count("id", filter=closed),
         )
-        .order_by("table__area", "table__code")
-    )
-    return [
-        TableRow(
-            table=row["table__code"],
-            name=row["table__name"],
-            area=row["table__area"],
-            seats=row["table__seats"],
-            bills=row["bills"],
-            guests=row["people"],
-            amount=money(amounts.get(row["table_id"], 0)),
-            average_bill=money(amounts.get(row["table_id"], 0) / row["bills"]),
-            minutes_seated=round(row["seated"].total_seconds() / 60) if row["seated"] else None,
+        .order_by()
+    }
+
+
+def table_rows(groups: dict[int, dict[str, Any]]) -> list[TableRow]:
+    """The table rows of `table_groups` (of one period, or summed over several days), each
+    table as it is now (its code, name, area, seats), by area and code."""
+    tables = Table.objects.filter(pk__in=list(groups)).order_by("area", "code")
+    rows = []
+    for table in tables:
+        group = groups[table.pk]
+        seated = group["seated"] / group["seated_bills"] if group["seated_bills"] else None
+        rows.append(
+            TableRow(
+                table=table.code,
+                name=table.name,
+                area=table.area,
+                seats=table.seats,
+                bills=group["bills"],
+                guests=group["guests"],
+                amount=money(group["amount"]),
+                average_bill=money(group["amount"] / group["bills"]),
+                minutes_seated=round(seated.total_seconds() / 60) if seated else None,
+            )
         )
-        for row in rows
-    ]
+    return rows
+
+
+def table_figures(tabs: Tabs) -> list[TableRow]:
+    """Per table: turns, guests, sales, average bill, average time seated (opened → closed)."""
+    return table_rows(table_groups(tabs))
 
 
 @dataclass(frozen=True)
@@ -509,9 +544,10 @@ class StaffRow:
     discounts: int  # discounts given or changed (dish or bill)
 
 
-def staff_figures(start: datetime, end: datetime) -> dict[int, StaffRow]:
-    """Per staff member, what they did in the period: {user id: row}. Refunds are money and are
-    counted on the payment side."""
+def staff_counts(start: datetime, end: datetime) -> dict[int, dict[str, Any]]:
+    """Per staff member's id, what they did in `[start, end)`: orders entered, voids (and
+    their amount at menu price), discounts given or changed. Refunds are money and are counted
+    on the payment side."""
     orders = dict(
         Order.objects.filter(created_at__gte=start, created_at__lt=end, user__isnull=False)
         .values("user")
@@ -536,10 +572,23 @@ def staff_figures(start: datetime, end: datetime) -> dict[int, StaffRow]:
         .annotate(n=Count("id"))
         .values_list("user", "n")
     )
-    ids = set(orders) | set(voids) | set(discounts)
+    return {
+        user: {
+            "orders": orders.get(user, 0),
+            "voids": voids[user]["n"] if user in voids else 0,
+            "voided_amount": voids[user]["amount"] if user in voids else Decimal(0),
+            "discounts": discounts.get(user, 0),
+        }
+        for user in set(orders) | set(voids) | set(discounts)
+    }
+
+
+def staff_rows(counts: dict[int, dict[str, Any]]) -> dict[int, StaffRow]:
+    """{user id: row} of `staff_counts` (of one period, or summed over several days), each
+    person named as they are now."""
     names = {
         row["id"]: row
-        for row in User.objects.filter(pk__in=ids).values(
+        for row in User.objects.filter(pk__in=list(counts)).values(
             "id", "username", "first_name", "last_name"
         )
     }
@@ -549,13 +598,19 @@ def staff_figures(start: datetime, end: datetime) -> dict[int, StaffRow]:
             username=names[user]["username"],
             name=f"{names[user]['last_name']}{names[user]['first_name']}".strip()
             or names[user]["username"],
-            orders=orders.get(user, 0),
-            voids=voids[user]["n"] if user in voids else 0,
-            voided_amount=money(voids[user]["amount"] if user in voids else 0),
-            discounts=discounts.get(user, 0),
+            orders=counts[user]["orders"],
+            voids=counts[user]["voids"],
+            voided_amount=money(counts[user]["voided_amount"]),
+            discounts=counts[user]["discounts"],
         )
-        for user in sorted(ids)
+        for user in sorted(counts)
+        if user in names
     }
+
+
+def staff_figures(start: datetime, end: datetime) -> dict[int, StaffRow]:
+    """Per staff member, what they did in the period: {user id: row}."""
+    return staff_rows(staff_counts(start, end))
 
 
 def kitchen_minutes_to_ready(start: datetime, end: datetime) -> int | None:

@@ -8,8 +8,8 @@ from menu.signals import dish_availability_changed
 from restaurant.lib.audit import AuditEntry, audit_record
 from restaurant.lib.money import money
 
-from . import realtime
-from .models import OrderLine, Tab, TabEvent
+from . import realtime, signals
+from .models import Order, OrderLine, Tab, TabEvent
 
 
 @receiver(dish_availability_changed)
@@ -48,4 +48,30 @@ def audited(sender, instance, created, raw=False, **kwargs):
         amount=money(amount),
         reason=reason,
         detail={"tab": tab.pk, "line": instance.line_id, "event": instance.pk},
+    )
+
+
+# What a tab's trail records that no figure of the bill shows: a dish moving through the kitchen
+# (only a void changes what is sold), a diner hurrying a dish, a voided dish cleared off the
+# boards, the bill asked for, a pay-first round released to the kitchen, a new QR code, a
+# refusal. Any other kind (new ones included) tells the reports that the bill changed.
+NOT_IN_FIGURES = {
+    "line.status",
+    "line.urged",
+    "line.void_cleared",
+    "bill.requested",
+    "order.released",
+    "table.token_rotated",
+    "refused",  # an attempt refused (orders/controls.py): it changed nothing
+}
+
+
+@receiver(post_save, sender=TabEvent)
+def bill_changed_told(sender, instance, created, raw=False, **kwargs):
+    """In the transaction of the change: the reports' roll-up must hear of it before commit."""
+    if not created or raw or instance.kind in NOT_IN_FIGURES:
+        return
+    ordered = Order.objects.filter(tab_id=instance.tab_id).values_list("created_at", flat=True)
+    signals.bill_changed.send(
+        sender=None, tab_id=instance.tab_id, moments=[instance.created_at, *ordered]
     )

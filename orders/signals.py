@@ -29,6 +29,13 @@ line_urged = Signal()
 line_fired = Signal()
 line_voided = Signal()
 
+# A bill changed in a way its figures may show (a round ordered, a dish voided or discounted, a
+# discount, a member or a price rule, its status): `tab_id` and `moments` (when it happened and
+# when each of the tab's orders was entered). Sent at once, inside the change's transaction
+# (from the TabEvent that records it), not after commit: the reports' roll-up marks the days
+# it touches as stale in that same transaction (payments/reports/rollup.py).
+bill_changed = Signal()
+
 # A tab reached one of the limits (README, "Limits") and was refused: `tab_id`, `code`. Sent
 # at once, not after commit: the refusal rolls its transaction back.
 limit_hit = Signal()

@@ -9,3 +9,4 @@ class PaymentsConfig(AppConfig):
     def ready(self):
         from . import receivers  # noqa: F401
         from .books import receivers as books_receivers  # noqa: F401
+        from .reports import receivers as reports_receivers  # noqa: F401

@@ -534,4 +534,4 @@ class GatewayBill(models.Model):
 from .books.models import BusinessDay, CashMovement, Posting, Shift, TabDay  # noqa: E402, F401
 
 # The reports' roll-up of closed days, kept in payments/reports/.
-from .reports.models import DayRollup, DishDay  # noqa: E402, F401
+from .reports.models import DayRollup, DishDay, HourDay, MethodDay, StaffDay, TableDay  # noqa: E402, F401

@@ -20,7 +20,7 @@ from restaurant.lib.money import money, money_str, yuan
 from restaurant.lib.roles import MANAGER, has_role
 
 from ..models import LedgerEntry
-from ..reports.rollup import rollup_refresh
+from ..reports.rollup import days_changed
 from . import realtime, reports, selectors
 from .models import BusinessDay, CashMovement, Posting, Shift, TabDay
 from .selectors import last_left_in_drawer, open_day
@@ -53,8 +53,12 @@ def entry_post(*, entry: LedgerEntry) -> Posting:
 
 
 def tab_day_set(*, tab_id: int) -> None:
-    """A bill counts in the sales of the day it was first settled (or closed unpaid) on."""
-    TabDay.objects.get_or_create(tab_id=tab_id, defaults={"day": open_day()})
+    """A bill counts in the sales of the day it was first settled (or closed unpaid) on. That
+    day is open, unless a close committed meanwhile: its reports' roll-up is then stale."""
+    with transaction.atomic():
+        tab_day, created = TabDay.objects.get_or_create(tab_id=tab_id, defaults={"day": open_day()})
+        if created:
+            days_changed(days=[tab_day.day])
     realtime.push_books()
 
 
@@ -263,8 +267,6 @@ def day_close(*, user: User, day: date, carry_reason: str = "", key: str = "") -
                 report=reports.z_report_live(day),
                 close_key=key,
             )
-            # The reports' roll-up: this day, and any closed day whose bills changed since.
-            rollup_refresh()
             audit_record(
                 kind=AuditEntry.Kind.DAY_CLOSE,
                 user=user,

@@ -11,12 +11,15 @@ gateways' bills see it.
 `day_figures(day)` gives a day's headline figures; each other function is one report page.
 """
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import User
+from django.conf import settings
 from django.db.models import (
     Case,
     Count,
@@ -40,7 +43,7 @@ from ..books.models import TabDay
 from ..coupons.models import CouponCode
 from ..members.models import Member, Move
 from ..models import Payment, Refund
-from . import rollup
+from .models import DayRollup, DishDay, HourDay, MethodDay, StaffDay, TableDay
 
 MONEY: DecimalField = DecimalField(max_digits=14, decimal_places=2)
 ZERO = Value(Decimal(0), output_field=MONEY)
@@ -55,6 +58,9 @@ HourRow = bills.HourRow
 TableRow = bills.TableRow
 Unit = bills.Unit
 VOIDED = "voided"  # orders' OrderLine.Status.VOIDED, as stored
+
+
+Windows = list[tuple[datetime, datetime]]  # `[start, end)` moments, not overlapping
 
 
 @dataclass(frozen=True)
@@ -72,10 +78,123 @@ class Period:
         start, end = period_bounds(first, last)
         return cls(first=first, last=last, start=start, end=end)
 
+    # What several figures of a page read: once per page inside `read_once()`.
+    @property
+    def kept(self) -> "Kept":
+        return _once("kept", self, kept_of)
+
+    @property
+    def dish_groups(self) -> list[dict[str, Any]]:
+        return _once("dishes", self, _dish_groups)
+
+    @property
+    def money_groups(self) -> dict[tuple[str, str], list[Any]]:
+        return _once("money", self, _money_groups)
+
+
+_memo: ContextVar[dict[tuple[str, Period], Any] | None] = ContextVar("report_memo", default=None)
+
+
+@contextmanager
+def read_once() -> Iterator[None]:
+    """Inside (one page, one export), what several figures read (which days are kept, the
+    dishes, the money) is read once per period: the sales page's cards and its chart read the
+    roll-up's days once, not twice. Outside, every call reads anew."""
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
+def _once(name: str, period: Period, read: Callable[[Period], Any]) -> Any:
+    memo = _memo.get()
+    if memo is None:
+        return read(period)
+    if (name, period) not in memo:
+        memo[(name, period)] = read(period)
+    return memo[(name, period)]
+
+
+@dataclass(frozen=True)
+class Kept:
+    """Which days of a period are read from the roll-up (closed, over, summed at today's service
+    charge percent and not stale since: payments/reports/rollup.py) and which are read live."""
+
+    days: dict[date, DayRollup]
+    live: list[date]  # today, days not closed, days changed since they were summed
+    windows: Windows  # the live days' moments, consecutive days as one window
+
+    @property
+    def all_live(self) -> bool:
+        return not self.days
+
+
+def _percent() -> Decimal:
+    return Decimal(settings.SERVICE_CHARGE_PERCENT)
+
+
+def kept_of(period: Period) -> Kept:
+    rolled = {
+        row.day: row
+        for row in DayRollup.objects.filter(
+            day__gte=period.first, day__lte=period.last, stale=False, percent=_percent()
+        )
+    }
+    every = [period.first + timedelta(days=n) for n in range((period.last - period.first).days + 1)]
+    live = [day for day in every if day not in rolled]
+    runs: list[list[date]] = []
+    for day in live:
+        if runs and runs[-1][-1] == day - timedelta(days=1):
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return Kept(days=rolled, live=live, windows=[period_bounds(run[0], run[-1]) for run in runs])
+
+
+def within(field: str, windows: Windows) -> Q:
+    """Moments of `field` inside any of the windows (none: nothing)."""
+    found = Q(pk__in=[])
+    for start, end in windows:
+        found |= Q(**{f"{field}__gte": start, f"{field}__lt": end})
+    return found
+
 
 def bills_of(period: Period) -> QuerySet[TabDay, Any]:
     """The tab ids of the bills whose business day is in the period."""
     return TabDay.objects.filter(day__gte=period.first, day__lte=period.last).values("tab_id")
+
+
+def _live_bills(period: Period) -> QuerySet[TabDay, Any] | None:
+    """The tab ids of the period's bills on the days read live; None when every day is kept."""
+    kept = period.kept
+    if not kept.live:
+        return None
+    if kept.all_live:
+        return bills_of(period)
+    return TabDay.objects.filter(day__in=kept.live).values("tab_id")
+
+
+def _dish_groups(period: Period) -> list[dict[str, Any]]:
+    """The `dish_groups` of the period's bills, not merged (`orders.figures` merges them): the
+    kept days' summed in the database (one row per dish and name), the live days' read live."""
+    kept = period.kept
+    groups: list[dict[str, Any]] = []
+    if kept.days:
+        groups += list(
+            DishDay.objects.filter(day__in=list(kept.days))
+            .values("dish_id", "name")
+            .annotate(**{f: Sum(f) for f in DISH_FIELDS})
+            .order_by()
+        )
+    live = _live_bills(period)
+    if live is not None:
+        groups += bills.dish_groups(live)
+    return groups
+
+
+DISH_FIELDS = ("sold", "takings", "gross", "discounts", "void_lines", "void_quantity",
+               "void_amount")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -90,48 +209,71 @@ class MethodRow:
     share: Decimal  # of the period's net takings, in %
 
 
+def money_live(windows: Windows) -> dict[tuple[str, str], list[Any]]:
+    """{(method, gateway): [payments, paid, refunds, refunded]} of the payments and refunds
+    (of any payment) that succeeded inside the windows."""
+    found: dict[tuple[str, str], list[Any]] = {}
+    if not windows:
+        return found
+    paid = (
+        Payment.objects.filter(within("completed_at", windows), status=PAID)
+        .values("method", "provider")
+        .annotate(n=Count("id"), amount=Coalesce(Sum("amount"), ZERO))
+    )
+    for row in paid:
+        found[(row["method"], row["provider"])] = [row["n"], row["amount"], 0, Decimal(0)]
+    back = (
+        Refund.objects.filter(within("completed_at", windows), status=REFUNDED)
+        .values("payment__method", "payment__provider")
+        .annotate(n=Count("id"), amount=Coalesce(Sum("amount"), ZERO))
+    )
+    for row in back:
+        key = (row["payment__method"], row["payment__provider"])
+        found.setdefault(key, [0, Decimal(0), 0, Decimal(0)])[2:] = [row["n"], row["amount"]]
+    return found
+
+
+def _money_groups(period: Period) -> dict[tuple[str, str], list[Any]]:
+    kept = period.kept
+    found = money_live(kept.windows)
+    if kept.days:
+        rows = (
+            MethodDay.objects.filter(day__in=list(kept.days))
+            .values("method", "provider")
+            .annotate(
+                n=Sum("payments"), paid=Sum("amount"), rn=Sum("refunds"), back=Sum("refunded")
+            )
+            .order_by()
+        )
+        for row in rows:
+            group = found.setdefault((row["method"], row["provider"]), [0, Decimal(0), 0, 0])
+            group[0] += row["n"]
+            group[1] += row["paid"]
+            group[2] += row["rn"]
+            group[3] += row["back"]
+    return found
+
+
 def method_figures(period: Period) -> list[MethodRow]:
     """Takings per method and gateway: payments that succeeded in the period, refunds that
     succeeded in it (of any payment), net, largest first."""
-    paid = {
-        (row["method"], row["provider"]): row
-        for row in Payment.objects.filter(
-            status=PAID, completed_at__gte=period.start, completed_at__lt=period.end
-        )
-        .values("method", "provider")
-        .annotate(n=Count("id"), amount=Coalesce(Sum("amount"), ZERO))
-    }
-    back = {
-        (row["payment__method"], row["payment__provider"]): row
-        for row in Refund.objects.filter(
-            status=REFUNDED, completed_at__gte=period.start, completed_at__lt=period.end
-        )
-        .values("payment__method", "payment__provider")
-        .annotate(n=Count("id"), amount=Coalesce(Sum("amount"), ZERO))
-    }
-    keys = set(paid) | set(back)
-    net = {
-        key: money(
-            (paid[key]["amount"] if key in paid else 0)
-            - (back[key]["amount"] if key in back else 0)
-        )
-        for key in keys
-    }
+    groups = period.money_groups
+    net = {key: money(group[1] - group[3]) for key, group in groups.items()}
     whole = sum(net.values(), Decimal(0))
     rows = [
         MethodRow(
             method=method,
             provider=provider,
-            payments=paid[(method, provider)]["n"] if (method, provider) in paid else 0,
-            amount=money(paid[(method, provider)]["amount"] if (method, provider) in paid else 0),
-            refunds=back[(method, provider)]["n"] if (method, provider) in back else 0,
-            refunded=money(back[(method, provider)]["amount"] if (method, provider) in back else 0),
+            payments=group[0],
+            amount=money(group[1]),
+            refunds=group[2],
+            refunded=money(group[3]),
             net=net[(method, provider)],
             share=(net[(method, provider)] * 100 / whole).quantize(Decimal("0.1"))
             if whole
             else Decimal(0),
         )
-        for method, provider in keys
+        for (method, provider), group in groups.items()
     ]
     return sorted(rows, key=lambda row: (-row.net, row.method, row.provider))
 
@@ -149,44 +291,62 @@ class StaffRow:
     refunded: Decimal
 
 
-def staff_figures(period: Period) -> list[StaffRow]:
-    """Per staff member: orders entered, voids, discounts given, refunds made by hand."""
-    done = bills.staff_figures(period.start, period.end)
-    refunds = {
-        row["user"]: row
+def refunds_by_hand(windows: Windows) -> dict[int, dict[str, Any]]:
+    """{user id: {"refunds", "refunded"}} of the refunds made by hand inside the windows."""
+    if not windows:
+        return {}
+    return {
+        row["user"]: {"refunds": row["n"], "refunded": row["amount"]}
         for row in Refund.objects.filter(
-            status=REFUNDED,
-            automatic=False,
-            user__isnull=False,
-            completed_at__gte=period.start,
-            completed_at__lt=period.end,
+            within("completed_at", windows), status=REFUNDED, automatic=False, user__isnull=False
         )
         .values("user")
         .annotate(n=Count("id"), amount=Coalesce(Sum("amount"), ZERO))
     }
-    names = {user.pk: user for user in User.objects.filter(pk__in=set(refunds) - set(done))}
-    rows = []
-    for user in sorted(set(done) | set(refunds)):
-        did = done.get(user)
-        person = names.get(user)
-        rows.append(
-            StaffRow(
-                user=user,
-                username=did.username if did else person.username if person else "",
-                name=did.name
-                if did
-                else (person.get_full_name() or person.username)
-                if person
-                else "",
-                orders=did.orders if did else 0,
-                voids=did.voids if did else 0,
-                voided_amount=did.voided_amount if did else Decimal("0.00"),
-                discounts=did.discounts if did else 0,
-                refunds=refunds[user]["n"] if user in refunds else 0,
-                refunded=money(refunds[user]["amount"] if user in refunds else 0),
-            )
+
+
+STAFF_FIELDS = ("orders", "voids", "voided_amount", "discounts", "refunds", "refunded")
+
+
+def staff_figures(period: Period) -> list[StaffRow]:
+    """Per staff member: orders entered, voids, discounts given, refunds made by hand."""
+    kept = period.kept
+    counts: dict[int, dict[str, Any]] = {}
+
+    def add(user: int, figures: dict[str, Any]) -> None:
+        mine = counts.setdefault(user, dict.fromkeys(STAFF_FIELDS, 0))
+        for name, value in figures.items():
+            mine[name] += value
+
+    if kept.days:
+        rows = (
+            StaffDay.objects.filter(day__in=list(kept.days))
+            .values("user")
+            .annotate(**{f"sum_{f}": Sum(f) for f in STAFF_FIELDS})
+            .order_by()
         )
-    return rows
+        for row in rows:
+            add(row["user"], {f: row[f"sum_{f}"] for f in STAFF_FIELDS})
+    for start, end in kept.windows:
+        for user, did in bills.staff_counts(start, end).items():
+            add(user, did)
+    for user, refunded in refunds_by_hand(kept.windows).items():
+        add(user, refunded)
+    named = bills.staff_rows(counts)
+    return [
+        StaffRow(
+            user=user,
+            username=row.username,
+            name=row.name,
+            orders=row.orders,
+            voids=row.voids,
+            voided_amount=row.voided_amount,
+            discounts=row.discounts,
+            refunds=counts[user]["refunds"],
+            refunded=money(counts[user]["refunded"]),
+        )
+        for user, row in named.items()
+    ]
 
 
 @dataclass(frozen=True)
@@ -199,22 +359,15 @@ class MoneyTotals:
 
 
 def money_totals(period: Period) -> MoneyTotals:
-    paid = Payment.objects.filter(
-        status=PAID, completed_at__gte=period.start, completed_at__lt=period.end
-    ).aggregate(n=Count("id"), amount=Coalesce(Sum("amount"), ZERO))
-    back = Refund.objects.filter(
-        status=REFUNDED, completed_at__gte=period.start, completed_at__lt=period.end
-    ).aggregate(
-        n=Count("id"),
-        amount=Coalesce(Sum("amount"), ZERO),
-        automatic=Count("id", filter=Q(automatic=True)),
-    )
+    groups = period.money_groups.values()
+    paid = sum((group[1] for group in groups), Decimal(0))
+    refunded = sum((group[3] for group in groups), Decimal(0))
     return MoneyTotals(
-        payments=paid["n"],
-        paid=money(paid["amount"]),
-        refunds=back["n"],
-        refunded=money(back["amount"]),
-        received=money(paid["amount"] - back["amount"]),
+        payments=sum(group[0] for group in groups),
+        paid=money(paid),
+        refunds=sum(group[2] for group in groups),
+        refunded=money(refunded),
+        received=money(paid - refunded),
     )
 
 
@@ -252,12 +405,38 @@ def summary(period: Period) -> DayFigures:
     )
 
 
+RULES = ("member_price", "coupon", "points", "charges", "service_correction")
+KEPT_RULES = ("member_prices", "coupons", "points", "table_charges", "service_correction")
+
+
 def bill_totals(period: Period) -> BillTotals:
-    """The period's bills summed: the closed days' dishes from their roll-up, the rest live."""
-    groups, service, live_days = rollup.period_groups(period.first, period.last)
-    if live_days:
-        service += bills.service_charge(TabDay.objects.filter(day__in=live_days).values("tab_id"))
-    return bills.bill_totals(bills_of(period), groups=groups, service_before_rules=money(service))
+    """The period's bills summed: the kept days' from their roll-up, the others live."""
+    kept = list(period.kept.days.values())
+    counts: dict[str, Any] = {
+        "bills": sum(row.bills for row in kept),
+        "people": sum(row.guests for row in kept),
+        "bill_discounts": sum((row.bill_discounts for row in kept), Decimal(0)),
+        "open_bills": sum(row.open_bills for row in kept),
+    }
+    service = sum((row.service_charge for row in kept), Decimal(0))
+    rules = {
+        name: sum((getattr(row, field) for row in kept), Decimal(0))
+        for name, field in zip(RULES, KEPT_RULES, strict=True)
+    }
+    live = _live_bills(period)
+    if live is not None:
+        for name, value in bills.bill_counts(live).items():
+            counts[name] += value
+        service += bills.service_charge(live)
+        for name, value in bills.price_rule_totals(live).items():
+            rules[name] += value
+    return bills.bill_totals(
+        bills_of(period),
+        groups=period.dish_groups,
+        service_before_rules=money(service),
+        counts=counts,
+        rules={name: money(value) for name, value in rules.items()},
+    )
 
 
 def day_figures(day: date) -> DayFigures:
@@ -266,15 +445,37 @@ def day_figures(day: date) -> DayFigures:
 
 
 def dish_sales(period: Period) -> list[DishRow]:
-    return bills.dish_sales_of(rollup.period_groups(period.first, period.last)[0])
+    return bills.dish_sales_of(period.dish_groups)
 
 
 def category_sales(period: Period) -> list[CategoryRow]:
-    return bills.category_sales_of(rollup.period_groups(period.first, period.last)[0])
+    return bills.category_sales_of(period.dish_groups)
 
 
 def sales_by_hour(period: Period) -> list[HourRow]:
-    return bills.sales_by_hour(period.start, period.end)
+    """Dish sales by the hour of day they were ordered in: the kept days' hours summed in the
+    database, the live days' read live."""
+    kept = period.kept
+    hours: dict[int, list[Any]] = {hour: [0, 0, Decimal(0)] for hour in range(24)}
+    if kept.days:
+        rows = (
+            HourDay.objects.filter(day__in=list(kept.days))
+            .values("hour")
+            .annotate(n=Sum("orders"), sold=Sum("quantity"), takings=Sum("amount"))
+            .order_by()
+        )
+        for row in rows:
+            hours[row["hour"]] = [row["n"], row["sold"], row["takings"]]
+    for start, end in kept.windows:
+        for live in bills.sales_by_hour(start, end):
+            hour = hours[live.hour]
+            hour[0] += live.orders
+            hour[1] += live.quantity
+            hour[2] += live.amount
+    return [
+        HourRow(hour=hour, orders=n, quantity=sold, amount=money(takings))
+        for hour, (n, sold, takings) in sorted(hours.items())
+    ]
 
 
 def _bucket(day: date, unit: Unit) -> date:
@@ -296,55 +497,94 @@ class PeriodRow:
 
 
 def sales_by(period: Period, unit: Unit) -> list[PeriodRow]:
-    """Sales per business day, week or month of the period's bills, each on its books' day.
+    """Sales per business day, week or month of the period's bills, each on its books' day:
+    the kept days from their roll-up, the live days from their bills.
 
-    The one figure grouped by the books' day: it joins `TabDay` to the bills' rows through the
-    ORM's relations (two grouped queries), since asking each dish for its bill's day took
-    seconds over a month (bench/bench_reports.py)."""
-    days = TabDay.objects.filter(day__gte=period.first, day__lte=period.last).annotate(
-        bucket=Trunc("day", unit, output_field=DateField())
-    )
-    counted = {
-        row["bucket"]: row
-        for row in days.values("bucket").annotate(
+    The live days join `TabDay` to the bills' rows through the ORM's relations (two grouped
+    queries), since asking each dish for its bill's day took seconds over a month
+    (bench/bench_reports.py)."""
+    kept = period.kept
+    counted: dict[date, list[Any]] = {}  # bucket: [bills, guests, bill discounts, dish sales]
+    for day, row in kept.days.items():
+        if row.bills:
+            bucket = counted.setdefault(_bucket(day, unit), [0, 0, Decimal(0), Decimal(0)])
+            bucket[0] += row.bills
+            bucket[1] += row.guests
+            bucket[2] += row.bill_discounts
+            bucket[3] += row.takings
+    if kept.live:
+        days = (
+            TabDay.objects.filter(day__gte=period.first, day__lte=period.last)
+            if kept.all_live
+            else TabDay.objects.filter(day__in=kept.live)
+        )
+        days = days.annotate(bucket=Trunc("day", unit, output_field=DateField()))
+        for bills_of_day in days.values("bucket").annotate(
             bills=Count("tab_id"),
             people=Coalesce(Sum("tab__guests"), 0),
             discounts=Coalesce(Sum("tab__discount"), ZERO),
+        ):
+            bucket = counted.setdefault(bills_of_day["bucket"], [0, 0, Decimal(0), Decimal(0)])
+            bucket[0] += bills_of_day["bills"]
+            bucket[1] += bills_of_day["people"]
+            bucket[2] += bills_of_day["discounts"]
+        # A positive condition on each joined dish (a negated one would exclude whole bills).
+        sold = Case(
+            When(tab__orders__lines__status=VOIDED, then=ZERO),
+            default=F("tab__orders__lines__amount"),
+            output_field=MONEY,
         )
-    }
-    kept, live_days = rollup.day_takings(period.first, period.last)
-    amounts: dict[date, Decimal] = {}
-    for day, kept_takings in kept.items():
-        bucket = _bucket(day, unit)
-        amounts[bucket] = amounts.get(bucket, Decimal(0)) + kept_takings
-    # A positive condition on each joined dish (a negated one would exclude whole bills).
-    sold = Case(
-        When(tab__orders__lines__status=VOIDED, then=ZERO),
-        default=F("tab__orders__lines__amount"),
-        output_field=MONEY,
-    )
-    live = dict(
-        days.filter(day__in=live_days)
-        .values("bucket")
-        .annotate(takings=Coalesce(Sum(sold), ZERO))
-        .values_list("bucket", "takings")
-    )
-    for bucket, live_takings in live.items():
-        amounts[bucket] = amounts.get(bucket, Decimal(0)) + live_takings
+        for bucket_day, takings in (
+            days.values("bucket")
+            .annotate(takings=Coalesce(Sum(sold), ZERO))
+            .values_list("bucket", "takings")
+        ):
+            counted[bucket_day][3] += takings
     return [
         PeriodRow(
             day=day,
-            bills=counted[day]["bills"],
-            guests=counted[day]["people"],
-            amount=money(amounts.get(day, 0)),
-            bill_discounts=money(counted[day]["discounts"]),
+            bills=counted[day][0],
+            guests=counted[day][1],
+            amount=money(counted[day][3]),
+            bill_discounts=money(counted[day][2]),
         )
         for day in sorted(counted)
     ]
 
 
 def table_figures(period: Period) -> list[TableRow]:
-    return bills.table_figures(bills_of(period))
+    """Per table: the kept days' rows summed in the database, the live days' bills live."""
+    kept = period.kept
+    groups: dict[int, dict[str, Any]] = {}
+    if kept.days:
+        for row in (
+            TableDay.objects.filter(day__in=list(kept.days))
+            .values("table_id")
+            .annotate(
+                n=Sum("bills"),
+                people=Sum("guests"),
+                takings=Sum("amount"),
+                time=Sum("seated"),
+                closed=Sum("seated_bills"),
+            )
+            .order_by()
+        ):
+            groups[row["table_id"]] = {
+                "bills": row["n"],
+                "guests": row["people"],
+                "amount": row["takings"],
+                "seated": row["time"],
+                "seated_bills": row["closed"],
+            }
+    live = _live_bills(period)
+    if live is not None:
+        for table, group in bills.table_groups(live).items():
+            if table not in groups:
+                groups[table] = group
+            else:
+                for name, value in group.items():
+                    groups[table][name] += value
+    return bills.table_rows(groups)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,11 @@
 """The reports' roll-up of closed business days (`reports/rollup.py` writes and reads it). Part
-of the `payments` app (payments/models.py imports them)."""
+of the `payments` app (payments/models.py imports them).
 
+One `DayRollup` per summed day holds its bill figures and whether they still hold (`stale`);
+beside it, one row per dish, hour, table, staff member and payment method of that day. All of a
+day's rows are written together, by the worker, once the day is closed and over."""
+
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -9,18 +14,28 @@ from restaurant.lib.money import MoneyField
 
 
 class DayRollup(models.Model):
-    """A closed business day's bill figures as they were when summed, and the stamp that says
-    whether they still are: the number of the day's bills and the sum of their versions (a
-    bill's version grows with every change of what it owes: a dish added, voided, discounted).
-    A day whose stamp no longer matches its bills is read live until it is summed again."""
+    """A closed, finished business day's bill figures as they were when summed. `stale` is set,
+    in the same transaction, by any change that touches the day (a dish voided or discounted on
+    one of its bills, a bill closed, a payment completing in its hours): the day is then read
+    live until the worker sums it again."""
 
     day = models.DateField(_("business day"), primary_key=True)
-    bills = models.PositiveIntegerField(_("bills"))
-    versions = models.BigIntegerField(_("sum of the bills' versions"))
+    stale = models.BooleanField(_("stale"), default=False)
+    summed_at = models.DateTimeField(_("summed"), default=timezone.now)
     # The service charge is not stored on bills: summed at this percent, read only at it.
     percent = models.DecimalField(_("service charge percent"), max_digits=6, decimal_places=2)
-    service_charge = MoneyField(_("service charge"))
-    summed_at = models.DateTimeField(_("summed"), default=timezone.now)
+    bills = models.PositiveIntegerField(_("bills"))
+    guests = models.PositiveIntegerField(_("guests"))
+    open_bills = models.PositiveIntegerField(_("bills not closed"))
+    takings = MoneyField(_("dish sales"))  # the day's DishDay.takings summed
+    bill_discounts = MoneyField(_("bill discounts"))
+    service_charge = MoneyField(_("service charge"))  # before the price rules' correction
+    # The price rules, as the settlements price them (orders.figures.price_rule_totals).
+    member_prices = MoneyField(_("member prices"))
+    coupons = MoneyField(_("coupons"))
+    points = MoneyField(_("points"))
+    table_charges = MoneyField(_("table charges"))
+    service_correction = MoneyField(_("service charge correction"))
 
     class Meta:
         verbose_name = _("day's report roll-up")
@@ -46,3 +61,75 @@ class DishDay(models.Model):
     class Meta:
         verbose_name = _("dish's day")
         verbose_name_plural = _("dishes' days")
+
+
+class HourDay(models.Model):
+    """The dishes ordered in one hour of one closed business day (voided ones left out)."""
+
+    day = models.DateField(_("business day"), db_index=True)
+    hour = models.PositiveSmallIntegerField(_("hour"))
+    orders = models.IntegerField(_("orders"))
+    quantity = models.IntegerField(_("portions"))
+    amount = MoneyField(_("amount"))
+
+    class Meta:
+        verbose_name = _("hour's day")
+        verbose_name_plural = _("hours' days")
+
+
+class TableDay(models.Model):
+    """One table's bills on one closed business day; the table's code, name and area are read
+    when the report is (as live)."""
+
+    day = models.DateField(_("business day"), db_index=True)
+    table = models.ForeignKey(
+        "orders.Table", on_delete=models.CASCADE, related_name="+", verbose_name=_("table")
+    )
+    bills = models.IntegerField(_("bills"))
+    guests = models.IntegerField(_("guests"))
+    amount = MoneyField(_("dish sales"))
+    seated = models.DurationField(_("time seated, summed"))  # of the bills closed
+    seated_bills = models.IntegerField(_("bills closed"))
+
+    class Meta:
+        verbose_name = _("table's day")
+        verbose_name_plural = _("tables' days")
+
+
+class StaffDay(models.Model):
+    """What one staff member did in the hours of one closed business day."""
+
+    day = models.DateField(_("business day"), db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("staff member"),
+    )
+    orders = models.IntegerField(_("orders taken"))
+    voids = models.IntegerField(_("voids"))
+    voided_amount = MoneyField(_("voided amount"))
+    discounts = models.IntegerField(_("discounts"))
+    refunds = models.IntegerField(_("refunds"))
+    refunded = MoneyField(_("refunded"))
+
+    class Meta:
+        verbose_name = _("staff member's day")
+        verbose_name_plural = _("staff members' days")
+
+
+class MethodDay(models.Model):
+    """The payments and refunds of one method and gateway that succeeded in the hours of one
+    closed business day."""
+
+    day = models.DateField(_("business day"), db_index=True)
+    method = models.CharField(_("method"), max_length=10)
+    provider = models.CharField(_("provider"), max_length=20)
+    payments = models.IntegerField(_("payments"))
+    amount = MoneyField(_("paid"))
+    refunds = models.IntegerField(_("refunds"))
+    refunded = MoneyField(_("refunded"))
+
+    class Meta:
+        verbose_name = _("payment method's day")
+        verbose_name_plural = _("payment methods' days")

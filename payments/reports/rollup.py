@@ -1,127 +1,164 @@
-"""The roll-up of closed business days: each closed day's dishes summed once (`DishDay`), so that
-a month's or a year's report sums a few hundred day rows instead of every dish of the period.
+"""The roll-up of closed business days: each closed day's figures summed once (its bills, dishes,
+hours, tables, staff and payment methods), so that a month's or a year's report sums a few
+hundred day rows, plus today's live figures, instead of every bill and dish of the period.
 
-- **Written at the day close** (`books.services.day_close`, in its transaction) for the day
-  closed, and for every earlier closed day whose bills changed since it was summed; never by a
-  read (a GET writes nothing). `manage.py report_rollup` sums the closed days that have none (a
-  restaurant that closed days before the roll-up existed).
-- **Checked on every read**: a day's roll-up counts only while its stamp (the number of its
-  bills and the sum of their versions, `DayRollup`) matches its bills now, and the service
-  charge percent is the one it was summed at. A bill of a closed day changed later (a dish
-  voided or returned, 加菜 after paying: the books post the money to the open day, but the bill
-  still counts on its own day, as the live figures show it) grows its version, so that day is
-  read live until the next close sums it again. Today and days not closed are always live.
-- What it keeps is the dishes (by dish and the name ordered under) and the service charge;
-  bills, guests and bill discounts are read from the bills (one row per bill, not per dish),
-  categories are looked up now (a renamed category shows under its new name, as live), and the
-  price rules (member prices, coupons, points) are priced by the settlement as before.
+- **Written by the worker** (`rollup_refresh`, a job of `manage.py worker`), for every day that
+  is closed (日结) and over (past its cut-off), that has no roll-up, a stale one, or one summed
+  at another service charge percent. Not by a read (a GET writes nothing), and not by the day
+  close: a day is often closed before its cut-off (at 23:00 for a 04:00 cut-off), when orders,
+  payments and staff actions can still land in its hours; once it is over, only a change to
+  something already there (a dish voided, a bill closed) can touch it. Each day is summed in a
+  transaction of its own.
+- **Marked stale by the change itself**, in the change's transaction (`days_changed`): a bill's
+  change recorded in its trail (orders' `bill_changed`: a round ordered, a dish voided or
+  discounted, a discount, a member or a price rule, the bill's status) marks the business day
+  of the bill (`TabDay`) and the days its orders were entered on (hours); a payment or refund
+  that succeeds marks the day it succeeded on; a bill given its day marks that day. A stale day
+  is read live until the worker sums it again, a few seconds later.
+- **The race between the two** is closed by a lock per day (PostgreSQL advisory, taken until
+  the transaction ends): the worker takes the day's lock exclusively before it reads, a change
+  takes it shared before it marks. A change committed before the worker read is in the sums; a
+  change still running when the worker starts is waited for; a change that starts while the
+  worker sums waits, then marks the day it summed stale. SQLite runs one writer at a time, so
+  there it needs no lock.
+- Kept: the bills (count, guests, bill discounts, not closed), the dishes (by dish and the name
+  ordered under), the service charge at the percent summed at, the price rules as the
+  settlements price them, the hours, the tables, each staff member's actions and refunds, and
+  the payments and refunds by method. Looked up when read, as live: the categories of the
+  dishes, the tables' codes, names and areas, the staff's names.
 """
 
-from datetime import date
+from collections.abc import Iterable
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Count, Sum
-from django.db.models.functions import Coalesce
+from django.db import connection, transaction
+from django.utils import timezone
 
 from orders import figures as bills
+from restaurant.lib.business_day import business_day, day_bounds
 
 from ..books.models import BusinessDay, TabDay
-from .models import DayRollup, DishDay
+from . import figures
+from .models import DayRollup, DishDay, HourDay, MethodDay, StaffDay, TableDay
 
-FIELDS = ("dish_id", "name", "sold", "takings", "gross", "discounts", "void_lines",
-          "void_quantity", "void_amount")  # fmt: skip
+# The advisory lock class of a day's roll-up ("roll"); the day's ordinal is the lock's key.
+LOCK_CLASS = 0x726F6C6C
+
+
+def _lock_days(days: Iterable[date], *, shared: bool) -> None:
+    """Lock the days' roll-ups until the transaction ends, in date order (no deadlock between
+    two changes marking the same days). Exclusive: the worker summing a day; shared: a change
+    marking it."""
+    if connection.vendor != "postgresql":
+        return  # SQLite: one writer at a time already
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    with connection.cursor() as cursor:
+        for day in sorted(set(days)):
+            cursor.execute(f"SELECT {function}(%s, %s)", [LOCK_CLASS, day.toordinal()])
+
+
+def days_changed(*, days: Iterable[date]) -> int:
+    """Something of these business days changed: their roll-ups are stale (read live until
+    summed again). Call inside the change's transaction. Returns how many were marked."""
+    days = set(days)
+    if not days:
+        return 0
+    _lock_days(days, shared=True)
+    return DayRollup.objects.filter(day__in=days, stale=False).update(stale=True)
+
+
+def moments_changed(*, moments: Iterable[datetime], tab_id: int | None = None) -> int:
+    """`days_changed` for the business days of these moments and of the bill `tab_id`."""
+    days = {business_day(moment) for moment in moments}
+    if tab_id is not None:
+        days.update(TabDay.objects.filter(tab_id=tab_id).values_list("day", flat=True))
+    return days_changed(days=days)
 
 
 def _percent() -> Decimal:
     return Decimal(settings.SERVICE_CHARGE_PERCENT)
 
 
-def _stamps(first: date, last: date) -> dict[date, tuple[int, int]]:
-    """{day: (bills, Σ versions)} of the bills now, one grouped read of the bills (not dishes)."""
-    return {
-        row["day"]: (row["n"], row["v"])
-        for row in TabDay.objects.filter(day__gte=first, day__lte=last)
-        .values("day")
-        .annotate(n=Count("tab_id"), v=Coalesce(Sum("tab__version"), 0))
-    }
-
-
 def rollup_write(*, day: date) -> DayRollup:
-    """Sum one closed day's dishes and service charge, replacing what was kept. The stamp is
-    read first: a bill changing while this sums it leaves a stamp older than the rows, so the
-    day reads live (never a wrong figure) until it is summed again."""
-    bills_now, versions = _stamps(day, day).get(day, (0, 0))
-    tabs = TabDay.objects.filter(day=day).values("tab_id")
-    groups = bills.dish_groups(tabs)
+    """Sum one closed, finished day, replacing what was kept, in a transaction of its own."""
+    start, end = day_bounds(day)
     with transaction.atomic():
-        DishDay.objects.filter(day=day).delete()
-        DishDay.objects.bulk_create(DishDay(day=day, **{f: g[f] for f in FIELDS}) for g in groups)
+        _lock_days([day], shared=False)
+        tabs = TabDay.objects.filter(day=day).values("tab_id")
+        dishes = bills.dish_groups(tabs)
+        counts = bills.bill_counts(tabs)
+        rules = bills.price_rule_totals(tabs)
+        staff = bills.staff_counts(start, end)
+        for user, refunded in figures.refunds_by_hand([(start, end)]).items():
+            staff.setdefault(user, {"orders": 0, "voids": 0, "voided_amount": Decimal(0),
+                                    "discounts": 0}).update(refunded)  # fmt: skip
+        for model in (DishDay, HourDay, TableDay, StaffDay, MethodDay):
+            model.objects.filter(day=day).delete()
+        DishDay.objects.bulk_create(
+            DishDay(day=day, dish_id=g["dish_id"], name=g["name"],
+                    **{f: g[f] for f in figures.DISH_FIELDS})
+            for g in dishes
+        )  # fmt: skip
+        HourDay.objects.bulk_create(
+            HourDay(day=day, hour=h.hour, orders=h.orders, quantity=h.quantity, amount=h.amount)
+            for h in bills.sales_by_hour(start, end)
+            if h.orders
+        )
+        TableDay.objects.bulk_create(
+            TableDay(day=day, table_id=table, **group)
+            for table, group in bills.table_groups(tabs).items()
+        )
+        StaffDay.objects.bulk_create(
+            StaffDay(day=day, user_id=user, refunds=did.get("refunds", 0),
+                     refunded=did.get("refunded", Decimal(0)),
+                     **{f: did[f] for f in ("orders", "voids", "voided_amount", "discounts")})
+            for user, did in staff.items()
+        )  # fmt: skip
+        MethodDay.objects.bulk_create(
+            MethodDay(day=day, method=method, provider=provider, payments=group[0],
+                      amount=group[1], refunds=group[2], refunded=group[3])
+            for (method, provider), group in figures.money_live([(start, end)]).items()
+        )  # fmt: skip
         rollup, _ = DayRollup.objects.update_or_create(
             day=day,
             defaults={
-                "bills": bills_now,
-                "versions": versions,
+                "stale": False,
+                "summed_at": timezone.now(),
                 "percent": _percent(),
+                "bills": counts["bills"],
+                "guests": counts["people"],
+                "open_bills": counts["open_bills"],
+                "takings": sum((g["takings"] for g in dishes), Decimal(0)),
+                "bill_discounts": counts["bill_discounts"],
                 "service_charge": bills.service_charge(tabs),
+                "member_prices": rules["member_price"],
+                "coupons": rules["coupon"],
+                "points": rules["points"],
+                "table_charges": rules["charges"],
+                "service_correction": rules["service_correction"],
             },
         )
     return rollup
 
 
-def rollup_refresh() -> list[date]:
-    """Sum every closed day that has no roll-up or whose bills changed since: the days summed."""
-    closed = list(BusinessDay.objects.order_by("day").values_list("day", flat=True))
-    if not closed:
-        return []
-    good, _ = _fresh(closed[0], closed[-1])
-    stale = [day for day in closed if day not in good]
-    for day in stale:
+def rollup_due(now: datetime | None = None) -> list[date]:
+    """The closed days that are over and have no roll-up, a stale one, or one summed at another
+    service charge percent."""
+    today = business_day(now or timezone.now())
+    fresh = DayRollup.objects.filter(stale=False, percent=_percent()).values("day")
+    return list(
+        BusinessDay.objects.filter(day__lt=today)
+        .exclude(day__in=fresh)
+        .order_by("day")
+        .values_list("day", flat=True)
+    )
+
+
+def rollup_refresh(now: datetime | None = None) -> list[date]:
+    """Sum every day due (the worker's job; `manage.py report_rollup`): the days summed."""
+    due = rollup_due(now)
+    for day in due:
         rollup_write(day=day)
-    return stale
-
-
-def _fresh(first: date, last: date) -> tuple[dict[date, Decimal], list[date]]:
-    """({day: its service charge} of the days in `first`–`last` whose roll-up still holds, the
-    other days that have bills)."""
-    kept = DayRollup.objects.filter(day__gte=first, day__lte=last, percent=_percent())
-    stamps = _stamps(first, last)
-    fresh = {
-        rollup.day: rollup.service_charge
-        for rollup in kept
-        if stamps.get(rollup.day, (0, 0)) == (rollup.bills, rollup.versions)
-    }
-    return fresh, sorted(day for day in stamps if day not in fresh)
-
-
-def period_groups(first: date, last: date) -> tuple[list[dict[str, Any]], Decimal, list[date]]:
-    """The `dish_groups` of the bills of `first`–`last`, not merged (`orders.figures` merges
-    them): the kept days' rows and the other days' live; the kept days' service charge; and the
-    days read live (whose service charge the caller sums live)."""
-    fresh, live_days = _fresh(first, last)
-    kept = list(
-        DishDay.objects.filter(day__in=list(fresh))
-        .values("dish_id", "name")
-        .annotate(**{f: Sum(f) for f in FIELDS[2:]})
-        .order_by()
-    )
-    live = (
-        bills.dish_groups(TabDay.objects.filter(day__in=live_days).values("tab_id"))
-        if live_days
-        else []
-    )
-    return kept + live, sum(fresh.values(), Decimal(0)), live_days
-
-
-def day_takings(first: date, last: date) -> tuple[dict[date, Decimal], list[date]]:
-    """({day: dish sales} of the kept days of `first`–`last`, the days to read live)."""
-    fresh, live_days = _fresh(first, last)
-    kept = dict(
-        DishDay.objects.filter(day__in=list(fresh))
-        .values("day")
-        .annotate(total=Sum("takings"))
-        .values_list("day", "total")
-    )
-    return {day: kept.get(day, Decimal(0)) for day in fresh}, live_days
+    return due

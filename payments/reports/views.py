@@ -25,7 +25,7 @@ from ..models import GatewayBill, Refund
 from ..providers.wechatpay import BillRefused
 from . import exports, reconcile, tables
 from .consumers import alerts_view
-from .figures import Period
+from .figures import Period, read_once
 
 MAX_DAYS = 366
 MAX_BILL_FILE = 20 * 1024 * 1024
@@ -73,9 +73,12 @@ def report(request: HttpRequest, name: str) -> HttpResponse:
     except Refused as refused:
         context.update(error=refused.message, query=request.GET)
         return render(request, "payments/reports/report.html", context, status=refused.status)
-    built = tables.build(name, period, unit)
-    wanted = request.GET.get("format")
-    if wanted in exports.FORMATS:
+    wanted = request.GET.get("format") or ""
+    with read_once():  # the cards and the report read the kept days once
+        built = tables.build(name, period, unit)
+        page = wanted not in exports.FORMATS
+        cards = tables.summary_cards(period) if name == "sales" and page else None
+    if not page:
         content = exports.to_csv(built) if wanted == "csv" else exports.to_xlsx(built)
         response = HttpResponse(content, content_type=exports.FORMATS[wanted])
         response["Content-Disposition"] = (
@@ -87,7 +90,7 @@ def report(request: HttpRequest, name: str) -> HttpResponse:
         period=period,
         unit=unit,
         query=request.GET,
-        cards=tables.summary_cards(period) if name == "sales" else None,
+        cards=cards,
     )
     return render(request, "payments/reports/report.html", context)
 
@@ -143,7 +146,8 @@ def _glance() -> dict[str, Any]:
 @role_required(MANAGER)
 def today(request: HttpRequest) -> HttpResponse:
     """Today at a glance; its figures refresh themselves every 30 seconds (htmx)."""
-    context = {"nav": _reports_nav(""), **_glance()}
+    with read_once():
+        context = {"nav": _reports_nav(""), **_glance()}
     if request.headers.get("HX-Request") == "true":
         return render(request, "payments/reports/today.html#glance", context)
     return render(request, "payments/reports/today.html", {**context, **alerts_view()})
