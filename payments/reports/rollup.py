@@ -47,34 +47,47 @@ from .models import DayRollup, DishDay, HourDay, MethodDay, StaffDay, TableDay
 LOCK_CLASS = 0x726F6C6C
 
 
-def _lock_days(days: Iterable[date], *, shared: bool) -> None:
-    """Lock the days' roll-ups until the transaction ends, in date order (no deadlock between
-    two changes marking the same days). Exclusive: the worker summing a day; shared: a change
-    marking it."""
+def _lock_day(day: date) -> None:
+    """The worker summing `day`: its lock, exclusive, until the transaction ends."""
+    if connection.vendor == "postgresql":  # SQLite: one writer at a time already
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_CLASS, day.toordinal()])
+
+
+def _share_days(days: set[date], tab_id: int | None = None) -> set[date]:
+    """A change touching `days` and the business day of the bill `tab_id` (if it has one yet):
+    their locks, shared, until the transaction ends; returns all these days. One statement."""
     if connection.vendor != "postgresql":
-        return  # SQLite: one writer at a time already
-    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        if tab_id is not None:
+            days |= set(TabDay.objects.filter(tab_id=tab_id).values_list("day", flat=True))
+        return days
+    # A date's ordinal as Python counts it (1 January of year 1 is 1), in SQL.
+    sql = f"""
+        SELECT d, pg_advisory_xact_lock_shared(%s, d) FROM (
+            SELECT unnest(%s::integer[]) AS d
+            UNION SELECT ("day" - DATE '0001-01-01') + 1 FROM {TabDay._meta.db_table}
+            WHERE tab_id = %s
+        ) AS days"""
     with connection.cursor() as cursor:
-        for day in sorted(set(days)):
-            cursor.execute(f"SELECT {function}(%s, %s)", [LOCK_CLASS, day.toordinal()])
+        cursor.execute(sql, [LOCK_CLASS, [day.toordinal() for day in days], tab_id])
+        return {date.fromordinal(row[0]) for row in cursor.fetchall()}
 
 
-def days_changed(*, days: Iterable[date]) -> int:
-    """Something of these business days changed: their roll-ups are stale (read live until
-    summed again). Call inside the change's transaction. Returns how many were marked."""
-    days = set(days)
-    if not days:
+def days_changed(*, days: Iterable[date], tab_id: int | None = None) -> int:
+    """Something of these business days (and of the bill `tab_id`'s day) changed: their
+    roll-ups are stale, read live until summed again. Call inside the change's transaction:
+    the mark commits or rolls back with it. Two statements (the locks, then the mark, which
+    must see what a worker holding a lock committed: it runs after the lock is granted).
+    Returns how many roll-ups were marked."""
+    touched = _share_days(set(days), tab_id)
+    if not touched:
         return 0
-    _lock_days(days, shared=True)
-    return DayRollup.objects.filter(day__in=days, stale=False).update(stale=True)
+    return DayRollup.objects.filter(day__in=touched, stale=False).update(stale=True)
 
 
 def moments_changed(*, moments: Iterable[datetime], tab_id: int | None = None) -> int:
     """`days_changed` for the business days of these moments and of the bill `tab_id`."""
-    days = {business_day(moment) for moment in moments}
-    if tab_id is not None:
-        days.update(TabDay.objects.filter(tab_id=tab_id).values_list("day", flat=True))
-    return days_changed(days=days)
+    return days_changed(days={business_day(moment) for moment in moments}, tab_id=tab_id)
 
 
 def _percent() -> Decimal:
@@ -85,7 +98,7 @@ def rollup_write(*, day: date) -> DayRollup:
     """Sum one closed, finished day, replacing what was kept, in a transaction of its own."""
     start, end = day_bounds(day)
     with transaction.atomic():
-        _lock_days([day], shared=False)
+        _lock_day(day)
         tabs = TabDay.objects.filter(day=day).values("tab_id")
         dishes = bills.dish_groups(tabs)
         counts = bills.bill_counts(tabs)

@@ -15,8 +15,9 @@ pytestmark = pytest.mark.django_db
 # the device token, the tab's existence, its lock, the key, the bill (lines, payments,
 # adjustments), refunds on their way back, the payment and its event, the payment reported
 # back (its row, the tab's version), the ledger (lock, last hash, entry) and its posting to a
-# shift and day (shift, day, posting), the payment's refunds for the answer.
-CARD_PAYMENT = 20
+# shift and day (shift, day, posting), the payment's refunds for the answer; and, as the money
+# of a day, the reports' roll-up told (its day's lock shared, its stale mark: reports/rollup.py).
+CARD_PAYMENT = 22
 # A floor tile after a payment (the cashier screen's consumer): the tab with its table, its
 # unfinished payments, the bill.
 FLOOR_TILE = 5
@@ -42,7 +43,7 @@ def test_a_card_payment_reads_the_bill_once_and_answers_with_it(api, tab, commit
     assert answer.status_code == 201, answer.json()
     sent = statements(queries)
     assert len(sent) == CARD_PAYMENT, "\n".join(sent)
-    assert sum("pg_advisory_xact_lock" in sql for sql in sent) == 1
+    assert sum("pg_advisory_xact_lock(" in sql for sql in sent) == 1  # the ledger's
     assert answer.json()["settlement"] == now(api, tab)
     assert answer.json()["settlement"]["balance_due"] == "30.00"
 
@@ -51,7 +52,7 @@ def test_the_ledger_is_written_last_so_its_lock_is_held_the_shortest_time(api, t
     with CaptureQueriesContext(connection) as queries, commits():
         card(api, tab, "20.00", "T-1", tab.version)
     sent = statements(queries)
-    lock = next(n for n, sql in enumerate(sent) if "pg_advisory_xact_lock" in sql)
+    lock = next(n for n, sql in enumerate(sent) if "pg_advisory_xact_lock(" in sql)
     # After the lock: the last hash, the entry, its posting (shift, day, posting); then the
     # answer's read of the payment's refunds, after the commit.
     assert len(sent) - lock == 7, "\n".join(sent[lock:])

@@ -348,7 +348,7 @@ def test_the_worker_and_a_change_wait_for_each_other(needs_postgres, menu, cashi
     assert_as_live(period)
 
     with transaction.atomic():  # the worker summing (its lock), a change arriving meanwhile
-        rollup._lock_days([DAY], shared=False)
+        rollup._lock_day(DAY)
         change, marked = _in_thread(lambda: transaction.atomic()(rollup.days_changed)(days=[DAY]))
         time.sleep(0.5)
         assert change.is_alive()
