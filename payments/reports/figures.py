@@ -187,10 +187,18 @@ def _dish_groups(period: Period) -> list[dict[str, Any]]:
             .annotate(**{f: Sum(f) for f in DISH_FIELDS})
             .order_by()
         )
-    live = _live_bills(period)
-    if live is not None:
-        groups += bills.dish_groups(live)
-    return groups
+    return groups + _live_dish_groups(period)
+
+
+def _live_dish_groups(period: Period) -> list[dict[str, Any]]:
+    """The `dish_groups` of the bills of the period's live days (read once inside `read_once`:
+    the headline figures and the dishes share them)."""
+
+    def read(period: Period) -> list[dict[str, Any]]:
+        live = _live_bills(period)
+        return [] if live is None else bills.dish_groups(live)
+
+    return list(_once("live dishes", period, read))
 
 
 DISH_FIELDS = ("sold", "takings", "gross", "discounts", "void_lines", "void_quantity",
@@ -423,6 +431,16 @@ def bill_totals(period: Period) -> BillTotals:
         name: sum((getattr(row, field) for row in kept), Decimal(0))
         for name, field in zip(RULES, KEPT_RULES, strict=True)
     }
+    # The kept days' dishes as one group of `dish_groups` (the headline figures need no more).
+    groups: list[dict[str, Any]] = [
+        {
+            "gross": sum((row.gross for row in kept), Decimal(0)),
+            "discounts": sum((row.line_discounts for row in kept), Decimal(0)),
+            "void_lines": sum(row.voided_lines for row in kept),
+            "void_quantity": sum(row.voided_quantity for row in kept),
+            "void_amount": sum((row.voided_amount for row in kept), Decimal(0)),
+        }
+    ]
     live = _live_bills(period)
     if live is not None:
         for name, value in bills.bill_counts(live).items():
@@ -430,9 +448,10 @@ def bill_totals(period: Period) -> BillTotals:
         service += bills.service_charge(live)
         for name, value in bills.price_rule_totals(live).items():
             rules[name] += value
+    groups += _live_dish_groups(period)
     return bills.bill_totals(
         bills_of(period),
-        groups=period.dish_groups,
+        groups=groups,
         service_before_rules=money(service),
         counts=counts,
         rules={name: money(value) for name, value in rules.items()},

@@ -27,7 +27,13 @@ class DayRollup(models.Model):
     bills = models.PositiveIntegerField(_("bills"))
     guests = models.PositiveIntegerField(_("guests"))
     open_bills = models.PositiveIntegerField(_("bills not closed"))
-    takings = MoneyField(_("dish sales"))  # the day's DishDay.takings summed
+    # The day's dishes (its DishDay rows) summed, for the headline figures.
+    takings = MoneyField(_("dish sales"))
+    gross = MoneyField(_("gross"))
+    line_discounts = MoneyField(_("dish discounts"))
+    voided_lines = models.PositiveIntegerField(_("voided lines"))
+    voided_quantity = models.PositiveIntegerField(_("voided quantity"))
+    voided_amount = MoneyField(_("voided amount"))
     bill_discounts = MoneyField(_("bill discounts"))
     service_charge = MoneyField(_("service charge"))  # before the price rules' correction
     # The price rules, as the settlements price them (orders.figures.price_rule_totals).

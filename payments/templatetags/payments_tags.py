@@ -2,6 +2,8 @@ from decimal import Decimal
 from functools import lru_cache
 
 from django import template
+from django.utils.formats import localize
+from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
 from orders.settlement import LineStatus
@@ -57,3 +59,20 @@ def minus_yuan(value):
         return ""
     amount = Decimal(value)
     return "−" + format_yuan(amount) if amount else format_yuan(0)
+
+
+@register.filter
+def report_cell(value, kind):
+    """One value of a report (payments/reports/tables.py) as its kind shows it: ¥ for money, a
+    % after a share, a date as 2026-12-01, "—" for nothing. A filter, not an included template:
+    a year's dishes are hundreds of cells, and an include per cell was most of the page's time
+    (bench/bench_reports.py)."""
+    if value is None:
+        return "—"
+    if kind == "money":
+        return format_yuan(value)
+    if kind == "percent":
+        return f"{localize(value)}%"
+    if kind == "date":
+        return value.strftime("%Y-%m-%d")
+    return conditional_escape(localize(value))
