@@ -356,3 +356,14 @@ def test_the_worker_and_a_change_wait_for_each_other(needs_postgres, menu, cashi
     change.join(10)
     assert marked["result"] == 1
     assert _stale(DAY)
+
+
+@pytest.mark.parametrize("model", [DayRollup, DishDay, HourDay, TableDay, StaffDay, MethodDay])
+def test_the_roll_up_models_and_their_fields_have_chinese_names(model):
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        names = [str(model._meta.verbose_name), str(model._meta.verbose_name_plural)] + [
+            str(field.verbose_name) for field in model._meta.fields if field.name != "id"
+        ]
+    assert all(any("\u4e00" <= char <= "\u9fff" for char in name) for name in names), names
