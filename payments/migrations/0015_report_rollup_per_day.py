@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('orders', '0009_tab_event_kind_labels'),
-        ('payments', '0013_report_rollup'),
+        ('payments', '0014_books_keys'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

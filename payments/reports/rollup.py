@@ -94,11 +94,16 @@ def _percent() -> Decimal:
     return Decimal(settings.SERVICE_CHARGE_PERCENT)
 
 
-def rollup_write(*, day: date) -> DayRollup:
-    """Sum one closed, finished day, replacing what was kept, in a transaction of its own."""
+def rollup_write(*, day: date, unless_fresh: bool = False) -> DayRollup | None:
+    """Sum one closed, finished day, replacing what was kept, in a transaction of its own.
+    `unless_fresh`: not when another worker summed it while this one waited for the lock
+    (None)."""
     start, end = day_bounds(day)
     with transaction.atomic():
         _lock_day(day)
+        fresh = DayRollup.objects.filter(day=day, stale=False, percent=_percent())
+        if unless_fresh and fresh.exists():
+            return None
         tabs = TabDay.objects.filter(day=day).values("tab_id")
         dishes = bills.dish_groups(tabs)
         counts = bills.bill_counts(tabs)
@@ -175,8 +180,7 @@ def rollup_due(now: datetime | None = None) -> list[date]:
 
 
 def rollup_refresh(now: datetime | None = None) -> list[date]:
-    """Sum every day due (the worker's job; `manage.py report_rollup`): the days summed."""
-    due = rollup_due(now)
-    for day in due:
-        rollup_write(day=day)
-    return due
+    """Sum every day due (the worker's job; `manage.py report_rollup`): the days summed. Any
+    number of workers may run it at once: the day's lock lets one sum it, the others find it
+    fresh."""
+    return [day for day in rollup_due(now) if rollup_write(day=day, unless_fresh=True)]

@@ -1,5 +1,5 @@
-"""Sum the reports' roll-up of every closed business day that has none or whose bills changed
-since (the day close does this itself; this is for days closed before the roll-up existed)."""
+"""Sum the reports' roll-up of every closed, finished business day that has none or a stale one
+(the worker does this every round; this is the same at once, without a worker)."""
 
 from typing import Any
 
