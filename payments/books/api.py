@@ -353,7 +353,7 @@ class ZReport(Schema):
     reconciliation: dict[str, Any] | None = Field(
         None,
         description="The day's reconciliation with the gateways, read now (reports/reconcile.py); "
-        "null when nothing was paid through a gateway",
+        "null when nothing was paid through a gateway and no gateway's bill is in",
     )
 
 
