@@ -9,6 +9,7 @@ tells the page and closes: a phone left on a table stops showing the figures."""
 
 import asyncio
 import time
+from functools import partial
 from importlib import import_module
 from typing import Any
 
@@ -78,7 +79,7 @@ class MemberCardConsumer(StreamConsumer):
 
     async def close_card(self) -> None:
         """The page's card region says it is closed; then the socket closes for good."""
-        html = await self.render(("closed",), render_card_closed)
+        html = await self.render(("closed", self.link), partial(render_card_closed, self.link))
         try:
             await self.send(text_data=html)
             await self.close(code=CARD_CLOSED)
@@ -92,8 +93,8 @@ class MemberCardConsumer(StreamConsumer):
         return realtime.render_card(self.member_id)
 
 
-def render_card_closed() -> str:
-    return render_to_string("members/page.html#closed", {"oob": True})
+def render_card_closed(link: str) -> str:
+    return render_to_string("members/page.html#closed", {"link": link, "oob": True})
 
 
 class TillMemberConsumer(StreamConsumer):

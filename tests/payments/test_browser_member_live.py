@@ -40,6 +40,9 @@ def test_the_phone_shows_a_top_up_at_the_till_within_a_second_without_reloading(
     card = phone()
     open_card(card, server, member)
     expect(card.locator("#my-balance")).to_have_text("¥100")
+    english = phone(locale="en-US")  # another phone of the member's, in English at 200 %
+    open_card(english, server, member)
+    english.evaluate("document.documentElement.style.fontSize = '200%'")
     till = staff_screen(server, "cashier", "pw-cashier", f"/cashier/members/{member.pk}/")
     live(till)
 
@@ -49,11 +52,31 @@ def test_the_phone_shows_a_top_up_at_the_till_within_a_second_without_reloading(
     expect(card.locator("#my-balance")).to_have_text("¥300", timeout=1000)
     took = time.monotonic() - started
     print(f"phone showed the top-up {took * 1000:.0f} ms after the tap")
+    expect(english.locator("#my-balance")).to_have_text("¥300", timeout=1000)
     expect(card.locator("#statement")).to_contain_text("充值200.00")
     card.locator("#my-statement > summary").click()
     shot(card, "card-after-top-up-zh")
-    assert card.evaluate("window.__notReloaded") is True
+    english.locator("#my-statement > summary").click()
+    expect(english.locator("#statement")).to_contain_text("top-up")
+    shot(english, "card-after-top-up-en-200pct")
+    # The open statement scrolls inside the card: the page keeps the phone's width.
+    assert english.evaluate("document.documentElement.scrollWidth <= screen.width + 1")
+    for page in (card, english):
+        assert page.evaluate("window.__notReloaded") is True
     assert TopUp.objects.filter(member=member).count() == 2
+
+    # "Close my card" in another tab of the English phone: its open card says so at the next
+    # push and shows no figures any more; the other phone is still live.
+    other_tab = english.context.new_page()
+    other_tab.goto(f"{server.url}/m/{member.link_token}/")
+    other_tab.locator("form[action$='/lock/'] button").click()
+    till.locator("#member-form-top-up input[name=amount]").fill("10")
+    till.locator("#member-form-top-up button.primary").click()
+    expect(card.locator("#my-balance")).to_have_text("¥310")
+    expect(english.locator("#my-card")).to_contain_text("closed on this phone")
+    expect(english.locator("#my-balance")).to_have_count(0)
+    expect(english.locator("form[action$='/lock/']")).to_have_count(0)
+    shot(english, "card-closed-en-200pct")
 
 
 def test_the_tills_forms_answer_in_place_refuse_in_place_and_a_second_tap_is_harmless(

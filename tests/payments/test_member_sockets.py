@@ -3,7 +3,9 @@ application on real Redis: a payment by balance, a top-up and its refund push bo
 the member's own PIN-opened session follows their card, and a card closed on the phone stops
 hearing."""
 
+import time
 from decimal import Decimal
+from importlib import import_module
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -126,3 +128,36 @@ async def test_a_card_closed_on_the_phone_stops_hearing_at_the_next_push():
     assert (await card.receive_output(timeout=5)) == {"type": "websocket.close", "code": 4403}
     _screen, connected, code = await connect(f"/ws/m/{member.link_token}/", cookie)
     assert not connected and code == 4403
+
+
+async def test_a_card_closes_by_itself_when_its_ten_minutes_are_up(settings):
+    member = await make_member("13800138000")
+    phone, cookie = await opened_card(member)
+
+    @sync_to_async
+    def runs_out_in(seconds):
+        store = import_module(settings.SESSION_ENGINE).SessionStore(
+            session_key=phone.cookies["sessionid"].value
+        )
+        store["members"] = {str(member.pk): time.time() + seconds}
+        store.save()
+
+    await runs_out_in(1.0)
+    card, connected, _ = await connect(f"/ws/m/{member.link_token}/", cookie)
+    assert connected
+    assert 'id="my-balance">¥100<' in await card.receive_from(timeout=5)
+    closed = await card.receive_from(timeout=5)  # nothing pushed: the clock closes it
+    assert 'id="my-card"' in closed and "¥100" not in closed
+    assert (await card.receive_output(timeout=5)) == {"type": "websocket.close", "code": 4403}
+
+
+async def test_a_card_whose_members_data_is_deleted_hears_nothing_more(cashier):
+    member = await make_member("13800138000")
+    _phone, cookie = await opened_card(member)
+    card, connected, _ = await connect(f"/ws/m/{member.link_token}/", cookie)
+    assert connected
+    await card.receive_from(timeout=5)
+    await sync_to_async(members.member_erase)(member_id=member.pk, reason="本人要求", user=cashier)
+    closed = await card.receive_from(timeout=5)
+    assert "¥100" not in closed and member.number not in closed
+    assert (await card.receive_output(timeout=5)) == {"type": "websocket.close", "code": 4403}
