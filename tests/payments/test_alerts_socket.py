@@ -6,7 +6,8 @@ open alert; only managers may listen."""
 import pytest
 from asgiref.sync import sync_to_async
 
-from restaurant.lib.alerts import Alert, alert_handle, alert_raise
+from restaurant.lib.alerts import ALERTS, Alert, alert_handle, alert_raise
+from restaurant.lib.realtime import next_seqs
 from tests.sockets import connect, session_cookie
 from tests.writes import statements
 
@@ -85,4 +86,26 @@ async def test_the_day_close_screen_shows_the_alerts_live_too(manager, needs_red
     pushed = await office.receive_from(timeout=5)
     assert f'id="alert-{raised.pk}"' in pushed and "No space left on device" in pushed
     assert 'id="day-live"' not in pushed  # an alert re-renders the alerts, not the Z report
+    await office.disconnect()
+
+
+async def test_an_alert_whose_push_was_dropped_still_reaches_the_page(manager, needs_redis):
+    cookie = await sync_to_async(session_cookie)(manager)
+    office, connected, _ = await connect("/ws/manager/alerts/?lang=en", cookie)
+    assert connected
+    assert "No open alerts." in await office.receive_from(timeout=5)
+
+    @sync_to_async
+    def raise_without_telling():
+        """An alert is recorded and its event numbered, and the channel layer drops it."""
+        alert = Alert.objects.create(
+            key="backup:2026-12-03", kind=Alert.Kind.BACKUP_FAILED,
+            detail={"day": "2026-12-03", "error": "disk full"},
+        )  # fmt: skip
+        next_seqs({ALERTS: 1})
+        return alert
+
+    alert = await raise_without_telling()
+    healed = await office.receive_from(timeout=5)  # the watcher saw the number move
+    assert f'id="alert-{alert.pk}"' in healed and "disk full" in healed
     await office.disconnect()
