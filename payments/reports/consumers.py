@@ -18,7 +18,12 @@ HANDLED_SHOWN_HOURS = 24
 def alerts_view() -> dict[str, Any]:
     """The alerts region: the open ones, and those handled in the last day (who, when, note)."""
     since = timezone.now() - timedelta(hours=HANDLED_SHOWN_HOURS)
-    return {"open_alerts": alerts_open(), "handled_alerts": alerts_handled_since(since)}
+    shown, count = alerts_open()
+    return {
+        "open_alerts": shown,
+        "open_count": count,
+        "handled_alerts": alerts_handled_since(since),
+    }
 
 
 def render_alerts() -> str:

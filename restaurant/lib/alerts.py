@@ -151,9 +151,12 @@ def alert_handle(
     return alert, bool(handled)
 
 
-def alerts_open() -> list[Alert]:
-    """Alerts nobody has handled yet, newest first."""
-    return list(Alert.objects.filter(handled_at=None))
+def alerts_open(limit: int = 50) -> tuple[list[Alert], int]:
+    """The newest `limit` alerts nobody has handled yet, and how many there are in all."""
+    shown = list(Alert.objects.filter(handled_at=None)[:limit])
+    return shown, len(shown) if len(shown) < limit else Alert.objects.filter(
+        handled_at=None
+    ).count()
 
 
 def alerts_handled_since(moment: Any, limit: int = 20) -> list[Alert]:

@@ -18,7 +18,7 @@ from payments.reports.reconcile import (
     reconcile_check,
     reconcile_due,
 )
-from restaurant.lib.alerts import Alert, alert_handle
+from restaurant.lib.alerts import Alert, alert_handle, alert_raise
 from restaurant.lib.audit import AuditEntry
 from restaurant.lib.errors import Refused
 from restaurant.lib.once import JobRun
@@ -230,3 +230,14 @@ def test_the_job_raises_the_day_befores_recorded_here_only_once_yesterdays_bill_
     assert reconcile_due(now=datetime(2026, 12, 2, 11, tzinfo=CHINA_NOW)) == 1
     # 11-30's own check (a day earlier) raises its other kinds; this run only what waited.
     assert alerts() == {(Alert.Kind.MISSING_THERE, "dcnotlisted")}
+
+
+def test_the_page_shows_the_newest_fifty_open_alerts_and_counts_them_all(client, manager):
+    for n in range(52):
+        alert_raise(key=f"backup:day-{n}", kind=Alert.Kind.BACKUP_FAILED,
+                    detail={"day": f"day-{n}", "error": "disk full"})  # fmt: skip
+    client.force_login(manager)
+    page = client.get(reverse("payments:reports-today")).content.decode()
+    assert page.count('class="alert-item"') == 50 and '<span class="count">52</span>' in page
+    assert "共 52 条待处理提醒，这里显示最新的 50 条" in page
+    assert "day-51" in page and "day-0 " not in page  # the newest first
