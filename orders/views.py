@@ -19,11 +19,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from menu import selectors as menu_selectors
 from menu.services import dish_set_availability
 from restaurant.lib.approvals import NEEDS_MANAGER, Approval, approval_form
+from restaurant.lib.compression import Deflated, deflate, keep_deflated
 from restaurant.lib.diners import diner_key, diner_marker, known_diner_key, remember_diner
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.forms import ReasonForm
 from restaurant.lib.htmx import refusal
 from restaurant.lib.roles import CASHIER, KITCHEN, has_role, role_required
+from restaurant.lib.static_text import static_text
 
 from . import selectors, services
 from .forms import (
@@ -86,6 +88,18 @@ def menu_html(version: str, language: str) -> str:
     return html
 
 
+@lru_cache(maxsize=8)
+def menu_deflated(version: str, language: str) -> Deflated:
+    """The menu compressed once, for gzip to take as it is (restaurant/lib/compression.py)."""
+    return deflate(menu_html(version, language))
+
+
+@lru_cache(maxsize=1)
+def stylesheet_deflated() -> Deflated:
+    """The stylesheet the diner page carries inline (`inline_static`), compressed once."""
+    return deflate(static_text("css/app.css"))
+
+
 @require_GET
 def diner_page(request, token):
     """The table's page. A read: it opens no tab and numbers no phone (the first POST does);
@@ -100,16 +114,19 @@ def diner_page(request, token):
         views = {**selectors.cart_view(tab), **selectors.tab_view(tab)}
     else:
         views = selectors.no_tab_view()
+    version, language = visit.menu_version or menu_selectors.menu_version(), get_language()
     context = {
         "table": table,
         "diner": visit.diner,
         "me": diner_marker(diner_key(request)),
-        "menu_html": menu_html(visit.menu_version or menu_selectors.menu_version(), get_language()),
+        "menu_html": menu_html(version, language),
         "staff": has_role(request.user, CASHIER),
         "can_open": tab is None and staff,  # 开台
         **views,
     }
-    return remember_diner(request, render(request, "orders/diner.html", context))
+    response = render(request, "orders/diner.html", context)
+    keep_deflated(response, stylesheet_deflated(), menu_deflated(version, language))
+    return remember_diner(request, response)
 
 
 @require_GET

@@ -1,9 +1,6 @@
-from functools import cache
 from typing import Any
 
 from django import template
-from django.conf import settings
-from django.contrib.staticfiles import finders
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
@@ -12,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from restaurant.lib.money import yuan as format_yuan
 from restaurant.lib.realtime import stamp
 from restaurant.lib.roles import CASHIER, KITCHEN, MANAGER, has_role
+from restaurant.lib.static_text import static_text
 
 register = template.Library()
 
@@ -89,19 +87,8 @@ def live_seq(*parts):
     return stamp(".".join(str(part) for part in parts), 0)
 
 
-@cache
-def _static_text(path: str) -> str:
-    found = finders.find(path)
-    if not isinstance(found, str):
-        raise FileNotFoundError(f"no static file {path}")
-    with open(found, encoding="utf-8") as file:
-        return file.read()
-
-
 @register.simple_tag
 def inline_static(path):
     """A static file's text, to put in the page itself (`<style>` with the CSP nonce): one round
-    trip fewer before the first paint. Our own file (no `</style>` in it), read once per
-    process (on each use with DEBUG, so edits show)."""
-    text = _static_text.__wrapped__(path) if settings.DEBUG else _static_text(path)
-    return mark_safe(text)  # noqa: S308 (our own stylesheet, not user input)
+    trip fewer before the first paint. Our own file (no `</style>` in it)."""
+    return mark_safe(static_text(path))  # noqa: S308 (our own stylesheet, not user input)
