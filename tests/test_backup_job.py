@@ -15,6 +15,7 @@ from restaurant.backups import backup_due, backup_sets
 from restaurant.lib.alerts import Alert
 from restaurant.lib.once import JobRun
 from tests.live import Worker
+from tests.writes import statements
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -55,7 +56,9 @@ def test_the_backup_waits_for_its_hour_then_runs_once_a_day(scheduled, needs_pos
     assert backup_due(now=local(2026, 12, 2, 3, 29)) == 0
     assert backup_sets(scheduled.BACKUP_DIR) == []
     assert backup_due(now=local(2026, 12, 2, 3, 30)) == 1
-    assert backup_due(now=local(2026, 12, 2, 3, 35)) == 0  # the day has its backup
+    with statements() as sent:
+        assert backup_due(now=local(2026, 12, 2, 3, 35)) == 0  # the day has its backup
+    assert len(sent) == 1 and sent.writes() == []  # one indexed read a round, nothing written
     assert backup_due(now=local(2026, 12, 2, 23, 59)) == 0
     [(moment, made)] = backup_sets(scheduled.BACKUP_DIR)
     assert moment == local(2026, 12, 2, 3, 30) and (made / "SHA256SUMS").is_file()

@@ -37,17 +37,20 @@ def run_claim(*, job: str, period: str, lease: timedelta, now: datetime | None =
     """True when this caller now holds (job, period) for `lease`: nobody had it, or its last
     claim ran out without its work being done. False when it is done or held by another."""
     now = now or timezone.now()
-    try:
-        with transaction.atomic():
-            JobRun.objects.create(job=job, period=period, claimed_until=now + lease)
-        return True
-    except IntegrityError:
-        pass
+    # Read first: the worker asks every round, and a done period must cost one indexed read,
+    # not an INSERT that fails (PostgreSQL would log each refused one).
+    run = JobRun.objects.filter(job=job, period=period).first()
+    if run is None:
+        try:
+            with transaction.atomic():
+                JobRun.objects.create(job=job, period=period, claimed_until=now + lease)
+            return True
+        except IntegrityError:  # another copy inserted it just now: it holds the claim
+            return False
+    if run.done_at is not None or run.claimed_until > now:
+        return False
     # Compare-and-set on the claim we read: of two copies taking over a claim that ran out,
     # one updates the row and the other finds `claimed_until` moved and gets 0 rows.
-    run = JobRun.objects.filter(job=job, period=period).first()
-    if run is None or run.done_at is not None or run.claimed_until > now:
-        return False
     return bool(
         JobRun.objects.filter(pk=run.pk, claimed_until=run.claimed_until, done_at=None).update(
             claimed_until=now + lease, attempts=run.attempts + 1
