@@ -1084,6 +1084,28 @@ def tab_adjustment_add(
     return adjustment
 
 
+def tab_adjustment_lower(
+    *, tab_id: int, kind: str, ref: str, amount: Decimal, reason: str, user: User | None = None
+) -> bool:
+    """Lower a fixed money off (points) to `amount`, above 0 and below what it is: the payment
+    side gives back what no longer buys anything, so that a dish added later does not take it
+    again. False when it is not on the bill or not above `amount` (nothing changes)."""
+    if not isinstance(amount, Decimal) or amount <= 0 or money(amount) != amount:
+        raise Refused(Code.BAD_ADJUSTMENT, problem="amount must be above 0, in yuan and fen")
+    if not isinstance(reason, str) or not 0 < len(reason.strip()) <= 200:
+        raise Refused(Code.BAD_ADJUSTMENT, problem="reason must be 1 to 200 characters")
+    with transaction.atomic():
+        tab = _locked_billable(tab_id)
+        adjustment = TabAdjustment.objects.filter(tab=tab, kind=kind, ref=ref).first()
+        if adjustment is None or adjustment.amount is None or adjustment.amount <= amount:
+            return False
+        was = adjustment.amount
+        adjustment.amount, adjustment.reason = amount, reason.strip()
+        adjustment.save(update_fields=["amount", "reason"])
+        _changed(tab, f"adjustment.{kind}_lowered", f"{was} → {amount} ({ref})", user)
+    return True
+
+
 def tab_adjustment_remove(*, tab_id: int, kind: str, ref: str, user: User | None = None) -> bool:
     """Take a coupon or points off the bill; False when it was not on it (nothing changes)."""
     with transaction.atomic():
