@@ -15,6 +15,8 @@ from orders import selectors as order_selectors
 from orders.settlement import TabStatus, build_settlement, build_settlements, read_parts
 
 from .books import selectors as books_selectors
+from .coupons.models import CouponEvent
+from .members.models import GIVEN_BACK_WHY, Move
 from .models import Payment, Refund
 
 STATES = ("free", "ordering", "eating", "bill", "paying", "settled")
@@ -35,6 +37,19 @@ def _state(tab: Any, settlement: dict[str, Any] | None, pending: bool) -> str:
     if lines:
         return "eating"
     return "ordering"
+
+
+def bill_undone(settlement: dict[str, Any]) -> bool:
+    """A bill wholly voided (every dish taken off: nothing is owed for it) or wholly refunded
+    (money was paid, all of it has come back, and the bill still comes to something: nobody
+    has paid for it, as after 反结账): its coupons and the points spent on it go back to their
+    holders (payments/README.md, "Giving back"). A bill whose dishes now cost no more than
+    its coupons and points take off is not undone by the refund of what was paid above it."""
+    if all(line["status"] == "voided" for line in settlement["lines"]):
+        return True
+    paid = Decimal(settlement["paid"])
+    refunded_all = paid > 0 and Decimal(settlement["refunded"]) >= paid
+    return refunded_all and Decimal(settlement["total"]) > 0
 
 
 def _tile(
@@ -116,8 +131,30 @@ def bill_view(tab_id: int, settlement: dict[str, Any] | None = None) -> dict[str
         "due": max(due, Decimal(0)),
         "pending": any(p.status == Payment.Status.PENDING for p in payments),
         "unpaid_orders": order_selectors.unpaid_order_count(tab_id),
+        "given_back": given_back(tab_id),
         "state": _state(tab, settlement, any(p.status == Payment.Status.PENDING for p in payments)),
     }
+
+
+def given_back(tab_id: int) -> list[dict[str, Any]]:
+    """What the bill gave back to its holders, oldest first: points spent on it (to the member,
+    `points_return`) and coupons (usable again). Two queries."""
+    points = Move.objects.filter(tab_id=tab_id, kind=Move.Kind.POINTS_RETURN).select_related(
+        "member"
+    )
+    codes = CouponEvent.objects.filter(tab_id=tab_id, kind="given_back").select_related(
+        "code__coupon"
+    )
+    rows = [
+        {"kind": "points", "at": m.created_at, "points": m.points,
+         "member": m.member.number[-4:], "why": m.reason_text}
+        for m in points
+    ] + [
+        {"kind": "coupon", "at": e.created_at, "name": e.code.coupon.name, "code": e.code.code,
+         "why": GIVEN_BACK_WHY.get(e.reason, e.reason)}
+        for e in codes
+    ]  # fmt: skip
+    return sorted(rows, key=lambda row: row["at"])
 
 
 def tile_from_bill(bill: dict[str, Any]) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import money, money_str, yuan
 
 from . import conf, providers, realtime
+from .coupons import services as coupon_services
 from .members import services as members
 from .models import LedgerEntry, Method, Payment, PaymentEvent, Refund
 from .providers.base import (
@@ -877,6 +878,10 @@ def _refund_apply(refund_id: int, result: RefundResult) -> Refund:
         _report(payment)
         if not result.ok:
             return refund
+        # A refund that leaves the bill wholly refunded gives its coupons and points back
+        # (once: a void racing it queues on the tab's lock and finds them given back).
+        coupon_services.coupons_give_back(tab_id=payment.tab_id)
+        members.points_give_back(tab_id=payment.tab_id, user=refund.user)
         # The books last: the ledger's append lock is held until the commit.
         if payment.method == Method.MEMBER:
             members.balance_refund(payment=payment, refund=refund)

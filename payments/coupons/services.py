@@ -7,10 +7,12 @@ from django.utils import timezone
 
 from orders import selectors as order_selectors
 from orders import services as order_services
-from orders.settlement import TabStatus, build_settlement
+from orders.settlement import LineStatus, TabStatus, build_settlement
 from restaurant.lib.errors import Code, Refused
 
+from ..members import services as members
 from ..members.realtime import push_member_changed
+from ..selectors import bill_undone
 from .models import Batch, Coupon, CouponCode, CouponEvent
 
 MAX_BATCH = 5000
@@ -85,6 +87,11 @@ def coupon_redeem(*, code: str, tab_id: int, user: User | None = None) -> Coupon
             raise Refused(Code.COUPON_NOT_VALID, why=why)
         locked.transition(CouponCode.Status.REDEEMED, tab_id=tab_id, user=user)
         _push_member(locked)
+        if locked.member_id:
+            members.coupon_noted(
+                member_id=locked.member_id, tab_id=tab_id, coupon=f"{locked.coupon.name} {locked}",
+                why="used", user=user,
+            )  # fmt: skip
         order_services.tab_adjustment_add(
             tab_id=tab_id,
             kind=COUPON,
@@ -103,7 +110,8 @@ def coupon_remove(*, code: str, tab_id: int, user: User | None = None) -> Coupon
         raise Refused(Code.UNKNOWN_TAB)
     with transaction.atomic():
         order_services.lock_tab(tab_id)
-        locked = CouponCode.objects.select_for_update().get(pk=found.pk)
+        code_row = CouponCode.objects.select_for_update(of=("self",)).select_related("coupon")
+        locked = code_row.get(pk=found.pk)
         if locked.status != CouponCode.Status.REDEEMED or locked.tab_id != tab_id:
             raise Refused(Code.UNKNOWN_COUPON)
         order_services.tab_adjustment_remove(tab_id=tab_id, kind=COUPON, ref=locked.code, user=user)
@@ -112,7 +120,15 @@ def coupon_remove(*, code: str, tab_id: int, user: User | None = None) -> Coupon
 
 
 def _give_back(code: CouponCode, *, user: User | None, reason: str) -> None:
+    """The code is usable again; its trail says why (`reason`, a key of GIVEN_BACK_WHY), and
+    so does the statement of the member it was issued to."""
+    tab_id = code.tab_id
     code.transition(CouponCode.Status.ISSUED, user=user, reason=reason)
+    if code.member_id:
+        members.coupon_noted(
+            member_id=code.member_id, tab_id=tab_id, coupon=f"{code.coupon.name} {code}",
+            why=reason, user=user,
+        )  # fmt: skip
     _push_member(code)
 
 
@@ -123,37 +139,42 @@ def _push_member(code: CouponCode) -> None:
 
 
 def coupons_give_back(*, tab_id: int) -> list[str]:
-    """After a change of the bill (its receivers): a bill that came to nothing (every dish
-    voided, so paid money is refunded) gives its coupons back; a closed bill gives back those
-    that took nothing off. Returns the codes given back."""
+    """After a change of the bill (its receivers, and a refund that completes): a bill wholly
+    voided (every dish off: what was paid is refunded) or wholly refunded gives its coupons
+    back, once (the code's row lock and its status); a closed bill gives back those that took
+    nothing off. A closed bill keeps its lines as they were (orders changes no closed bill).
+    Returns the codes given back."""
     redeemed = CouponCode.objects.filter(tab_id=tab_id, status=CouponCode.Status.REDEEMED)
     if not redeemed.exists():  # most bills: no lock taken, nothing read
         return []
     with transaction.atomic():
         tab = order_services.lock_tab(tab_id)
         codes = list(
-            CouponCode.objects.select_for_update().filter(
-                tab_id=tab_id, status=CouponCode.Status.REDEEMED
-            )
+            CouponCode.objects.select_for_update(of=("self",))
+            .select_related("coupon")
+            .filter(tab_id=tab_id, status=CouponCode.Status.REDEEMED)
         )
         if not codes:
             return []
         settlement = build_settlement(tab_id)
-        nothing = all(line["status"] == "voided" for line in settlement["lines"])
+        undone = bill_undone(settlement)
+        voided = all(line["status"] == LineStatus.VOIDED for line in settlement["lines"])
         closed = tab.status == TabStatus.CLOSED
         unused = {
             row["ref"]
             for row in settlement["adjustments"]
             if row["kind"] == COUPON and not row["applied"]
         }
+        if undone:
+            reason = "bill voided" if voided else "bill refunded"
+        else:
+            reason = "bill closed without using it"
         back = []
         for code in codes:
-            if nothing and not closed:
+            if undone and not closed:
                 order_services.tab_adjustment_remove(tab_id=tab_id, kind=COUPON, ref=code.code)
-                _give_back(code, user=None, reason="bill voided")
-            elif (nothing or code.code in unused) and closed:
-                _give_back(code, user=None, reason="bill closed without using it")
-            else:
+            elif not (closed and (undone or code.code in unused)):
                 continue
+            _give_back(code, user=None, reason=reason)
             back.append(code.code)
     return back

@@ -253,6 +253,18 @@ class TopUp(models.Model):
         ]
 
 
+# Why something was given back, as the services write it (a statement line's reason ends with
+# it, a coupon's trail has it): read in the reader's language (`Move.reason_text`).
+GIVEN_BACK_WHY = {
+    "used": _("used"),
+    "taken off": _("taken off the bill"),
+    "bill voided": _("the bill was voided"),
+    "bill refunded": _("the bill was refunded"),
+    "bill closed without using it": _("the bill did not use it"),
+    "bill went down": _("the bill went down: these points bought nothing"),
+}
+
+
 class Move(models.Model):
     """One line of a member's statement (流水): what changed, by how much, who, when, why.
 
@@ -271,7 +283,8 @@ class Move(models.Model):
         POINTS_REVERSE = "points_reverse", _("points taken back")
         POINTS_EXPIRE = "points_expire", _("points expired")
         POINTS_RETURN = "points_return", _("points given back")
-        COUPON = "coupon", _("coupon")
+        COUPON = "coupon", _("coupon used")
+        COUPON_BACK = "coupon_back", _("coupon given back")
         JOINED = "joined", _("joined")
         FROZEN = "frozen", _("frozen")
         UNFROZEN = "unfrozen", _("unfrozen")
@@ -327,6 +340,16 @@ class Move(models.Model):
         related_name="+",
         verbose_name=_("staff member"),
     )
+    # A `points_return` names the `points_spend` it gives back (all or part of): what is still
+    # spent is the spend less its returns, so no path gives the same points back twice.
+    returns = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="returned",
+        verbose_name=_("gives back"),
+    )
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     # The till's request key of a join, a top-up refund or an adjustment: the same key again
     # (a second tap) finds this line and changes nothing more. Empty for the rest.
@@ -346,6 +369,15 @@ class Move(models.Model):
     @property
     def amount(self) -> Decimal:
         return self.principal + self.bonus
+
+    @property
+    def reason_text(self) -> str:
+        """The reason as the reader reads it: a giving back's why ("满40减10 ABC · bill
+        voided") in the active language; anything else as written."""
+        if self.kind not in (self.Kind.POINTS_RETURN, self.Kind.COUPON, self.Kind.COUPON_BACK):
+            return self.reason
+        head, dot, why = self.reason.rpartition(" · ")
+        return f"{head}{dot}{GIVEN_BACK_WHY[why]}" if why in GIVEN_BACK_WHY else self.reason
 
     @property
     def balance_after(self) -> Decimal:

@@ -14,24 +14,25 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Sum
 from django.utils import timezone
 
 from orders import controls
 from orders import selectors as order_selectors
 from orders import services as order_services
-from orders.settlement import build_settlement
+from orders.settlement import LineStatus, TabStatus, build_settlement
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import money, yuan
 
 from ..models import LedgerEntry, Method, Payment, Refund
+from ..selectors import bill_undone
 from .models import BonusRule, Level, Member, MemberCode, Move, TopUp
 from .realtime import push_member_changed
 
@@ -42,6 +43,7 @@ PIN = re.compile(r"\d{6}")
 # the id and the minute window: the code changes every CODE_WINDOW and needs no write to show.
 CODE_PREFIX = "97"
 CODE_WINDOW = 60
+POINTS = "points"  # the kind of points money off on a bill; its ref is "points-<spend's id>"
 
 
 # Strict input ---------------------------------------------------------------------------------
@@ -664,30 +666,112 @@ def points_redeem(*, tab_id: int, points: int, user: Any = None) -> Move:
         move = _move(member, Move.Kind.POINTS_SPEND, points=-number, tab_id=tab_id,
                      user=_staff(user), reason=yuan(off))  # fmt: skip
         order_services.tab_adjustment_add(
-            tab_id=tab_id, kind="points", reason=f"{number} 积分", ref=f"points-{move.pk}",
+            tab_id=tab_id, kind=POINTS, reason=f"{number} 积分", ref=f"{POINTS}-{move.pk}",
             amount=off, user=_staff(user),
         )  # fmt: skip
     return move
 
 
 def points_release(*, tab_id: int, move_id: int, user: Any = None) -> bool:
-    """Take points money off the bill again: the points go back to the member. False when it
-    was already taken off (nothing changes)."""
+    """Take points money off the bill again: the points still spent go back to the member.
+    False when it was already taken off (nothing changes)."""
     with transaction.atomic():
         order_services.lock_tab(tab_id)
         move = Move.objects.filter(pk=move_id, kind=Move.Kind.POINTS_SPEND, tab_id=tab_id).first()
         if move is None:
             return False
         if not order_services.tab_adjustment_remove(
-            tab_id=tab_id, kind="points", ref=f"points-{move.pk}", user=_staff(user)
+            tab_id=tab_id, kind=POINTS, ref=f"{POINTS}-{move.pk}", user=_staff(user)
         ):
             return False
-        member = lock_member(move.member_id)
-        member.points -= move.points
-        _save_wallet(member)
-        _move(member, Move.Kind.POINTS_RETURN, points=-move.points, tab_id=tab_id,
-              user=_staff(user), reason=move.reason)  # fmt: skip
+        _points_return(move, _still_spent(move), user=_staff(user), reason=move.reason)
     return True
+
+
+def _spend_id(ref: str) -> int:
+    """The `points_spend` a bill's points row names (ref "points-<id>"); 0 for another ref."""
+    head, _dash, tail = ref.partition("-")
+    return int(tail) if head == POINTS and tail.isdigit() else 0
+
+
+def _still_spent(spend: Move) -> int:
+    """The points of a `points_spend` not given back yet (the spend's points are negative)."""
+    returned = Move.objects.filter(returns=spend).aggregate(total=Sum("points"))["total"]
+    return -spend.points - (returned or 0)
+
+
+def _points_return(spend: Move, points: int, *, user: User | None, reason: str) -> None:
+    """`points` of a spend back to its member, on the statement naming the spend. Tab locked."""
+    if points <= 0:
+        return
+    member = lock_member(spend.member_id)
+    member.points += points
+    _save_wallet(member)
+    _move(member, Move.Kind.POINTS_RETURN, points=points, tab_id=spend.tab_id, returns=spend,
+          user=user, reason=reason[:200])  # fmt: skip
+
+
+def points_give_back(*, tab_id: int, user: Any = None) -> int:
+    """After a change of the bill (a void, a refund, a coupon, a close): points spent on it
+    that buy nothing come back, once, whichever path gets here first (the tab's lock queues
+    them; each return names its spend). All of them when the bill is wholly voided or wholly
+    refunded; when the bill only went below its points money off, the points it no longer
+    takes off, and the money off is lowered to what the points kept buy, so that a dish added
+    later does not take the given-back points again. A closed bill's money off stays as it was
+    (orders changes no closed bill): only the points move. Returns the points given back."""
+    if not Move.objects.filter(tab_id=tab_id, kind=Move.Kind.POINTS_SPEND).exists():
+        return 0  # most bills: no lock taken, nothing read
+    staff = _staff(user)
+    back = 0
+    with transaction.atomic():
+        tab = order_services.lock_tab(tab_id)
+        settlement = build_settlement(tab_id)
+        undone = bill_undone(settlement)
+        voided = all(line["status"] == LineStatus.VOIDED for line in settlement["lines"])
+        rows = [r for r in settlement["adjustments"] if r["kind"] == POINTS]
+        spends = Move.objects.filter(
+            kind=Move.Kind.POINTS_SPEND, tab_id=tab_id, pk__in=[_spend_id(r["ref"]) for r in rows]
+        ).in_bulk()
+        for row in rows:
+            spend = spends.get(_spend_id(row["ref"]))
+            if spend is None:
+                continue
+            held = _still_spent(spend)
+            buys = Decimal(0) if undone else -Decimal(row["amount"])
+            keep = min(
+                held, int((buys * settings.POINTS_PER_YUAN).to_integral_value(ROUND_CEILING))
+            )
+            if keep >= held:
+                continue
+            if undone:
+                why = "bill voided" if voided else "bill refunded"
+            else:
+                why = "bill went down"
+            _points_return(spend, held - keep, user=staff, reason=why)  # Move.reason_text
+            back += held - keep
+            if tab.status == TabStatus.CLOSED:
+                continue
+            if keep:
+                order_services.tab_adjustment_lower(
+                    tab_id=tab_id, kind=POINTS, ref=row["ref"], amount=max(points_value(keep), buys),
+                    reason=f"{keep} 积分", user=staff,
+                )  # fmt: skip
+            else:
+                order_services.tab_adjustment_remove(
+                    tab_id=tab_id, kind=POINTS, ref=row["ref"], user=staff
+                )
+    return back
+
+
+def coupon_noted(
+    *, member_id: int, tab_id: int | None, coupon: str, why: str, user: Any = None
+) -> None:
+    """A coupon issued to the member was used on a bill (`why` "used") or given back (`why`
+    one of GIVEN_BACK_WHY's): a line of their statement, "<coupon> · <why>" (no money moves
+    here; the bill shows the money off). The code's row is locked."""
+    kind = Move.Kind.COUPON if why == "used" else Move.Kind.COUPON_BACK
+    member = lock_member(member_id)
+    _move(member, kind, tab_id=tab_id, user=_staff(user), reason=f"{coupon[:150]} · {why}")
 
 
 # The manager's and the till's other moves -----------------------------------------------------
