@@ -39,10 +39,21 @@ class MemberCardConsumer(StreamConsumer):
         until = await database_sync_to_async(self.opened)()
         if until is None:
             return None
-        self.closer = asyncio.get_running_loop().call_later(
-            until - time.time(), lambda: asyncio.ensure_future(self.close_card())
-        )
+        self.close_at(until)
         return [realtime.member_stream(self.member_id)]
+
+    def close_at(self, until: float) -> None:
+        self.closer = asyncio.get_running_loop().call_later(
+            max(until - time.time(), 0), lambda: asyncio.ensure_future(self.expire())
+        )
+
+    async def expire(self) -> None:
+        """The card's time is up, unless the PIN opened it again meanwhile (another tab)."""
+        until = await database_sync_to_async(self.open_until)()
+        if until > time.time():
+            self.close_at(until)
+        else:
+            await self.close_card()
 
     def opened(self) -> float | None:
         """Until when this socket's session has the link's card open; None: it has not."""
@@ -62,14 +73,18 @@ class MemberCardConsumer(StreamConsumer):
             self.closer.cancel()
         await super().disconnect(code)
 
-    def still_open(self) -> bool:
-        """The session still has this card open, and the link still names a member: read
-        again on every push, so a card closed on the phone or deleted stops hearing at once."""
+    def open_until(self) -> float:
+        """Until when the session has this card open now, and the link still names its member
+        (0: no more): read again on every push and when the time is up, so a card closed on
+        the phone or deleted stops hearing at once."""
         member = selectors.member_by_link(self.link)
         if member is None or member.pk != self.member_id or member.is_erased:
-            return False
+            return 0.0
         store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=self.session_key)
-        return selectors.card_open_until(store, self.member_id) > time.time()
+        return selectors.card_open_until(store, self.member_id)
+
+    def still_open(self) -> bool:
+        return self.open_until() > time.time()
 
     async def show(self, event: Event) -> bool:
         if not await database_sync_to_async(self.still_open)():

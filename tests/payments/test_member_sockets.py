@@ -3,6 +3,7 @@ application on real Redis: a payment by balance, a top-up and its refund push bo
 the member's own PIN-opened session follows their card, and a card closed on the phone stops
 hearing."""
 
+import asyncio
 import time
 from decimal import Decimal
 from importlib import import_module
@@ -142,10 +143,14 @@ async def test_a_card_closes_by_itself_when_its_ten_minutes_are_up(settings):
         store["members"] = {str(member.pk): time.time() + seconds}
         store.save()
 
-    await runs_out_in(1.0)
+    await runs_out_in(2.0)
     card, connected, _ = await connect(f"/ws/m/{member.link_token}/", cookie)
     assert connected
     assert 'id="my-balance">¥100<' in await card.receive_from(timeout=5)
+    # Opened again with the PIN (another tab) before the time is up: it stays open.
+    await runs_out_in(4.0)
+    await asyncio.sleep(2.5)
+    assert await card.receive_nothing(timeout=0.1)
     closed = await card.receive_from(timeout=5)  # nothing pushed: the clock closes it
     assert 'id="my-card"' in closed and "¥100" not in closed
     assert (await card.receive_output(timeout=5)) == {"type": "websocket.close", "code": 4403}
