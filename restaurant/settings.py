@@ -191,6 +191,8 @@ MIDDLEWARE = [
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Really last: keeps the whole chain in the request's thread (restaurant/lib/threads.py).
+    "restaurant.lib.threads.StayInThread",
 ]
 
 ROOT_URLCONF = "restaurant.urls"
