@@ -11,10 +11,17 @@ from datetime import UTC
 from decimal import Decimal
 
 from django.db import connection
+from django.dispatch import Signal
 
 GENESIS = "0" * 64
 # Any fixed number: the key of the PostgreSQL advisory lock that orders appends to the chain.
 APPEND_LOCK = 0x4C45444745  # "LEDGE"
+
+# Sent with new entries (`entries`) in their transaction just BEFORE the append lock is taken:
+# what a receiver reads or locks for them here (the books: the shift's row and the business day)
+# is not done while every payment of the restaurant queues behind the append lock. Row locks
+# taken here come before the append lock in the one lock order (payments/books/services.py).
+appending = Signal()
 
 
 def entry_digest(entry, previous_hash):
@@ -41,14 +48,19 @@ def entry_digest(entry, previous_hash):
     return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
 
 
-def lock_for_append():
-    """Serialise appends until the transaction ends, so two payments at once never both link
-    to the same last entry (a fork). SQLite's IMMEDIATE transactions serialise writers already.
-    Taken after every row lock of the transaction (the ledger is written last), so it adds no
-    lock-order cycle."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK])
+def lock_and_read_head() -> str | None:
+    """Take the append lock (held until the transaction ends, so two payments at once never
+    both link to the same last entry: a fork) and read the last entry's hash after it, in one
+    round trip (migration 0016: the read must come after the lock is granted); GENESIS for an
+    empty ledger. Taken after every row lock of the transaction (the ledger is written last),
+    so it adds no lock-order cycle. None when the database is not PostgreSQL: SQLite's
+    IMMEDIATE transactions serialise writers already, and the caller reads the hash itself."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT payments_ledger_lock_head(%s)", [APPEND_LOCK])
+        head = cursor.fetchone()[0]
+    return head or GENESIS
 
 
 def chain_problems(entries):

@@ -4,7 +4,7 @@ The state machines are explicit tables; `payments.services` is the only writer.
 """
 
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -420,6 +420,11 @@ class LedgerEntry(models.Model):
     previous_hash = models.CharField(_("previous hash"), max_length=64, unique=True, editable=False)
     hash = models.CharField(_("hash"), max_length=64, unique=True, editable=False)
 
+    # Not stored: the shift (locked) and business day the books place a new entry in before
+    # the append lock is taken (books.services.entries_place).
+    books_shift: "Shift | None" = None
+    books_day: date | None = None
+
     objects = LedgerQuerySet.as_manager()
 
     class Meta:
@@ -431,6 +436,7 @@ class LedgerEntry(models.Model):
         if not self._state.adding:
             raise AppendOnly("Ledger entries are never changed; write a correcting entry.")
         with transaction.atomic(savepoint=False):
+            ledger.appending.send(sender=LedgerEntry, entries=[self])
             self._chain([self])
             super().save(*args, **kwargs)
 
@@ -441,15 +447,17 @@ class LedgerEntry(models.Model):
         held until the commit, and every payment in the restaurant queues behind it (README,
         Performance)."""
         with transaction.atomic(savepoint=False):
+            ledger.appending.send(sender=cls, entries=entries)
             cls._chain(entries)
             for entry in entries:
                 super(LedgerEntry, entry).save()  # chained above: Model.save, not ours again
 
     @classmethod
     def _chain(cls, entries: list["LedgerEntry"]) -> None:
-        ledger.lock_for_append()
-        previous = cls.objects.order_by("-id").values_list("hash", flat=True).first()
-        previous = previous or ledger.GENESIS
+        previous = ledger.lock_and_read_head()
+        if previous is None:  # not PostgreSQL: the database serialises writers by itself
+            previous = cls.objects.order_by("-id").values_list("hash", flat=True).first()
+            previous = previous or ledger.GENESIS
         for entry in entries:
             entry.previous_hash = previous
             entry.hash = previous = ledger.entry_digest(entry, previous)

@@ -116,16 +116,19 @@ ACCOUNTS: dict[str, str] = {
 
 
 def _captured(
-    payment: Payment, *, parts: SettlementParts, user: User | None = None
-) -> SettlementParts:
+    payment: Payment, *, parts: SettlementParts, user: User | None = None, answer: bool = False
+) -> None:
     """Money came in: the tab, what follows from a paid bill, then the books. The tab is locked
-    and `parts` are its settlement's, read in this transaction; returns them after the payment."""
+    and `parts` are its settlement's, read in this transaction, kept true in memory. `answer`:
+    the settlement after the payment is the answer's (`payment.settlement`), built before the
+    books (they change no part of it) so that the append lock is not held while it is built."""
     _report(payment, parts=parts)
     parts = _after_money_in(parts, user=user)
     if parts.tab.member_ref and payment.method != Method.MEMBER:
         members.points_earn(payment=payment)  # the member's row is locked before the ledger
+    if answer:
+        payment.settlement = parts.settlement()
     _book(payment, user=user)
-    return parts
 
 
 def _book(payment: Payment, *, user: User | None = None) -> None:
@@ -337,10 +340,10 @@ def _create(
     if method == Method.MEMBER:
         members.balance_spend(payment=payment, member=payer, code=member_code)
     if provider.immediate:
-        parts = _captured(payment, parts=parts, user=payment.user)
+        _captured(payment, parts=parts, user=payment.user, answer=True)
     else:
         realtime.push_tab_changed(tab.pk)
-    payment.settlement = parts.settlement()
+        payment.settlement = parts.settlement()
     return payment
 
 

@@ -12,6 +12,7 @@ from orders.settlement import TabStatus
 from orders.signals import tab_status_changed
 from restaurant.lib.audit import AuditEntry, audit_record
 
+from .. import ledger
 from ..members.models import Move
 from ..models import LedgerEntry
 from . import services
@@ -24,6 +25,12 @@ MEMBER_DECISIONS = {
     Move.Kind.UNFROZEN,
     Move.Kind.ERASED,
 }
+
+
+@receiver(ledger.appending)
+def place_entries(sender, entries, **kwargs):
+    """Before the ledger's append lock: the shift (locked) and day the entries belong to."""
+    services.entries_place(entries=entries)
 
 
 @receiver(post_save, sender=LedgerEntry)

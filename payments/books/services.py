@@ -1,9 +1,11 @@
 """Writes of the books: open a shift, pay cash in or out, hand over, close the business day.
 
 Lock order (a handover racing a payment): a payment's transaction locks its tab and payment,
-then the ledger's append lock, then (books.receivers, posting the entry) the open shift's row;
-a handover locks only the shift row. So a payment waits for a handover in progress and then
-posts to whichever shift is open after it, never to a shift whose figures were already taken.
+then (books.receivers, placing the entry before it is appended) the open shift's row, then the
+ledger's append lock; a handover locks only the shift row. So a payment waits for a handover in
+progress and then posts to whichever shift is open after it, never to a shift whose figures
+were already taken. Every writer of the ledger appends once per transaction, last, so no shift
+row is ever asked for while the append lock is held.
 """
 
 from datetime import date
@@ -43,11 +45,25 @@ def _open_shift_for(user_id: int | None) -> Shift | None:
     return open_shifts.order_by("opened_at", "id").first()
 
 
+def entries_place(*, entries: list[LedgerEntry]) -> None:
+    """Where entries about to be appended belong: their shift, locked, and the business day.
+    Called before the ledger's append lock (`ledger.appending`), so that every payment of the
+    restaurant, queued behind that lock, does not also wait for these round trips (README,
+    Performance). A day close takes no ledger lock: reading the day under it protected nothing."""
+    day = open_day()
+    shifts: dict[int | None, Shift | None] = {}
+    for entry in entries:
+        if entry.user_id not in shifts:
+            shifts[entry.user_id] = _open_shift_for(entry.user_id)
+        entry.books_shift, entry.books_day = shifts[entry.user_id], day
+
+
 def entry_post(*, entry: LedgerEntry) -> Posting:
-    """Place a new ledger entry in its shift and business day (in the entry's transaction)."""
-    posting = Posting.objects.create(
-        entry=entry, shift=_open_shift_for(entry.user_id), day=open_day()
-    )
+    """Post a new ledger entry to the shift and day placed for it (in the entry's transaction)."""
+    if entry.books_day is None:  # not appended through LedgerEntry.append or save
+        entries_place(entries=[entry])
+    assert entry.books_day is not None
+    posting = Posting.objects.create(entry=entry, shift=entry.books_shift, day=entry.books_day)
     realtime.push_books()
     return posting
 

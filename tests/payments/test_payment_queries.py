@@ -14,10 +14,14 @@ pytestmark = pytest.mark.django_db
 # Statements a card payment through POST /api/v1/tabs/<tab>/payments sends, savepoints aside:
 # the device token, the tab's existence, its lock, the key, the bill (lines, payments,
 # adjustments), refunds on their way back, the payment and its event, the payment reported
-# back (its row, the tab's version), the ledger (lock, last hash, entry) and its posting to a
-# shift and day (shift, day, posting), the payment's refunds for the answer; and, as the money
-# of a day, the reports' roll-up told (its day's lock shared, its stale mark: reports/rollup.py).
-CARD_PAYMENT = 22
+# back (its row, the tab's version), and, as the money of a day, the reports' roll-up told
+# (its day's lock shared, its stale mark: reports/rollup.py); where its ledger entry belongs
+# (the business day, the shift), the ledger (the lock and the last hash in one function, the
+# entry) and the entry's posting; the payment's refunds for the answer.
+CARD_PAYMENT = 21
+# The ledger's append lock: taken by a function that reads the last hash after it (payments
+# 0016), told apart from the days' shared locks.
+LOCK = "payments_ledger_lock_head"
 # A floor tile after a payment (the cashier screen's consumer): the tab with its table, its
 # unfinished payments, the bill.
 FLOOR_TILE = 5
@@ -43,7 +47,7 @@ def test_a_card_payment_reads_the_bill_once_and_answers_with_it(api, tab, commit
     assert answer.status_code == 201, answer.json()
     sent = statements(queries)
     assert len(sent) == CARD_PAYMENT, "\n".join(sent)
-    assert sum("pg_advisory_xact_lock(" in sql for sql in sent) == 1  # the ledger's
+    assert sum(LOCK in sql for sql in sent) == 1
     assert answer.json()["settlement"] == now(api, tab)
     assert answer.json()["settlement"]["balance_due"] == "30.00"
 
@@ -52,10 +56,11 @@ def test_the_ledger_is_written_last_so_its_lock_is_held_the_shortest_time(api, t
     with CaptureQueriesContext(connection) as queries, commits():
         card(api, tab, "20.00", "T-1", tab.version)
     sent = statements(queries)
-    lock = next(n for n, sql in enumerate(sent) if "pg_advisory_xact_lock(" in sql)
-    # After the lock: the last hash, the entry, its posting (shift, day, posting); then the
-    # answer's read of the payment's refunds, after the commit.
-    assert len(sent) - lock == 7, "\n".join(sent[lock:])
+    lock = next(n for n, sql in enumerate(sent) if LOCK in sql)
+    # The lock with the last hash, the entry, its posting; then the answer's read of the
+    # payment's refunds, after the commit. The business day and the shift are read before.
+    assert len(sent) - lock == 4, "\n".join(sent[lock:])
+    assert "payments_businessday" in sent[lock - 2] and "payments_shift" in sent[lock - 1]
     assert LedgerEntry.objects.get().amount == 20
 
 
