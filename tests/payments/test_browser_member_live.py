@@ -24,6 +24,13 @@ def shot(page, name):
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
+def console_errors(page):
+    errors = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
 def open_card(page, server, member, pin="123456"):
     page.goto(f"{server.url}/m/{member.link_token}/")
     page.locator("input[name=pin]").fill(pin)
@@ -38,12 +45,15 @@ def test_the_phone_shows_a_top_up_at_the_till_within_a_second_without_reloading(
     member = members.member_create(mobile="13800138000", pin="123456")
     members.top_up_create(member_id=member.pk, amount=Decimal("100"), method="cash", key="t")
     card = phone()
+    card_errors = console_errors(card)
     open_card(card, server, member)
     expect(card.locator("#my-balance")).to_have_text("¥100")
     english = phone(locale="en-US")  # another phone of the member's, in English at 200 %
     open_card(english, server, member)
     english.evaluate("document.documentElement.style.fontSize = '200%'")
     till = staff_screen(server, "cashier", "pw-cashier", f"/cashier/members/{member.pk}/")
+    till_errors = console_errors(till)
+    till.reload()  # watched from the first byte
     live(till)
 
     till.locator("input[name=amount]").first.fill("200")
@@ -77,6 +87,16 @@ def test_the_phone_shows_a_top_up_at_the_till_within_a_second_without_reloading(
     expect(english.locator("#my-balance")).to_have_count(0)
     expect(english.locator("form[action$='/lock/']")).to_have_count(0)
     shot(english, "card-closed-en-200pct")
+    # No htmx error on either page: every pushed region and stamp found its element.
+    assert card_errors == [] and till_errors == []
+    stream = f"member.{member.pk}"
+    for page in (card, till):
+        assert page.locator(".live-seq").evaluate_all("s => s.map(i => i.dataset.stream)") == [
+            stream
+        ]
+        assert (
+            int(page.locator(".live-seq").get_attribute("data-seq")) >= 2
+        )  # two top-ups at the till
 
 
 def test_the_tills_forms_answer_in_place_refuse_in_place_and_a_second_tap_is_harmless(
