@@ -7,21 +7,42 @@ who may use a code, when, and that it is used once."""
 
 import secrets
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from restaurant.lib.errors import Code, Refused
-from restaurant.lib.money import MoneyField, money_str
+from restaurant.lib.money import MoneyField, money_str, yuan
 
 # No 0/O or 1/I/L: a code is read aloud and typed at the till.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 10
 WEEKDAYS = "1234567"  # ISO: Monday is 1
+
+
+WEEKDAY_NAMES = [
+    _("Monday"),
+    _("Tuesday"),
+    _("Wednesday"),
+    _("Thursday"),
+    _("Friday"),
+    _("Saturday"),
+    _("Sunday"),
+]
+
+
+def _rate_words(rate: Decimal) -> str:
+    """A 折扣券's rate as its readers say it: 0.880 is 8.8折 in Chinese, 12% off in English.
+    Two ways of counting, not two wordings of one sentence, so not a translated string."""
+    if (get_language() or "").startswith("zh"):
+        return f"{(rate * 10).normalize():f}折"
+    return f"{((1 - rate) * 100).normalize():f}% off"
 
 
 def new_code() -> str:
@@ -130,6 +151,69 @@ class Coupon(models.Model):
             rule["rate"] = str(self.rate)
             rule["cap"] = money_str(self.cap) if self.cap is not None else None
         return rule
+
+    def terms(self) -> list[str]:
+        """What the coupon gives and on what, as a person reads it on a printed card (in the
+        active language): the offer first, then each condition."""
+        offer = {
+            self.Type.THRESHOLD: lambda: (
+                gettext("%(off)s off a spend of %(minimum)s")
+                % {"off": yuan(self.off or 0), "minimum": yuan(self.minimum)}
+            ),
+            self.Type.VOUCHER: lambda: gettext("%(off)s voucher") % {"off": yuan(self.off or 0)},
+            self.Type.PERCENT: lambda: _rate_words(self.rate or Decimal(1)),
+            self.Type.FREE_DISH: lambda: (
+                gettext("a free %(dish)s")
+                % {"dish": " / ".join(dish.local_name for dish in self.dishes.all())}
+            ),
+        }[self.Type(self.type)]
+        terms = [offer()]
+        if self.type == self.Type.PERCENT and self.cap is not None:
+            terms.append(gettext("at most %(cap)s off") % {"cap": yuan(self.cap)})
+        if self.type != self.Type.THRESHOLD and self.minimum > 0:
+            terms.append(
+                gettext("on a spend of at least %(minimum)s") % {"minimum": yuan(self.minimum)}
+            )
+        if self.type != self.Type.FREE_DISH:
+            covered = [c.local_name for c in self.categories.all()]
+            covered += [d.local_name for d in self.dishes.all()]
+            if covered:
+                terms.append(gettext("only on %(what)s") % {"what": ", ".join(covered)})
+        if self.weekdays and set(self.weekdays) != set(WEEKDAYS):
+            days = (
+                gettext("Monday to Friday")
+                if sorted(self.weekdays) == list("12345")
+                else ", ".join(str(WEEKDAY_NAMES[int(day) - 1]) for day in sorted(self.weekdays))
+            )
+            terms.append(gettext("on %(days)s") % {"days": days})
+        if self.hours_from and self.hours_until:
+            terms.append(
+                gettext("from %(start)s to %(end)s")
+                % {
+                    "start": self.hours_from.strftime("%H:%M"),
+                    "end": self.hours_until.strftime("%H:%M"),
+                }
+            )
+        terms.append(
+            gettext("combines with other coupons")
+            if self.combinable
+            else gettext("not with other coupons")
+        )
+        return terms
+
+    def validity(self) -> str:
+        """Its dates as a card prints them (in the active language)."""
+        start, end = self.valid_from, self.valid_until
+        if start and end:
+            return gettext("valid %(start)s to %(end)s") % {
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+            }
+        if end:
+            return gettext("valid until %(end)s") % {"end": end.isoformat()}
+        if start:
+            return gettext("valid from %(start)s") % {"start": start.isoformat()}
+        return gettext("no expiry date")
 
     def unusable_because(self, now: datetime) -> str:
         """Why it may not be used at `now` ("" when it may), in the active language."""

@@ -1,4 +1,4 @@
-"""A table's QR code: SVG markup encoding the table's diner URL, to inline in a page or serve."""
+"""QR codes as SVG markup to inline in a page or serve: a table's diner URL, a coupon's code."""
 
 from typing import Any
 
@@ -20,9 +20,14 @@ def make_qr(data: str) -> qrcode.QRCode:
     return qr
 
 
-def table_qr_svg(table: Any) -> str:
-    """`<svg …>…</svg>` for `table.diner_url`, without an XML declaration so it can be inlined."""
-    image = make_qr(table.diner_url).make_image()
+def qr_svg(data: str) -> str:
+    """`<svg …>…</svg>` of `data`, without an XML declaration so it can be inlined."""
+    image = make_qr(data).make_image()
     # The library names every path "qr-path"; a sheet holds many codes and ids must be unique.
     image.path.attrib.pop("id", None)
     return image.to_string(encoding="unicode")
+
+
+def table_qr_svg(table: Any) -> str:
+    """The QR code of `table.diner_url`."""
+    return qr_svg(table.diner_url)
