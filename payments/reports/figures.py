@@ -17,7 +17,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db.models import (
@@ -61,6 +61,7 @@ VOIDED = "voided"  # orders' OrderLine.Status.VOIDED, as stored
 
 
 Windows = list[tuple[datetime, datetime]]  # `[start, end)` moments, not overlapping
+RolledDay = TypeVar("RolledDay", DishDay, HourDay, MethodDay, StaffDay, TableDay)
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ class Kept:
     """Which days of a period are read from the roll-up (closed, over, summed at today's service
     charge percent and not stale since: payments/reports/rollup.py) and which are read live."""
 
-    days: dict[date, DayRollup]
+    days: dict[date, Any]  # DayRollup's figures (named rows: no model built for each day)
     live: list[date]  # today, days not closed, days changed since they were summed
     windows: Windows  # the live days' moments, consecutive days as one window
 
@@ -134,12 +135,17 @@ def _percent() -> Decimal:
     return Decimal(settings.SERVICE_CHARGE_PERCENT)
 
 
+KEPT_FIELDS = [
+    field.name for field in DayRollup._meta.fields if field.name not in ("stale", "summed_at")
+]
+
+
 def kept_of(period: Period) -> Kept:
     rolled = {
         row.day: row
         for row in DayRollup.objects.filter(
             day__gte=period.first, day__lte=period.last, stale=False, percent=_percent()
-        )
+        ).values_list(*KEPT_FIELDS, named=True)
     }
     every = [period.first + timedelta(days=n) for n in range((period.last - period.first).days + 1)]
     live = [day for day in every if day not in rolled]
@@ -150,6 +156,13 @@ def kept_of(period: Period) -> Kept:
         else:
             runs.append([day])
     return Kept(days=rolled, live=live, windows=[period_bounds(run[0], run[-1]) for run in runs])
+
+
+def _kept_rows(model: type[RolledDay], period: Period) -> QuerySet[RolledDay]:
+    """The roll-up rows of `model` of the period's kept days: the period's days but the live
+    ones (a range and a short list, not a list of every day)."""
+    rows = model.objects.filter(day__gte=period.first, day__lte=period.last)
+    return rows.exclude(day__in=period.kept.live) if period.kept.live else rows
 
 
 def within(field: str, windows: Windows) -> Q:
@@ -182,7 +195,7 @@ def _dish_groups(period: Period) -> list[dict[str, Any]]:
     groups: list[dict[str, Any]] = []
     if kept.days:
         groups += list(
-            DishDay.objects.filter(day__in=list(kept.days))
+            _kept_rows(DishDay, period)
             .values("dish_id", "name")
             .annotate(**{f: Sum(f) for f in DISH_FIELDS})
             .order_by()
@@ -246,7 +259,7 @@ def _money_groups(period: Period) -> dict[tuple[str, str], list[Any]]:
     found = money_live(kept.windows)
     if kept.days:
         rows = (
-            MethodDay.objects.filter(day__in=list(kept.days))
+            _kept_rows(MethodDay, period)
             .values("method", "provider")
             .annotate(
                 n=Sum("payments"), paid=Sum("amount"), rn=Sum("refunds"), back=Sum("refunded")
@@ -328,7 +341,7 @@ def staff_figures(period: Period) -> list[StaffRow]:
 
     if kept.days:
         rows = (
-            StaffDay.objects.filter(day__in=list(kept.days))
+            _kept_rows(StaffDay, period)
             .values("user")
             .annotate(**{f"sum_{f}": Sum(f) for f in STAFF_FIELDS})
             .order_by()
@@ -478,7 +491,7 @@ def sales_by_hour(period: Period) -> list[HourRow]:
     hours: dict[int, list[Any]] = {hour: [0, 0, Decimal(0)] for hour in range(24)}
     if kept.days:
         rows = (
-            HourDay.objects.filter(day__in=list(kept.days))
+            _kept_rows(HourDay, period)
             .values("hour")
             .annotate(n=Sum("orders"), sold=Sum("quantity"), takings=Sum("amount"))
             .order_by()
@@ -577,7 +590,7 @@ def table_figures(period: Period) -> list[TableRow]:
     groups: dict[int, dict[str, Any]] = {}
     if kept.days:
         for row in (
-            TableDay.objects.filter(day__in=list(kept.days))
+            _kept_rows(TableDay, period)
             .values("table_id")
             .annotate(
                 n=Sum("bills"),
