@@ -21,9 +21,9 @@ What it does, on loopback, bounded, stopping by itself:
    against `/ping` timed the same way in the same run: the median of REPEAT requests each.
    Target (issue 10): each report page under 10× the trivial view.
 
-Before step 3 every loaded day is closed (日结) and its reports' roll-up summed, as the day close
-does each night; BENCH_NO_ROLLUP=1 drops the roll-up instead, to time the live reads in the same
-conditions.
+Before step 3 every loaded day is closed (日结) and its reports' roll-up summed, as the worker
+does once each closed day is over; BENCH_NO_ROLLUP=1 drops the roll-up instead, to time the live
+reads in the same conditions.
 
 With BENCH_REUSE=1 it keeps the database a previous run loaded (no drop, no load: step 3
 only), to measure a change again in minutes.
@@ -204,8 +204,8 @@ def loaded_days():
 
 def close_days(first, last):
     """Close every loaded day (日结), as a restaurant does each night, and sum the reports'
-    roll-up of each (what the day close does; `manage.py report_rollup` for days closed before
-    it existed). The Z reports are left empty: no page here reads them."""
+    roll-up of each (what the worker does once a closed day is over). The Z reports are left
+    empty: no page here reads them."""
     from django.contrib.auth.models import User
 
     from payments.books.models import BusinessDay
