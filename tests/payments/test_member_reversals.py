@@ -349,3 +349,35 @@ def test_a_void_and_a_refund_at_once_give_back_once(
         assert code.status == "issued" and given_back(code) == 1
     assert owed_equals_balances()
     assert not list(chain_problems(LedgerEntry.objects.order_by("id")))
+
+
+def test_lowering_points_money_off_refuses_bad_input_and_changes_nothing(
+    table, menu, member, cashier, manager, commits
+):
+    tab = seat(table, menu)
+    on_the_bill(tab, member)
+    spend = members.points_redeem(tab_id=tab.pk, points=1000, user=cashier)
+    ref = f"points-{spend.pk}"
+
+    def lower(amount, reason="500 积分", ref=ref):
+        return order_services.tab_adjustment_lower(
+            tab_id=tab.pk, kind="points", ref=ref, amount=amount, reason=reason
+        )
+
+    for amount in (Decimal("0"), Decimal("-1"), Decimal("1.234"), 5):
+        with pytest.raises(Refused) as refused:
+            lower(amount)
+        assert refused.value.code.value == "bad_adjustment"
+    with pytest.raises(Refused):
+        lower(Decimal("5"), reason=" ")
+    assert lower(Decimal("10")) is False  # not below what it is
+    assert lower(Decimal("5"), ref="points-0") is False  # not on the bill
+    assert TabAdjustment.objects.get(tab=tab).amount == 10
+    assert lower(Decimal("5")) is True
+    assert build_settlement(tab.pk)["total"] == "45.00"
+    with commits():
+        void_all(tab, manager)
+        order_services.tab_close(tab_id=tab.pk, user=manager)
+    with pytest.raises(Refused) as refused:
+        lower(Decimal("1"))
+    assert refused.value.code.value == "tab_closed"
