@@ -133,3 +133,14 @@ def test_two_workers_take_the_days_backup_once(tmp_path, needs_postgres):
     assert run.attempts == 1 and run.error == ""
     said = [w.output().count("worker: backed up to") for w in workers]
     assert sorted(said) == [0, 1], [w.output()[-2000:] for w in workers]
+
+
+def test_backup_at_is_read_as_a_time_of_day_and_a_bad_one_stops_the_start():
+    from tests.production import manage
+
+    shown = manage("shell", "-c", "from django.conf import settings; print(settings.BACKUP_AT)",
+                   BACKUP_AT="03:30")  # fmt: skip
+    assert shown.returncode == 0 and shown.stdout.splitlines()[-1] == "03:30:00", shown.stderr
+    bad = manage("check", BACKUP_AT="3pm")
+    assert bad.returncode != 0
+    assert "BACKUP_AT must be a time of day as HH:MM (04:00), not '3pm'" in bad.stderr
