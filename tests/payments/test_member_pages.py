@@ -87,6 +87,26 @@ def test_a_top_up_at_the_till_shows_on_the_statement_with_who(till, member, cash
     assert again.status_code == 200 and TopUp.objects.count() == 2  # the same key: once
 
 
+def test_the_members_own_statement_does_not_name_the_staff(till, member, cashier):
+    """Who took a top-up is the restaurant's to know (the till's statement); the member's card
+    shows what happened and when, not a staff login."""
+    page = till.get(f"/cashier/members/{member.pk}/")
+    key = re.search(r'name="key" value="(\w+)"', page.content.decode()).group(1)
+    till.post(
+        f"/cashier/members/{member.pk}/top-up/", {"amount": "50", "method": "cash", "key": key}
+    )
+    at_till = till.get(f"/cashier/members/{member.pk}/", headers=EN).content.decode()
+    statement = re.search(r'id="statement".*?</table>', at_till, re.S).group(0)
+    assert cashier.get_username() in statement and "staff member" in statement
+    phone = Client()
+    url = f"/m/{member.link_token}/"
+    phone.post(url + "unlock/", {"pin": "123456"})
+    card = phone.get(url, headers=EN).content.decode()
+    statement = re.search(r'id="statement".*?</table>', card, re.S).group(0)
+    assert "¥150" in statement and cashier.get_username() not in statement
+    assert "staff member" not in statement
+
+
 def test_refusals_at_the_till_say_why_and_change_nothing(till, member):
     answer = till.post(
         f"/cashier/members/{member.pk}/top-up/",
