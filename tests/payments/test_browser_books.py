@@ -131,6 +131,7 @@ def test_a_second_tap_after_a_lost_answer_pays_out_once(server, staff_screen, ca
     till.wait_for_timeout(1500)
     assert answers and answers[0].status == 200 and CashMovement.objects.count() == 1
     expect(till.locator(".movements")).to_have_count(0)  # the page never heard back
+    expect(till.locator("#flash")).to_contain_text("网络")  # and says so (static/js/answers.js)
     cash.get_by_role("button", name="记录").click()
     expect(till.locator(".movements")).to_contain_text("买葱", timeout=SLOW)
     expect(till.locator("#cash-expected")).to_have_text("¥80")
