@@ -157,6 +157,11 @@ class Payment(models.Model):
         return status in self.TRANSITIONS[self.Status(self.status)]
 
     @property
+    def subject(self) -> str:
+        """What the payer's WeChat or Alipay shows the charge as (a top-up has its own)."""
+        return f"{settings.RESTAURANT_NAME} #{self.tab_id}"
+
+    @property
     def is_pending(self) -> bool:
         return self.status == self.Status.PENDING
 

@@ -524,9 +524,11 @@ def _close_after_unknown_start(provider: Any, payment: Payment) -> bool:
 
 def payment_notify(
     *, provider_name: str, headers: Mapping[str, str], body: bytes
-) -> tuple[Payment | None, bool]:
+) -> tuple[Any, bool]:
     """A gateway's notification. Returns (payment, changed); a replay changes nothing.
     A genuine notification that says nothing to act on (Alipay's WAIT_BUYER_PAY): (None, False).
+    A member's top-up by WeChat Pay or Alipay shares the notify URL: its notifications go to
+    `members.topups` (then the top-up is returned in place of the payment).
 
     Raises NotifyRefused (and logs why) for anything forged, unsigned, stale, for an unknown
     payment or the wrong amount; nothing is changed then.
@@ -540,8 +542,14 @@ def payment_notify(
         raise _refused(refused, body) from None
     except NotifyIgnored:
         return None, False
+    from .members import topups  # imports this module
+
     if isinstance(note, RefundNotice):
+        if topups.is_top_up(note.ours[0]):
+            return topups.refund_notified(provider=provider, notice=note, body=body)
         return refund_notified(provider=provider, notice=note, body=body)
+    if topups.is_top_up(note.out_trade_no):
+        return topups.top_up_news(provider=provider, note=note, body=body)
     return _payment_news(provider, note, body)
 
 
@@ -690,6 +698,10 @@ def payments_expire_due(*, now: datetime | None = None, tab_id: int | None = Non
             )
     for expired_tab in order_services.orders_expire_unpaid(now=now, tab_id=tab_id):
         realtime.push_tab_changed(expired_tab)
+    if tab_id is None:  # the worker: members' QR top-ups not paid in time, too
+        from .members import topups  # imports this module
+
+        expired += topups.top_ups_expire_due(now=now)
     return expired
 
 
@@ -980,7 +992,9 @@ def gateways_settle(*, now: datetime | None = None) -> int:
             logger.info("payments: refund query of %s: %s", refund.pk, error)
             continue
         changed += _refund_apply(refund.pk, result).status != Refund.Status.PENDING
-    return changed
+    from .members import topups  # imports this module
+
+    return changed + topups.top_ups_settle(now=now)
 
 
 SETTLE_AFTER = timedelta(seconds=30)

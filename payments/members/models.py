@@ -3,6 +3,7 @@ move. `payments.members.services` is the only writer; payments/README.md, "Membe
 """
 
 import secrets
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -213,22 +214,70 @@ class BonusRule(models.Model):
         return f"{self.threshold} + {self.bonus}"
 
 
+def new_top_up_reference() -> str:
+    """A gateway top-up's merchant order number (`out_trade_no`): unguessable, 32 characters,
+    `dt` where a bill's payment has `dc`, so a gateway's bill tells them apart at a glance."""
+    return "dt" + secrets.token_hex(15)
+
+
 class TopUp(models.Model):
-    """Money paid in to a member's wallet (储值) at the till: principal and the bonus it earned."""
+    """Money paid in to a member's wallet (储值) at the till: principal and the bonus it earned.
+
+    Cash and card are paid in at once (`succeeded` from the start). WeChat Pay and Alipay
+    (`method` `qr`, `provider` the gateway) start `pending` and are credited when the gateway
+    confirms (its notification or the query API): principal and `bonus` are in the wallet only
+    while `succeeded`. The states and their moves are a bill payment's (`Payment.TRANSITIONS`).
+    """
 
     class Method(models.TextChoices):
         CASH = "cash", _("cash")
         CARD = "card", _("card")
+        QR = "qr", _("QR pay")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting")
+        SUCCEEDED = "succeeded", _("paid")
+        FAILED = "failed", _("failed")
+        EXPIRED = "expired", _("expired")
+        CANCELLED = "cancelled", _("cancelled")
+
+    # As a bill payment's: money taken is a fact; an expired or cancelled top-up the gateway
+    # says it took the money for after all is recorded (and given back at once, services).
+    TRANSITIONS = {
+        Status.PENDING: {Status.SUCCEEDED, Status.FAILED, Status.EXPIRED, Status.CANCELLED},
+        Status.SUCCEEDED: set(),
+        Status.FAILED: set(),
+        Status.EXPIRED: {Status.SUCCEEDED},
+        Status.CANCELLED: {Status.SUCCEEDED},
+    }
 
     member = models.ForeignKey(
         Member, on_delete=models.PROTECT, related_name="top_ups", verbose_name=_("member")
     )
     method = models.CharField(_("method"), max_length=10, choices=Method.choices)
+    provider = models.CharField(_("provider"), max_length=20, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.SUCCEEDED
+    )
     amount = MoneyField(_("amount paid in"))
     bonus = MoneyField(_("bonus"), default=0)
     refunded = MoneyField(_("refunded"), default=0)
     key = models.CharField(_("request key"), max_length=64)
     terminal_ref = models.CharField(_("terminal reference"), max_length=64, blank=True)
+    # The gateway's side (method `qr` only; NULL for cash and card, so they never collide).
+    reference = models.CharField(  # noqa: DJ001
+        _("reference"), max_length=40, unique=True, null=True, blank=True
+    )
+    gateway_txn = models.CharField(  # noqa: DJ001
+        _("gateway transaction"), max_length=64, null=True, blank=True, unique=True
+    )
+    code_url = models.CharField(_("QR code address"), max_length=300, blank=True)
+    by_code = models.BooleanField(_("paid with a payment code"), default=False)
+    failure = models.CharField(_("failure"), max_length=200, blank=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    # A worker asking or closing at the gateway claims the top-up until then (compare-and-set).
+    closing_until = models.DateTimeField(_("closing claimed until"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -251,6 +300,173 @@ class TopUp(models.Model):
                 name="top_up_refund_within_principal",
             ),
         ]
+        indexes = [models.Index(fields=["status", "expires_at"], name="top_up_pending_expiry")]
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status == self.Status.SUCCEEDED
+
+    @property
+    def by_gateway(self) -> bool:
+        return self.method == self.Method.QR
+
+    @property
+    def refundable(self) -> Decimal:
+        return self.amount - self.refunded if self.is_paid else Decimal(0)
+
+    @property
+    def subject(self) -> str:
+        """What the payer's WeChat or Alipay shows the charge as."""
+        return f"{settings.RESTAURANT_NAME} 会员储值"
+
+    def can_move_to(self, status: str) -> bool:
+        return status in self.TRANSITIONS[self.Status(self.status)]
+
+    def overdue(self, now: datetime | None = None) -> bool:
+        return (
+            self.status == self.Status.PENDING
+            and self.expires_at is not None
+            and self.expires_at < (now or timezone.now())
+        )
+
+    def as_read(self, now: datetime | None = None) -> "TopUp":
+        """Expiry is computed on read, as a payment's: an overdue top-up reads as expired before
+        the worker has closed it (in memory only; readers never save)."""
+        if self.overdue(now):
+            self.status = self.Status.EXPIRED
+        return self
+
+    def transition(self, to: str, *, user: Any = None, reason: str = "", **fields: Any) -> None:
+        """The one writer of a top-up's status: checks the move, saves it with `fields`, records
+        a TopUpEvent (who, when, from, to, why). Call on the row the caller has locked."""
+        old = self.status
+        if not self.can_move_to(to):
+            raise Refused(
+                Code.ILLEGAL_TRANSITION, thing=_("the top-up"), status=self.get_status_display()
+            )
+        self.status = self.Status(to)
+        for name, value in fields.items():
+            setattr(self, name, value)
+        self.save(update_fields=["status", *fields])
+        TopUpEvent.objects.create(
+            top_up=self, from_status=old, to_status=to, user=user, reason=reason[:200]
+        )
+
+
+class TopUpRefund(models.Model):
+    """Principal of a WeChat Pay or Alipay top-up given back through its gateway (a cash or card
+    top-up's refund is handed back at once and needs no row). The wallet gives up the principal
+    and its share of the bonus when it is made (`pending`), so nobody spends it meanwhile; a
+    refund the gateway refuses puts them back (`failed`)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("refunding")
+        SUCCEEDED = "succeeded", _("refunded")
+        FAILED = "failed", _("refund failed")
+
+    TRANSITIONS = {
+        Status.PENDING: {Status.SUCCEEDED, Status.FAILED},
+        Status.SUCCEEDED: set(),
+        Status.FAILED: set(),
+    }
+
+    top_up = models.ForeignKey(
+        TopUp, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("top-up")
+    )
+    amount = MoneyField(_("amount"))
+    bonus = MoneyField(_("bonus"), default=0)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    reason = models.CharField(_("reason"), max_length=200)
+    automatic = models.BooleanField(_("automatic"), default=False)
+    gateway_refund = models.CharField(  # noqa: DJ001
+        _("gateway refund number"), max_length=64, null=True, blank=True, unique=True
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("staff member"),
+    )
+    failure = models.CharField(_("failure"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("top-up refund")
+        verbose_name_plural = _("top-up refunds")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="top_up_refund_amount_positive"
+            )
+        ]
+
+    @property
+    def payment(self) -> TopUp:
+        """The charge this refund goes back through, under the name the providers read
+        (`refund.payment.reference`, `.amount`): the top-up."""
+        return self.top_up
+
+    @property
+    def is_done(self) -> bool:
+        return self.status == self.Status.SUCCEEDED
+
+    def transition(self, to: str, *, user: Any = None, reason: str = "", **fields: Any) -> None:
+        """The one writer of the refund's status, as `TopUp.transition`."""
+        old = self.status
+        if to not in self.TRANSITIONS[self.Status(self.status)]:
+            raise Refused(
+                Code.ILLEGAL_TRANSITION, thing=_("the refund"), status=self.get_status_display()
+            )
+        self.status = self.Status(to)
+        for name, value in fields.items():
+            setattr(self, name, value)
+        self.save(update_fields=["status", *fields])
+        TopUpEvent.objects.create(
+            top_up_id=self.top_up_id, refund=self, from_status=old, to_status=to, user=user,
+            reason=reason[:200],
+        )  # fmt: skip
+
+
+class TopUpEvent(models.Model):
+    """Every status change of a gateway top-up or of its refund: who, when, from, to, why."""
+
+    top_up = models.ForeignKey(
+        TopUp, on_delete=models.PROTECT, related_name="events", verbose_name=_("top-up")
+    )
+    refund = models.ForeignKey(
+        TopUpRefund,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="events",
+        verbose_name=_("refund"),
+    )
+    from_status = models.CharField(_("from status"), max_length=10, blank=True)
+    to_status = models.CharField(_("to status"), max_length=10)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("staff member"),
+    )
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("top-up event")
+        verbose_name_plural = _("top-up events")
 
 
 # Why something was given back, as the services write it (a statement line's reason ends with
@@ -275,6 +491,7 @@ class Move(models.Model):
     class Kind(models.TextChoices):
         TOP_UP = "top_up", _("top-up")
         TOP_UP_REFUND = "top_up_refund", _("top-up refunded")
+        TOP_UP_UNREFUND = "refund_failed", _("top-up refund failed: back in the wallet")
         SPEND = "spend", _("paid by balance")
         REFUND = "refund", _("refund to balance")
         ADJUST = "adjust", _("adjustment")

@@ -351,6 +351,7 @@ def bonus_for(amount: Decimal) -> Decimal:
 TOP_UP_ACCOUNTS = {
     TopUp.Method.CASH: LedgerEntry.Account.CASH,
     TopUp.Method.CARD: LedgerEntry.Account.CARD,
+    TopUp.Method.QR: LedgerEntry.Account.QR,
 }
 
 
@@ -368,8 +369,8 @@ def top_up_create(
     if amount <= 0 or amount != money(amount):
         raise Refused(Code.BAD_AMOUNT)
     value = amount
-    if method not in TopUp.Method.values:
-        raise Refused(Code.BAD_METHOD)
+    if method not in (TopUp.Method.CASH, TopUp.Method.CARD):
+        raise Refused(Code.BAD_METHOD)  # WeChat Pay and Alipay: topups.top_up_start
     way = TopUp.Method(method)
     key = _key(key)
     reference = terminal_ref.strip()
@@ -385,22 +386,30 @@ def top_up_create(
         bonus = bonus_for(value)
         top_up = TopUp.objects.create(
             member=member, method=way, amount=value, bonus=bonus, key=key,
-            terminal_ref=reference, user=staff,
+            terminal_ref=reference, user=staff, completed_at=timezone.now(),
         )  # fmt: skip
-        member.principal += value
-        member.bonus += bonus
-        _save_wallet(member)
-        _move(member, Move.Kind.TOP_UP, principal=value, bonus=bonus, top_up=top_up, user=staff)
-        paid_in = LedgerEntry(
-            account=TOP_UP_ACCOUNTS[way], kind=LedgerEntry.Kind.TOP_UP,
-            amount=value, member=member, top_up=top_up, user=staff,
-        )  # fmt: skip
-        _book([
-            paid_in,
-            *_owed(member, LedgerEntry.Kind.TOP_UP, value, top_up=top_up, user=staff),
-            *_owed(member, LedgerEntry.Kind.BONUS, bonus, top_up=top_up, user=staff),
-        ])  # fmt: skip
+        _book(paid_in(member, top_up, user=staff))
     return top_up, True
+
+
+def paid_in(member: Member, top_up: TopUp, *, user: User | None) -> list[LedgerEntry]:
+    """A top-up's money is in: its principal and bonus go into the (locked) wallet and on the
+    statement. Returns its ledger entries, to book last: the money in its account (cash, card,
+    QR: not sales) and what is owed to the member up by principal and bonus."""
+    member.principal += top_up.amount
+    member.bonus += top_up.bonus
+    _save_wallet(member)
+    _move(member, Move.Kind.TOP_UP, principal=top_up.amount, bonus=top_up.bonus, top_up=top_up,
+          user=user)  # fmt: skip
+    money_in = LedgerEntry(
+        account=TOP_UP_ACCOUNTS[TopUp.Method(top_up.method)], kind=LedgerEntry.Kind.TOP_UP,
+        amount=top_up.amount, member=member, top_up=top_up, user=user,
+    )  # fmt: skip
+    return [
+        money_in,
+        *_owed(member, LedgerEntry.Kind.TOP_UP, top_up.amount, top_up=top_up, user=user),
+        *_owed(member, LedgerEntry.Kind.BONUS, top_up.bonus, top_up=top_up, user=user),
+    ]
 
 
 def top_up_refund(
@@ -426,9 +435,17 @@ def top_up_refund(
         # finds the first's line by its key.
         if request_key and _keyed(request_key, Move.Kind.TOP_UP_REFUND, member) is not None:
             return top_up
+        if not top_up.is_paid:
+            raise Refused(Code.TOP_UP_NOT_PAID)
         left = min(top_up.amount - top_up.refunded, member.principal)
         if value > left:
             raise Refused(Code.OVER_TOP_UP_REFUND, left=yuan(left))
+        if top_up.by_gateway:
+            from . import topups  # imports this module: the gateway's side lives there
+
+            _refund, entries = topups.refund_open(member, top_up, value, reason=why, user=staff)
+            _book(entries)
+            return top_up
         bonus = min(money(top_up.bonus * value / top_up.amount), member.bonus)
         top_up.refunded += value
         top_up.save(update_fields=["refunded"])

@@ -123,7 +123,7 @@ class AlipayProvider:
         )
 
     def _subject(self, payment):
-        return f"{settings.RESTAURANT_NAME} #{payment.tab_id}"[:256]
+        return payment.subject[:256]
 
     def _expiry(self, payment):
         return china_time(payment.expires_at + timedelta(minutes=1))

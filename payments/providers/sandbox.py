@@ -364,7 +364,7 @@ class Sandbox:
             {
                 "out_trade_no": payment.reference,
                 "amount_cents": cents(payment.amount),
-                "description": f"{settings.RESTAURANT_NAME} #{payment.tab_id}",
+                "description": payment.subject,
                 # The gateway lets the charge live a little longer than we wait for it, so
                 # that a payment we expire has been closed at the gateway first (see
                 # payments_expire_due).

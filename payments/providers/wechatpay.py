@@ -287,7 +287,7 @@ class WeChatPayProvider:
         phone = is_phone(user_agent)
         expires = timezone.localtime(payment.expires_at + timedelta(minutes=1))
         arguments = {
-            "description": f"{settings.RESTAURANT_NAME} #{payment.tab_id}"[:127],
+            "description": payment.subject[:127],
             "out_trade_no": payment.reference,
             "amount": {"total": cents(payment.amount), "currency": settings.CURRENCY},
             "time_expire": expires.isoformat(timespec="seconds"),
@@ -322,7 +322,7 @@ class WeChatPayProvider:
         status, data = self._call(
             "codepay",
             self.client.pay,
-            description=f"{settings.RESTAURANT_NAME} #{payment.tab_id}"[:127],
+            description=payment.subject[:127],
             out_trade_no=payment.reference,
             amount={"total": cents(payment.amount), "currency": settings.CURRENCY},
             payer={"auth_code": auth_code},
@@ -418,7 +418,7 @@ class WeChatPayProvider:
         status, data = self._call(
             "jsapi",
             self.client.pay,
-            description=f"{settings.RESTAURANT_NAME} #{payment.tab_id}"[:127],
+            description=payment.subject[:127],
             out_trade_no=payment.reference,
             amount={"total": cents(payment.amount), "currency": settings.CURRENCY},
             time_expire=expires.isoformat(timespec="seconds"),

@@ -3,13 +3,15 @@
 A gateway's bill (`GatewayBill`: fetched by the worker, payments/bills.py, or uploaded by the
 manager as the gateway's own file) lists what the gateway took and gave back on one calendar day
 of Beijing time (gateways cut at midnight, not at our business day's 04:00). Each of its rows is
-matched by merchant order number (`out_trade_no`, our `Payment.reference`; refunds by our refund
-number `<reference>r<refund id>`, as both providers send it) against our records:
+matched by merchant order number (`out_trade_no`, our `Payment.reference`, or a member's WeChat Pay
+or Alipay top-up's `TopUp.reference`; refunds by our refund number `<reference>r<refund id>`, as
+both providers send it) against our records:
 
 - **matched**: both sides, the same amount;
 - **missing here**: paid (or refunded) at the gateway, not recorded here: `reconcile_check` asks
-  the gateway's query API and books the payment when it is real (a late payment is then given
-  back in full, payments/README.md "Late success"); unknown order numbers are alerts;
+  the gateway's query API and books the payment (or credits the top-up) when it is real (a late
+  one is then given back in full, payments/README.md "Late success"); unknown order numbers are
+  alerts;
 - **missing there**: succeeded here on that day at that gateway, on no bill of that day or the
   days either side (a notification around midnight lands on the next day's bill);
 - **amount differs**: both sides, different amounts.
@@ -44,6 +46,8 @@ from restaurant.lib.once import run_claim, run_done, run_failed
 
 from .. import providers, services
 from ..bills import PARSERS
+from ..members import topups
+from ..members.models import TopUp, TopUpRefund
 from ..models import GatewayBill, Method, Payment, Refund
 from ..providers.base import GatewayUnknown
 
@@ -73,6 +77,8 @@ class Item:
     refund: int | None = None
     tab: int | None = None  # the bill to act on
     our_status: str = ""  # our payment's status when it is not succeeded (missing here)
+    top_up: int | None = None  # a member's top-up (no bill): its id
+    member: int | None = None  # and its member, to act on
 
 
 @dataclass
@@ -153,8 +159,16 @@ def reconcile_day(day: date) -> Result:
         refund_number(r.payment.reference, r.pk): r
         for r in Refund.objects.filter(pk__in=refund_ids).select_related("payment")
     }
+    top_ups = {t.reference: t for t in TopUp.objects.filter(reference__in=references)}
+    top_up_refunds = {
+        refund_number(r.top_up.reference or "", r.pk): r
+        for r in TopUpRefund.objects.filter(pk__in=refund_ids).select_related("top_up")
+    }
     for name, row in rows:
-        result.items.append(_match(name, row, payments, refunds))
+        if row["out_trade_no"] in top_ups:
+            result.items.append(_match_top_up(name, row, top_ups, top_up_refunds))
+        else:
+            result.items.append(_match(name, row, payments, refunds))
     result.items += _ours_missing_there(day, list(bills))
     return result
 
@@ -190,6 +204,39 @@ def _match(
         kind=Kind.MATCHED if payment.amount == theirs else Kind.AMOUNT_DIFFERS,
         is_refund=False, refund_no="", our_amount=payment.amount, payment=payment.pk,
         tab=payment.tab_id, **common,
+    )  # fmt: skip
+
+
+def _match_top_up(
+    name: str,
+    row: dict[str, Any],
+    top_ups: dict[str | None, TopUp],
+    refunds: dict[str, TopUpRefund],
+) -> Item:
+    """A bill's row of a member's top-up (or of its refund), as `_match` does a payment's."""
+    theirs, fee = _amount(row["amount"]), _amount(row.get("fee"))
+    top_up = top_ups[row["out_trade_no"]]
+    common = {"provider": name, "out_trade_no": row["out_trade_no"], "fee": fee,
+              "time": row.get("time", ""), "gateway_amount": theirs, "top_up": top_up.pk,
+              "member": top_up.member_id}  # fmt: skip
+    if row["kind"] == "refund":
+        refund = refunds.get(row["refund_no"])
+        done = refund is not None and refund.is_done
+        return Item(
+            kind=(Kind.MATCHED if refund.amount == theirs else Kind.AMOUNT_DIFFERS)
+            if refund is not None and done else Kind.MISSING_HERE,
+            is_refund=True, refund_no=row["refund_no"],
+            our_amount=refund.amount if refund is not None and done else None,
+            our_status=refund.status if refund is not None and not done else "", **common,
+        )  # fmt: skip
+    if not top_up.is_paid:
+        return Item(
+            kind=Kind.MISSING_HERE, is_refund=False, refund_no="", our_amount=None,
+            our_status=top_up.status, **common,
+        )  # fmt: skip
+    return Item(
+        kind=Kind.MATCHED if top_up.amount == theirs else Kind.AMOUNT_DIFFERS,
+        is_refund=False, refund_no="", our_amount=top_up.amount, **common,
     )  # fmt: skip
 
 
@@ -247,6 +294,56 @@ def _ours_missing_there(day: date, providers: list[str]) -> list[Item]:
                 tab=r.payment.tab_id,
             )  # fmt: skip
         )
+    items += _top_ups_missing_there(start, end, providers, listed)
+    return items
+
+
+def _top_ups_missing_there(
+    start: datetime, end: datetime, providers: list[str], listed: set[str]
+) -> list[Item]:
+    """Members' gateway top-ups and their refunds that succeeded here and no bill lists."""
+    items = []
+    for t in TopUp.objects.filter(
+        method=TopUp.Method.QR, provider__in=providers, status=TopUp.Status.SUCCEEDED,
+        completed_at__gte=start, completed_at__lt=end,
+    ).exclude(reference__in=listed):  # fmt: skip
+        items.append(
+            Item(
+                kind=Kind.MISSING_THERE,
+                provider=t.provider,
+                is_refund=False,
+                out_trade_no=t.reference or "",
+                refund_no="",
+                gateway_amount=None,
+                our_amount=t.amount,
+                fee=Decimal("0.00"),
+                time=_local(t.completed_at),
+                top_up=t.pk,
+                member=t.member_id,
+            )  # fmt: skip
+        )
+    for r in TopUpRefund.objects.filter(
+        top_up__provider__in=providers, status=TopUpRefund.Status.SUCCEEDED,
+        completed_at__gte=start, completed_at__lt=end,
+    ).select_related("top_up"):  # fmt: skip
+        number = refund_number(r.top_up.reference or "", r.pk)
+        if number in listed:
+            continue
+        items.append(
+            Item(
+                kind=Kind.MISSING_THERE,
+                provider=r.top_up.provider,
+                is_refund=True,
+                out_trade_no=r.top_up.reference or "",
+                refund_no=number,
+                gateway_amount=None,
+                our_amount=r.amount,
+                fee=Decimal("0.00"),
+                time=_local(r.completed_at),
+                top_up=r.top_up_id,
+                member=r.top_up.member_id,
+            )  # fmt: skip
+        )
     return items
 
 
@@ -262,7 +359,16 @@ def reconcile_check(*, day: date) -> list[tuple[Item, str]]:
     done = []
     for item in reconcile_day(day).of(Kind.MISSING_HERE):
         if item.is_refund:
-            outcome = REFUND_QUERIED if item.refund else UNKNOWN
+            known = item.refund or (item.top_up and item.our_status)
+            outcome = REFUND_QUERIED if known else UNKNOWN
+        elif item.top_up is not None:
+            try:
+                credited = topups.top_up_ask_gateway(top_up_id=item.top_up)
+            except GatewayUnknown as error:  # no answer: asked again on the next check
+                logger.warning("payments: reconciliation query of %s: %s", item.out_trade_no, error)
+                outcome = NO_ANSWER
+            else:
+                outcome = RECORDED if credited else NOT_CONFIRMED
         elif item.payment is None:
             outcome = UNKNOWN
         else:
@@ -342,7 +448,8 @@ def reconcile_alert(
         if item.kind == Kind.MISSING_HERE:
             outcome = outcomes.get((item.provider, number))
             if outcome is None:
-                outcome = UNKNOWN if item.payment is None else NOT_CONFIRMED
+                known = item.payment is not None or item.top_up is not None
+                outcome = NOT_CONFIRMED if known else UNKNOWN
             if item.is_refund and item.our_status == "pending":
                 continue  # a refund under way here: the worker's refund query settles it
             kind = Alert.Kind.MISSING_HERE

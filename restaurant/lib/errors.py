@@ -319,6 +319,11 @@ class Code(StrEnum):
         _("At most %(left)s of this top-up can be given back (its principal still unspent)."),
     )
     UNKNOWN_TOP_UP = "unknown_top_up", 404, _("No such top-up.")
+    TOP_UP_NOT_PAID = (
+        "top_up_not_paid",
+        409,
+        _("This top-up was not paid: nothing was credited, nothing can be given back."),
+    )
     MANAGER_ONLY = "manager_only", 403, _("Only a manager may do this.")
 
     # A manager's approval (restaurant/lib/approvals.py)
