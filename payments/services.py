@@ -31,7 +31,18 @@ from restaurant.lib.money import money, money_str, yuan
 
 from . import conf, providers, realtime
 from .coupons import services as coupon_services
+from .gateway_rules import (
+    CLOSE_CLAIM,
+    CODE_EXPIRY,
+    CODE_WAIT,
+    REVERSING,
+    SETTLE_AFTER,
+    SETTLE_CLAIM,
+    gateway_for_code,
+)
+from .gateway_rules import refused_logged as _refused
 from .members import services as members
+from .members import topups
 from .models import LedgerEntry, Method, Payment, PaymentEvent, Refund
 from .providers.base import (
     GatewayUnknown,
@@ -47,7 +58,6 @@ logger = logging.getLogger("payments")
 
 SUCCEEDED = Payment.Status.SUCCEEDED
 PENDING = Payment.Status.PENDING
-CLOSE_CLAIM = timedelta(minutes=2)
 
 
 # Rules of amounts and reasons (the edges, payments/forms.py and the API's schemas, parse them) -
@@ -399,27 +409,6 @@ def _gateway_start(provider: Any, payment: Payment, context: Any = None) -> None
 
 # 付款码 at the till ---------------------------------------------------------------------------
 
-# How long the payer may take to confirm on the phone (USERPAYING / WAIT_USER_PAY) before the
-# payment is reversed: WeChat asks merchants to poll about 30 s, Alipay up to about a minute.
-CODE_WAIT = timedelta(seconds=45)
-# The payment expires (and the expiry job reverses it, should the settle job not have) later.
-CODE_EXPIRY = CODE_WAIT + timedelta(minutes=1)
-
-
-# A 付款码 payment whose reverse did not get an answer (its `failure` while pending): it is
-# reversed again until the gateway answers, never booked as paid.
-REVERSING = "reversing: the gateway did not answer"
-
-
-def gateway_for_code(auth_code: str) -> str:
-    """The gateway of a payer's code (16 to 24 ASCII digits, as the edges read it): WeChat's are
-    18 digits starting 10–15, Alipay's 16–24 digits starting 25–30 (each gateway's rules)."""
-    if len(auth_code) == 18 and 10 <= int(auth_code[:2]) <= 15:
-        return "wechatpay"
-    if 16 <= len(auth_code) <= 24 and 25 <= int(auth_code[:2]) <= 30:
-        return "alipay"
-    raise Refused(Code.BAD_AUTH_CODE)
-
 
 def _gateway_code_pay(provider: Any, payment: Payment, auth_code: str) -> None:
     """Take the money with the payer's code, outside our transactions. Paid: booked now;
@@ -542,8 +531,6 @@ def payment_notify(
         raise _refused(refused, body) from None
     except NotifyIgnored:
         return None, False
-    from .members import topups  # imports this module
-
     if isinstance(note, RefundNotice):
         if topups.is_top_up(note.ours[0]):
             return topups.refund_notified(provider=provider, notice=note, body=body)
@@ -612,13 +599,6 @@ def _payment_news(provider: Any, note: Any, body: bytes) -> tuple[Payment, bool]
                     automatic=True,
                 )
     return payment, True
-
-
-def _refused(refused: NotifyRefused, body: bytes) -> NotifyRefused:
-    logger.warning(
-        "payments: notification refused (%s: %s): %r", refused.code, refused.message, body[:500]
-    )
-    return refused
 
 
 def _close_pending(
@@ -699,8 +679,6 @@ def payments_expire_due(*, now: datetime | None = None, tab_id: int | None = Non
     for expired_tab in order_services.orders_expire_unpaid(now=now, tab_id=tab_id):
         realtime.push_tab_changed(expired_tab)
     if tab_id is None:  # the worker: members' QR top-ups not paid in time, too
-        from .members import topups  # imports this module
-
         expired += topups.top_ups_expire_due(now=now)
     return expired
 
@@ -992,13 +970,7 @@ def gateways_settle(*, now: datetime | None = None) -> int:
             logger.info("payments: refund query of %s: %s", refund.pk, error)
             continue
         changed += _refund_apply(refund.pk, result).status != Refund.Status.PENDING
-    from .members import topups  # imports this module
-
     return changed + topups.top_ups_settle(now=now)
-
-
-SETTLE_AFTER = timedelta(seconds=30)
-SETTLE_CLAIM = timedelta(seconds=30)
 
 
 def _claim_query(payment_id: int, now: datetime, claim: timedelta | None = None) -> bool:

@@ -333,12 +333,13 @@ class TopUp(models.Model):
             and self.expires_at < (now or timezone.now())
         )
 
-    def as_read(self, now: datetime | None = None) -> "TopUp":
+    def status_now(self, now: datetime | None = None) -> str:
         """Expiry is computed on read, as a payment's: an overdue top-up reads as expired before
-        the worker has closed it (in memory only; readers never save)."""
-        if self.overdue(now):
-            self.status = self.Status.EXPIRED
-        return self
+        the worker has closed it at the gateway (nothing is written)."""
+        return self.Status.EXPIRED if self.overdue(now) else self.status
+
+    def status_now_display(self) -> str:
+        return str(self.Status(self.status_now()).label)
 
     def transition(self, to: str, *, user: Any = None, reason: str = "", **fields: Any) -> None:
         """The one writer of a top-up's status: checks the move, saves it with `fields`, records

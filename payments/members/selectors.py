@@ -61,6 +61,13 @@ def card_open_until(session: Any, member_id: int) -> float:
     return float(until) if isinstance(until, int | float) else 0.0
 
 
+def pending_top_up(member: Member) -> TopUp | None:
+    """The member's newest WeChat Pay or Alipay top-up still waiting for its gateway (read as
+    expired once overdue), or None."""
+    newest = TopUp.objects.filter(member=member, status=TopUp.Status.PENDING).last()
+    return newest if newest is not None and newest.status_now() == TopUp.Status.PENDING else None
+
+
 def owed_to_members() -> Decimal:
     """What the ledger says is owed to members (预收款): equals the sum of their balances."""
     entries = LedgerEntry.objects.filter(account=LedgerEntry.Account.MEMBER)

@@ -412,18 +412,45 @@ def paid_in(member: Member, top_up: TopUp, *, user: User | None) -> list[LedgerE
     ]
 
 
+def refund_amount(amount: Decimal) -> Decimal:
+    """A top-up refund's amount: above zero, to the fen."""
+    if amount <= 0 or amount != money(amount):
+        raise Refused(Code.BAD_AMOUNT)
+    return amount
+
+
+def refund_within(member: Member, top_up: TopUp, value: Decimal) -> None:
+    """A top-up refund gives back only a paid top-up's principal, at most what it paid in and
+    not yet given back, and never more principal than the (locked) wallet still holds."""
+    if not top_up.is_paid:
+        raise Refused(Code.TOP_UP_NOT_PAID)
+    left = min(top_up.amount - top_up.refunded, member.principal)
+    if value > left:
+        raise Refused(Code.OVER_TOP_UP_REFUND, left=yuan(left))
+
+
+def refund_key(key: str | None) -> str:
+    """A top-up refund's request key ("" for none)."""
+    return _key(key) if key is not None else ""
+
+
+def refund_again(request_key: str, member: Member) -> bool:
+    """Was this refund request made already? A second tap while the first is under way waits
+    on the member's lock, then finds the first's statement line by its key."""
+    return bool(request_key) and _keyed(request_key, Move.Kind.TOP_UP_REFUND, member) is not None
+
+
 def top_up_refund(
     *, top_up_id: int, amount: Decimal, reason: str, user: Any = None, key: str | None = None
 ) -> TopUp:
-    """Give back part or all of a top-up's principal, by the way it was paid in (the cashier
-    hands it back). Only principal returns, and only what is still unspent in the wallet; the
-    bonus that top-up brought goes in the same share (a half refunded takes half its bonus,
-    as far as bonus is left). The same `key` again (a second tap) refunds nothing more."""
-    if amount <= 0 or amount != money(amount):
-        raise Refused(Code.BAD_AMOUNT)
-    value = amount
+    """Give back part or all of a cash or card top-up's principal, the way it was paid in (the
+    cashier hands it back; WeChat Pay and Alipay: `topups.top_up_refund`). Only principal
+    returns, and only what is still unspent in the wallet; the bonus that top-up brought goes
+    in the same share (a half refunded takes half its bonus, as far as bonus is left). The same
+    `key` again (a second tap) refunds nothing more."""
+    value = refund_amount(amount)
     why = _reason(reason)
-    request_key = _key(key) if key is not None else ""
+    request_key = refund_key(key)
     staff = _staff(user)
     member_id = TopUp.objects.filter(pk=top_up_id).values_list("member_id", flat=True).first()
     if member_id is None:
@@ -431,21 +458,11 @@ def top_up_refund(
     with transaction.atomic():
         member = lock_member(member_id)
         top_up = TopUp.objects.select_for_update().get(pk=top_up_id)
-        # The race: a second tap while the first is under way waits on the member's lock, then
-        # finds the first's line by its key.
-        if request_key and _keyed(request_key, Move.Kind.TOP_UP_REFUND, member) is not None:
+        if refund_again(request_key, member):
             return top_up
-        if not top_up.is_paid:
-            raise Refused(Code.TOP_UP_NOT_PAID)
-        left = min(top_up.amount - top_up.refunded, member.principal)
-        if value > left:
-            raise Refused(Code.OVER_TOP_UP_REFUND, left=yuan(left))
-        if top_up.by_gateway:
-            from . import topups  # imports this module: the gateway's side lives there
-
-            _refund, entries = topups.refund_open(member, top_up, value, reason=why, user=staff)
-            _book(entries)
-            return top_up
+        if top_up.by_gateway:  # given back through its gateway: topups.top_up_refund
+            raise Refused(Code.BAD_METHOD)
+        refund_within(member, top_up, value)
         bonus = min(money(top_up.bonus * value / top_up.amount), member.bonus)
         top_up.refunded += value
         top_up.save(update_fields=["refunded"])

@@ -31,7 +31,7 @@ from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import money
 
 from .. import conf, providers
-from .. import services as bills
+from .. import gateway_rules as rules
 from ..models import LedgerEntry
 from ..providers.base import (
     GatewayUnknown,
@@ -86,12 +86,12 @@ def top_up_start(
         raise Refused(Code.BAD_AMOUNT)
     key = members._key(key)
     if auth_code:
-        gateway = bills.gateway_for_code(auth_code)
+        gateway = rules.gateway_for_code(auth_code)
     provider = providers.gateway(gateway)
     if provider is None:
         raise Refused(Code.METHOD_UNAVAILABLE)
     staff = members._staff(user)
-    wait = bills.CODE_EXPIRY if auth_code else timedelta(minutes=conf.payment_expiry_minutes())
+    wait = rules.CODE_EXPIRY if auth_code else timedelta(minutes=conf.payment_expiry_minutes())
     with transaction.atomic():
         member = members.lock_member(member_id)
         existing = TopUp.objects.filter(member=member, key=key).first()
@@ -162,7 +162,7 @@ def _code_pay(provider: Any, top_up: TopUp, auth_code: str) -> None:
             reason=_("The payment service did not answer: nothing was taken"),
         )
         if reversed_ is None:  # only a reverse settles it from now on
-            TopUp.objects.filter(pk=top_up.pk, status=PENDING).update(failure=bills.REVERSING)
+            TopUp.objects.filter(pk=top_up.pk, status=PENDING).update(failure=rules.REVERSING)
     else:
         _apply_state(provider, top_up, state)
     top_up.refresh_from_db()
@@ -198,9 +198,9 @@ def top_up_news(*, provider: Any, note: Notification, body: bytes) -> tuple[TopU
     through the gateway, as a bill's late payment is. Raises NotifyRefused (logged)."""
     top_up = TopUp.objects.filter(reference=note.out_trade_no, provider=provider.name).first()
     if top_up is None:
-        raise bills._refused(NotifyRefused("unknown_payment", "No such payment.", 404), body)
+        raise rules.refused_logged(NotifyRefused("unknown_payment", "No such payment.", 404), body)
     if note.currency != settings.CURRENCY or note.amount_cents != cents(top_up.amount):
-        raise bills._refused(
+        raise rules.refused_logged(
             NotifyRefused("wrong_amount", "The amount is not the payment's amount."), body
         )
     with transaction.atomic():
@@ -215,21 +215,21 @@ def top_up_news(*, provider: Any, note: Notification, body: bytes) -> tuple[TopU
                 completed_at=timezone.now(),
             )
             return top_up, True
-        if top_up.by_code and top_up.failure == bills.REVERSING and top_up.is_pending:
+        if top_up.by_code and top_up.failure == rules.REVERSING and top_up.is_pending:
             return top_up, False  # being reversed: the gateway gives this money back
         if top_up.is_paid:
             if top_up.gateway_txn == note.transaction_id:
                 return top_up, False  # the same notification again
-            raise bills._refused(
+            raise rules.refused_logged(
                 NotifyRefused("conflict", "The payment is paid under another transaction.", 409),
                 body,
             )
         if not top_up.can_move_to(SUCCEEDED):
-            raise bills._refused(
+            raise rules.refused_logged(
                 NotifyRefused("conflict", f"The payment is {top_up.status}.", 409), body
             )
         if TopUp.objects.filter(gateway_txn=note.transaction_id).exists():
-            raise bills._refused(
+            raise rules.refused_logged(
                 NotifyRefused("conflict", "This transaction paid another payment.", 409), body
             )
         late = not top_up.is_pending
@@ -324,7 +324,7 @@ def top_ups_expire_due(*, now: datetime | None = None) -> int:
     expired = 0
     overdue = TopUp.objects.filter(status=PENDING, expires_at__lt=now)
     for top_up_id in overdue.values_list("pk", flat=True):
-        if _claim(top_up_id, now, bills.CLOSE_CLAIM, overdue=True):
+        if _claim(top_up_id, now, rules.CLOSE_CLAIM, overdue=True):
             expired += bool(
                 _close_pending(top_up_id, TopUp.Status.EXPIRED, reason=_("Not completed in time"))
             )
@@ -340,12 +340,12 @@ def top_ups_settle(*, now: datetime | None = None) -> int:
     changed = 0
     asking = (
         TopUp.objects.filter(status=PENDING, method=TopUp.Method.QR)
-        .filter(Q(by_code=True) | Q(created_at__lt=now - bills.SETTLE_AFTER))
+        .filter(Q(by_code=True) | Q(created_at__lt=now - rules.SETTLE_AFTER))
         .filter(Q(by_code=True) | Q(expires_at__gte=now) | Q(closing_until__isnull=False))
     )
     for top_up in asking:
         provider = providers.by_name(top_up.provider)
-        claim = _code_claim(top_up, now) if top_up.by_code else bills.SETTLE_CLAIM
+        claim = _code_claim(top_up, now) if top_up.by_code else rules.SETTLE_CLAIM
         if not _claim(top_up.pk, now, claim):
             continue
         if top_up.by_code:
@@ -358,7 +358,7 @@ def top_ups_settle(*, now: datetime | None = None) -> int:
             continue
         changed += _apply_state(provider, top_up, state)
     pending = TopUpRefund.objects.filter(
-        status=TopUpRefund.Status.PENDING, created_at__lt=now - bills.SETTLE_AFTER
+        status=TopUpRefund.Status.PENDING, created_at__lt=now - rules.SETTLE_AFTER
     ).select_related("top_up")
     for refund in pending:
         provider = providers.by_name(refund.top_up.provider)
@@ -382,7 +382,7 @@ def _code_claim(top_up: TopUp, now: datetime) -> timedelta:
 
 
 def _settle_code(provider: Any, top_up: TopUp, now: datetime) -> bool:
-    if top_up.failure != bills.REVERSING:
+    if top_up.failure != rules.REVERSING:
         try:
             state = provider.query(top_up)
         except GatewayUnknown as error:
@@ -390,7 +390,7 @@ def _settle_code(provider: Any, top_up: TopUp, now: datetime) -> bool:
             state = None
         if state is not None and _apply_state(provider, top_up, state):
             return True
-        if now - top_up.created_at < bills.CODE_WAIT:
+        if now - top_up.created_at < rules.CODE_WAIT:
             return False
     return bool(
         _close_pending(
@@ -404,6 +404,35 @@ def _settle_code(provider: Any, top_up: TopUp, now: datetime) -> bool:
 # Refunds through the gateway ------------------------------------------------------------------
 
 
+def top_up_refund(
+    *, top_up_id: int, amount: Decimal, reason: str, user: Any = None, key: str | None = None
+) -> TopUp:
+    """Give back part or all of a top-up's principal, the way it was paid in: cash and card by
+    the cashier (`members.services.top_up_refund`), WeChat Pay and Alipay through the gateway's
+    refund API (`refund_open`), with the same rules (principal only, at most what that top-up
+    paid in and the wallet still holds, its bonus in the same share). The same `key` again (a
+    second tap) refunds nothing more."""
+    found = TopUp.objects.filter(pk=top_up_id).first()
+    if found is None or not found.by_gateway:
+        return members.top_up_refund(
+            top_up_id=top_up_id, amount=amount, reason=reason, user=user, key=key
+        )
+    value = members.refund_amount(amount)
+    why = members._reason(reason)
+    request_key = members.refund_key(key)
+    staff = members._staff(user)
+    with transaction.atomic():
+        member, top_up = _locked(top_up_id)
+        if members.refund_again(request_key, member):
+            return top_up
+        members.refund_within(member, top_up, value)
+        _refund, entries = refund_open(
+            member, top_up, value, reason=why, user=staff, key=request_key
+        )
+        members._book(entries)
+    return top_up
+
+
 def refund_open(
     member: Member,
     top_up: TopUp,
@@ -412,6 +441,7 @@ def refund_open(
     reason: str,
     user: Any = None,
     automatic: bool = False,
+    key: str = "",
 ) -> tuple[TopUpRefund, list[LedgerEntry]]:
     """Give `value` of a paid gateway top-up's principal back through its gateway. Member and
     top-up locked, the amount checked by the caller. The wallet gives up the principal and
@@ -432,7 +462,7 @@ def refund_open(
         top_up=top_up, refund=refund, to_status=refund.status, user=user, reason=reason[:200]
     )
     members._move(member, Move.Kind.TOP_UP_REFUND, principal=-value, bonus=-bonus,
-                  top_up=top_up, user=user, reason=reason)  # fmt: skip
+                  top_up=top_up, user=user, reason=reason, key=key)  # fmt: skip
     entries = [
         *members._owed(member, LedgerEntry.Kind.TOP_UP_REFUND, -value, top_up=top_up, user=user,
                        note=reason),
@@ -522,11 +552,15 @@ def refund_notified(*, provider: Any, notice: RefundNotice, body: bytes) -> tupl
         .first()
     )
     if refund is None or refund.top_up.reference != notice.out_trade_no:
-        raise bills._refused(NotifyRefused("unknown_refund", "No such refund.", 404), body)
+        raise rules.refused_logged(NotifyRefused("unknown_refund", "No such refund.", 404), body)
     if notice.amount_cents != cents(refund.amount):
-        raise bills._refused(NotifyRefused("wrong_amount", "The amount is not the refund's."), body)
+        raise rules.refused_logged(
+            NotifyRefused("wrong_amount", "The amount is not the refund's."), body
+        )
     if refund.gateway_refund and refund.gateway_refund != notice.gateway_refund:
-        raise bills._refused(NotifyRefused("conflict", "Another gateway refund id.", 409), body)
+        raise rules.refused_logged(
+            NotifyRefused("conflict", "Another gateway refund id.", 409), body
+        )
     was = refund.status
     result = RefundResult(
         ok=notice.succeeded, gateway_refund=notice.gateway_refund, failure=notice.failure

@@ -210,13 +210,13 @@ def test_a_lost_notification_is_credited_by_the_query(gateway, member):
 def test_a_qr_top_up_not_paid_in_time_expires_and_credits_nothing(gateway, member):
     top_up = start(member, gateway.name)
     later = timezone.now() + timedelta(minutes=11)
-    assert top_up.as_read(later).status == "expired"  # read as expired before the worker
+    assert top_up.status_now(later) == "expired"  # read as expired before the worker
     assert services.payments_expire_due(now=later) == 1
     top_up.refresh_from_db()
     assert top_up.status == "expired" and wallet(member) == (0, 0)
     assert not LedgerEntry.objects.exists()
     with pytest.raises(Refused) as refused:
-        members.top_up_refund(top_up_id=top_up.pk, amount=Decimal(1), reason="x")
+        topups.top_up_refund(top_up_id=top_up.pk, amount=Decimal(1), reason="x")
     assert refused.value.code == Code.TOP_UP_NOT_PAID
 
 
@@ -338,7 +338,7 @@ def test_a_wechat_top_up_refund_goes_back_through_the_gateway_principal_only(
 ):
     top_up = start(member, "", user=cashier, auth_code=WECHAT_CODE)
     with commits():
-        members.top_up_refund(top_up_id=top_up.pk, amount=Decimal(100), reason="搬家", user=cashier)
+        topups.top_up_refund(top_up_id=top_up.pk, amount=Decimal(100), reason="搬家", user=cashier)
     refund = TopUpRefund.objects.get()
     assert refund.status == "pending" and refund.bonus == 15  # half the principal: half the bonus
     assert wallet(member) == (100, 15) and books_hold()  # out of the wallet while it is sent
@@ -357,7 +357,7 @@ def test_a_wechat_top_up_refund_goes_back_through_the_gateway_principal_only(
 def test_an_alipay_top_up_refund_is_given_back_at_once(alisim, member, cashier, commits):
     top_up = start(member, "", user=cashier, auth_code=ALIPAY_CODE)
     with commits():
-        members.top_up_refund(top_up_id=top_up.pk, amount=Decimal(200), reason="退卡", user=cashier)
+        topups.top_up_refund(top_up_id=top_up.pk, amount=Decimal(200), reason="退卡", user=cashier)
     refund = TopUpRefund.objects.get()
     assert refund.is_done and alisim.refund(top_up.reference, refund_number(refund))
     assert wallet(member) == (0, 0) and ledger_sum(account="qr") == 0 and books_hold()
@@ -367,7 +367,7 @@ def test_a_refused_refund_puts_the_money_back_in_the_wallet(sim, member, rules, 
     top_up = start(member, "", user=cashier, auth_code=WECHAT_CODE)
     sim.controls(refund_refuse={"code": "NOT_ENOUGH", "message": "基本账户余额不足"})
     with commits():
-        members.top_up_refund(top_up_id=top_up.pk, amount=Decimal(200), reason="退卡", user=cashier)
+        topups.top_up_refund(top_up_id=top_up.pk, amount=Decimal(200), reason="退卡", user=cashier)
     refund = TopUpRefund.objects.get()
     assert refund.status == "failed" and refund.failure == "NOT_ENOUGH: 基本账户余额不足"
     assert wallet(member) == (200, 30) and books_hold()
@@ -377,14 +377,14 @@ def test_a_refused_refund_puts_the_money_back_in_the_wallet(sim, member, rules, 
     assert kinds[-2:] == ["top_up_refund", "refund_failed"]
     sim.controls(refund_refuse=None)  # tried again: a new refund, a new number
     with commits():
-        members.top_up_refund(top_up_id=top_up.pk, amount=Decimal(200), reason="退卡", user=cashier)
+        topups.top_up_refund(top_up_id=top_up.pk, amount=Decimal(200), reason="退卡", user=cashier)
     assert TopUpRefund.objects.filter(status="pending").count() == 1
 
 
 def test_a_refund_the_gateway_never_got_is_sent_again_by_the_worker(sim, member, cashier):
     top_up = start(member, "", user=cashier, auth_code=WECHAT_CODE)
     sim.controls(unreachable=True)
-    members.top_up_refund(top_up_id=top_up.pk, amount=Decimal(50), reason="x", user=cashier)
+    topups.top_up_refund(top_up_id=top_up.pk, amount=Decimal(50), reason="x", user=cashier)
     refund = TopUpRefund.objects.get()
     assert topups.refund_execute(refund_id=refund.pk).status == "pending"  # no answer
     sim.controls(unreachable=False)
@@ -399,9 +399,9 @@ def test_a_refund_the_gateway_never_got_is_sent_again_by_the_worker(sim, member,
 
 def test_a_top_up_refund_never_takes_more_principal_than_is_left(sim, member, cashier):
     top_up = start(member, "", user=cashier, auth_code=WECHAT_CODE)
-    members.top_up_refund(top_up_id=top_up.pk, amount=Decimal(150), reason="x", user=cashier)
+    topups.top_up_refund(top_up_id=top_up.pk, amount=Decimal(150), reason="x", user=cashier)
     with pytest.raises(Refused) as refused:
-        members.top_up_refund(top_up_id=top_up.pk, amount=Decimal(60), reason="x", user=cashier)
+        topups.top_up_refund(top_up_id=top_up.pk, amount=Decimal(60), reason="x", user=cashier)
     assert refused.value.code == Code.OVER_TOP_UP_REFUND
     assert TopUpRefund.objects.count() == 1 and books_hold()
 
