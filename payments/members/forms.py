@@ -13,6 +13,7 @@ from restaurant.lib.errors import Code
 from restaurant.lib.forms import AmountField, EdgeForm, KeyField, ReadField, WholeNumberField
 from restaurant.lib.money import money
 
+from ..forms import auth_code
 from .models import TopUp
 from .services import MOBILE, PIN
 
@@ -98,13 +99,30 @@ def _positive(value: Decimal | None) -> Decimal | None:
 
 
 class TopUpForm(EdgeForm):
-    """储值 at the till: yuan above zero, cash or card (with the terminal's reference)."""
+    """储值 at the till: yuan above zero, cash, card (with the terminal's reference), or WeChat
+    Pay / Alipay: the member's 付款码 scanned, or else a QR code of the gateway chosen."""
 
     amount = AmountField(required=True, validators=[_positive])
     method = forms.ChoiceField(choices=TopUp.Method.choices)
     key = KeyField(required=True)
     terminal_ref = forms.CharField(required=False)
-    refusals = {"amount": Code.BAD_AMOUNT, "method": Code.BAD_METHOD, "key": Code.BAD_KEY}
+    auth_code = forms.CharField(required=False)
+    gateway = forms.CharField(required=False, max_length=20)
+    refusals = {
+        "amount": Code.BAD_AMOUNT,
+        "method": Code.BAD_METHOD,
+        "key": Code.BAD_KEY,
+        "gateway": Code.METHOD_UNAVAILABLE,
+    }
+
+    def clean_auth_code(self) -> str:
+        raw = self.cleaned_data["auth_code"]
+        if self.cleaned_data.get("method") != TopUp.Method.QR or not raw:
+            return ""
+        code = auth_code(raw)
+        if code is None:
+            raise ValidationError("not a payment code", code=Code.BAD_AUTH_CODE.value)
+        return code
 
 
 class TopUpRefundForm(EdgeForm):
@@ -113,6 +131,13 @@ class TopUpRefundForm(EdgeForm):
     reason = forms.CharField(required=False)
     key = KeyField()  # the same key again refunds nothing more
     refusals = {"top_up": Code.UNKNOWN_TOP_UP, "amount": Code.BAD_AMOUNT, "key": Code.BAD_KEY}
+
+
+class TopUpCancelForm(EdgeForm):
+    """The cashier gives up a WeChat Pay or Alipay top-up the member did not pay."""
+
+    top_up = WholeNumberField(required=True, maximum=2**63 - 1)
+    refusals = {"top_up": Code.UNKNOWN_TOP_UP}
 
 
 class AdjustForm(EdgeForm):

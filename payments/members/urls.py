@@ -10,6 +10,11 @@ urlpatterns = [
     path("cashier/members/export.csv", views.till_members_export, name="members-export"),
     path("cashier/members/<int:member>/", views.till_member, name="member-detail"),
     path("cashier/members/<int:member>/<str:action>/", views.till_member_act, name="member-act"),
+    path(
+        "cashier/members/<int:member>/top-ups/<int:top_up>/",
+        views.till_top_up,
+        name="member-top-up",
+    ),
     path("t/<str:token>/member/", views.diner_join, name="member-join"),
     path("m/<str:link>/", views.member_page, name="member-page"),
     path("m/<str:link>/code/", views.member_code_part, name="member-code"),

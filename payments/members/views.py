@@ -23,8 +23,18 @@ from restaurant.lib.money import yuan
 from restaurant.lib.qr import make_qr
 from restaurant.lib.roles import CASHIER, MANAGER, has_role, role_required
 
-from . import selectors, services
-from .forms import AdjustForm, JoinForm, PinForm, PinTryForm, TopUpForm, TopUpRefundForm
+from .. import providers
+from ..gateway_rules import REVERSING
+from . import selectors, services, topups
+from .forms import (
+    AdjustForm,
+    JoinForm,
+    PinForm,
+    PinTryForm,
+    TopUpCancelForm,
+    TopUpForm,
+    TopUpRefundForm,
+)
 from .models import Member, TopUp
 
 # How long the member's page stays open after the PIN (this browser's session only).
@@ -101,6 +111,8 @@ def _detail(request, member, **extra):
         "member": member,
         "moves": selectors.statement(member),
         "top_ups": selectors.top_ups(member),
+        "pending": selectors.pending_top_up(member),
+        "gateways": providers.qr_gateways(),
         "coupons": selectors.coupons(member),
         "key": secrets.token_hex(12),
         "is_manager": has_role(request.user, MANAGER),
@@ -122,7 +134,17 @@ def till_member(request, member):
 
 def _top_up(request, member):
     form = TopUpForm.parse(request.POST)
-    top_up, created = services.top_up_create(
+    if form["method"] == TopUp.Method.QR:
+        top_up, _created = topups.top_up_start(
+            member_id=member.pk,
+            amount=form["amount"],
+            key=form["key"],
+            user=request.user,
+            gateway=form["gateway"],
+            auth_code=form["auth_code"],
+        )
+        return _top_up_said(top_up)
+    top_up, _created = services.top_up_create(
         member_id=member.pk,
         amount=form["amount"],
         method=form["method"],
@@ -130,24 +152,58 @@ def _top_up(request, member):
         user=request.user,
         terminal_ref=form["terminal_ref"],
     )
-    message = _("Topped up %(amount)s") % {"amount": yuan(top_up.amount)}
-    if top_up.bonus:
-        message += _(", with %(bonus)s bonus") % {"bonus": yuan(top_up.bonus)}
-    return message + "."
+    return _top_up_said(top_up)
+
+
+def _top_up_said(top_up: TopUp) -> str:
+    """What the till says of a top-up as it stands (a WeChat Pay or Alipay one may wait)."""
+    status = TopUp.Status(top_up.status_now())
+    if status == TopUp.Status.SUCCEEDED:
+        message = _("Topped up %(amount)s") % {"amount": yuan(top_up.amount)}
+        if top_up.bonus:
+            message += _(", with %(bonus)s bonus") % {"bonus": yuan(top_up.bonus)}
+        return message + "."
+    if status == TopUp.Status.PENDING and top_up.by_code and top_up.failure == REVERSING:
+        return _(
+            "The payment service did not answer. The top-up is being checked and is reversed "
+            "if anything was taken: scan again in a minute."
+        )
+    if status == TopUp.Status.PENDING and top_up.by_code:
+        return _("The member is confirming the payment on the phone (用户支付中)…")
+    if status == TopUp.Status.PENDING:
+        return _("Show the QR code to the member: the balance goes up when they have paid.")
+    if status == TopUp.Status.FAILED:
+        return _("Not paid: %(reason)s. Nothing was credited.") % {"reason": top_up.failure}
+    if status == TopUp.Status.CANCELLED and top_up.by_code:
+        return _("The payment service did not answer: nothing was taken. Scan the code again.")
+    if status == TopUp.Status.EXPIRED:
+        return _("Not paid in time: nothing was credited.")
+    return _("Given up: nothing was credited.")
 
 
 def _top_up_refund(request, member):
     form = TopUpRefundForm.parse(request.POST)
     if not TopUp.objects.filter(pk=form["top_up"], member=member).exists():
         raise Refused(Code.UNKNOWN_TOP_UP)
-    services.top_up_refund(
+    top_up = topups.top_up_refund(
         top_up_id=form["top_up"],
         amount=form["amount"],
         reason=form["reason"],
         user=request.user,
         key=form["key"],
     )
+    if top_up.by_gateway:
+        return _("Top-up refund sent to the payment service: it goes back to the member's account.")
     return _("Top-up refunded: hand the money back.")
+
+
+def _top_up_cancel(request, member):
+    top_up = topups.top_up_cancel(
+        top_up_id=TopUpCancelForm.parse(request.POST)["top_up"],
+        member_id=member.pk,
+        user=request.user,
+    )
+    return _top_up_said(top_up)
 
 
 def _pin(request, member):
@@ -186,6 +242,7 @@ def _erase(request, member):
 ACTIONS = {
     "top-up": (_top_up, "top-up-form"),
     "top-up-refund": (_top_up_refund, "refund-form"),
+    "top-up-cancel": (_top_up_cancel, "top-up-pending"),
     "pin": (_pin, "pin-form"),
     "freeze": (_freeze, "freeze-form"),
     "adjust": (_adjust, "adjust-form"),
@@ -229,6 +286,21 @@ def till_member_act(request, member, action):
     if not request.htmx:
         return render(request, "members/member.html", context)
     return render(request, "members/member_update.html", {**context, "oob": True})
+
+
+@require_GET
+@role_required(CASHIER)
+def till_top_up(request, member, top_up):
+    """A WeChat Pay or Alipay top-up as it stands, asked every 2 s by the till's page while it
+    is pending (a read: the notification or the worker credits it). Swaps the figures, the
+    pending region, the top-ups and the statement, never the forms the cashier may be filling."""
+    member = _member_or_404(member)
+    found = TopUp.objects.filter(pk=top_up, member=member).first()
+    if found is None:
+        raise Http404("No such top-up")
+    said = "" if found.status_now() == TopUp.Status.PENDING else _top_up_said(found)
+    context = _detail(request, member, message=said, oob=True)
+    return render(request, "members/member_top_up.html", context)
 
 
 @require_GET

@@ -676,8 +676,8 @@ def member_figures(period: Period) -> list[MemberRow]:
     )
     by_kind = {row["kind"]: row for row in moves}
     rows = []
-    money_kinds = (Move.Kind.TOP_UP, Move.Kind.TOP_UP_REFUND, Move.Kind.SPEND, Move.Kind.REFUND,
-                   Move.Kind.ADJUST)  # fmt: skip
+    money_kinds = (Move.Kind.TOP_UP, Move.Kind.TOP_UP_REFUND, Move.Kind.TOP_UP_UNREFUND,
+                   Move.Kind.SPEND, Move.Kind.REFUND, Move.Kind.ADJUST)  # fmt: skip
     point_kinds = (Move.Kind.POINTS_EARN, Move.Kind.POINTS_SPEND, Move.Kind.POINTS_REVERSE,
                    Move.Kind.POINTS_RETURN, Move.Kind.POINTS_EXPIRE)  # fmt: skip
     for kind in money_kinds:

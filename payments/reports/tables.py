@@ -311,6 +311,7 @@ def _staff(period: Period, unit: str) -> Report:
 MEMBER_ROWS: dict[str, Text] = {
     "top_up": _("Top-ups (paid in)"),
     "top_up_refund": _("Top-ups refunded"),
+    "refund_failed": _("Top-up refunds refused by the gateway (back in the wallet)"),
     "spend": _("Paid by balance"),
     "refund": _("Refunded to balance"),
     "adjust": _("Manager adjustments"),
