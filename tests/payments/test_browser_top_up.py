@@ -69,7 +69,8 @@ def test_the_cashier_tops_up_by_scanning_the_members_code_and_sees_the_balance_a
 
     # Not a payment code: refused with a clear message, nothing started.
     scan(till, "991234567890123456")
-    expect(till.locator("#flash")).to_contain_text("付款码")
+    expect(till.locator("#member-form-top-up .form-error")).to_contain_text("付款码")
+    expect(form.locator("input[name=method][value=qr]")).to_be_checked()  # as typed
     expect(till.locator("#member-balance")).to_have_text("¥0")
     assert not TopUp.objects.exists()
     shot(till, "2-not-a-code-zh")
