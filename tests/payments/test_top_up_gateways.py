@@ -5,6 +5,7 @@ expired, declined or reversed: nothing credited; paid after expiry: credited and
 full; refunds of principal through the gateway's refund API; reconciliation of a top-up's row;
 and always: money owed to members in the ledger = the sum of the balances."""
 
+import re
 import threading
 from datetime import timedelta
 from decimal import Decimal
@@ -443,3 +444,62 @@ def test_a_top_up_paid_here_and_on_no_bill_is_missing_there(sim, member):
 def test_the_members_page_lists_what_the_books_owe(sim, member):
     start(member, "", auth_code=WECHAT_CODE)
     assert selectors.owed_to_members() == balances() == 200
+
+
+# The till's page ------------------------------------------------------------------------------
+
+HTMX = {"HX-Request": "true", "Accept-Language": "en"}
+
+
+def test_the_page_shows_a_pending_qr_and_its_poll_reads_it_until_credited(sim, member, cashier):
+    till = Client()
+    till.force_login(cashier)
+    act = f"/cashier/members/{member.pk}/top-up/"
+    answer = till.post(act, {"method": "qr", "amount": "88", "key": "k1", "gateway": "wechatpay"},
+                       headers=HTMX)  # fmt: skip
+    html = answer.content.decode()
+    assert answer.status_code == 200 and "Show the QR code to the member" in html
+    top_up = TopUp.objects.get()
+    poll = f"/cashier/members/{member.pk}/top-ups/{top_up.pk}/"
+    assert f'hx-get="{poll}"' in html and "<svg" in html
+    rows = (TopUp.objects.count(), LedgerEntry.objects.count(), Move.objects.count())
+    read = till.get(poll, headers=HTMX).content.decode()
+    assert 'hx-trigger="every 2s"' in read and 'id="member-form-top-up"' not in read
+    assert (TopUp.objects.count(), LedgerEntry.objects.count(), Move.objects.count()) == rows
+    sim.decide(top_up.reference)
+    services.gateways_settle(now=timezone.now() + LATER)  # the worker asks: paid
+    read = till.get(poll, headers=HTMX).content.decode()
+    assert "Topped up ¥88" in read and "every 2s" not in read
+    assert re.search(r'id="member-balance">¥88<', read)
+
+
+def test_the_cashier_gives_up_a_qr_top_up_and_it_is_closed_at_the_gateway(sim, member, cashier):
+    top_up = start(member, "wechatpay")
+    given_up = topups.top_up_cancel(top_up_id=top_up.pk, member_id=member.pk, user=cashier)
+    assert given_up.status == "cancelled" and sim.order(top_up.reference)["state"] == "CLOSED"
+    assert sim.decide(top_up.reference)[0] == 409 and wallet(member) == (0, 0)
+    paid = start(member, "wechatpay", key="t2")
+    sim.decide(paid.reference)  # paid while the cashier taps Cancel: the gateway says so
+    with pytest.raises(Refused) as refused:
+        topups.top_up_cancel(top_up_id=paid.pk, member_id=member.pk, user=cashier)
+    assert refused.value.code == Code.ALREADY_PAID
+    assert services.gateways_settle(now=timezone.now() + LATER) == 1
+    assert wallet(member) == (200, 0) and books_hold()
+
+
+def test_a_top_up_through_the_sandbox_gateway_is_credited_by_its_signed_notification(
+    member, client
+):
+    from payments.models import SandboxCharge
+    from payments.providers import sandbox
+
+    from .conftest import notify
+
+    top_up = start(member, "sandbox", amount="20")
+    charge = SandboxCharge.objects.get(out_trade_no=top_up.reference)
+    assert top_up.code_url.endswith(f"/sandbox/pay/{charge.pk}/")
+    sandbox.gateway_decide(charge.pk, approve=True)
+    charge.refresh_from_db()
+    for _ in range(3):
+        assert notify(client, charge).status_code == 200
+    assert wallet(member) == (20, 0) and books_hold()
