@@ -161,6 +161,19 @@ def test_a_day_not_closed_or_not_over_is_not_summed(day, manager):
     assert rollup.rollup_due(now=day_bounds(DAY)[1]) == [DAY]
 
 
+def test_the_worker_sums_a_few_days_per_round_oldest_first(manager, monkeypatch):
+    from restaurant.management.commands import worker
+
+    days = [DAY - timedelta(days=n) for n in range(3)]
+    for day in days:
+        BusinessDay.objects.create(day=day, closed_by=manager, report={})
+    monkeypatch.setattr(rollup, "DAYS_PER_ROUND", 2)
+    assert ("rollup", rollup.rollup_round) in worker.JOBS
+    assert rollup.rollup_round() == sorted(days)[:2]
+    assert rollup.rollup_round() == [DAY]
+    assert rollup.rollup_round() == []
+
+
 def test_a_void_marks_the_day_stale_in_its_own_transaction(day, manager):
     _close(manager, DAY)
     line = OrderLine.objects.get(order__tab=day["bills"][1], name="拍黄瓜")

@@ -20,7 +20,7 @@ from django.db import close_old_connections
 from payments.bills import bills_fetch_due
 from payments.members.services import points_expire_due
 from payments.reports.reconcile import reconcile_due
-from payments.reports.rollup import rollup_refresh
+from payments.reports.rollup import rollup_round
 from payments.services import gateways_settle, payments_expire_due
 from printing.sender import print_jobs_send
 from restaurant.backups import backup_due
@@ -47,8 +47,9 @@ JOBS: list[tuple[str, Callable[[], object]]] = [
     # Members' points from before this year, from 1 January (POINTS_EXPIRE_AT_YEAR_END).
     ("points", points_expire_due),
     # The reports' roll-up of each closed day once it is over, and again after a change marked
-    # it stale (payments/reports/rollup.py): a few small reads when nothing is due.
-    ("rollup", rollup_refresh),
+    # it stale (payments/reports/rollup.py), a few days per round: two small reads when nothing
+    # is due.
+    ("rollup", rollup_round),
     # The day's backup from BACKUP_AT on, once (a row per day claims it); off without BACKUP_AT.
     # Last: a round waits for it (seconds on a restaurant's database), at a quiet hour.
     ("backup", backup_due),
