@@ -11,6 +11,7 @@ same dish always gets the same picture (the drawing is seeded by the dish's name
 import math
 import random
 from io import BytesIO
+from typing import Any
 
 from PIL import Image, ImageDraw, ImageFilter
 
@@ -39,15 +40,119 @@ STAFF = [
 
 # -- Tables --------------------------------------------------------------------------------------
 
+# A private room's minimum spend (包间最低消费); the rooms' charge per guest is in AREAS below.
+ROOM_MINIMUM_SPEND = {"B1": "300.00", "B2": "300.00", "B3": "500.00", "B4": "800.00"}
+
 TABLES = [
     *(
         {"code": f"A{n}", "name": f"大厅 A{n}", "area": "大厅", "seats": seats}
         for n, seats in enumerate([4, 4, 4, 4, 2, 2, 6, 6], start=1)
     ),
     *(
-        {"code": f"B{n}", "name": f"包间 B{n}", "area": "包间", "seats": seats}
+        {
+            "code": f"B{n}",
+            "name": f"包间 B{n}",
+            "area": "包间",
+            "seats": seats,
+            "minimum_spend": ROOM_MINIMUM_SPEND[f"B{n}"],
+        }
         for n, seats in enumerate([8, 8, 10, 12], start=1)
     ),
+]
+
+# -- Price rules, members and coupons (issue 9) ----------------------------------------------------
+
+# Table areas by the tables' `area` name: the hall charges tea per guest (茶位费), the private
+# rooms a place setting (餐位费). A private room also has a minimum spend (ROOM_MINIMUM_SPEND).
+AREAS = [
+    {"name": "大厅", "seat_charge": "2.00", "seat_charge_name": "茶位费"},
+    {"name": "包间", "seat_charge": "5.00", "seat_charge_name": "餐位费"},
+]
+
+# 会员价 of signature dishes (list price beside it in the menu above).
+MEMBER_PRICES = {
+    "夫妻肺片": "36.00",  # 42
+    "宫保鸡丁": "32.00",  # 38
+    "水煮牛肉": "58.00",  # 68
+    "清蒸鲈鱼": "78.00",  # 88
+    "北京烤鸭": "108.00",  # 128
+    "红烧肉": "49.00",  # 58
+    "小笼包": "22.00",  # 26
+}
+
+# The levels the members app's migration makes (its values), in case a manager removed them.
+LEVELS = [
+    {"name": "普通会员", "name_en": "Member", "discount_rate": "1.000", "points_rate": "1.00"},
+    {"name": "银卡会员", "name_en": "Silver", "discount_rate": "0.950", "points_rate": "1.50"},
+    {"name": "金卡会员", "name_en": "Gold", "discount_rate": "0.900", "points_rate": "2.00"},
+]
+
+# 充 200 送 30, 充 500 送 100.
+BONUS_RULES = [
+    {"threshold": "200.00", "bonus": "30.00"},
+    {"threshold": "500.00", "bonus": "100.00"},
+]
+
+# Coupons, by name. `dishes` and `categories` by name. None of them is limited to hours or days
+# except the weekday lunch one, so that the demo's coupons work whenever someone tries them.
+COUPONS: list[dict[str, Any]] = [
+    {"name": "满100减20", "type": "threshold", "off": "20.00", "minimum": "100.00"},
+    {"name": "8.8折券", "type": "percent", "rate": "0.880", "cap": "50.00"},
+    {
+        "name": "10元代金券",
+        "type": "voucher",
+        "off": "10.00",
+        "minimum": "50.00",
+        "combinable": True,
+    },
+    {"name": "赠酸梅汤", "type": "free_dish", "minimum": "80.00", "dishes": ["酸梅汤"]},
+    {
+        "name": "工作日午市满60减10",
+        "type": "threshold",
+        "off": "10.00",
+        "minimum": "60.00",
+        "categories": ["热菜", "主食"],
+        "weekdays": "12345",
+        "hours": ("11:00", "14:00"),
+    },
+]
+# A batch of single-use codes to print (admin: 券码批次 → 打印券码), found by coupon and note.
+BATCH: dict[str, Any] = {"coupon": "满100减20", "quantity": 20, "note": "开业酬宾（演示）"}
+
+# Demo members, found by mobile; made only with DEBUG on (load_demo's docstring). Their top-ups
+# go through the till's service by card (so no cash is expected in a drawer), the bonus rules
+# above giving their bonus; `points` is a manager's adjustment (开卡礼). PIN 123456 (demo_info)
+# for those with `pin`; the third joined with a mobile only and has set no PIN yet (so cannot
+# spend a balance), and each PIN is a PBKDF2 hash that costs load_demo most of a second.
+MEMBER_PIN = "123456"
+MEMBERS: list[dict[str, Any]] = [
+    {
+        "mobile": "13800138001",
+        "name": "王芳",
+        "level": "金卡会员",
+        "pin": True,
+        "top_up": "500.00",
+        "points": 1200,
+        "coupons": ["8.8折券", "10元代金券"],
+    },
+    {
+        "mobile": "13800138002",
+        "name": "李明",
+        "level": "银卡会员",
+        "pin": True,
+        "top_up": "200.00",
+        "points": 0,
+        "coupons": ["赠酸梅汤"],
+    },
+    {
+        "mobile": "13800138003",
+        "name": "",
+        "level": "普通会员",
+        "pin": False,
+        "top_up": None,
+        "points": 0,
+        "coupons": [],
+    },
 ]
 
 # -- Option groups -------------------------------------------------------------------------------

@@ -11,6 +11,10 @@ from django.test import Client
 
 from demo import data
 from menu.models import Dish
+from orders.models import Area
+from payments.coupons.models import Coupon, CouponCode
+from payments.members.models import Member
+from payments.models import LedgerEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -56,3 +60,12 @@ def test_with_the_flag_staff_get_random_passwords_printed_once(production):
     call_command("demo_info", stdout=info)
     assert all(password not in info.getvalue() for password in printed.values())
     assert "diancan-manager" not in info.getvalue()
+
+
+def test_on_a_real_site_it_makes_no_members_and_no_coupon_codes(production):
+    run("--allow-production")
+    # Nothing that carries money or a published PIN: no members, no top-ups, no codes.
+    assert not Member.objects.exists() and not LedgerEntry.objects.exists()
+    assert not CouponCode.objects.exists()
+    # The settings come as the menu does, for the manager to change or switch off.
+    assert Area.objects.count() == 2 and Coupon.objects.count() == len(data.COUPONS)

@@ -10,6 +10,8 @@ from django.urls import reverse
 
 from demo import data
 from orders.models import Table
+from payments.coupons.models import Batch
+from payments.members.models import Member
 
 
 def _width(text):
@@ -44,6 +46,23 @@ class Command(BaseCommand):
         out(f"收银 Cashier:  {public}{reverse('payments:cashier')}")
         out(f"管理 Admin:    {public}{reverse('admin:index')}")
         out(f"登录 Log in:   {public}{reverse('login')}")
+        demo_members = Member.objects.filter(
+            mobile__in=[entry["mobile"] for entry in data.MEMBERS]
+        ).select_related("level")
+        if demo_members:
+            out("")
+            out(f"会员 Members:  {public}{reverse('payments:members')}")
+            out(f"  演示会员 Demo members (手机 mobile, 演示 PIN demo PIN {data.MEMBER_PIN}):")
+            for member in sorted(demo_members, key=lambda m: m.mobile or ""):
+                pin = "PIN" if member.pin else "无 PIN no PIN"
+                out(
+                    f"  {member.mobile}  {_pad(member.name or '—', 6)}{_pad(member.level.name, 10)}"
+                    f"余额 balance ¥{member.balance}  积分 points {member.points}  {pin}"
+                )
+        batch = Batch.objects.filter(note=data.BATCH["note"]).order_by("pk").first()
+        if batch is not None:
+            sheet = reverse("admin:coupons_batch_sheet", args=[batch.pk])
+            out(f"券码 Coupons:  {public}{sheet}  (打印 print, {batch})")
         out("")
         out("演示员工账号 Demo staff logins (用户名 username / 密码 password):")
         User = get_user_model()
