@@ -61,8 +61,12 @@ def seat_bills(env):
     from restaurant.lib.devices import DeviceToken
 
     dishes = plain_dishes(5)
+    # One dish with a member price, as described: the demo gives some dishes one of their own.
+    for dish in dishes:
+        dish.member_price = None
     dishes[0].member_price = (dishes[0].price * Decimal("0.8")).quantize(Decimal("0.01"))
-    dishes[0].save(update_fields=["member_price"])
+    for dish in dishes:
+        dish.save(update_fields=["member_price"])
     Area.objects.create(name="bench-rich", seat_charge=Decimal("3.00"), seat_charge_name="茶位费")
     coupon = Coupon.objects.create(
         name="满100减20", type="threshold", off=Decimal("20"), minimum=Decimal("100")
