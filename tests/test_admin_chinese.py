@@ -17,6 +17,7 @@ from orders.models import Area
 from payments.coupons.models import Coupon
 from payments.coupons.services import batch_issue
 from payments.members.models import BonusRule, Level, Member
+from payments.members.services import top_up_create
 from payments.services import payment_start
 from printing.models import Printer
 from printing.services import order_tickets_queue
@@ -108,7 +109,10 @@ def a_bill(table, menu, cashier):
         username="cashier", ip_address="127.0.0.1", user_agent="-", path_info="/accounts/login/"
     )
     BonusRule.objects.create(threshold=200, bonus=30)
-    Member.objects.create(number="100001", mobile="13800000000", level=Level.objects.first())
+    member = Member.objects.create(
+        number="100001", mobile="13800000000", level=Level.objects.first()
+    )
+    top_up_create(member_id=member.pk, amount=Decimal("100"), method="cash", key="t")
     return tab
 
 

@@ -1,11 +1,13 @@
-"""Levels and top-up bonus rules are the manager's to set here. Members are looked at here;
-their money and points move only through `payments.members.services` (the till's pages)."""
+"""Levels and top-up bonus rules are the manager's to set here. Members and their top-ups are
+looked at here; their money and points move only through `payments.members.services` (the
+till's pages)."""
 
 from django.contrib import admin
 
 from restaurant.lib.roles import ManagerPermissions
 
-from .models import BonusRule, Level, Member, Move
+from ..admin import ReadOnly
+from .models import BonusRule, Level, Member, Move, TopUp, TopUpEvent, TopUpRefund
 
 
 @admin.register(Level)
@@ -71,3 +73,45 @@ class MemberAdmin(ManagerPermissions, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # personal data is erased by the service; the books keep the member
+
+
+class TopUpRefundInline(ReadOnly, admin.TabularInline):
+    model = TopUpRefund
+    extra = 0
+    fields = readonly_fields = (
+        "amount",
+        "bonus",
+        "status",
+        "reason",
+        "automatic",
+        "gateway_refund",
+        "failure",
+        "user",
+        "created_at",
+    )
+
+
+class TopUpEventInline(ReadOnly, admin.TabularInline):
+    model = TopUpEvent
+    extra = 0
+    fields = readonly_fields = (
+        "created_at",
+        "from_status",
+        "to_status",
+        "refund",
+        "user",
+        "reason",
+    )
+
+
+@admin.register(TopUp)
+class TopUpAdmin(ReadOnly, admin.ModelAdmin):
+    """Every top-up with its gateway's numbers, refunds and moves: what the manager looks up
+    when a guest or a gateway's bill asks about one."""
+
+    list_display = ["id", "member", "method", "provider", "status", "amount", "bonus", "refunded"]
+    list_display += ["created_at", "user"]
+    list_filter = ["method", "provider", "status", "created_at"]
+    search_fields = ["reference", "gateway_txn", "terminal_ref", "member__number"]
+    readonly_fields = [f.name for f in TopUp._meta.fields]
+    inlines = [TopUpRefundInline, TopUpEventInline]

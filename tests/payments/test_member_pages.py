@@ -349,3 +349,19 @@ def test_the_members_coupons_show_at_the_till_and_on_their_card(till, member, ta
     phone = Client()
     phone.post(f"/m/{member.link_token}/unlock/", {"pin": "123456"})
     assert issued.code in phone.get(f"/m/{member.link_token}/").content.decode()
+
+
+def test_the_manager_looks_up_top_ups_in_the_admin_and_cannot_change_them(manager, member):
+    manager.is_staff = True  # the admin's door, as the manager's staff pages give it
+    manager.save()
+    boss = Client()
+    boss.force_login(manager)
+    top_up = member.top_ups.get()
+    listed = boss.get("/admin/members/topup/", headers=EN)
+    assert listed.status_code == 200 and member.number in listed.content.decode()
+    shown = boss.get(f"/admin/members/topup/{top_up.pk}/change/", headers=EN)
+    assert shown.status_code == 200 and "100.00" in shown.content.decode()
+    boss.post(f"/admin/members/topup/{top_up.pk}/change/", {"amount": "999"})
+    top_up.refresh_from_db()
+    assert top_up.amount == 100
+    assert boss.get("/admin/members/topup/add/").status_code == 403
