@@ -396,8 +396,8 @@ async def settle_split_bills(port, tabs, token, seconds, *, clients, warmup, cod
     async def pay(http, tab, amount, version, member_code=None):
         body = {"method": "cash", "amount": str(amount), "version": version}
         if member_code:  # a scanned member code, or {"login": mobile, "pin": PIN}
-            auth = {"code": member_code} if isinstance(member_code, str) else member_code
-            body.update(method="member", member=auth)
+            shown = {"code": member_code} if isinstance(member_code, str) else member_code
+            body.update(method="member", member=shown)
         body["key"] = uuid.uuid4().hex
         status, answer = await http.request(
             "POST", f"/api/v1/tabs/{tab}/payments", json.dumps(body).encode(), auth
