@@ -11,6 +11,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
+from restaurant.lib.fields import optional_link
 from restaurant.lib.money import MoneyField
 
 THUMBNAIL_SIZE = (480, 360)
@@ -105,13 +106,8 @@ class Dish(Localized, models.Model):
         _("thumbnail"), upload_to="dishes/thumbs/", blank=True, editable=False
     )
     tags = models.ManyToManyField(Tag, blank=True, verbose_name=_("tags"))
-    station = models.ForeignKey(
-        Station,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="dishes",
-        verbose_name=_("kitchen station"),
+    station = optional_link(
+        Station, _("kitchen station"), on_delete=models.SET_NULL, related_name="dishes"
     )
     active = models.BooleanField(_("on the menu"), default=True)
     stock = models.PositiveIntegerField(

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from restaurant.lib.diners import diner_marker
 from restaurant.lib.errors import Code, Refused
+from restaurant.lib.fields import optional_link, staff_member
 from restaurant.lib.money import MoneyField
 
 CHINESE_NUMBERS = "一二三四五六七八九十"
@@ -262,22 +263,8 @@ class Order(models.Model):
     key = models.CharField(
         _("submission key"), max_length=64, help_text=_("The client's idempotency key.")
     )
-    diner = models.ForeignKey(
-        Diner,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("diner"),
-    )
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("staff member"),
-    )
+    diner = optional_link(Diner, _("diner"), on_delete=models.SET_NULL)
+    user = staff_member()
     created_at = models.DateTimeField(_("ordered at"), default=timezone.now, db_index=True)
     # Pay first (先付后吃): the order waits for its payment before the kitchen sees it.
     awaiting_payment = models.BooleanField(_("awaiting payment"), default=False)
@@ -337,14 +324,7 @@ class OrderLine(models.Model):
         related_name="+",
         verbose_name=_("kitchen station"),
     )
-    diner = models.ForeignKey(
-        Diner,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("diner"),
-    )
+    diner = optional_link(Diner, _("diner"), on_delete=models.SET_NULL)
     name = models.CharField(_("name"), max_length=60)
     name_en = models.CharField(_("English name"), max_length=100, blank=True)
     options = models.JSONField(_("options"), default=list, help_text=_("Option names as ordered."))
@@ -476,14 +456,7 @@ class TabEvent(models.Model):
     tab = models.ForeignKey(
         Tab, on_delete=models.CASCADE, related_name="events", verbose_name=_("tab")
     )
-    line = models.ForeignKey(
-        OrderLine,
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="events",
-        verbose_name=_("dish line"),
-    )
+    line = optional_link(OrderLine, _("dish line"), on_delete=models.CASCADE, related_name="events")
 
     class Kind(models.TextChoices):
         """What happened; the services write these values, the admin shows their labels."""
@@ -505,31 +478,10 @@ class TabEvent(models.Model):
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
     from_status = models.CharField(_("from status"), max_length=10, blank=True)
     to_status = models.CharField(_("to status"), max_length=10, blank=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("staff member"),
-    )
-    diner = models.ForeignKey(
-        Diner,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("diner"),
-    )
+    user = staff_member()
+    diner = optional_link(Diner, _("diner"), on_delete=models.SET_NULL)
     # The manager who approved `user`'s action beyond a cashier's limit (orders/controls.py).
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("approved by"),
-    )
+    approved_by = staff_member(_("approved by"))
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now)
 
@@ -566,14 +518,7 @@ class TabAdjustment(models.Model):
     reason = models.CharField(_("reason"), max_length=200)
     amount = MoneyField(_("amount"), null=True, blank=True)
     rule = models.JSONField(_("rule"), null=True, blank=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("staff member"),
-    )
+    user = staff_member()
     created_at = models.DateTimeField(_("added at"), default=timezone.now)
 
     class Meta:

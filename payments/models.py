@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from restaurant.lib.errors import Code, Refused
+from restaurant.lib.fields import optional_link, staff_member
 from restaurant.lib.money import MoneyField
 
 from . import ledger
@@ -100,22 +101,8 @@ class Payment(models.Model):
     scope = models.CharField(
         _("pays for"), max_length=10, choices=Scope.choices, default=Scope.AMOUNT
     )
-    diner = models.ForeignKey(
-        "orders.Diner",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("diner"),
-    )
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("staff member"),
-    )
+    diner = optional_link("orders.Diner", _("diner"), on_delete=models.SET_NULL)
+    user = staff_member()
     failure = models.CharField(_("failure"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("started"), default=timezone.now, db_index=True)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
@@ -250,14 +237,7 @@ class Refund(models.Model):
     gateway_refund = models.CharField(
         _("gateway refund number"), max_length=64, null=True, blank=True, unique=True
     )
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("staff member"),
-    )
+    user = staff_member()
     failure = models.CharField(_("failure"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
@@ -305,24 +285,10 @@ class PaymentEvent(models.Model):
     payment = models.ForeignKey(
         Payment, on_delete=models.PROTECT, related_name="events", verbose_name=_("payment")
     )
-    refund = models.ForeignKey(
-        Refund,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="events",
-        verbose_name=_("refund"),
-    )
+    refund = optional_link(Refund, _("refund"), related_name="events")
     from_status = models.CharField(_("from status"), max_length=10, blank=True)
     to_status = models.CharField(_("to status"), max_length=10)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("staff member"),
-    )
+    user = staff_member()
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now)
 
@@ -371,54 +337,12 @@ class LedgerEntry(models.Model):
     account = models.CharField(_("account"), max_length=10, choices=Account.choices)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     amount = MoneyField(_("amount"))
-    tab = models.ForeignKey(
-        "orders.Tab",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("tab"),
-    )
-    payment = models.ForeignKey(
-        Payment,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="ledger",
-        verbose_name=_("payment"),
-    )
-    member = models.ForeignKey(
-        "members.Member",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("member"),
-    )
-    top_up = models.ForeignKey(
-        "members.TopUp",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("top-up"),
-    )
-    refund = models.ForeignKey(
-        Refund,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="ledger",
-        verbose_name=_("refund"),
-    )
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("staff member"),
-    )
+    tab = optional_link("orders.Tab", _("tab"))
+    payment = optional_link(Payment, _("payment"), related_name="ledger")
+    member = optional_link("members.Member", _("member"))
+    top_up = optional_link("members.TopUp", _("top-up"))
+    refund = optional_link(Refund, _("refund"), related_name="ledger")
+    user = staff_member()
     note = models.CharField(_("note"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     # The hash chain (payments/ledger.py): unique links, so the chain can never fork.

@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from restaurant.lib.fields import optional_link
 from restaurant.lib.money import MoneyField
 
 
@@ -146,14 +147,7 @@ class Posting(models.Model):
         related_name="posting",
         verbose_name=_("ledger entry"),
     )
-    shift = models.ForeignKey(
-        Shift,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="postings",
-        verbose_name=_("shift"),
-    )
+    shift = optional_link(Shift, _("shift"), related_name="postings")
     day = models.DateField(_("business day"), db_index=True)
 
     class Meta:

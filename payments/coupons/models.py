@@ -18,6 +18,7 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from restaurant.lib.errors import Code, Refused
+from restaurant.lib.fields import optional_link, staff_member
 from restaurant.lib.money import MoneyField, money_str, yuan
 
 # No 0/O or 1/I/L: a code is read aloud and typed at the till.
@@ -280,42 +281,14 @@ class CouponCode(models.Model):
         Coupon, on_delete=models.PROTECT, related_name="codes", verbose_name=_("coupon")
     )
     code = models.CharField(_("code"), max_length=20, unique=True, default=new_code)
-    member = models.ForeignKey(
-        "members.Member",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="coupons",
-        verbose_name=_("member"),
-    )
-    batch = models.ForeignKey(
-        Batch,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="codes",
-        verbose_name=_("batch"),
-    )
+    member = optional_link("members.Member", _("member"), related_name="coupons")
+    batch = optional_link(Batch, _("batch"), related_name="codes")
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.ISSUED
     )
-    tab = models.ForeignKey(
-        "orders.Tab",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("bill"),
-    )
+    tab = optional_link("orders.Tab", _("bill"))
     redeemed_at = models.DateTimeField(_("used at"), null=True, blank=True)
-    redeemed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("used by (staff)"),
-    )
+    redeemed_by = staff_member(_("used by (staff)"))
     created_at = models.DateTimeField(_("issued at"), default=timezone.now)
 
     class Meta:
@@ -365,14 +338,7 @@ class CouponEvent(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=20)
     tab_id = models.PositiveBigIntegerField(_("bill"), null=True, blank=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("staff member"),
-    )
+    user = staff_member()
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now)
 

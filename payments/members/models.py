@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from restaurant.lib.errors import Code, Refused
+from restaurant.lib.fields import optional_link, staff_member
 from restaurant.lib.money import MoneyField
 
 
@@ -110,14 +111,7 @@ class Member(models.Model):
         _("private link"), max_length=40, unique=True, default=new_link_token, editable=False
     )
     created_at = models.DateTimeField(_("joined"), default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("made by"),
-    )
+    created_by = staff_member(_("made by"))
     erased_at = models.DateTimeField(_("personal data deleted at"), null=True, blank=True)
 
     class Meta:
@@ -278,14 +272,7 @@ class TopUp(models.Model):
     # A worker asking or closing at the gateway claims the top-up until then (compare-and-set).
     closing_until = models.DateTimeField(_("closing claimed until"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("staff member"),
-    )
+    user = staff_member()
     created_at = models.DateTimeField(_("time"), default=timezone.now)
 
     class Meta:
@@ -388,14 +375,7 @@ class TopUpRefund(models.Model):
     gateway_refund = models.CharField(  # noqa: DJ001
         _("gateway refund number"), max_length=64, null=True, blank=True, unique=True
     )
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("staff member"),
-    )
+    user = staff_member()
     failure = models.CharField(_("failure"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
@@ -443,24 +423,10 @@ class TopUpEvent(models.Model):
     top_up = models.ForeignKey(
         TopUp, on_delete=models.PROTECT, related_name="events", verbose_name=_("top-up")
     )
-    refund = models.ForeignKey(
-        TopUpRefund,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="events",
-        verbose_name=_("refund"),
-    )
+    refund = optional_link(TopUpRefund, _("refund"), related_name="events")
     from_status = models.CharField(_("from status"), max_length=10, blank=True)
     to_status = models.CharField(_("to status"), max_length=10)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("staff member"),
-    )
+    user = staff_member()
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now)
 
@@ -518,56 +484,14 @@ class Move(models.Model):
     principal_after = MoneyField(_("principal after"))
     bonus_after = MoneyField(_("bonus after"))
     points_after = models.PositiveIntegerField(_("points after"))
-    payment = models.ForeignKey(
-        "payments.Payment",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("payment"),
-    )
-    refund = models.ForeignKey(
-        "payments.Refund",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("refund"),
-    )
-    top_up = models.ForeignKey(
-        TopUp,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="moves",
-        verbose_name=_("top-up"),
-    )
-    tab = models.ForeignKey(
-        "orders.Tab",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("tab"),
-    )
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("staff member"),
-    )
+    payment = optional_link("payments.Payment", _("payment"))
+    refund = optional_link("payments.Refund", _("refund"))
+    top_up = optional_link(TopUp, _("top-up"), related_name="moves")
+    tab = optional_link("orders.Tab", _("tab"))
+    user = staff_member()
     # A `points_return` names the `points_spend` it gives back (all or part of): what is still
     # spent is the spend less its returns, so no path gives the same points back twice.
-    returns = models.ForeignKey(
-        "self",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="returned",
-        verbose_name=_("gives back"),
-    )
+    returns = optional_link("self", _("gives back"), related_name="returned")
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     # The till's request key of a join, a top-up refund or an adjustment: the same key again
     # (a second tap) finds this line and changes nothing more. Empty for the rest.
