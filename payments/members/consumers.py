@@ -5,7 +5,8 @@ The card's socket is the member's alone: the private link names the card, and on
 whose session opened that card with its PIN (and not longer than the PIN keeps it open) may
 follow it. Anyone else, another member's open card included, is refused. When the card closes
 (its time is up, "close my card" on this phone, or the member's data is deleted) the socket
-tells the page and closes: a phone left on a table stops showing the figures."""
+tells the page and closes: a phone left on a table stops showing the figures. A deleted card
+says it no longer exists, with no button back to a link that now answers 404."""
 
 import asyncio
 import time
@@ -92,9 +93,18 @@ class MemberCardConsumer(StreamConsumer):
             return False
         return await super().show(event)
 
+    def card_gone(self) -> bool:
+        """The member's data was deleted: the link names no card any more (it would answer
+        404), so the closed card offers no "open my card" button but says the card is gone."""
+        member = selectors.member_by_link(self.link)
+        return member is None or member.pk != self.member_id or member.is_erased
+
     async def close_card(self) -> None:
-        """The page's card region says it is closed; then the socket closes for good."""
-        html = await self.render(("closed", self.link), partial(render_card_closed, self.link))
+        """The page's card region says it is closed (or gone); then the socket closes for good."""
+        if await database_sync_to_async(self.card_gone)():
+            html = await self.render(("gone",), partial(render_card_closed, ""))
+        else:
+            html = await self.render(("closed", self.link), partial(render_card_closed, self.link))
         try:
             await self.send(text_data=html)
             await self.close(code=CARD_CLOSED)
@@ -109,6 +119,7 @@ class MemberCardConsumer(StreamConsumer):
 
 
 def render_card_closed(link: str) -> str:
+    """The closed card; without a link, the card that no longer exists."""
     return render_to_string("members/page.html#closed", {"link": link, "oob": True})
 
 

@@ -148,3 +148,35 @@ def test_the_member_card_opens_with_the_pin_and_shows_its_code_in_chinese_and_en
     big.evaluate("document.documentElement.style.fontSize = '200%'")
     shot(big, "member-card-locked-200pct")
     assert Member.objects.get(pk=member.pk).pin_failures == 0
+
+
+def test_a_card_whose_data_is_deleted_says_it_no_longer_exists_without_a_dead_button(
+    server, phone, staff_screen, cashier, table
+):
+    member = members.member_create(mobile="13800138000", pin="123456")
+    old_link = member.link_token
+    pages = {}
+    for locale in ("zh-CN", "en-US"):
+        page = pages[locale] = phone(locale=locale)
+        page.goto(f"{server.url}/m/{old_link}/")
+        page.locator("input[name=pin]").fill("123456")
+        page.locator("button.primary").click()
+        live(page)
+    till = staff_screen(server, "cashier", "pw-cashier", f"/cashier/members/{member.pk}/")
+    form = till.locator("#member-form-erase")
+    form.locator("xpath=..").locator("summary").click()
+    form.locator("input[name=reason]").fill("本人要求")
+    form.locator("button").click()
+    expect(till.locator("body")).not_to_contain_text("13800138000")
+    for locale, words in (
+        ("zh-CN", "这张会员卡已不存在。"),
+        ("en-US", "This member card no longer exists."),
+    ):
+        page = pages[locale]
+        expect(page.locator("#my-card")).to_have_text(words)
+        expect(page.locator("#my-card a")).to_have_count(0)
+        expect(page.locator("#member-code")).to_be_empty()
+        assert page.evaluate("window.__notReloaded") is True
+        page.evaluate("document.documentElement.style.fontSize = '200%'")
+        shot(page, f"member-card-gone-{locale}-200pct")
+    assert pages["zh-CN"].request.get(f"{server.url}/m/{old_link}/").status == 404

@@ -126,6 +126,7 @@ async def test_a_card_closed_on_the_phone_stops_hearing_at_the_next_push():
     )
     closed = await card.receive_from(timeout=5)
     assert "¥110" not in closed and 'id="my-card"' in closed
+    assert f'href="/m/{member.link_token}/"' in closed  # the PIN opens it again
     assert (await card.receive_output(timeout=5)) == {"type": "websocket.close", "code": 4403}
     _screen, connected, code = await connect(f"/ws/m/{member.link_token}/", cookie)
     assert not connected and code == 4403
@@ -160,9 +161,21 @@ async def test_a_card_whose_members_data_is_deleted_hears_nothing_more(cashier):
     member = await make_member("13800138000")
     _phone, cookie = await opened_card(member)
     card, connected, _ = await connect(f"/ws/m/{member.link_token}/", cookie)
-    assert connected
+    english, also, _ = await connect(f"/ws/m/{member.link_token}/?lang=en", cookie)
+    assert connected and also
     await card.receive_from(timeout=5)
+    await english.receive_from(timeout=5)
     await sync_to_async(members.member_erase)(member_id=member.pk, reason="本人要求", user=cashier)
     closed = await card.receive_from(timeout=5)
     assert "¥100" not in closed and member.number not in closed
-    assert (await card.receive_output(timeout=5)) == {"type": "websocket.close", "code": 4403}
+    # No button back to the old link (it answers 404 now): the card says it is gone.
+    assert "这张会员卡已不存在。" in closed
+    assert "href" not in closed and member.link_token not in closed
+    assert "This member card no longer exists." in await english.receive_from(timeout=5)
+    for socket in (card, english):
+        assert (await socket.receive_output(timeout=5)) == {
+            "type": "websocket.close",
+            "code": 4403,
+        }
+    answer = await sync_to_async(Client().get)(f"/m/{member.link_token}/")
+    assert answer.status_code == 404
