@@ -24,7 +24,8 @@ raised once per order or refund number: missing here (unknown, not confirmed, no
 amount differs, and missing there once the next day's bills are in too (a payment just before
 midnight may be on them). The worker's `reconcile` job (`reconcile_due`) checks yesterday once
 its bills are in, and again whenever that day's bills change (a bill fetched late, a file
-uploaded).
+uploaded). A gateway that took or gave back money yesterday and whose bill is still not in at
+BILL_LATE_HOUR is an alert of its own (`bills_missing_due`, the worker's `bills_missing` job).
 """
 
 import hashlib
@@ -53,13 +54,18 @@ from ..providers.base import GatewayUnknown
 
 logger = logging.getLogger("payments")
 CHINA = timezone.get_fixed_timezone(8 * 60)
+# WeChat Pay and Alipay publish a day's bill after 10:00 the next day (Beijing time), and the
+# `bills` job fetches it then, trying again every hour. At this hour the next day the worker
+# reconciles with whichever bills are in, and a gateway that had trades that day and still has
+# no bill is an alert ("bill missing"): four tries of the `bills` job have failed by then.
+BILL_LATE_HOUR = 14
 
 
 class Kind(models.TextChoices):
-    MATCHED = "matched", _("matched")
-    MISSING_HERE = "missing_here", _("paid at the gateway, not recorded here")
-    MISSING_THERE = "missing_there", _("recorded here, not at the gateway")
-    AMOUNT_DIFFERS = "amount_differs", _("amount differs")
+    MATCHED = "matched", _("Matched")
+    MISSING_HERE = "missing_here", _("Paid at the gateway, not recorded here")
+    MISSING_THERE = "missing_there", _("Recorded here, not at the gateway")
+    AMOUNT_DIFFERS = "amount_differs", _("Amount differs")
 
 
 @dataclass(frozen=True)
@@ -493,7 +499,7 @@ def reconcile_due(*, now: datetime | None = None) -> int:
     if not present:
         return 0
     offered = {p.name for p in providers.qr_gateways() if p.name in PARSERS}
-    if not offered <= set(present) and local.hour < 14:
+    if not offered <= set(present) and local.hour < BILL_LATE_HOUR:
         return 0  # a bill still to come: the `bills` job tries again every hour
     period = f"{day.isoformat()}:{digest}"
     if not run_claim(job="reconcile", period=period, lease=timedelta(hours=1), now=now):
@@ -508,6 +514,74 @@ def reconcile_due(*, now: datetime | None = None) -> int:
         raise
     run_done(job="reconcile", period=period)
     return 1
+
+
+def _trades(provider: str, day: date) -> int:
+    """How many payments, refunds, members' top-ups and top-up refunds succeeded here through
+    `provider` on the gateway's `day`: each is a row its bill of that day should list."""
+    start, end = calendar_bounds(day)
+    during = {"completed_at__gte": start, "completed_at__lt": end}
+    return (
+        Payment.objects.filter(
+            method=Method.QR, provider=provider, status=Payment.Status.SUCCEEDED, **during
+        ).count()
+        + Refund.objects.filter(
+            payment__method=Method.QR, payment__provider=provider,
+            status=Refund.Status.SUCCEEDED, **during,
+        ).count()
+        + TopUp.objects.filter(
+            method=TopUp.Method.QR, provider=provider, status=TopUp.Status.SUCCEEDED, **during
+        ).count()
+        + TopUpRefund.objects.filter(
+            top_up__provider=provider, status=TopUpRefund.Status.SUCCEEDED, **during
+        ).count()
+    )  # fmt: skip
+
+
+def bills_missing_due(*, now: datetime | None = None) -> int:
+    """The worker's `bills_missing` job: from BILL_LATE_HOUR (Beijing time), each gateway with a
+    bill parser (WeChat Pay, Alipay) that had trades here yesterday and whose bill of yesterday
+    is still not in raises one "bill missing" alert for that gateway and day. Checked once per
+    day however many workers run (`run_claim`; the alert's key is unique besides). Nothing
+    resolves the alert by itself: when the bill comes later (fetched, or uploaded by the
+    manager), the `reconcile` job reconciles the day as usual and the manager marks the alert
+    handled. A shop without gateway trades that day is not told. Returns the alerts raised."""
+    now = now or timezone.now()
+    local = now.astimezone(CHINA)
+    if local.hour < BILL_LATE_HOUR:
+        return 0
+    day = local.date() - timedelta(days=1)
+    period = day.isoformat()
+    if not run_claim(job="bills_missing", period=period, lease=timedelta(hours=1), now=now):
+        return 0
+    raised = 0
+    try:
+        present = set(GatewayBill.objects.filter(bill_date=day).values_list("provider", flat=True))
+        for provider in PARSERS:
+            if provider in present:
+                continue
+            count = _trades(provider, day)
+            if not count:
+                continue
+            detail = {
+                "gateway": GATEWAY_NAMES.get(provider, provider),
+                "day": period,
+                "by": f"{BILL_LATE_HOUR:02d}:00",
+                "count": count,
+            }
+            link = reverse("payments:reconcile") + f"?day={period}"
+            key = f"bill_missing:{provider}:{period}"
+            if alert_raise(key=key, kind=Alert.Kind.BILL_MISSING, detail=detail, link=link):
+                logger.warning("payments: the %s bill of %s is missing", provider, period)
+                raised += 1
+    except Exception as error:  # the worker logs it; tried again in an hour
+        run_failed(
+            job="bills_missing", period=period, error=repr(error),
+            retry_in=timedelta(hours=1), now=now,
+        )  # fmt: skip
+        raise
+    run_done(job="bills_missing", period=period)
+    return raised
 
 
 def day_result(day: date) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """Alerts (提醒) for the manager: things the system found that a person must look at, such as a
-gateway's bill that does not match ours or a scheduled backup that failed.
+gateway's bill that does not match ours or never arrived, or a scheduled backup that failed.
 
 An alert is a row, raised once: its `key` says what it is about (a gateway's order number, a
 day's backup) and is unique, so the worker's copies, the reconciliation page and a second run
@@ -40,10 +40,11 @@ TRANSLATED = ("gateway", "what", "outcome")
 
 class Alert(models.Model):
     class Kind(models.TextChoices):
-        MISSING_HERE = "reconcile_missing_here", _("paid at the gateway, not recorded here")
-        AMOUNT_DIFFERS = "reconcile_amount_differs", _("amount differs from the gateway's")
-        MISSING_THERE = "reconcile_missing_there", _("recorded here, not at the gateway")
-        BACKUP_FAILED = "backup_failed", _("scheduled backup failed")
+        MISSING_HERE = "reconcile_missing_here", _("Paid at the gateway, not recorded here")
+        AMOUNT_DIFFERS = "reconcile_amount_differs", _("Amount differs from the gateway's")
+        MISSING_THERE = "reconcile_missing_there", _("Recorded here, not at the gateway")
+        BILL_MISSING = "bill_missing", _("Gateway's bill missing")
+        BACKUP_FAILED = "backup_failed", _("Scheduled backup failed")
 
     key = models.CharField(_("about"), max_length=200, unique=True)
     kind = models.CharField(_("what"), max_length=40, choices=Kind.choices)
@@ -94,6 +95,12 @@ SENTENCES: dict[str, Any] = {
     Alert.Kind.MISSING_THERE: _(
         "The %(what)s %(number)s of ¥%(amount)s, recorded here on %(day)s, is on no bill of "
         "%(gateway)s."
+    ),
+    Alert.Kind.BILL_MISSING: _(
+        "%(gateway)s's bill of %(day)s was still not in at %(by)s the next day; payments and "
+        "refunds through %(gateway)s that day: %(count)s. The worker tries again every hour "
+        "until midnight; you can also download the bill from %(gateway)s's merchant site and "
+        "upload it on the reconciliation page."
     ),
     Alert.Kind.BACKUP_FAILED: _("The scheduled backup of %(day)s failed: %(error)s"),
 }

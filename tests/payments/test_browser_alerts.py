@@ -63,10 +63,8 @@ def test_the_manager_sees_alerts_live_and_handles_one(
     expect(page.locator("#connection")).to_have_text("已连接")
     alerts = page.locator("#manager-alerts .alert-item")
     expect(alerts).to_have_count(2)
-    expect(page.locator("#manager-alerts")).to_contain_text(
-        "dcdiffers 为 ¥31.00，本系统记为 ¥30.00"
-    )
-    expect(page.locator("#manager-alerts")).to_contain_text("本系统无记录（未知订单号）")
+    expect(page.locator("#manager-alerts")).to_contain_text("dcdiffers 为 ¥31.00，本店记为 ¥30.00")
+    expect(page.locator("#manager-alerts")).to_contain_text("本店无记录（未知订单号）")
     link = alerts.first.get_by_role("link", name="打开对账")
     expect(link).to_have_attribute("href", "/manager/reports/reconcile/?day=2026-12-01")
 

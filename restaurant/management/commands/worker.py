@@ -19,7 +19,7 @@ from django.db import close_old_connections
 
 from payments.bills import bills_fetch_due
 from payments.members.services import points_expire_due
-from payments.reports.reconcile import reconcile_due
+from payments.reports.reconcile import bills_missing_due, reconcile_due
 from payments.reports.rollup import rollup_round
 from payments.services import gateways_settle, payments_expire_due
 from printing.sender import print_jobs_send
@@ -41,6 +41,9 @@ JOBS: list[tuple[str, Callable[[], object]]] = [
     # Yesterday's bills against our payments, once they are in and again when they change: what
     # the gateways have and we do not is asked about; what is still wrong is an alert.
     ("reconcile", reconcile_due),
+    # A gateway that had trades yesterday and whose bill is still not in at 14:00: one alert
+    # per gateway and day (payments/reports/reconcile.py, BILL_LATE_HOUR).
+    ("bills_missing", bills_missing_due),
     # Kitchen tickets, slips and receipts, to each printer in order, each once; a printer that
     # fails keeps its jobs and is tried again after a back-off (printing/README.md).
     ("print", print_jobs_send),
