@@ -41,7 +41,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, ExtractHour, Round
+from django.db.models.functions import Coalesce, ExtractHour, Floor, Round
 from django.utils import timezone
 
 from menu.models import Dish
@@ -53,6 +53,7 @@ from .settlement import build_settlements
 Unit = Literal["day", "week", "month"]
 MONEY: DecimalField = DecimalField(max_digits=14, decimal_places=2)
 ZERO = Value(Decimal(0), output_field=MONEY)
+FEN: DecimalField = DecimalField(max_digits=16, decimal_places=0)  # a whole number of fen
 VOIDED = OrderLine.Status.VOIDED
 SOLD = ~Q(status=VOIDED)
 GROSS = ExpressionWrapper(F("unit_price") * F("quantity"), output_field=MONEY)
@@ -241,10 +242,17 @@ def bill_totals(
 
 def service_charge(tabs: Tabs) -> Decimal:
     """Σ over the period's bills of each bill's service charge, rounded per bill to the fen as
-    the settlement rounds it, at today's `SERVICE_CHARGE_PERCENT` (the charge is not stored)."""
+    the settlement rounds it (half up), at today's `SERVICE_CHARGE_PERCENT` (the charge is not
+    stored).
+
+    Counted in whole fen with integers, `⌊(2 × fen × percent + 100) ÷ 200⌋` for a percent of
+    whole numbers: SQLite keeps a whole amount (82.00) as the integer 82 and divides integers
+    as integers, so `amount × 10 / 100` there was 8, not 8.20 (a day's 32.00 read as 31.00)."""
     percent = Decimal(settings.SERVICE_CHARGE_PERCENT)
     if not percent:
         return money(0)
+    numerator, denominator = percent.as_integer_ratio()
+    fen = Round(F("base") * 100, 0, output_field=FEN)
     per_bill = (
         OrderLine.objects.filter(SOLD, order__tab=OuterRef("pk"))
         .values("order__tab")
@@ -254,9 +262,20 @@ def service_charge(tabs: Tabs) -> Decimal:
     total = (
         _bills(tabs)
         .annotate(base=Coalesce(Subquery(per_bill, output_field=MONEY), ZERO))
-        .aggregate(service=_sum(Round(F("base") * percent / 100, 2, output_field=MONEY)))
+        .aggregate(
+            fen=Coalesce(
+                Sum(
+                    Floor(
+                        (fen * 2 * numerator + 100 * denominator) / (200 * denominator),
+                        output_field=FEN,
+                    ),
+                    output_field=FEN,
+                ),
+                Value(0, output_field=FEN),
+            )
+        )
     )
-    return money(total["service"])
+    return money(Decimal(total["fen"]) / 100)
 
 
 @dataclass(frozen=True)

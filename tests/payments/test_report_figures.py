@@ -55,6 +55,14 @@ def test_the_service_charge_is_each_bills_own_rounded_to_the_fen(day, settings):
     assert totals.sales == Decimal("342.00")
 
 
+def test_the_service_charge_rounds_each_bills_half_fen_up(day, settings):
+    # 0.75 % of 82, 62 and 176 is 0.615, 0.465 and 1.32: half up each, as the settlement does,
+    # 0.62 + 0.47 + 1.32 (cut off it would be 2.39, to even 2.40). On SQLite too, where whole
+    # amounts are integers and an integer division once dropped the fen (31.00 for 32.00).
+    settings.SERVICE_CHARGE_PERCENT = "0.75"
+    assert figures.day_figures(date(2026, 12, 1)).bills.service_charge == Decimal("2.41")
+
+
 def test_payment_methods_net_of_refunds_largest_first(day):
     rows = figures.method_figures(DAY)
     assert [(r.method, r.provider, r.payments, r.amount, r.refunds, r.refunded, r.net, r.share)
