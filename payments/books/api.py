@@ -20,6 +20,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import PlainValidator, WithJsonSchema
 
+from restaurant.lib import parse
 from restaurant.lib.api_auth import StaffAuth
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import money_str
@@ -388,10 +389,10 @@ def _may_read(request: Any, shift: Shift) -> None:
 
 
 def _day(raw: str) -> date:
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise Refused(Code.INVALID, problems="day") from None
+    which = parse.day(raw)
+    if which is None:
+        raise Refused(Code.INVALID, problems="day")
+    return which
 
 
 def _shift(shift_id: int) -> Shift:

@@ -180,11 +180,7 @@ def day(request) -> HttpResponse:
 @require_POST
 @role_required(MANAGER)
 def day_close(request) -> HttpResponseBase:
-    raw = request.POST.get("day", "")
-    try:
-        which = date.fromisoformat(raw)
-    except ValueError:
-        which = None
+    which = parse.day(request.POST.get("day", ""))
     if which is None:
         return refusal(request, Refused(Code.INVALID, problems="day").message, 400)
     try:
@@ -222,10 +218,9 @@ def _reconciliation(day: date) -> dict[str, Any] | None:
 @require_GET
 @role_required(MANAGER)
 def z_report(request, day: str) -> HttpResponse:
-    try:
-        which = date.fromisoformat(day)
-    except ValueError:
-        raise Http404("No such day") from None
+    which = parse.day(day)
+    if which is None:
+        raise Http404("No such day")
     return render(
         request,
         "payments/books/z.html",
@@ -242,10 +237,7 @@ def z_report(request, day: str) -> HttpResponse:
 
 
 def _day(raw: str) -> date | None:
-    try:
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
+    return parse.day(raw)
 
 
 @require_GET

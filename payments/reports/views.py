@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from orders import figures as order_figures
 from restaurant.lib import alerts as kernel_alerts
+from restaurant.lib import parse
 from restaurant.lib.business_day import business_day, day_bounds
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.htmx import refusal
@@ -35,10 +36,10 @@ UNITS = ("day", "week", "month")
 def _day(text: str | None, default: date) -> date:
     if not text:
         return default
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise Refused(Code.BAD_PERIOD, days=MAX_DAYS) from None
+    which = parse.day(text)
+    if which is None:
+        raise Refused(Code.BAD_PERIOD, days=MAX_DAYS)
+    return which
 
 
 def _period(request: HttpRequest) -> Period:

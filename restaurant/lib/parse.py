@@ -12,6 +12,7 @@ before any consumer reads it.
 import json
 import re
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
@@ -24,6 +25,11 @@ from restaurant.lib.htmx import refusal
 
 DIGITS = re.compile(r"[0-9]+")
 AMOUNT = re.compile(r"[0-9]{1,9}(\.[0-9]{1,2})?")
+DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# The days a restaurant's books can name. Python's dates end at 9999-12-31 and begin at
+# 0001-01-01: a report, a Z report or an audit search of a day near either end computed the day
+# after (or the week before) and crashed; no business day of ours is outside these.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
 NUL = "\x00"
 
 
@@ -49,6 +55,19 @@ def amount(value: object) -> Decimal | None:
     if not isinstance(value, str) or not AMOUNT.fullmatch(value.strip()):
         return None
     return Decimal(value.strip())
+
+
+def day(value: object) -> date | None:
+    """A business day as `2026-12-01` (ASCII digits, spaces around allowed) from FIRST_DAY to
+    LAST_DAY, or None for anything else (`20261201`, `2026-W48-1`, `9999-12-31`, `2026-02-30`)."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not DAY.fullmatch(text):
+        return None
+    try:
+        found = date.fromisoformat(text)
+    except ValueError:
+        return None
+    return found if FIRST_DAY <= found <= LAST_DAY else None
 
 
 def key(value: object) -> str | None:
