@@ -29,11 +29,11 @@ def signed_amount(value: object) -> Decimal | None:
 
 
 def signed_points(value: object) -> int | None:
-    """Whole points that may go down ("-5"), or None."""
+    """Whole points that may go down ("-5"), at most what a wallet holds, or None."""
     text = value.strip() if isinstance(value, str) else str(value)
     negative = text.startswith("-")
     number = parse.whole_number(text[1:] if negative else text)
-    if number is None:
+    if number is None or number > 2**31 - 1:
         return None
     return -number if negative else number
 

@@ -106,6 +106,24 @@ def _move(member: Member, kind: str, **fields: Any) -> Move:
     )
 
 
+# What a wallet's columns hold (MoneyField's 12 digits, PositiveIntegerField): a top-up or an
+# adjustment past them was a database error, a 500 at the till, instead of a refusal.
+WALLET_MONEY_BELOW = Decimal("10000000000")
+WALLET_POINTS_MAX = 2**31 - 1
+
+
+def card_has_room(
+    member: Member, *, principal: Decimal = Decimal(0), bonus: Decimal = Decimal(0), points: int = 0
+) -> None:
+    """Refuse (`card_full`) money or points that the (locked) wallet could not hold."""
+    if (
+        member.principal + principal >= WALLET_MONEY_BELOW
+        or member.bonus + bonus >= WALLET_MONEY_BELOW
+        or member.points + points > WALLET_POINTS_MAX
+    ):
+        raise Refused(Code.CARD_FULL)
+
+
 def _save_wallet(member: Member) -> None:
     member.save(update_fields=["principal", "bonus", "points"])
 
@@ -384,6 +402,7 @@ def top_up_create(
             return existing, False
         _usable(member)
         bonus = bonus_for(value)
+        card_has_room(member, principal=value, bonus=bonus)
         top_up = TopUp.objects.create(
             member=member, method=way, amount=value, bonus=bonus, key=key,
             terminal_ref=reference, user=staff, completed_at=timezone.now(),
@@ -842,6 +861,7 @@ def member_adjust(
             raise Refused(Code.NOT_ENOUGH_BALANCE, balance=yuan(member.bonus), amount=yuan(-change))
         if member.points + points_change < 0:
             raise Refused(Code.NOT_ENOUGH_POINTS, points=member.points)
+        card_has_room(member, bonus=change, points=points_change)
         member.bonus += change
         member.points += points_change
         _save_wallet(member)

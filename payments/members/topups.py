@@ -100,6 +100,7 @@ def top_up_start(
                 raise Refused(Code.KEY_REUSED)
             return existing, False
         members._usable(member)
+        members.card_has_room(member, principal=amount, bonus=members.bonus_for(amount))
         top_up = TopUp.objects.create(
             member=member, method=TopUp.Method.QR, provider=provider.name, status=PENDING,
             amount=amount, bonus=members.bonus_for(amount), key=key,

@@ -313,6 +313,11 @@ class Code(StrEnum):
         _("Points can take at most %(most)s off this bill."),
     )
     NOTHING_TO_ADJUST = "nothing_to_adjust", 400, _("Say what to change: balance or points.")
+    CARD_FULL = (
+        "card_full",
+        409,
+        _("A member card holds less than ¥10,000,000,000 and at most 2,147,483,647 points."),
+    )
     OVER_TOP_UP_REFUND = (
         "over_top_up_refund",
         400,
