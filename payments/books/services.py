@@ -1,9 +1,9 @@
 """Writes of the books: open a shift, pay cash in or out, hand over, close the business day.
 
 Lock order (a handover racing a payment): a payment's transaction locks its tab and payment,
-then (books.receivers, placing the entry before it is appended) the open shift's row, then the
-ledger's append lock; a handover locks only the shift row. So a payment waits for a handover in
-progress and then posts to whichever shift is open after it, never to a shift whose figures
+then (books.receivers, placing the entry before it is appended) the open shift's row, the
+business day's lock (shared; a day close takes it exclusive), then the ledger's append lock;
+a handover locks only the shift row. So a payment waits for a handover in progress and then posts to whichever shift is open after it, never to a shift whose figures
 were already taken. Every writer of the ledger appends once per transaction, last, so no shift
 row is ever asked for while the append lock is held.
 """
@@ -13,10 +13,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from restaurant.lib.audit import AuditEntry, audit_record
+from restaurant.lib.business_day import business_day
 from restaurant.lib.errors import Code, Refused
 from restaurant.lib.money import money, money_str, yuan
 from restaurant.lib.roles import MANAGER, has_role
@@ -28,6 +29,33 @@ from .models import BusinessDay, CashMovement, Posting, Shift, TabDay
 from .selectors import last_left_in_drawer, open_day
 
 MAX_CASH = Decimal("9999999")
+# The advisory lock class of a business day's books ("book"); the day's ordinal is its key.
+DAY_LOCK = 0x626F6F6B
+
+
+def _lock_day(day: date, *, shared: bool) -> None:
+    """A business day's books lock until the transaction ends: shared by money placed in the
+    day, exclusive for its close."""
+    if connection.vendor != "postgresql":  # SQLite: one writer at a time already
+        return
+    how = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {how}(%s, %s)", [DAY_LOCK, day.toordinal()])
+
+
+def placing_day() -> date:
+    """The open day, its lock shared until the transaction ends. The race: money placed in a
+    day whose close computed its Z report before that money committed was in no Z report (the
+    closed day's is kept, the next day's does not count it). Now the close waits for it, and
+    money placed after a close reads the day closed (the read follows the lock: a fresh
+    snapshot). The clock's day first: one lock and one read, unless the day was closed early."""
+    day = business_day(timezone.now())
+    while True:
+        _lock_day(day, shared=True)
+        found = open_day()
+        if found == day:
+            return day
+        day = found
 
 
 # Where money belongs --------------------------------------------------------------------------
@@ -49,8 +77,8 @@ def entries_place(*, entries: list[LedgerEntry]) -> None:
     """Where entries about to be appended belong: their shift, locked, and the business day.
     Called before the ledger's append lock (`ledger.appending`), so that every payment of the
     restaurant, queued behind that lock, does not also wait for these round trips (README,
-    Performance). A day close takes no ledger lock: reading the day under it protected nothing."""
-    day = open_day()
+    Performance). A day close takes no ledger lock: the day's own lock (`placing_day`)."""
+    day = placing_day()
     shifts: dict[int | None, Shift | None] = {}
     for entry in entries:
         if entry.user_id not in shifts:
@@ -275,6 +303,8 @@ def day_close(*, user: User, day: date, carry_reason: str = "", key: str = "") -
     ]  # fmt: skip
     try:
         with transaction.atomic():
+            # After money placed in the day commits (`placing_day`), so the report counts it.
+            _lock_day(day, shared=False)
             closed = BusinessDay.objects.create(
                 day=day,
                 closed_by=user,

@@ -16,9 +16,10 @@ pytestmark = pytest.mark.django_db
 # adjustments), refunds on their way back, the payment and its event, the payment reported
 # back (its row, the tab's version), and, as the money of a day, the reports' roll-up told
 # (its day's lock shared, its stale mark: reports/rollup.py); where its ledger entry belongs
-# (the business day, the shift), the ledger (the lock and the last hash in one function, the
+# (the business day, its books lock shared first so that a day close waits for it, the shift),
+# the ledger (the lock and the last hash in one function, the
 # entry) and the entry's posting; the payment's refunds for the answer.
-CARD_PAYMENT = 21
+CARD_PAYMENT = 22
 # The ledger's append lock: taken by a function that reads the last hash after it (payments
 # 0016), told apart from the days' shared locks.
 LOCK = "payments_ledger_lock_head"
