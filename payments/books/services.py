@@ -97,10 +97,12 @@ def entry_post(*, entry: LedgerEntry) -> Posting:
 
 
 def tab_day_set(*, tab_id: int) -> None:
-    """A bill counts in the sales of the day it was first settled (or closed unpaid) on. That
-    day is open, unless a close committed meanwhile: its reports' roll-up is then stale."""
+    """A bill counts in the sales of the day it was first settled (or closed unpaid) on: the
+    open day, its lock shared (`placing_day`), so a close of that day waits and counts the bill
+    in its Z report, and a bill settled after the close goes to the next day."""
     with transaction.atomic():
-        tab_day, created = TabDay.objects.get_or_create(tab_id=tab_id, defaults={"day": open_day()})
+        day = placing_day()
+        tab_day, created = TabDay.objects.get_or_create(tab_id=tab_id, defaults={"day": day})
         if created:
             days_changed(days=[tab_day.day])
     realtime.push_books()
