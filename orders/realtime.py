@@ -12,12 +12,21 @@ The push_* functions run in the request and only publish, after commit; the rend
 run in the process holding the screen's socket, in the screen's language.
 """
 
+import threading
+import time
+from collections import OrderedDict
+from functools import lru_cache
+
+from django.conf import settings
+from django.db import transaction
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from menu.selectors import dish_card, menu_categories
-from restaurant.lib.realtime import publish, publish_on_commit
+from restaurant.lib.realtime import current_seqs, publish, publish_on_commit
 
 from . import selectors
+from .models import Tab
 
 KITCHEN = "kitchen"
 PASS = "pass"
@@ -37,10 +46,12 @@ def table_group(table_id):
 
 def push_cart(tab_id):
     publish_on_commit(tab_group(tab_id), kind="cart")
+    transaction.on_commit(lambda: forget_tab_parts(tab_id))
 
 
 def push_tab(tab_id):
     publish_on_commit(tab_group(tab_id), kind="tab")
+    transaction.on_commit(lambda: forget_tab_parts(tab_id))
 
 
 def push_tab_opened(table_id, tab_id):
@@ -51,6 +62,7 @@ def push_tab_opened(table_id, tab_id):
 def push_visit_ended(tab_id):
     """The tab's visit ended (closed, or its table's code replaced): its phones are told."""
     publish_on_commit(tab_group(tab_id), kind="ended")
+    transaction.on_commit(lambda: forget_tab_parts(tab_id))
 
 
 def push_new_order(order_id, tab_id):
@@ -77,6 +89,8 @@ def push_dish(dish_id):
     carts = selectors.tabs_with_dish_in_cart(dish_id)
     publish([(MENU, {"kind": "dish", "dish": dish_id})])
     publish([(tab_group(tab_id), {"kind": "cart"}) for tab_id in carts])
+    for tab_id in carts:
+        forget_tab_parts(tab_id)
 
 
 # Rendering: in the process that holds the socket ----------------------------------------------
@@ -104,6 +118,66 @@ def render_tab_event(tab_id, event):
 
 def render_visit_ended():
     return render_to_string("orders/diner.html#visit-ended", {"oob": True})
+
+
+# The diner page's parts ----------------------------------------------------------------------
+
+# The tab's rendered parts per language (its rounds and bill, the cart bar, the cart), kept in this process per
+# tab: reading the cart and the bill was 6 of an open tab's 7 queries and most of its page. Every
+# change they show publishes an event on the tab's stream (orders.realtime: cart, tab, a dish sold
+# out in a cart; a payment reaches the tab through record_payment), which moves its sequence
+# number, so the number read *before* the rows is the key: a part kept under it was rendered from
+# rows at least that new. The number moves only once the change's answer has gone out
+# (HoldEventsUntilAnswered), so the tab's version and cart version (in the page's one query) are
+# in the key too, and a change forgets this process's part at commit (forget_tab_parts): the
+# phone that made it sees it on its next page. The menu's version (a dish sold out, a price) and
+# the language complete the key. Nothing in the parts depends on the time of day (催菜 shows
+# while a dish is being made; the interval between two is checked when it is posted), and a part
+# lives at most TAB_PARTS_SECONDS, in case Redis lost its numbers and counts again from 0.
+TAB_PARTS_SECONDS = 60.0
+TAB_PARTS_KEPT = 512
+_tab_parts: OrderedDict[tuple[int, str], tuple[tuple, float, dict[str, str]]] = OrderedDict()
+_tab_parts_lock = threading.Lock()
+
+
+def forget_tab_parts(tab_id: int) -> None:
+    with _tab_parts_lock:
+        for language, _name in settings.LANGUAGES:
+            _tab_parts.pop((tab_id, language), None)
+
+
+def render_tab_parts(views: dict) -> dict[str, str]:
+    return {
+        "tab_html": render_to_string("orders/diner.html#tab", views),
+        "cart_bar_html": render_to_string("orders/diner.html#cart-bar", views),
+        "cart_html": render_to_string("orders/diner.html#cart", views),
+    }
+
+
+def tab_parts(tab: Tab, version: str, language: str) -> dict[str, str]:
+    """The tab's parts in this language, rendered once per change (see above)."""
+    stream = tab_group(tab.pk)
+    key = (current_seqs([stream])[stream], tab.version, tab.cart_version, version)
+    now, slot = time.monotonic(), (tab.pk, language)
+    with _tab_parts_lock:
+        kept = _tab_parts.get(slot)
+        if kept is not None and kept[0] == key and now - kept[1] < TAB_PARTS_SECONDS:
+            _tab_parts.move_to_end(slot)
+            return kept[2]
+    parts = render_tab_parts({**selectors.cart_view(tab), **selectors.tab_view(tab)})
+    with _tab_parts_lock:
+        _tab_parts[slot] = (key, now, parts)
+        _tab_parts.move_to_end(slot)
+        while len(_tab_parts) > TAB_PARTS_KEPT:
+            _tab_parts.popitem(last=False)
+    return parts
+
+
+@lru_cache(maxsize=8)
+def no_tab_parts(language: str) -> dict[str, str]:
+    """The parts at a table nobody has opened: the same for every such table."""
+    with translation.override(language):
+        return render_tab_parts(selectors.no_tab_view())
 
 
 PIECE_BYTES = 256 * 1024  # a WebSocket message carries at most 1 MiB (daphne, browsers)

@@ -27,7 +27,7 @@ from restaurant.lib.htmx import refusal
 from restaurant.lib.roles import CASHIER, KITCHEN, has_role, role_required
 from restaurant.lib.static_text import static_text
 
-from . import selectors, services
+from . import realtime, selectors, services
 from .forms import (
     CartAddForm,
     CartQuantityForm,
@@ -110,11 +110,11 @@ def diner_page(request, token):
     if tab is None and settings.TABLE_OPENING == "staff" and not staff:
         error = Refused(Code.TABLE_NOT_OPEN)  # a clear page, not an error
         return render(request, "orders/error.html", {"error": error.message, "token": token})
-    if tab is not None:
-        views = {**selectors.cart_view(tab), **selectors.tab_view(tab)}
-    else:
-        views = selectors.no_tab_view()
     version, language = visit.menu_version or menu_selectors.menu_version(), get_language()
+    if tab is not None:
+        parts = realtime.tab_parts(tab, version, language)
+    else:
+        parts = realtime.no_tab_parts(language)
     context = {
         "table": table,
         "diner": visit.diner,
@@ -122,7 +122,8 @@ def diner_page(request, token):
         "menu_html": menu_html(version, language),
         "staff": has_role(request.user, CASHIER),
         "can_open": tab is None and staff,  # 开台
-        **views,
+        "tab": tab,
+        **parts,
     }
     response = render(request, "orders/diner.html", context)
     keep_deflated(response, stylesheet_deflated(), menu_deflated(version, language))

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from menu.models import MenuState
 from menu.services import dish_set_availability
-from orders import selectors, services
+from orders import realtime, selectors, services
 from orders.models import Diner, Tab, Table
 from orders.views import menu_html
 
@@ -65,11 +65,14 @@ def test_a_phone_at_an_open_tab_reads_table_tab_diner_and_menu_version_at_once(t
     services.order_submit(
         tab=tab, key="k1", guests=2, lines=[services.LineRequest(dish=menu["fish"].pk)]
     )
-    page(phone, table)
+    page(phone, table)  # the menu kept
+    realtime._tab_parts.clear()  # the tab's parts not
     sql = queries_of_page(phone, table)
     # One for table, tab, diner and menu version (four before), then the cart (and its items'
-    # options), the rounds and their lines, the payments and the adjustments of the bill.
+    # options), the rounds and their lines, the payments and the adjustments of the bill...
     assert len(sql) == 7, "\n".join(sql)
+    # ...which the next page takes from this process, as rendered (test_diner_page_kept_parts).
+    assert len(queries_of_page(phone, table)) == 1
     html = page(phone, table)
     assert "一号" in html and "拍黄瓜" in html and "清蒸鲈鱼" in html
 
