@@ -19,7 +19,8 @@ What it does, all on loopback, bounded in time, and stopping by itself:
       Django view, measured before and after the menu) at 64 keep-alive connections for 10 s
       after a 2 s warm-up, with `wrk` when it is on PATH (`apt-get install -y wrk`), else with
       an asyncio client in this process (which competes for the CPU). Every menu request
-      carries the diner cookie of one first visit: a returning phone;
+      carries the diner cookie of one first visit: a returning phone; a row more for a phone
+      at an open tab (another table mid-meal: a round of three dishes and a cart line);
    b. database queries per menu page, in this process through Django's test client, with the
       cached menu warm and cold (menu version bumped), for the demo menu and again with twice
       as many dishes;
@@ -193,11 +194,14 @@ def measure_http(port, fixtures, generator):
     if dict(gzip_headers).get("content-encoding") != "gzip":
         zipped = gzip.compress(raw)  # not compressed by the server: say what gzip would make
 
+    tab_path, tab_cookie, tab_bytes = open_tab_phone(port, fixtures)
+
     diners_before = Diner.objects.count()
     runs = [
         ("/ping  (trivial Django view)", "/ping", []),
         ("menu page, gzip (as phones ask)", menu_path, [cookie, ("Accept-Encoding", "gzip")]),
         ("menu page, uncompressed", menu_path, [cookie]),
+        ("menu page at an open tab, gzip", tab_path, [tab_cookie, ("Accept-Encoding", "gzip")]),
         # /ping again: when the two /ping rows differ much, the machine was busy meanwhile.
         ("/ping  again, after the menu rows", "/ping", []),
     ]
@@ -214,7 +218,54 @@ def measure_http(port, fixtures, generator):
         "server_gzip": dict(gzip_headers).get("content-encoding") == "gzip",
         "diners_made": diners_made,
         "menu_path": menu_path,
+        "tab_bytes": tab_bytes,
     }
+
+
+def open_tab_phone(port, fixtures):
+    """A phone at a table mid-meal (the second table): its visit opened (开台), the phone adds a
+    dish to the cart over HTTP (which numbers it at the tab), a round of three dishes is ordered,
+    then it adds one more to the cart. Returns its page's path, its cookie and the page's size."""
+    from menu.models import Dish
+    from orders import services
+    from orders.models import Table
+
+    token = fixtures["tokens"][1]
+    path = f"/t/{token}/"
+    table = Table.objects.get(token=token)
+    tab = services.tab_for_table(table=table)
+    _status, headers, _body = http_get(port, path)
+    cookie = ("Cookie", f"diancan_diner={cookies_from(headers)['diancan_diner']}")
+    form = [("Content-Type", "application/x-www-form-urlencoded"), ("HX-Request", "true"), cookie]
+
+    def add_to_cart(dish):
+        body = f"dish={dish}&tab={tab.pk}".encode()
+        status, _h, answer = asyncio.run(post(port, f"{path}cart/", form, body))
+        if status != 200:
+            raise SystemExit(f"POST {path}cart/ answered {status}: {answer[:200]!r}")
+
+    add_to_cart(fixtures["dish"])
+    dishes = [dish.pk for dish in plain_dishes(3)] or [fixtures["dish"]]
+    services.order_submit(
+        tab=tab,
+        key=f"bench-{uuid.uuid4().hex}",
+        guests=2,
+        lines=[services.LineRequest(dish=pk, quantity=n + 1) for n, pk in enumerate(dishes)],
+    )
+    add_to_cart(fixtures["dish"])
+    _s, _h, raw = http_get(port, path, [cookie])
+    names = Dish.objects.filter(pk__in=dishes).values_list("name", flat=True)
+    if not all(name in raw.decode() for name in names):
+        raise SystemExit("the open tab's page does not show its round")
+    return path, cookie, len(raw)
+
+
+async def post(port, path, headers, body):
+    connection = HttpConnection(port)
+    try:
+        return await asyncio.wait_for(connection.request("POST", path, headers, body), 10)
+    finally:
+        await connection.close()
 
 
 # 3b. Queries per menu page --------------------------------------------------------------------
@@ -452,6 +503,10 @@ def report(info, generator, http, queries, orders, fixtures):
         "   every menu request sends the diancan_diner cookie of one first visit (a returning "
         f"phone); diner rows made during the load: {http['diners_made']}; the table's tab is "
         "empty (the orders of c come later)"
+    )
+    out(
+        "   at an open tab: another table's phone, mid-meal: its visit, a round of three dishes, "
+        f"a cart line ({http['tab_bytes']:,} bytes uncompressed)"
     )
     out("")
     out("b. Database queries per menu page (in-process test client, a returning phone)")
