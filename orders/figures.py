@@ -357,14 +357,17 @@ def _categories(dish_ids: set[int]) -> dict[int, str]:
 def dish_sales_of(groups: list[dict[str, Any]]) -> list[DishRow]:
     """`dish_sales` from already summed `dish_groups` (the roll-up's days and the live ones)."""
     merged = sorted(_merged(groups), key=lambda g: (-g["takings"], -g["sold"], g["name"]))
-    names = _categories({g["dish_id"] for g in merged if g["dish_id"] is not None})
-    whole = sum((g["takings"] for g in merged), Decimal(0))
-    unsold = (
-        Dish.objects.filter(active=True)
-        .exclude(pk__in=[g["dish_id"] for g in merged if g["dish_id"] is not None])
+    ordered = {g["dish_id"] for g in merged if g["dish_id"] is not None}
+    # One read of the menu for both the sold dishes' categories and the dishes nobody ordered.
+    menu = list(
+        Dish.objects.filter(Q(active=True) | Q(pk__in=ordered))
         .order_by("category__position", "position", "name")
-        .values_list("pk", "name", "category__name")
+        .values_list("pk", "name", "category__name", "active")
     )
+    names = {pk: category for pk, _name, category, _active in menu if pk in ordered}
+    unsold = [(pk, name, category) for pk, name, category, active in menu
+              if active and pk not in ordered]  # fmt: skip
+    whole = sum((g["takings"] for g in merged), Decimal(0))
     return [
         DishRow(
             dish=g["dish_id"],
