@@ -40,6 +40,31 @@ def test_only_a_manager_opens_the_reports(client, cashier, day):
     assert client.get("/manager/reports/reconcile/").status_code == 403
 
 
+# The table body as the page wrote it before `report_rows` (a template loop per cell).
+CELL_BY_CELL = (
+    "{% load payments_tags %}{% for row in report.lines %}<tr>{% for value, kind in row %}"
+    '<td class="{{ kind }}">{{ value|report_cell:kind }}</td>{% endfor %}</tr>\n    {% endfor %}'
+)
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_rows_tag_writes_what_the_cell_by_cell_template_wrote(day, language):
+    """`report_rows` writes the table in Python for speed (bench/bench_reports.py); every
+    report's rows, in both languages, are the same characters the per-cell template wrote."""
+    from django.template import Context, Template
+    from django.utils import translation
+
+    from payments.reports.figures import Period
+    from payments.templatetags.payments_tags import report_rows
+
+    with translation.override(language):
+        for name in tables.REPORTS:
+            report = tables.build(name, Period.days(date(2026, 12, 1)))
+            assert report.rows, name
+            expected = Template(CELL_BY_CELL).render(Context({"report": report}))
+            assert report_rows(report) == expected, name
+
+
 def test_the_sales_page_shows_the_days_figures_and_a_chart(boss, day):
     page = boss.get(f"/manager/reports/sales/?{PERIOD}").content.decode()
     assert "销售" in page and "¥310" in page and "¥290" in page  # sales, received
