@@ -5,6 +5,8 @@ from typing import Any
 
 from django.db.models import Q, QuerySet, Sum
 
+from restaurant.lib.spreadsheet import text_cell
+
 from ..models import LedgerEntry
 from .models import Member, Move, TopUp
 
@@ -83,9 +85,9 @@ def export_rows() -> list[list[str]]:
             [
                 member.number,
                 member.mobile or "",
-                member.name,
+                text_cell(member.name),
                 member.birthday.isoformat() if member.birthday else "",
-                member.level.name,
+                text_cell(member.level.name),
                 member.status,
                 str(member.principal),
                 str(member.bonus),
