@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from restaurant.lib import parse
 from restaurant.lib.errors import Code
@@ -39,11 +40,13 @@ def signed_points(value: object) -> int | None:
 
 
 def birthday(value: object) -> date | None:
-    """A birthday as the date input sends it ("1990-05-20"), or None."""
+    """A birthday as the date input sends it ("1990-05-20"), from 1900 to today, or None (a
+    birthday in 9999 or tomorrow is a slip of the finger, not a member's)."""
     try:
-        return date.fromisoformat(value.strip()) if isinstance(value, str) else None
+        found = date.fromisoformat(value.strip()) if isinstance(value, str) else None
     except ValueError:
         return None
+    return found if found and date(1900, 1, 1) <= found <= timezone.localdate() else None
 
 
 def _mobile(value: str) -> None:

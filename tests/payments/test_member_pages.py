@@ -159,6 +159,8 @@ def test_a_mistake_posted_at_the_till_is_read_at_the_edge_and_changes_nothing(
         ({"mobile": "13900000002", "birthday": "1990-13-01", "pin": "123456"}, Code.BAD_BIRTHDAY),
         ({"name": "名" * 41, "pin": "123456"}, Code.BAD_MEMBER_NAME),
         ({"mobile": "13900000002", "pin": "12345x"}, Code.BAD_PIN),
+        ({"mobile": "13900000003", "birthday": "9999-12-31"}, Code.BAD_BIRTHDAY),
+        ({"mobile": "13900000004", "birthday": "1899-12-31"}, Code.BAD_BIRTHDAY),
     ],
 )
 def test_a_bad_join_is_refused_at_the_till_and_nobody_joins(till, data, code):
