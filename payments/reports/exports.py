@@ -3,6 +3,8 @@ default), amounts as numbers (not text: a spreadsheet sums them), the report's n
 and filters in the first lines, then one blank line, then the table.
 
 CSV is UTF-8 with a byte-order mark, so that Excel on Windows opens the Chinese correctly.
+Text (a dish's, a table's or a staff member's name, a filter) is never read as a formula: in CSV
+it gets the apostrophe of `restaurant.lib.spreadsheet`, in .xlsx it is stored as a string cell.
 """
 
 import csv
@@ -14,6 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
+
+from restaurant.lib.spreadsheet import text_cell
 
 from .tables import Report
 
@@ -35,14 +39,15 @@ def _head(report: Report) -> list[list[str]]:
 def to_csv(report: Report) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerows(_head(report))
+    writer.writerows([[text_cell(cell) for cell in line] for line in _head(report)])
     writer.writerow([])
     writer.writerow([str(column.header) for column in report.columns])
     for row in report.rows:
         writer.writerow(
             [
                 f"{value:.2f}" if column.kind == "money" and isinstance(value, Decimal) else
-                value.isoformat() if isinstance(value, date) else "" if value is None else value
+                value.isoformat() if isinstance(value, date) else "" if value is None else
+                text_cell(value) if isinstance(value, str) else value
                 for column, value in zip(report.columns, row, strict=True)
             ]
         )  # fmt: skip
@@ -55,6 +60,7 @@ def to_xlsx(report: Report) -> bytes:
     sheet.title = str(report.title)[:31]
     for line in _head(report):
         sheet.append(line)
+        _as_text(sheet[sheet.max_row])
     sheet.append([])
     sheet.append([str(column.header) for column in report.columns])
     header_row = sheet.max_row
@@ -62,6 +68,7 @@ def to_xlsx(report: Report) -> bytes:
         cell.font = Font(bold=True)
     for row in report.rows:
         sheet.append(row)  # Decimal amounts are written as numbers, None as an empty cell
+        _as_text(sheet[sheet.max_row])
         for column, cell in zip(report.columns, sheet[sheet.max_row], strict=True):
             if column.kind == "money":
                 cell.number_format = "#,##0.00"
@@ -76,6 +83,13 @@ def to_xlsx(report: Report) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _as_text(cells) -> None:
+    """openpyxl stores a text starting with `=` as a formula: keep every text a string."""
+    for cell in cells:
+        if cell.data_type == "f":
+            cell.data_type = "s"
 
 
 def filename(report: Report, extension: str) -> str:

@@ -206,3 +206,18 @@ def test_the_report_pages_and_exports_write_nothing(boss, day):
             assert boss.get(path).status_code == 200, path
         # The session's last-seen touch is Django's, not the report's.
         assert [sql for sql in seen.writes() if "django_session" not in sql] == [], path
+
+
+def test_a_name_that_looks_like_a_formula_is_exported_as_text(boss, day, menu):
+    """A dish named by a careless or hostile hand as a formula stays text in CSV and .xlsx."""
+    formula = '=HYPERLINK("http://example.invalid","点我")'
+    OrderLine.objects.filter(name="清蒸鲈鱼").update(name=formula)
+    menu["fish"].__class__.objects.filter(pk=menu["fish"].pk).update(name=formula)
+    text = boss.get(f"/manager/reports/dishes/?{PERIOD}&format=csv").content.decode("utf-8")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert ["1", "'" + formula] == rows[rows.index(next(r for r in rows if r[:1] == ["1"]))][:2]
+    answer = boss.get(f"/manager/reports/dishes/?{PERIOD}&format=xlsx")
+    sheet = load_workbook(io.BytesIO(answer.content)).active
+    cells = [cell for row in sheet.iter_rows() for cell in row if cell.value == formula]
+    assert cells and all(cell.data_type == "s" for cell in cells)
+    assert not [c for row in sheet.iter_rows() for c in row if c.data_type == "f"]
