@@ -9,8 +9,10 @@ it gets the apostrophe of `restaurant.lib.spreadsheet`, in .xlsx it is stored as
 
 import csv
 import io
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -85,7 +87,7 @@ def to_xlsx(report: Report) -> bytes:
     return out.getvalue()
 
 
-def _as_text(cells) -> None:
+def _as_text(cells: Iterable[Any]) -> None:
     """openpyxl stores a text starting with `=` as a formula: keep every text a string."""
     for cell in cells:
         if cell.data_type == "f":
