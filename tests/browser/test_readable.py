@@ -2,6 +2,8 @@
 default size, every target is at least 44×44 px, and at 200 % text size (the phone's font-size
 setting) the page keeps its width and every control stays usable."""
 
+import os
+
 import pytest
 from playwright.sync_api import expect
 
@@ -90,6 +92,12 @@ def test_at_200_percent_text_the_page_keeps_its_width_and_orders(server, phone, 
     page.locator("#cart button.primary").click()
     expect(page.locator("#flash")).to_contain_text("下单成功")
     expect(page.locator("#tab")).to_contain_text("拍黄瓜")
+    # The round just ordered, with its 催菜 button, on the menu page.
+    expect(page.locator("#tab .urge button").first).to_be_visible()
+    found = _measure(page)
+    if shots := os.environ.get("SCREENSHOT_DIR"):
+        page.locator("#tab").screenshot(path=f"{shots}/tab-200-percent.png")
+    assert not found["wide"] and found["cut"] == []
 
     page.goto(f"{server.url}/t/{table.token}/pay/")
     live(page)
