@@ -108,6 +108,7 @@ def test_a_member_pays_half_by_balance_with_the_pin_a_friend_the_rest_by_wechat_
     expect(counter.locator("#bill")).to_contain_text("微信支付")
     expect(counter.locator(f"#table-{table.pk}")).to_have_attribute("data-state", "settled")
     expect(mine.locator("#pay-due")).to_have_text("¥0")
+    expect(mine.locator("#pay-form")).to_be_hidden()  # paid up, live: no form to pay again
     shot(counter, "cashier-member-and-wechat-zh")
     shot(friend, "phone-paid-by-wechat-zh")
     for page in (counter, mine):  # the friend's phone went to WeChat Pay's page and came back

@@ -57,6 +57,7 @@ def test_half_by_qr_the_rest_in_cash_then_a_void_is_refunded_on_both_screens(
     expect(counter.locator(f"#table-{table.pk}")).to_have_attribute("data-state", "settled")
     expect(diner.locator(".paid-up")).to_be_visible()
     expect(diner.locator("#pay-due")).to_have_text("¥0")
+    expect(diner.locator("#pay-form")).to_be_hidden()  # nothing left to pay: no way to pay it
 
     # A dish is taken off (退菜): 12 goes back automatically, from the newest payment (cash).
     row = counter.locator("#bill tr", has_text="拍黄瓜")
