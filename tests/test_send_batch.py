@@ -7,7 +7,7 @@ import uuid
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from channels_redis.core import RedisChannelLayer
+from channels_redis.core import RedisChannelLayer  # type: ignore[import-untyped]
 
 from restaurant.lib.realtime import _send_all
 
