@@ -5,6 +5,7 @@ from django import template
 from django.utils.formats import localize
 from django.utils.html import conditional_escape, escape
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
 
 from orders.settlement import LineStatus
 from orders.settlement import bill_rows as _bill_rows
@@ -21,6 +22,22 @@ def _svg(data):
     image = make_qr(data).make_image()
     image.path.attrib.pop("id", None)
     return image.to_string(encoding="unicode")
+
+
+# The gateways by the names people know them by (a QR payment is "WeChat Pay", not "QR pay").
+GATEWAY_NAMES = {"wechatpay": _("WeChat Pay"), "alipay": _("Alipay")}
+
+
+@register.filter
+def paid_by(thing):
+    """How a payment, a top-up or a reconciliation row was paid, as the guest would say it:
+    the gateway's name, else the method (cash, card, member balance, QR pay), else the
+    provider as stored."""
+    provider = getattr(thing, "provider", "")
+    if provider in GATEWAY_NAMES:
+        return GATEWAY_NAMES[provider]
+    method = getattr(thing, "get_method_display", None)
+    return method() if method else provider
 
 
 @register.filter

@@ -148,3 +148,23 @@ def test_the_sandbox_page_approves_once(client, table, tab):
     )
     charge.refresh_from_db()
     assert charge.status == "paid"
+
+
+def test_a_payment_is_named_by_its_gateway_on_every_screen():
+    """The phone's paid list, the receipt, the till and the member's top-ups say 微信支付 or
+    支付宝 for a gateway's QR payment, not the method's "扫码支付" on one and the name on another."""
+    from types import SimpleNamespace
+
+    from django.utils import translation
+
+    from payments.models import Payment
+    from payments.templatetags.payments_tags import paid_by
+
+    with translation.override("zh-hans"):
+        assert str(paid_by(Payment(method="qr", provider="wechatpay"))) == "微信支付"
+        assert str(paid_by(Payment(method="qr", provider="alipay"))) == "支付宝"
+        assert str(paid_by(Payment(method="qr", provider="sandbox"))) == "扫码支付"
+        assert str(paid_by(Payment(method="cash", provider="cash"))) == "现金"
+        assert str(paid_by(SimpleNamespace(provider="alipay"))) == "支付宝"  # a bill's row
+    with translation.override("en"):
+        assert str(paid_by(Payment(method="qr", provider="wechatpay"))) == "WeChat Pay"
