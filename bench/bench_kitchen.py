@@ -590,8 +590,9 @@ BURST_ORDERS = 10
 
 
 async def burst(ports, fixtures, session):
-    """Each order timed from its POST (to A) to its ticket on an all-stations board on B; also
-    whether the 201 came before the ticket. Returns (latencies ms, lost, answered first)."""
+    """Each order timed from its POST (to A) to its ticket on an all-stations board on B, and to
+    its 201; also whether the 201 came before the ticket. Returns (latencies ms, lost, answered
+    first, answers ms)."""
     from websockets.asyncio.client import connect
 
     arrivals = Arrivals()
@@ -648,7 +649,8 @@ async def burst(ports, fixtures, session):
                 continue
             latencies.append((at - start) * 1000)
             first += answered[order_id] <= at
-        return latencies, lost + BURST_TABLES * BURST_ORDERS - len(sent), first
+        answers = [(answered[order_id] - start) * 1000 for order_id, start in sent.items()]
+        return latencies, lost + BURST_TABLES * BURST_ORDERS - len(sent), first, answers
     finally:
         reader.cancel()
         await ws.close()
@@ -964,12 +966,13 @@ def main():
         queries = board_queries(fixtures["stations"])
         print(report(info, fixtures, run, queries, servers))
         print()
-    latencies, lost, first = run_burst
+    latencies, lost, first, answers = run_burst
     print(
         f"The burst (before the rush): {BURST_TABLES} tables order {BURST_ORDERS} times each at"
         " once, back to back, through A; one all-stations board on B"
     )
     print(f"   POST sent -> ticket on the board on B              {ms(latencies)}")
+    print(f"   POST sent -> 201 from A                            {ms(answers)}")
     print(
         f"   never arrived: {lost} of {BURST_TABLES * BURST_ORDERS}; 201 before the ticket: {first}"
     )
