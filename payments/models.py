@@ -471,4 +471,14 @@ class GatewayBill(models.Model):
 from .books.models import BusinessDay, CashMovement, Posting, Shift, TabDay  # noqa: E402, F401
 
 # The reports' roll-up of closed days, kept in payments/reports/.
-from .reports.models import DayRollup, DishDay, HourDay, MethodDay, StaffDay, TableDay  # noqa: E402, F401
+from .reports.models import (  # noqa: E402, F401
+    DayRollup,
+    DishDay,
+    DishMonth,
+    HourDay,
+    MethodDay,
+    MethodMonth,
+    MonthRollup,
+    StaffDay,
+    TableDay,
+)

@@ -43,7 +43,17 @@ from ..books.models import TabDay
 from ..coupons.models import CouponCode
 from ..members.models import Member, Move
 from ..models import Payment, Refund
-from .models import DayRollup, DishDay, HourDay, MethodDay, StaffDay, TableDay
+from .models import (
+    DayRollup,
+    DishDay,
+    DishMonth,
+    HourDay,
+    MethodDay,
+    MethodMonth,
+    MonthRollup,
+    StaffDay,
+    TableDay,
+)
 
 MONEY: DecimalField = DecimalField(max_digits=14, decimal_places=2)
 ZERO = Value(Decimal(0), output_field=MONEY)
@@ -125,6 +135,9 @@ class Kept:
     days: dict[date, Any]  # DayRollup's figures (named rows: no model built for each day)
     live: list[date]  # today, days not closed, days changed since they were summed
     windows: Windows  # the live days' moments, consecutive days as one window
+    # Whole months of the period whose dishes and methods are read from the month roll-up: every
+    # day of the month kept, and none summed after the month was (reports/rollup.py).
+    months: tuple[date, ...] = ()
 
     @property
     def all_live(self) -> bool:
@@ -135,9 +148,7 @@ def _percent() -> Decimal:
     return Decimal(settings.SERVICE_CHARGE_PERCENT)
 
 
-KEPT_FIELDS = [
-    field.name for field in DayRollup._meta.fields if field.name not in ("stale", "summed_at")
-]
+KEPT_FIELDS = [field.name for field in DayRollup._meta.fields if field.name != "stale"]
 
 
 def kept_of(period: Period) -> Kept:
@@ -155,7 +166,50 @@ def kept_of(period: Period) -> Kept:
             runs[-1].append(day)
         else:
             runs.append([day])
-    return Kept(days=rolled, live=live, windows=[period_bounds(run[0], run[-1]) for run in runs])
+    return Kept(
+        days=rolled,
+        live=live,
+        windows=[period_bounds(run[0], run[-1]) for run in runs],
+        months=_kept_months(period, rolled),
+    )
+
+
+def month_days(month: date) -> list[date]:
+    """Every day of the month that starts on `month` (its 1st)."""
+    after = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return [month + timedelta(days=n) for n in range((after - month).days)]
+
+
+def _kept_months(period: Period, rolled: dict[date, Any]) -> tuple[date, ...]:
+    """The whole months of the period whose every day is kept and whose month roll-up, at
+    today's percent, was summed after each of them: one query, none when no month qualifies."""
+    whole: dict[date, list[date]] = {}
+    month = period.first.replace(day=1)
+    while month <= period.last:
+        days = month_days(month)
+        if days[0] >= period.first and days[-1] <= period.last:
+            if all(day in rolled for day in days):
+                whole[month] = days
+        month = days[-1] + timedelta(days=1)
+    if not whole:
+        return ()
+    summed = MonthRollup.objects.filter(month__in=whole, percent=_percent())
+    return tuple(
+        sorted(
+            month
+            for month, summed_at in summed.values_list("month", "summed_at")
+            if all(rolled[day].summed_at <= summed_at for day in whole[month])
+        )
+    )
+
+
+def _months_out(months: tuple[date, ...]) -> Q:
+    """Days outside these months."""
+    outside = Q()
+    for month in months:
+        days = month_days(month)
+        outside &= ~Q(day__gte=days[0], day__lte=days[-1])
+    return outside
 
 
 def _kept_rows(model: type[RolledDay], period: Period) -> QuerySet[RolledDay]:
@@ -193,9 +247,17 @@ def _dish_groups(period: Period) -> list[dict[str, Any]]:
     kept days' summed in the database (one row per dish and name), the live days' read live."""
     kept = period.kept
     groups: list[dict[str, Any]] = []
+    if kept.months:
+        groups += list(
+            DishMonth.objects.filter(month__in=kept.months)
+            .values("dish_id", "name")
+            .annotate(**{f: Sum(f) for f in DISH_FIELDS})
+            .order_by()
+        )
     if kept.days:
         groups += list(
             _kept_rows(DishDay, period)
+            .filter(_months_out(kept.months))
             .values("dish_id", "name")
             .annotate(**{f: Sum(f) for f in DISH_FIELDS})
             .order_by()
@@ -258,14 +320,13 @@ def _money_groups(period: Period) -> dict[tuple[str, str], list[Any]]:
     kept = period.kept
     found = money_live(kept.windows)
     if kept.days:
-        rows = (
-            _kept_rows(MethodDay, period)
-            .values("method", "provider")
-            .annotate(
-                n=Sum("payments"), paid=Sum("amount"), rn=Sum("refunds"), back=Sum("refunded")
-            )
-            .order_by()
-        )
+        sums = {"n": Sum("payments"), "paid": Sum("amount"), "rn": Sum("refunds"),
+                "back": Sum("refunded")}  # fmt: skip
+        days = _kept_rows(MethodDay, period).filter(_months_out(kept.months))
+        rows = list(days.values("method", "provider").annotate(**sums).order_by())
+        if kept.months:
+            months = MethodMonth.objects.filter(month__in=kept.months)
+            rows += months.values("method", "provider").annotate(**sums).order_by()
         for row in rows:
             group = found.setdefault((row["method"], row["provider"]), [0, Decimal(0), 0, 0])
             group[0] += row["n"]

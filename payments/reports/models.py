@@ -139,3 +139,55 @@ class MethodDay(models.Model):
     class Meta:
         verbose_name = _("payment method's day")
         verbose_name_plural = _("payment methods' days")
+
+
+class MonthRollup(models.Model):
+    """A month whose every day was summed (a fresh `DayRollup` each), its dishes and payment
+    methods summed from those days' rows. Valid while every day of the month is still fresh and
+    none was summed after the month was (`summed_at`): nothing marks a month stale, it is
+    checked when read (reports/rollup.py)."""
+
+    month = models.DateField(_("month"), primary_key=True)  # its 1st
+    summed_at = models.DateTimeField(_("summed"), default=timezone.now)
+    percent = models.DecimalField(_("service charge percent"), max_digits=6, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("month's report roll-up")
+        verbose_name_plural = _("months' report roll-ups")
+
+
+class DishMonth(models.Model):
+    """One dish (by the name it was ordered under) on one summed month's bills."""
+
+    month = models.DateField(_("month"), db_index=True)
+    dish = models.ForeignKey(
+        "menu.Dish", null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("dish")
+    )
+    name = models.CharField(_("name"), max_length=60)
+    sold = models.IntegerField(_("quantity sold"))
+    takings = MoneyField(_("amount"))
+    gross = MoneyField(_("gross"))
+    discounts = MoneyField(_("discounts"))
+    void_lines = models.IntegerField(_("voided lines"))
+    void_quantity = models.IntegerField(_("voided quantity"))
+    void_amount = MoneyField(_("voided amount"))
+
+    class Meta:
+        verbose_name = _("dish's month")
+        verbose_name_plural = _("dishes' months")
+
+
+class MethodMonth(models.Model):
+    """The payments and refunds of one method and gateway in one summed month's days."""
+
+    month = models.DateField(_("month"), db_index=True)
+    method = models.CharField(_("method"), max_length=10)
+    provider = models.CharField(_("provider"), max_length=20)
+    payments = models.IntegerField(_("payments"))
+    amount = MoneyField(_("paid"))
+    refunds = models.IntegerField(_("refunds"))
+    refunded = MoneyField(_("refunded"))
+
+    class Meta:
+        verbose_name = _("payment method's month")
+        verbose_name_plural = _("payment methods' months")

@@ -20,7 +20,17 @@ from payments import services
 from payments.books import services as books
 from payments.books.models import BusinessDay, TabDay
 from payments.books.selectors import open_day
-from payments.models import DayRollup, DishDay, HourDay, MethodDay, StaffDay, TableDay
+from payments.models import (
+    DayRollup,
+    DishDay,
+    DishMonth,
+    HourDay,
+    MethodDay,
+    MethodMonth,
+    MonthRollup,
+    StaffDay,
+    TableDay,
+)
 from payments.reports import figures, rollup
 from payments.reports.figures import Period, bills_of
 from restaurant.lib.business_day import day_bounds
@@ -272,16 +282,13 @@ def test_changes_after_an_early_close_through_the_services(table, menu, manager,
     assert {row.user: row.refunds for row in found["staff"]} == {cashier.pk: 0, manager.pk: 1}
 
 
-def test_a_random_set_of_days_some_closed_some_changed_sums_as_live(menu, manager, settings):
-    settings.SERVICE_CHARGE_PERCENT = "7.5"
-    dice = random.Random(20261202)
+def _random_bills(menu, days, dice, most=6):
+    """Up to `most` closed bills on each day, random dishes, discounts and voids."""
     dishes = [menu["fish"], menu["chicken"], menu["cucumber"]]
     tables = [Table.objects.create(code=f"T{n}", area=f"区{n % 2}", seats=4) for n in range(4)]
-    first = date(2026, 10, 27)  # across a month's end and several weeks
-    days = [first + timedelta(days=n) for n in range(10)]
     zone = timezone.get_default_timezone()
     for day in days:
-        for _ in range(dice.randint(0, 6)):
+        for _ in range(dice.randint(0, most)):
             opened = datetime.combine(day, datetime.min.time(), zone) + timedelta(
                 hours=dice.randint(11, 27), minutes=dice.randint(0, 59)
             )
@@ -304,6 +311,13 @@ def test_a_random_set_of_days_some_closed_some_changed_sums_as_live(menu, manage
                     amount=dish.price * quantity - discount,
                     status=dice.choice([OrderLine.Status.SERVED] * 6 + [OrderLine.Status.VOIDED]),
                 )  # fmt: skip
+
+
+def test_a_random_set_of_days_some_closed_some_changed_sums_as_live(menu, manager, settings):
+    settings.SERVICE_CHARGE_PERCENT = "7.5"
+    first = date(2026, 10, 27)  # across a month's end and several weeks
+    days = [first + timedelta(days=n) for n in range(10)]
+    _random_bills(menu, days, random.Random(20261202))
     closed = days[:7]
     _close(manager, *closed)
     whole = Period.days(days[0], days[-1])
@@ -371,7 +385,11 @@ def test_the_worker_and_a_change_wait_for_each_other(needs_postgres, menu, cashi
     assert _stale(DAY)
 
 
-@pytest.mark.parametrize("model", [DayRollup, DishDay, HourDay, TableDay, StaffDay, MethodDay])
+@pytest.mark.parametrize(
+    "model",
+    [DayRollup, DishDay, HourDay, TableDay, StaffDay, MethodDay, MonthRollup, DishMonth,
+     MethodMonth],
+)  # fmt: skip
 def test_the_roll_up_models_and_their_fields_have_chinese_names(model):
     from django.utils import translation
 
@@ -380,3 +398,71 @@ def test_the_roll_up_models_and_their_fields_have_chinese_names(model):
             str(field.verbose_name) for field in model._meta.fields if field.name != "id"
         ]
     assert all(any("\u4e00" <= char <= "\u9fff" for char in name) for name in names), names
+
+
+def _void_one(days, manager):
+    """Void a served dish on the first of these days that has one; returns that day."""
+    for day in days:
+        line = OrderLine.objects.filter(
+            order__tab__in=TabDay.objects.filter(day=day).values("tab_id"),
+            status=OrderLine.Status.SERVED,
+        ).first()
+        if line is not None:
+            order_services.line_void(line_id=line.pk, reason="退菜", user=manager)
+            return day
+    raise AssertionError("no dish to void")
+
+
+def test_a_whole_summed_month_is_read_from_the_month_roll_up_as_live(menu, manager, settings):
+    settings.SERVICE_CHARGE_PERCENT = "7.5"
+    november = date(2026, 11, 1)
+    days = [date(2026, 10, 30) + timedelta(days=n) for n in range(36)]  # to 4 December
+    _random_bills(menu, days, random.Random(202611), most=3)
+    TabDay.objects.filter(day=date(2026, 11, 9)).delete()  # a day of the month without bills
+    closed = days[2:35]  # 1 November to 3 December; 30, 31 October and 4 December live
+    _close(manager, *closed)
+    summed = MonthRollup.objects.get(month=november)
+    assert not MonthRollup.objects.exclude(month=november).exists()  # December is not whole
+    assert DishMonth.objects.filter(month=november).exists()
+    assert MethodMonth.objects.filter(month=november).exists() or not MethodDay.objects.exists()
+    whole = Period.days(days[0], days[-1])
+    assert figures.kept_of(whole).months == (november,)
+    assert_as_live(whole)
+    assert figures.kept_of(Period.days(november, date(2026, 11, 29))).months == ()
+    assert figures.kept_of(Period.days(november, date(2026, 11, 30))).months == (november,)
+    assert_as_live(Period.days(november, date(2026, 11, 30)))
+
+    # A dish of a closed day of the summed month voided: the day is stale, the month not used.
+    changed = _void_one(days[18:], manager)  # from 17 November
+    assert _stale(changed)
+    assert figures.kept_of(whole).months == ()
+    assert_as_live(whole)
+    # The day summed again, the month not yet: the day is newer, the month still not used.
+    rollup.rollup_write(day=changed)
+    assert changed in _kept(whole)
+    assert figures.kept_of(whole).months == ()
+    assert rollup.months_due() == [november]
+    assert_as_live(whole)
+    # The month summed again: read from it, and what it holds is as live, to the fen.
+    assert rollup.month_write(month=november) is not None
+    assert MonthRollup.objects.get(month=november).summed_at > summed.summed_at
+    assert rollup.month_write(month=november) is None  # fresh: nothing to do
+    assert figures.kept_of(whole).months == (november,)
+    assert_as_live(whole)
+
+    # A stale day: the worker does not sum the month from it, and no reader uses the month.
+    assert _void_one(days[4:], manager) < changed  # from 3 November
+    assert rollup.months_due() == []
+    assert rollup.month_write(month=november) is None
+    assert figures.kept_of(whole).months == ()
+    assert_as_live(whole)
+    rollup.rollup_refresh(now=_after(days[-1]))  # the day, then the month
+    assert figures.kept_of(whole).months == (november,)
+    assert_as_live(whole)
+
+    # Another service charge percent: the days and the month are summed again before use.
+    settings.SERVICE_CHARGE_PERCENT = "10"
+    assert figures.kept_of(whole).months == ()
+    rollup.rollup_refresh(now=_after(days[-1]))
+    assert figures.kept_of(whole).months == (november,)
+    assert_as_live(whole)
