@@ -203,13 +203,21 @@ def _kept_months(period: Period, rolled: dict[date, Any]) -> tuple[date, ...]:
     )
 
 
-def _months_out(months: tuple[date, ...]) -> Q:
-    """Days outside these months."""
-    outside = Q()
-    for month in months:
-        days = month_days(month)
-        outside &= ~Q(day__gte=days[0], day__lte=days[-1])
-    return outside
+def _beside_months(period: Period, months: tuple[date, ...]) -> Q:
+    """The period's days outside these months, as ranges (an index range scan each, not the
+    whole period's rows filtered)."""
+    ranges = Q(pk__in=[])
+    first = period.first
+    for month in (*months, None):
+        if month is None:
+            last = period.last
+        else:
+            last = month - timedelta(days=1)
+        if first <= last:
+            ranges |= Q(day__gte=first, day__lte=last)
+        if month is not None:
+            first = month_days(month)[-1] + timedelta(days=1)
+    return ranges
 
 
 def _kept_rows(model: type[RolledDay], period: Period) -> QuerySet[RolledDay]:
@@ -257,7 +265,7 @@ def _dish_groups(period: Period) -> list[dict[str, Any]]:
     if kept.days:
         groups += list(
             _kept_rows(DishDay, period)
-            .filter(_months_out(kept.months))
+            .filter(_beside_months(period, kept.months))
             .values("dish_id", "name")
             .annotate(**{f: Sum(f) for f in DISH_FIELDS})
             .order_by()
@@ -322,7 +330,7 @@ def _money_groups(period: Period) -> dict[tuple[str, str], list[Any]]:
     if kept.days:
         sums = {"n": Sum("payments"), "paid": Sum("amount"), "rn": Sum("refunds"),
                 "back": Sum("refunded")}  # fmt: skip
-        days = _kept_rows(MethodDay, period).filter(_months_out(kept.months))
+        days = _kept_rows(MethodDay, period).filter(_beside_months(period, kept.months))
         rows = list(days.values("method", "provider").annotate(**sums).order_by())
         if kept.months:
             months = MethodMonth.objects.filter(month__in=kept.months)
