@@ -207,6 +207,7 @@ def test_the_503_speaks_english_when_asked_and_htmx_gets_it_in_the_banner(monkey
 
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     monkeypatch.setattr("orders.selectors.table_by_token", cut)
+    monkeypatch.setattr("orders.selectors.table_visit", cut)  # the diner page's one query
     api = client.get("/api/v1/tables/whatever/tab")
     assert api.status_code == 503 and api.json()["error"] == "database_unavailable"
     assert EN in api.json()["message"] and api["Retry-After"] == "5"
