@@ -12,6 +12,7 @@ The push_* functions run in the request and only publish, after commit; the rend
 run in the process holding the screen's socket, in the screen's language.
 """
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -27,6 +28,8 @@ from restaurant.lib.realtime import current_seqs, publish, publish_on_commit
 
 from . import selectors
 from .models import Tab
+
+logger = logging.getLogger("orders")
 
 KITCHEN = "kitchen"
 PASS = "pass"
@@ -157,7 +160,12 @@ def render_tab_parts(views: dict) -> dict[str, str]:
 def tab_parts(tab: Tab, version: str, language: str) -> dict[str, str]:
     """The tab's parts in this language, rendered once per change (see above)."""
     stream = tab_group(tab.pk)
-    key = (current_seqs([stream])[stream], tab.version, tab.cart_version, version)
+    try:
+        seq = current_seqs([stream])[stream]
+    except Exception:  # Redis away: the phone still gets its page, rendered fresh, not kept
+        logger.warning("tab %s: no stream number (Redis away); its parts rendered fresh", tab.pk)
+        return render_tab_parts({**selectors.cart_view(tab), **selectors.tab_view(tab)})
+    key = (seq, tab.version, tab.cart_version, version)
     now, slot = time.monotonic(), (tab.pk, language)
     with _tab_parts_lock:
         kept = _tab_parts.get(slot)
