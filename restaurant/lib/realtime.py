@@ -246,6 +246,8 @@ request_finished.connect(release, dispatch_uid="realtime.release")
 # process's queue that holds `capacity` messages already does not get this one, the queue lives
 # `expiry` seconds. Scores rise by a microsecond per message, so a process pops two messages of
 # one batch in the order they were sent (equal scores would pop in their random prefixes' order).
+# Screens rely only on each stream's own order (its numbers); one CI run at load delivered two
+# streams' events of a batch out of their sending order, not explained yet (tests/test_send_batch.py).
 _GROUP_SEND = """
 local now, expiry, n = tonumber(ARGV[1]), tonumber(ARGV[2]), #KEYS
 local over = 0
