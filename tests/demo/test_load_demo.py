@@ -45,13 +45,15 @@ def demo_media(tmp_path_factory):
 
 
 def _last_ids():
-    """{table: the highest id in it} of every table with an integer id."""
+    """{table: the highest id in it} of every table with an integer id, and {table: its keys}
+    of every other table (a posting is keyed by its ledger entry, a charge by its number)."""
     last = {}
     for model in apps.get_models(include_auto_created=True):
         meta = model._meta
         if meta.proxy or not meta.managed:
             continue
         if meta.pk.get_internal_type() not in ("AutoField", "BigAutoField", "SmallAutoField"):
+            last[(meta.db_table, meta.pk.column)] = set(model.objects.values_list("pk", flat=True))
             continue
         found = model.objects.order_by("-pk").values_list("pk", flat=True).first()
         last[(meta.db_table, meta.pk.column)] = found or 0
@@ -67,7 +69,14 @@ def _remove_rows_since(last):
             cursor.execute("SET LOCAL session_replication_role = replica")
         for (table, column), highest in last.items():
             quote = connection.ops.quote_name
-            cursor.execute(f"DELETE FROM {quote(table)} WHERE {quote(column)} > %s", [highest])
+            if not isinstance(highest, set):
+                cursor.execute(f"DELETE FROM {quote(table)} WHERE {quote(column)} > %s", [highest])
+                continue
+            kept = list(highest)
+            keep = (
+                f" WHERE {quote(column)} NOT IN ({', '.join(['%s'] * len(kept))})" if kept else ""
+            )
+            cursor.execute(f"DELETE FROM {quote(table)}{keep}", kept)
 
 
 @pytest.fixture(scope="module")
