@@ -130,6 +130,9 @@ def shift_open(
     if not Decimal(0) <= float_amount <= MAX_CASH:
         raise Refused(Code.BAD_AMOUNT)
     mine = Shift.objects.filter(cashier=user, closed_at__isnull=True).first()
+    if mine is not None and key and mine.open_key == key:  # the same key's first copy won
+        mine.replayed = True  # (it committed between the key's lookup above and this one)
+        return mine
     if mine is not None:
         raise Refused(Code.SHIFT_OPEN, till=mine.till)
     try:
